@@ -1,0 +1,106 @@
+"""racewatch: a happens-before data-race detector for Python dicts.
+
+The public API.  Importing ``racewatch`` is cheap: the detector loads on ``start()``.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+__version__ = "0.1.0"
+
+__all__ = ["start", "stop", "running", "races", "report", "acquire", "release", "ignore",
+           "is_tracked", "track", "__version__"]
+
+
+def start(**options: Any):
+    """Start detecting races; options are those of SPEC section 5 (``stack_depth=16``...).
+
+    Options not given come from ``[tool.racewatch]`` and ``RACEWATCH_OPTIONS``.  Modules
+    imported from now on, under the current directory, are instrumented.  Start before
+    the program makes its locks and threads: those made earlier are invisible.  Calling
+    it again while running returns the running session.
+    """
+    from . import session
+    from .config import resolve_options
+
+    return session.start(resolve_options(cli=options))
+
+
+def stop():
+    """Stop detecting, write the reports the options ask for, return the final report."""
+    from . import session
+
+    return session.stop()
+
+
+def running() -> bool:
+    from . import session
+
+    return session.current() is not None
+
+
+def report():
+    """The report so far (``racewatch.reports.model.Report``), or None when stopped."""
+    from . import session
+
+    s = session.current()
+    return s.report() if s is not None else None
+
+
+def races() -> list:
+    """The distinct races found so far."""
+    r = report()
+    return r.races if r is not None else []
+
+
+def release(obj: object) -> None:
+    """Declare a release on ``obj``: a later ``acquire(obj)`` is ordered after this point.
+
+    For synchronization racewatch cannot see (like Go's ``race.Release``).  Objects that
+    cannot be weakly referenced are kept alive by racewatch.
+    """
+    from .runtime import annotations
+
+    annotations.release(obj)
+
+
+def acquire(obj: object) -> None:
+    """Declare an acquire on ``obj``: ordered after every earlier ``release(obj)``."""
+    from .runtime import annotations
+
+    annotations.acquire(obj)
+
+
+@contextmanager
+def ignore() -> Iterator[None]:
+    """Accesses made by this thread inside the block are neither checked nor recorded."""
+    from .runtime import annotations
+
+    annotations.ignore_begin()
+    try:
+        yield
+    finally:
+        annotations.ignore_end()
+
+
+def is_tracked(obj: object) -> bool:
+    """True for a dict that racewatch tracks."""
+    from .runtime.tracked import is_tracked as _is_tracked
+
+    return _is_tracked(obj)
+
+
+def track(d: dict) -> dict:
+    """A tracked copy of ``d``, for a dict that code racewatch does not instrument made.
+
+    Returns ``d`` itself (not a copy) while the detector is stopped.
+    """
+    from collections import defaultdict
+
+    from .runtime.tracked import track as _track
+
+    if type(d) is defaultdict:
+        return _track(defaultdict(d.default_factory, d))
+    return _track(dict(d))
