@@ -1,0 +1,17 @@
+"""The detector's runtime switches, read on every access (so: plain attributes)."""
+
+from __future__ import annotations
+
+
+class Settings:
+    __slots__ = ("enabled", "tracking", "stack_depth", "sink", "dicts_tracked")
+
+    def __init__(self):
+        self.enabled = False        # racewatch.start() .. racewatch.stop()
+        self.tracking = True        # False once the memory budget cut tracking of new dicts
+        self.stack_depth = 32
+        self.sink = None            # callable(Conflict), set by the detector
+        self.dicts_tracked = 0
+
+
+SETTINGS = Settings()
