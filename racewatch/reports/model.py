@@ -1,0 +1,182 @@
+"""The report data model: one set of plain dataclasses that every format renders.
+
+The JSON form (``to_json``/``from_json``) is SPEC section 4, with a few additive fields
+(``location``, an access's ``key`` on the keys location, ``tests``) that consumers may ignore.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Frame:
+    file: str
+    line: int
+    function: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"file": self.file, "line": self.line, "function": self.function}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Frame:
+        return cls(str(data["file"]), int(data["line"]), str(data["function"]))
+
+
+def _frames(data) -> list[Frame]:
+    return [Frame.from_json(f) for f in data or ()]
+
+
+@dataclass
+class ThreadRef:
+    name: str
+    id: int
+    created_at: list[Frame] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "id": self.id,
+                "created_at": [f.to_json() for f in self.created_at]}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ThreadRef:
+        return cls(str(data["name"]), int(data["id"]), _frames(data.get("created_at")))
+
+
+@dataclass
+class LockRef:
+    name: str                     # "Lock#3", "RLock#1"
+    created_at: list[Frame] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "created_at": [f.to_json() for f in self.created_at]}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> LockRef:
+        return cls(str(data["name"]), _frames(data.get("created_at")))
+
+
+@dataclass
+class AccessInfo:
+    op: str
+    write: bool
+    thread: ThreadRef
+    locks_held: list[LockRef]
+    stack: list[Frame]            # innermost frame first
+    key: str | None = None        # keys location: the key this insert or delete touched
+
+    def to_json(self) -> dict[str, Any]:
+        data = {"op": self.op, "write": self.write, "thread": self.thread.to_json(),
+                "locks_held": [lk.to_json() for lk in self.locks_held],
+                "stack": [f.to_json() for f in self.stack]}
+        if self.key is not None:
+            data["key"] = self.key
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> AccessInfo:
+        return cls(str(data["op"]), bool(data["write"]), ThreadRef.from_json(data["thread"]),
+                   [LockRef.from_json(lk) for lk in data.get("locks_held") or ()],
+                   _frames(data.get("stack")), data.get("key"))
+
+
+@dataclass
+class Container:
+    type: str                     # "dict" | "defaultdict"
+    created_at: list[Frame]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": self.type, "created_at": [f.to_json() for f in self.created_at]}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Container:
+        return cls(str(data["type"]), _frames(data.get("created_at")))
+
+
+@dataclass
+class Race:
+    kind: str                     # "write/write" | "read/write" | "write/read" (previous/current)
+    container: Container
+    key: str | None               # repr of the key, cut; None for the keys location
+    current: AccessInfo
+    previous: AccessInfo
+    count: int = 1
+    location: str = "key"         # "key" | "keys"
+    tests: list[str] = field(default_factory=list)
+
+    @property
+    def signature(self) -> tuple:
+        """The pair of source lines that identifies a race across runs and processes."""
+        a = _top(self.previous.stack)
+        b = _top(self.current.stack)
+        return tuple(sorted((a, b)))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "container": self.container.to_json(),
+            "key": self.key,
+            "location": self.location,
+            "current": self.current.to_json(),
+            "previous": self.previous.to_json(),
+            "count": self.count,
+            "tests": list(self.tests),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Race:
+        return cls(
+            kind=str(data["kind"]),
+            container=Container.from_json(data["container"]),
+            key=data.get("key"),
+            current=AccessInfo.from_json(data["current"]),
+            previous=AccessInfo.from_json(data["previous"]),
+            count=int(data.get("count", 1)),
+            location=str(data.get("location", "key")),
+            tests=[str(t) for t in data.get("tests") or ()],
+        )
+
+
+def _top(stack: list[Frame]) -> tuple[str, int]:
+    return (stack[0].file, stack[0].line) if stack else ("?", 0)
+
+
+@dataclass
+class Summary:
+    races: int = 0                # distinct races
+    occurrences: int = 0          # every time one of them was seen
+    suppressed: int = 0           # occurrences matched by a suppression
+    threads: int = 0              # threads seen by the detector
+    dicts_tracked: int = 0
+    accesses: int = 0             # tracked accesses
+    duration_s: float = 0.0
+    python: str = ""
+    command: list[str] = field(default_factory=list)
+    pid: int | None = None
+    peak_rss_mb: float | None = None
+    tracking_cut: str | None = None
+    recycled_thread_slots: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Summary:
+        known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        return cls(**known)
+
+
+@dataclass
+class Report:
+    version: str
+    races: list[Race]
+    summary: Summary
+
+    def to_json(self) -> dict[str, Any]:
+        return {"racewatch": self.version, "races": [r.to_json() for r in self.races],
+                "summary": self.summary.to_json()}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Report:
+        return cls(str(data.get("racewatch", "")), [Race.from_json(r) for r in data["races"]],
+                   Summary.from_json(data.get("summary") or {}))

@@ -1,0 +1,117 @@
+"""From two unordered accesses to a report: resolve, de-duplicate, count, hand on.
+
+The same pair of source lines racing again is one race with a count.  Resolving stacks
+and reprs is done once per distinct race; a repeat costs two line look-ups.
+"""
+
+from __future__ import annotations
+
+import _thread
+import reprlib
+from typing import Callable
+
+from ..reports.model import AccessInfo, Container, LockRef, Race, ThreadRef
+from . import stacks
+from .shadow import Access, Conflict
+from .threads import ThreadInfo
+
+KEY_REPR_LIMIT = 120
+
+_repr = reprlib.Repr()
+_repr.maxstring = KEY_REPR_LIMIT
+_repr.maxother = KEY_REPR_LIMIT
+
+
+def key_repr(key) -> str:
+    """The key as reports show it: its repr, cut to a readable length, never raising."""
+    try:
+        text = repr(key)
+    except Exception as exc:  # a key whose __repr__ fails must not break the report
+        return f"<{type(key).__name__} object; repr failed: {type(exc).__name__}>"
+    if len(text) > KEY_REPR_LIMIT:
+        text = _repr.repr(key)
+        if len(text) > KEY_REPR_LIMIT:
+            text = text[:KEY_REPR_LIMIT - 3] + "..."
+    return text
+
+
+def kind_of(previous: Access, current: Access) -> str:
+    return f"{'write' if previous.write else 'read'}/{'write' if current.write else 'read'}"
+
+
+def thread_ref(info: ThreadInfo) -> ThreadRef:
+    return ThreadRef(info.current_name(), info.tid, stacks.resolve(info.created_at))
+
+
+def access_info(rec: Access, key=None, has_key: bool = False) -> AccessInfo:
+    locks = [LockRef(f"{lk.kind}#{lk.serial}", stacks.resolve(lk.created_at)) for lk in rec.locks]
+    return AccessInfo(rec.op, rec.write, thread_ref(rec.thread), locks, stacks.resolve(rec.stack),
+                      key_repr(key) if has_key else None)
+
+
+Listener = Callable[[Race, bool], None]
+
+
+class RaceTable:
+    """Every distinct race of the run, with its count, and who wants to hear of them."""
+
+    def __init__(self):
+        self._lock = _thread.allocate_lock()
+        self._races: dict[tuple, Race] = {}
+        self._suppressed: set[tuple] = set()
+        self.occurrences = 0
+        self.suppressed = 0
+        self.listeners: list[Listener] = []
+        # Decides whether a race is suppressed (see racewatch.suppressions); None: keep all.
+        self.suppress: Callable[[Race, Conflict], bool] | None = None
+
+    def on_conflict(self, conflict: Conflict) -> None:
+        """The sink the shadow calls with each pair of unordered accesses."""
+        prev, cur = conflict.previous, conflict.current
+        a = stacks.innermost_line(prev.stack)
+        b = stacks.innermost_line(cur.stack)
+        signature = tuple(sorted((a or ("?", 0), b or ("?", 0))))
+        with self._lock:
+            race = self._races.get(signature)
+            if race is not None:
+                race.count += 1
+                self.occurrences += 1
+                new = False
+            elif signature in self._suppressed:
+                self.suppressed += 1
+                return
+            else:
+                race = self._build(conflict)
+                if self.suppress is not None and self.suppress(race, conflict):
+                    self._suppressed.add(signature)
+                    self.suppressed += 1
+                    return
+                self._races[signature] = race
+                self.occurrences += 1
+                new = True
+            for listener in self.listeners:
+                listener(race, new)
+
+    def _build(self, c: Conflict) -> Race:
+        sh = c.shadow
+        return Race(
+            kind=kind_of(c.previous, c.current),
+            container=Container(sh.kind, stacks.resolve(sh.created_at)),
+            key=None if c.on_keys else key_repr(c.key),
+            current=access_info(c.current, c.current_key,
+                                c.on_keys and c.current.write and c.current_key is not None),
+            previous=access_info(c.previous, c.previous_key,
+                                 c.on_keys and c.previous.write and c.previous_key is not None),
+            location="keys" if c.on_keys else "key",
+        )
+
+    def races(self) -> list[Race]:
+        with self._lock:
+            return list(self._races.values())
+
+    def clear(self) -> None:
+        with self._lock:
+            self._races.clear()
+            self._suppressed.clear()
+            self.occurrences = 0
+            self.suppressed = 0

@@ -1,0 +1,451 @@
+"""Shadow state of a tracked dict and the FastTrack rules that check each access.
+
+Each tracked dict owns one ``Shadow`` (held in a slot of the dict itself, so it is freed
+with the dict and can never be confused with another dict at a reused address).  The
+shadow has one location per key and one ``keys`` location (the set of keys, its size and
+order), as SPEC section 2 sets out.
+
+A location keeps its last write as an ``Access`` record (an epoch: slot and clock, plus
+the stack, operation and locks to report it with) and its reads since that write: one
+``Access`` while a single thread reads, a ``{slot: Access}`` map once reads are shared
+(FastTrack's adaptive read representation).  A location that has only been written is
+stored as the bare ``Access`` to keep a written-once key at one pointer.
+
+Operations that read every key (``items()``, ``==``, ``repr``...) do not touch every
+location: the shadow keeps, per thread slot, the latest write to any key (``wsum``) and a
+dict-wide read set (``allr``) that every write also checks.  They cost O(threads), not
+O(keys).
+
+Concurrency: the fast path (an access in an epoch already recorded for the location)
+reads without a lock: only the accessing thread can create records of its own epoch, and
+reading a reference is atomic also without the GIL.  Everything else runs under the
+shadow's lock, one of a fixed set of striped locks, so the detector's state stays whole
+whatever the interpreter does between two bytecodes, with or without the GIL.  No user
+code runs under that lock except a key's ``__hash__``/``__eq__``; a re-entrant access
+from such code is ignored rather than deadlocking.
+"""
+
+from __future__ import annotations
+
+import _thread
+import itertools
+from collections import defaultdict as _defaultdict
+
+from . import stacks
+from .clock import entry
+from .settings import SETTINGS
+from .threads import ThreadRegistry, ThreadState
+
+REGISTRY = ThreadRegistry()
+
+_dict_contains = dict.__contains__
+_dict_keys = dict.keys
+_capture = stacks.capture
+_current = REGISTRY.current
+
+_STRIPES = tuple(_thread.allocate_lock() for _ in range(64))
+_serials = itertools.count(1)
+_attach_lock = _thread.allocate_lock()
+
+
+class Access:
+    """One recorded access: its epoch, where it happened, what it did, the locks held."""
+
+    __slots__ = ("slot", "clock", "thread", "stack", "op", "write", "locks")
+
+    def __init__(self, ts: ThreadState, stack, op: str, write: bool):
+        self.slot = ts.slot
+        self.clock = ts.clock
+        self.thread = ts.info
+        self.stack = stack
+        self.op = op
+        self.write = write
+        self.locks = ts.held
+
+
+class Loc:
+    """A location that has been read: its last write (or None) and its reads since."""
+
+    __slots__ = ("w", "r")
+
+    def __init__(self, w, r):
+        self.w = w
+        self.r = r
+
+
+class KeysLoc(Loc):
+    """The ``keys`` location; also remembers which key its last write inserted or deleted."""
+
+    __slots__ = ("wkey",)
+
+    def __init__(self):
+        super().__init__(None, None)
+        self.wkey = None
+
+
+class Shadow:
+    """The detector's state for one tracked dict."""
+
+    __slots__ = ("lock", "locs", "keys", "allr", "wsum", "kind", "created_at", "serial",
+                 "sweep_at")
+
+    def __init__(self, kind: str, created_at):
+        serial = next(_serials)
+        self.lock = _STRIPES[serial & 63]
+        self.locs = {}
+        self.keys = KeysLoc()
+        self.allr = None        # reads of every key: None, Access or {slot: Access}
+        self.wsum = {}          # slot -> (Access, key): latest write to any key by that slot
+        self.kind = kind
+        self.created_at = created_at
+        self.serial = serial
+        self.sweep_at = 1024
+
+
+class Conflict:
+    """Two accesses that nothing orders, found while checking the later one."""
+
+    __slots__ = ("shadow", "key", "on_keys", "previous_key", "current_key", "previous",
+                 "current")
+
+    def __init__(self, shadow, key, on_keys, previous, current, previous_key=None,
+                 current_key=None):
+        self.shadow = shadow
+        self.key = key                    # the key location (None for the keys location)
+        self.on_keys = on_keys            # True for the keys location
+        self.previous = previous
+        self.current = current
+        # For the keys location: the key each side's insert or delete touched, if any.
+        self.previous_key = previous_key
+        self.current_key = current_key
+
+
+def shadow_of(d) -> Shadow | None:
+    """The shadow of tracked dict ``d``, made on first use; None when ``d`` is not tracked.
+
+    Until its first checked access a tracked dict's slot holds only its creation stack:
+    dicts that never meet a second thread (most of them) never pay for a shadow.
+    """
+    try:
+        sh = d._rw_shadow
+    except AttributeError:  # built without ``track`` (``type(d)()`` in library code)
+        sh = stacks.EMPTY_STACK
+    if type(sh) is Shadow or sh is None:
+        return sh
+    with _attach_lock:
+        try:
+            sh = d._rw_shadow
+        except AttributeError:
+            sh = stacks.EMPTY_STACK
+        if type(sh) is not Shadow and sh is not None:
+            SETTINGS.dicts_tracked += 1
+            kind = "defaultdict" if isinstance(d, _defaultdict) else "dict"
+            sh = Shadow(kind, sh)
+            d._rw_shadow = sh
+        return sh
+
+
+def _make_access(ts: ThreadState, op: str, write: bool) -> Access:
+    stack = _capture(SETTINGS.stack_depth)
+    last = ts.last
+    if (last is not None and last.clock == ts.clock and last.stack is stack
+            and last.op is op and last.write is write and last.locks is ts.held):
+        return last
+    rec = Access(ts, stack, op, write)
+    ts.last = rec
+    return rec
+
+
+def _covered(rec: Access, vc) -> bool:
+    """True when ``rec`` happened before the thread whose clock is ``vc``."""
+    s = rec.slot
+    return s < len(vc) and rec.clock <= vc[s]
+
+
+def _unordered_reads(r, vc):
+    """The reads in read set ``r`` that are not ordered before clock ``vc``."""
+    if r is None:
+        return ()
+    if type(r) is Access:
+        return () if _covered(r, vc) else (r,)
+    return [a for a in r.values() if not _covered(a, vc)]
+
+
+def _add_read(r, cur: Access, vc):
+    """Read set ``r`` with ``cur`` added (FastTrack's exclusive/shared read rules)."""
+    if r is None:
+        return cur
+    if type(r) is Access:
+        if r.slot == cur.slot or _covered(r, vc):
+            return cur
+        return {r.slot: r, cur.slot: cur}
+    r[cur.slot] = cur
+    return r
+
+
+def _same_epoch_read(r, ts: ThreadState) -> bool:
+    if r is None:
+        return False
+    if type(r) is Access:
+        return r.clock == ts.clock and r.slot == ts.slot
+    a = r.get(ts.slot)
+    return a is not None and a.clock == ts.clock
+
+
+def _enter(d):
+    """(thread state, shadow) when this access is to be checked, else None."""
+    if not SETTINGS.enabled:
+        return None
+    ts = _current()
+    if ts.busy:
+        return None
+    ts.accesses += 1
+    if ts is REGISTRY.solo:
+        # The only live thread, ordered after every finished one: this access can race
+        # with nothing now, and every thread started later inherits this thread's clock.
+        return None
+    try:
+        sh = d._rw_shadow
+    except AttributeError:
+        sh = None
+    if type(sh) is not Shadow:
+        sh = shadow_of(d)
+        if sh is None:
+            return None
+    return ts, sh
+
+
+# -- the accesses ------------------------------------------------------------------------
+
+
+def on_read(d, key, op: str) -> None:
+    """A read of ``key`` (present or not)."""
+    entered = _enter(d)
+    if entered is None:
+        return
+    ts, sh = entered
+    try:
+        v = sh.locs.get(key)
+    except Exception:  # unhashable key: the dict operation raises the same error
+        return
+    if v is not None:
+        if type(v) is Access:
+            if v.clock == ts.clock and v.slot == ts.slot:
+                return  # read after this thread's own write in this epoch
+        else:
+            if _same_epoch_read(v.r, ts):
+                return
+            w = v.w
+            if w is not None and w.clock == ts.clock and w.slot == ts.slot:
+                return
+    cur = _make_access(ts, op, False)
+    conflicts = None
+    vc = ts.vc
+    ts.busy += 1
+    try:
+        with sh.lock:
+            locs = sh.locs
+            v = locs.get(key)
+            if v is None:
+                locs[key] = Loc(None, cur)
+            elif type(v) is Access:
+                if not _covered(v, vc):
+                    conflicts = [Conflict(sh, key, False, v, cur)]
+                locs[key] = Loc(v, cur)
+            else:
+                w = v.w
+                if w is not None and not _covered(w, vc):
+                    conflicts = [Conflict(sh, key, False, w, cur)]
+                v.r = _add_read(v.r, cur, vc)
+    finally:
+        ts.busy -= 1
+    if conflicts:
+        _emit(conflicts, ts)
+
+
+def on_write(d, key, op: str, keys_change: bool) -> None:
+    """A write of ``key``; ``keys_change`` when it inserts or deletes the key."""
+    entered = _enter(d)
+    if entered is None:
+        return
+    ts, sh = entered
+    try:
+        v = sh.locs.get(key)
+    except Exception:
+        return
+    if not keys_change and v is not None:
+        w = v if type(v) is Access else v.w
+        if w is not None and w.clock == ts.clock and w.slot == ts.slot:
+            return
+    cur = _make_access(ts, op, True)
+    vc = ts.vc
+    ts.busy += 1
+    try:
+        with sh.lock:
+            conflicts = _check_write(sh, key, cur, vc, [])
+            if keys_change:
+                _write_keys(sh, key, cur, vc, conflicts)
+                if len(sh.locs) > sh.sweep_at:
+                    _sweep(sh, d)
+    finally:
+        ts.busy -= 1
+    if conflicts:
+        _emit(conflicts, ts)
+
+
+def on_keys_read(d, op: str) -> None:
+    """A read of the set of keys only: ``len``, ``iter``, ``keys()``..."""
+    entered = _enter(d)
+    if entered is None:
+        return
+    ts, sh = entered
+    keys = sh.keys
+    if _same_epoch_read(keys.r, ts):
+        return
+    w = keys.w
+    if w is not None and w.clock == ts.clock and w.slot == ts.slot:
+        return
+    cur = _make_access(ts, op, False)
+    vc = ts.vc
+    conflicts = []
+    ts.busy += 1
+    try:
+        with sh.lock:
+            _read_keys(sh, cur, vc, conflicts)
+    finally:
+        ts.busy -= 1
+    if conflicts:
+        _emit(conflicts, ts)
+
+
+def on_read_all(d, op: str) -> None:
+    """A read of the set of keys and of every key: ``items()``, ``==``, ``repr``..."""
+    entered = _enter(d)
+    if entered is None:
+        return
+    ts, sh = entered
+    if _same_epoch_read(sh.allr, ts) and _same_epoch_read(sh.keys.r, ts):
+        return
+    cur = _make_access(ts, op, False)
+    vc = ts.vc
+    conflicts = []
+    ts.busy += 1
+    try:
+        with sh.lock:
+            _read_keys(sh, cur, vc, conflicts)
+            for rec, key in sh.wsum.values():
+                if not _covered(rec, vc):
+                    conflicts.append(Conflict(sh, key, False, rec, cur))
+            sh.allr = _add_read(sh.allr, cur, vc)
+    finally:
+        ts.busy -= 1
+    if conflicts:
+        _emit(conflicts, ts)
+
+
+def on_clear(d, op: str = "clear") -> None:
+    """A write of the set of keys and of every present key."""
+    entered = _enter(d)
+    if entered is None:
+        return
+    ts, sh = entered
+    cur = _make_access(ts, op, True)
+    vc = ts.vc
+    conflicts = []
+    ts.busy += 1
+    try:
+        with sh.lock:
+            for key in list(_dict_keys(d)):
+                _check_write(sh, key, cur, vc, conflicts)
+            _write_keys(sh, None, cur, vc, conflicts)
+    finally:
+        ts.busy -= 1
+    if conflicts:
+        _emit(conflicts, ts)
+
+
+# -- the rules, under the shadow's lock --------------------------------------------------
+
+
+def _check_write(sh: Shadow, key, cur: Access, vc, conflicts: list) -> list:
+    locs = sh.locs
+    v = locs.get(key)
+    if v is not None:
+        if type(v) is Access:
+            if not _covered(v, vc):
+                conflicts.append(Conflict(sh, key, False, v, cur))
+        else:
+            w = v.w
+            if w is not None and not _covered(w, vc):
+                conflicts.append(Conflict(sh, key, False, w, cur))
+            for r in _unordered_reads(v.r, vc):
+                conflicts.append(Conflict(sh, key, False, r, cur))
+    for r in _unordered_reads(sh.allr, vc):
+        conflicts.append(Conflict(sh, key, False, r, cur))
+    locs[key] = cur
+    sh.wsum[cur.slot] = (cur, key)
+    return conflicts
+
+
+def _write_keys(sh: Shadow, key, cur: Access, vc, conflicts: list) -> None:
+    keys = sh.keys
+    w = keys.w
+    if w is not None and not _covered(w, vc):
+        conflicts.append(Conflict(sh, None, True, w, cur, keys.wkey, key))
+    for r in _unordered_reads(keys.r, vc):
+        conflicts.append(Conflict(sh, None, True, r, cur, None, key))
+    keys.w = cur
+    keys.r = None
+    keys.wkey = key
+
+
+def _read_keys(sh: Shadow, cur: Access, vc, conflicts: list) -> None:
+    keys = sh.keys
+    w = keys.w
+    if w is not None and not _covered(w, vc):
+        conflicts.append(Conflict(sh, None, True, w, cur, keys.wkey, None))
+    keys.r = _add_read(keys.r, cur, vc)
+
+
+def _ordered_before(v, minc) -> bool:
+    if type(v) is Access:
+        return v.clock <= entry(minc, v.slot)
+    w = v.w
+    if w is not None and w.clock > entry(minc, w.slot):
+        return False
+    r = v.r
+    if r is None:
+        return True
+    if type(r) is Access:
+        return r.clock <= entry(minc, r.slot)
+    return all(a.clock <= entry(minc, a.slot) for a in r.values())
+
+
+def _sweep(sh: Shadow, d) -> None:
+    """Forget deleted keys whose history every live thread has already seen.
+
+    A key deleted long ago still has a location (a later ``k in d`` must be checked
+    against the delete).  Once the delete is ordered before every live thread it can
+    never race again, and the location goes: a dict whose keys are inserted and deleted
+    forever stays bounded.  Runs when the locations outnumber the keys, amortized.
+    """
+    minc = REGISTRY.min_clock()
+    locs = sh.locs
+    for key in [k for k in locs if not _dict_contains(d, k)]:
+        if _ordered_before(locs[key], minc):
+            del locs[key]
+    sh.sweep_at = 2 * max(len(locs), len(d)) + 1024
+
+
+def _emit(conflicts: list, ts: ThreadState) -> None:
+    ts.busy += 1
+    try:
+        sink = SETTINGS.sink
+        if sink is not None:
+            for c in conflicts:
+                sink(c)
+    finally:
+        ts.busy -= 1
+
+
+stacks.leave_out_frames_of(globals())

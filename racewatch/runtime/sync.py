@@ -1,0 +1,135 @@
+"""Happens-before edges: the clock operations every synchronization primitive is made of.
+
+``release_*`` is called *before* the real release and ``acquire`` *after* the real
+acquire, so the thread that gets through the primitive always finds the clock of the one
+that let it through.  A sync object's clock is published as one immutable
+``(clock, releaser)`` pair, so an acquire never needs a lock and never sees half a clock.
+"""
+
+from __future__ import annotations
+
+import _thread
+import itertools
+import weakref
+
+from .clock import VectorClock, join_into, joined
+from .stacks import Stack
+from .threads import ThreadState
+
+
+class SyncVar:
+    """The clock that a lock, event, queue item, future... carries between threads."""
+
+    __slots__ = ("state",)
+
+    def __init__(self):
+        self.state: tuple[VectorClock, ThreadState | None] | None = None
+
+
+_join_lock = _thread.allocate_lock()
+
+
+def release_store(sv: SyncVar, ts: ThreadState) -> None:
+    """A mutex release: the next acquirer is ordered after everything ``ts`` did."""
+    sv.state = (list(ts.vc), ts)
+    ts.tick()
+
+
+def release_join(sv: SyncVar, ts: ThreadState) -> None:
+    """A release that adds to earlier ones (events, barriers, futures, annotations)."""
+    with _join_lock:
+        state = sv.state
+        sv.state = (joined(state[0] if state is not None else None, ts.vc), None)
+    ts.tick()
+
+
+def acquire(sv: SyncVar, ts: ThreadState) -> None:
+    """``ts`` is ordered after every release published in ``sv``."""
+    state = sv.state
+    if state is not None and state[1] is not ts:
+        join_into(ts.vc, state[0])
+
+
+def snapshot(ts: ThreadState) -> VectorClock:
+    """A release into a single hand-over (a queue item, a permit, a thread start)."""
+    clock = list(ts.vc)
+    ts.tick()
+    return clock
+
+
+def acquire_clock(ts: ThreadState, clock: VectorClock | None) -> None:
+    """``ts`` is ordered after the hand-over ``clock`` (from ``snapshot``)."""
+    if clock is not None:
+        join_into(ts.vc, clock)
+
+
+class LockInfo:
+    """A tracked lock as reports show it."""
+
+    __slots__ = ("serial", "kind", "created_at")
+    _serials = itertools.count(1)
+
+    def __init__(self, kind: str, created_at: Stack):
+        self.serial = next(self._serials)
+        self.kind = kind
+        self.created_at = created_at
+
+
+def hold(ts: ThreadState, lock: LockInfo) -> None:
+    ts.held = ts.held + (lock,)
+
+
+def unhold(ts: ThreadState, lock: LockInfo) -> None:
+    held = ts.held
+    if lock in held:
+        i = len(held) - 1 - held[::-1].index(lock)
+        ts.held = held[:i] + held[i + 1:]
+
+
+class SyncTable:
+    """Sync state attached to arbitrary objects by identity, dropped when they die.
+
+    Keyed by ``id(obj)``: the entry goes in the weakref callback, which runs before the
+    object's memory (and so its id) can be reused.  Objects that cannot be weakly
+    referenced are kept alive by the table (the annotation API documents this).
+    """
+
+    def __init__(self, factory=SyncVar):
+        self._factory = factory
+        self._entries: dict[int, tuple[object, object]] = {}
+        self._lock = _thread.allocate_lock()
+
+    def get(self, obj):
+        """The state for ``obj``, or None if it has none."""
+        entry = self._entries.get(id(obj))
+        return entry[1] if entry is not None else None
+
+    def setdefault(self, obj):
+        """The state for ``obj``, made on first use."""
+        key = id(obj)
+        entry = self._entries.get(key)
+        if entry is not None:
+            return entry[1]
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                try:
+                    holder = weakref.ref(obj, lambda _r, k=key: self._entries.pop(k, None))
+                except TypeError:
+                    holder = obj
+                entry = (holder, self._factory())
+                self._entries[key] = entry
+        return entry[1]
+
+    def set(self, obj, value) -> None:
+        key = id(obj)
+        with self._lock:
+            try:
+                holder = weakref.ref(obj, lambda _r, k=key: self._entries.pop(k, None))
+            except TypeError:
+                holder = obj
+            self._entries[key] = (holder, value)
+
+    def pop(self, obj, default=None):
+        entry = self._entries.pop(id(obj), None)
+        return entry[1] if entry is not None else default

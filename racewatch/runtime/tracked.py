@@ -1,0 +1,419 @@
+"""The tracked ``dict`` and ``defaultdict`` that instrumented code creates.
+
+Each is a subclass whose methods tell the shadow (``shadow.py``) what they read and
+write, then do exactly what the base method does.  What a program can observe is kept
+the same:
+
+* the classes are *named* ``dict`` and ``defaultdict`` (CPython builds error messages and
+  ``defaultdict``'s repr from the type's name), and ``obj.__class__`` is the builtin;
+  ``type(obj) is dict`` holds in instrumented code, where ``type`` is rewritten;
+* ``__repr__`` is a descriptor: ``repr(d)`` records a read, while ``type(d).__repr__`` is
+  still ``dict.__repr__``, the identity ``pprint`` dispatches on to print a dict;
+* pickling gives a plain ``dict``/``defaultdict`` (so unpickling never needs racewatch);
+  ``copy``/``deepcopy`` give tracked copies;
+* on 3.11+ an exception raised by the base method (a ``KeyError``, a key's failing
+  ``__hash__``) leaves with no racewatch frame in its traceback.  3.10 re-raises with the
+  traceback captured at the ``except``, so there one frame of this module shows.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import defaultdict
+from types import MethodType
+
+from . import shadow, stacks
+from .settings import SETTINGS
+
+_on_read = shadow.on_read
+_on_write = shadow.on_write
+_on_keys_read = shadow.on_keys_read
+_on_read_all = shadow.on_read_all
+_on_clear = shadow.on_clear
+_capture = stacks.capture
+
+_contains = dict.__contains__
+_getitem = dict.__getitem__
+_setitem = dict.__setitem__
+_delitem = dict.__delitem__
+_dict_get = dict.get
+_dict_pop = dict.pop
+_dict_popitem = dict.popitem
+_dict_setdefault = dict.setdefault
+_dict_update = dict.update
+_dict_keys = dict.keys
+_dict_values = dict.values
+_dict_items = dict.items
+_dict_iter = dict.__iter__
+_dict_len = dict.__len__
+_dict_reversed = dict.__reversed__
+_dict_eq = dict.__eq__
+_dict_ne = dict.__ne__
+_dict_clear = dict.clear
+_dict_repr = dict.__repr__
+_dd_repr = defaultdict.__repr__
+_dd_missing = defaultdict.__missing__
+
+CREATION_STACK_DEPTH = 8
+
+if sys.version_info >= (3, 11):
+    def _hide_frame(exc: BaseException) -> None:
+        """Drop this module's frame from the traceback before the bare ``raise``."""
+        tb = exc.__traceback__
+        if tb is not None and tb.tb_frame.f_globals is _GLOBALS:
+            exc.__traceback__ = tb.tb_next
+else:
+    def _hide_frame(exc: BaseException) -> None:
+        """3.10 re-raises the traceback saved at the ``except``: nothing to do here."""
+
+
+class _TrackedRepr:
+    """``__repr__`` that records a read of every key; ``type(d).__repr__`` is the base's."""
+
+    __slots__ = ("base",)
+
+    def __init__(self, base):
+        self.base = base
+
+    def __get__(self, instance, owner=None):
+        if instance is None:
+            return self.base
+        return MethodType(_tracked_repr, instance)
+
+
+def _tracked_repr(self):
+    _on_read_all(self, "repr")
+    try:
+        return type(self).__repr__(self)
+    except BaseException as exc:
+        _hide_frame(exc)
+        raise
+
+
+class _Tracking:
+    """The methods shared by both tracked types; ``dict``'s own do the real work."""
+
+    __slots__ = ()
+
+    # -- single-key reads ---------------------------------------------------------------
+
+    def __getitem__(self, key):
+        _on_read(self, key, "getitem")
+        try:
+            return _getitem(self, key)
+        except BaseException as exc:
+            _hide_frame(exc)
+            raise
+
+    def get(self, key, default=None):
+        _on_read(self, key, "get")
+        try:
+            return _dict_get(self, key, default)
+        except BaseException as exc:
+            _hide_frame(exc)
+            raise
+
+    def __contains__(self, key):
+        _on_read(self, key, "contains")
+        try:
+            return _contains(self, key)
+        except BaseException as exc:
+            _hide_frame(exc)
+            raise
+
+    # -- single-key writes ---------------------------------------------------------------
+
+    def __setitem__(self, key, value):
+        try:
+            _on_write(self, key, "setitem", not _contains(self, key))
+            _setitem(self, key, value)
+        except BaseException as exc:
+            _hide_frame(exc)
+            raise
+
+    def __delitem__(self, key):
+        try:
+            if _contains(self, key):
+                _on_write(self, key, "delitem", True)
+            else:
+                _on_read(self, key, "delitem")
+            _delitem(self, key)
+        except BaseException as exc:
+            _hide_frame(exc)
+            raise
+
+    def setdefault(self, key, default=None):
+        try:
+            if _contains(self, key):
+                _on_read(self, key, "setdefault")
+            else:
+                _on_write(self, key, "setdefault", True)
+            return _dict_setdefault(self, key, default)
+        except BaseException as exc:
+            _hide_frame(exc)
+            raise
+
+    def pop(self, key, *default):
+        try:
+            if _contains(self, key):
+                _on_write(self, key, "pop", True)
+            else:
+                _on_read(self, key, "pop")
+            return _dict_pop(self, key, *default)
+        except BaseException as exc:
+            _hide_frame(exc)
+            raise
+
+    def popitem(self):
+        try:
+            item = _dict_popitem(self)
+        except BaseException as exc:
+            _on_keys_read(self, "popitem")
+            _hide_frame(exc)
+            raise
+        _on_write(self, item[0], "popitem", True)
+        return item
+
+    def update(self, *args, **kwargs):
+        # Let dict.update itself consume the argument (same calls, same errors), into a
+        # scratch dict; then apply it key by key.  On an error dict.update keeps what came
+        # before the bad element, and so does this.
+        scratch = {}
+        try:
+            _dict_update(scratch, *args, **kwargs)
+        except BaseException as exc:
+            _apply(self, scratch, "update")
+            _hide_frame(exc)
+            raise
+        _apply(self, scratch, "update")
+
+    def __ior__(self, other):
+        scratch = {}
+        try:
+            _dict_update(scratch, other)
+        except BaseException as exc:
+            _hide_frame(exc)
+            raise
+        _apply(self, scratch, "ior")
+        return self
+
+    def clear(self):
+        _on_clear(self)
+        _dict_clear(self)
+
+    # -- the set of keys -----------------------------------------------------------------
+
+    def __len__(self):
+        _on_keys_read(self, "len")
+        return _dict_len(self)
+
+    def __iter__(self):
+        _on_keys_read(self, "iter")
+        return _dict_iter(self)
+
+    def __reversed__(self):
+        _on_keys_read(self, "reversed")
+        return _dict_reversed(self)
+
+    def keys(self):
+        _on_keys_read(self, "keys")
+        return _dict_keys(self)
+
+    # -- every key -----------------------------------------------------------------------
+
+    def values(self):
+        _on_read_all(self, "values")
+        return _dict_values(self)
+
+    def items(self):
+        _on_read_all(self, "items")
+        return _dict_items(self)
+
+    def __eq__(self, other):
+        _on_read_all(self, "eq")
+        if isinstance(other, _Tracking):
+            _on_read_all(other, "eq")
+        try:
+            return _dict_eq(self, other)
+        except BaseException as exc:
+            _hide_frame(exc)
+            raise
+
+    def __ne__(self, other):
+        _on_read_all(self, "ne")
+        if isinstance(other, _Tracking):
+            _on_read_all(other, "ne")
+        try:
+            return _dict_ne(self, other)
+        except BaseException as exc:
+            _hide_frame(exc)
+            raise
+
+    def __reduce_ex__(self, protocol):
+        # A plain dict/defaultdict in the pickle: loading it never needs racewatch.
+        _on_read_all(self, "reduce")
+        return self._plain_reduce()
+
+    def __copy__(self):
+        return self.copy()
+
+    def __deepcopy__(self, memo):
+        import copy
+
+        _on_read_all(self, "deepcopy")
+        result = self._empty_like()
+        memo[id(self)] = result
+        for key, value in _dict_items(self):
+            _setitem(result, copy.deepcopy(key, memo), copy.deepcopy(value, memo))
+        return result
+
+    __hash__ = None
+
+
+def _apply(d, items: dict, op: str) -> None:
+    for key, value in _dict_items(items):
+        _on_write(d, key, op, not _contains(d, key))
+        _setitem(d, key, value)
+
+
+class TrackedDict(_Tracking, dict):
+    __slots__ = ("_rw_shadow",)
+    __repr__ = _TrackedRepr(_dict_repr)
+
+    @property
+    def __class__(self):
+        return dict
+
+    def copy(self):
+        _on_read_all(self, "copy")
+        return track(dict(_dict_items(self)))
+
+    def __or__(self, other):
+        if not isinstance(other, dict):
+            return NotImplemented
+        _on_read_all(self, "or")
+        result = dict(_dict_items(self))
+        result.update(other)
+        return track(result)
+
+    def __ror__(self, other):
+        if not isinstance(other, dict):
+            return NotImplemented
+        _on_read_all(self, "or")
+        result = dict(other)
+        result.update(_dict_items(self))
+        return track(result)
+
+    @classmethod
+    def fromkeys(cls, iterable, value=None):
+        return track(dict.fromkeys(iterable, value))
+
+    def _plain_reduce(self):
+        return (dict, (), None, None, iter(_dict_items(self)))
+
+    def _empty_like(self):
+        return track({})
+
+
+class TrackedDefaultDict(_Tracking, defaultdict):
+    __slots__ = ("_rw_shadow",)
+    __repr__ = _TrackedRepr(_dd_repr)
+
+    @property
+    def __class__(self):
+        return defaultdict
+
+    def __missing__(self, key):
+        # dict's lookup calls this for a missing key: a defaultdict miss inserts the key.
+        factory = self.default_factory
+        if factory is None:
+            _on_read(self, key, "missing")
+            try:
+                return _dd_missing(self, key)
+            except BaseException as exc:
+                _hide_frame(exc)
+                raise
+        _on_write(self, key, "missing", not _contains(self, key))
+        try:
+            # The dicts that a ``defaultdict(dict)`` makes are shared like their parent.
+            value = track({}) if factory is dict else factory()
+        except BaseException as exc:
+            _hide_frame(exc)
+            raise
+        _setitem(self, key, value)
+        return value
+
+    def copy(self):
+        _on_read_all(self, "copy")
+        return track(defaultdict(self.default_factory, _dict_items(self)))
+
+    def __or__(self, other):
+        if not isinstance(other, dict):
+            return NotImplemented
+        _on_read_all(self, "or")
+        result = defaultdict(self.default_factory, _dict_items(self))
+        result.update(other)
+        return track(result)
+
+    def __ror__(self, other):
+        if not isinstance(other, dict):
+            return NotImplemented
+        _on_read_all(self, "or")
+        result = defaultdict(self.default_factory, other)
+        result.update(_dict_items(self))
+        return track(result)
+
+    def _plain_reduce(self):
+        factory = self.default_factory
+        args = (factory,) if factory is not None else ()
+        return (defaultdict, args, None, None, iter(_dict_items(self)))
+
+    def _empty_like(self):
+        return track(defaultdict(self.default_factory))
+
+
+# CPython derives error messages and defaultdict's repr from the type's name.
+for _cls, _name, _module in ((TrackedDict, "dict", "builtins"),
+                             (TrackedDefaultDict, "defaultdict", "collections")):
+    _cls.__name__ = _name
+    _cls.__qualname__ = _name
+    _cls.__module__ = _module
+
+TRACKED_TYPES = (TrackedDict, TrackedDefaultDict)
+PUBLIC_TYPE = {TrackedDict: dict, TrackedDefaultDict: defaultdict}
+
+
+def track(d):
+    """What instrumented code calls on every dict it creates: a tracked copy of ``d``.
+
+    ``d`` is always a fresh object (a display, a comprehension, a ``dict(...)`` or
+    ``defaultdict(...)`` call), so handing back a different object is invisible.  Anything
+    that is not exactly a dict or defaultdict comes back untouched, as does everything
+    while the detector is off or the memory budget has cut tracking.
+    """
+    if not (SETTINGS.enabled and SETTINGS.tracking):
+        return d
+    t = type(d)
+    if t is dict:
+        result = TrackedDict(d)
+    elif t is defaultdict:
+        result = TrackedDefaultDict(d.default_factory, d)
+    else:
+        return d
+    # Where it was created; the shadow itself is made on first checked use (shadow.py).
+    result._rw_shadow = _capture(min(CREATION_STACK_DEPTH, SETTINGS.stack_depth))
+    return result
+
+
+def public_type(obj):
+    """``type(obj)`` as instrumented code sees it: the tracked types show as the builtins."""
+    t = type(obj)
+    return PUBLIC_TYPE.get(t, t)
+
+
+def is_tracked(obj) -> bool:
+    return type(obj) in PUBLIC_TYPE
+
+
+_GLOBALS = globals()
+stacks.leave_out_frames_of(_GLOBALS)
