@@ -1,0 +1,85 @@
+"""The happens-before edges of threading, queue and concurrent.futures, as patches.
+
+Every patch goes through one ``Patcher``, which keeps the ``(parent, name, original)``
+triple of each change: ``uninstall`` puts back exactly what ``install`` replaced, in
+reverse order, and nothing else.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import wrapt
+
+_MISSING = object()
+
+
+class Patcher:
+    """Applies attribute patches and remembers how to undo each one."""
+
+    def __init__(self):
+        self._undo: list[tuple[object, str, object]] = []
+
+    def wrap(self, parent, name: str, wrapper: Callable) -> None:
+        """Wrap ``parent.name`` with a wrapt wrapper ``wrapper(wrapped, instance, args, kwargs)``.
+
+        The attribute as stored is wrapped (a class's staticmethod stays one); an attribute
+        a class inherits is wrapped on that class only.
+        """
+        target = vars(parent).get(name, _MISSING)
+        if target is _MISSING:
+            target = getattr(parent, name)
+        self.replace(parent, name, wrapt.FunctionWrapper(target, wrapper))
+
+    def replace(self, parent, name: str, value) -> None:
+        """Set ``parent.name`` to ``value``."""
+        # vars(), not getattr(): a module-level __getattr__ (concurrent.futures has one)
+        # must not run, and an inherited attribute must be deleted again, not copied.
+        original = vars(parent).get(name, _MISSING)
+        setattr(parent, name, value)
+        self._undo.append((parent, name, original))
+
+    def undo(self) -> None:
+        while self._undo:
+            parent, name, original = self._undo.pop()
+            if original is _MISSING:
+                delattr(parent, name)
+            else:
+                setattr(parent, name, original)
+
+    def __len__(self) -> int:
+        return len(self._undo)
+
+
+_patcher: Patcher | None = None
+
+
+def install() -> None:
+    """Install every happens-before patch (idempotent)."""
+    global _patcher
+    if _patcher is not None:
+        return
+    # Import what we patch first: module-level locks that these modules make at import
+    # (concurrent.futures.thread's _global_shutdown_lock) must stay plain locks.
+    import concurrent.futures.thread  # noqa: F401
+    import queue  # noqa: F401
+    import threading  # noqa: F401
+
+    from . import futures, locks, primitives, queues, threads
+
+    patcher = Patcher()
+    for module in (locks, threads, primitives, queues, futures):
+        module.install(patcher)
+    _patcher = patcher
+
+
+def uninstall() -> None:
+    """Remove every patch ``install`` made."""
+    global _patcher
+    if _patcher is not None:
+        _patcher.undo()
+        _patcher = None
+
+
+def installed() -> bool:
+    return _patcher is not None

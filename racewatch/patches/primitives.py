@@ -1,0 +1,167 @@
+"""Event, Semaphore, BoundedSemaphore and Barrier, with the edges their documentation promises.
+
+* ``Event``: ``set()`` before a ``wait()`` or ``is_set()`` that sees it set.  Sets are
+  joined, never reset by ``clear()``: that can only add edges, never invent a race.
+* ``Semaphore``: a ``release()`` before the ``acquire()`` that takes the permit it
+  returned.  Permits the semaphore started with carry no edge, and are handed out first,
+  so ``Semaphore(2)`` does not order its two holders; returned permits go out oldest first.
+* ``Barrier``: every party's arrival before every party's departure.
+
+Instances made while another primitive builds its internals (an Event inside a Thread or
+a Timer) keep no clock and add no edge.
+"""
+
+from __future__ import annotations
+
+import _thread
+import collections
+import threading
+
+from ..runtime import stacks
+from ..runtime.sync import SyncTable, SyncVar, acquire, acquire_clock, release_join, snapshot
+from .context import as_internal, building_internals, thread_state
+
+_sync = SyncTable(factory=lambda: None)   # Event or Barrier -> SyncVar
+
+
+def _init_with_clock(make_state):
+    """A wrapt wrapper for ``__init__``: internals stay internal; a user's instance gets state."""
+
+    def wrapper(wrapped, instance, args, kwargs):
+        user_made = not building_internals()
+        result = as_internal(wrapped, instance, args, kwargs)
+        if user_made:
+            _sync.set(instance, make_state(instance))
+        return result
+
+    return wrapper
+
+
+# -- Event -------------------------------------------------------------------------------
+
+
+def _event_set(wrapped, instance, args, kwargs):
+    sv = _sync.get(instance)
+    ts = thread_state() if sv is not None else None
+    if ts is not None:
+        release_join(sv, ts)
+    return wrapped(*args, **kwargs)
+
+
+def _event_observe(wrapped, instance, args, kwargs):
+    """``wait()`` and ``is_set()``: an edge when they report the flag set."""
+    result = wrapped(*args, **kwargs)
+    if result:
+        sv = _sync.get(instance)
+        ts = thread_state() if sv is not None else None
+        if ts is not None:
+            acquire(sv, ts)
+    return result
+
+
+# -- Semaphore ---------------------------------------------------------------------------
+
+
+class Permits:
+    """The permits of a semaphore: the initial ones (no edge), then returned ones (FIFO)."""
+
+    __slots__ = ("initial", "returned", "lock")
+
+    def __init__(self, initial: int):
+        self.initial = initial
+        self.returned = collections.deque()
+        self.lock = _thread.allocate_lock()
+
+    def take(self):
+        with self.lock:
+            if self.initial > 0:
+                self.initial -= 1
+                return None
+            if self.returned:
+                return self.returned.popleft()
+            return None
+
+    def give(self, clock, n: int) -> None:
+        with self.lock:
+            self.returned.extend([clock] * n)
+
+    def take_back(self, clock, n: int) -> None:
+        """Undo ``give`` after the real release refused (a BoundedSemaphore over its bound)."""
+        with self.lock:
+            for _ in range(n):
+                try:
+                    self.returned.remove(clock)
+                except ValueError:
+                    break
+
+
+def _semaphore_state(instance) -> Permits:
+    return Permits(max(0, getattr(instance, "_value", 0)))
+
+
+def _semaphore_acquire(wrapped, instance, args, kwargs):
+    ok = wrapped(*args, **kwargs)
+    if ok:
+        permits = _sync.get(instance)
+        ts = thread_state() if permits is not None else None
+        if ts is not None:
+            acquire_clock(ts, permits.take())
+    return ok
+
+
+def _semaphore_release(wrapped, instance, args, kwargs):
+    permits = _sync.get(instance)
+    ts = thread_state() if permits is not None else None
+    if ts is None:
+        return wrapped(*args, **kwargs)
+    n = _release_count(*args, **kwargs)
+    clock = snapshot(ts)
+    if isinstance(n, int) and n >= 1:
+        permits.give(clock, n)
+    try:
+        return wrapped(*args, **kwargs)
+    except BaseException:
+        if isinstance(n, int) and n >= 1:
+            permits.take_back(clock, n)
+        raise
+
+
+def _release_count(n=1):
+    return n
+
+
+# -- Barrier -----------------------------------------------------------------------------
+
+
+def _barrier_wait(wrapped, instance, args, kwargs):
+    sv = _sync.get(instance)
+    ts = thread_state() if sv is not None else None
+    if ts is not None:
+        release_join(sv, ts)
+    result = wrapped(*args, **kwargs)
+    if ts is not None:
+        acquire(sv, ts)
+    return result
+
+
+def install(patcher) -> None:
+    patcher.wrap(threading.Event, "__init__", _init_with_clock(lambda _e: SyncVar()))
+    patcher.wrap(threading.Event, "set", _event_set)
+    patcher.wrap(threading.Event, "wait", _event_observe)
+    patcher.wrap(threading.Event, "is_set", _event_observe)
+    if "isSet" in vars(threading.Event):
+        patcher.wrap(threading.Event, "isSet", _event_observe)
+
+    patcher.wrap(threading.Semaphore, "__init__", _init_with_clock(_semaphore_state))
+    patcher.wrap(threading.Semaphore, "acquire", _semaphore_acquire)
+    # ``__enter__ = acquire`` in the class body: a second name for the original function.
+    patcher.wrap(threading.Semaphore, "__enter__", _semaphore_acquire)
+    patcher.wrap(threading.Semaphore, "release", _semaphore_release)
+    # BoundedSemaphore.release is its own implementation (it does not call Semaphore's).
+    patcher.wrap(threading.BoundedSemaphore, "release", _semaphore_release)
+
+    patcher.wrap(threading.Barrier, "__init__", _init_with_clock(lambda _b: SyncVar()))
+    patcher.wrap(threading.Barrier, "wait", _barrier_wait)
+
+
+stacks.leave_out_frames_of(globals())

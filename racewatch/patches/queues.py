@@ -1,0 +1,182 @@
+"""Queues: ``put(item)`` before the ``get()`` that returns that item; ``task_done()`` before
+the ``join()`` it releases.
+
+``Queue`` (and so ``LifoQueue`` and ``PriorityQueue``, which inherit ``put``/``get``) pairs
+each item with the putter's clock in a side table keyed by the item's identity.  That is
+sound because the queue holds the item alive from ``put`` to ``get``, and it keeps
+``q.queue`` exactly what the program put there.  ``SimpleQueue`` is written in C and its
+storage is not visible, so it is replaced by a subclass that carries each item in an
+envelope with its clock.  The queues' internal mutex and conditions add no edge.
+"""
+
+from __future__ import annotations
+
+import _queue
+import _thread
+import collections
+import queue
+
+from ..runtime import stacks
+from ..runtime.settings import SETTINGS
+from ..runtime.shadow import REGISTRY
+from ..runtime.sync import SyncTable, SyncVar, acquire, acquire_clock, release_join, snapshot
+from ..runtime.tracked import _hide_frame
+from .context import as_internal, building_internals, thread_state
+
+
+class QueueClocks:
+    """The clocks of the items in one queue, and of its ``task_done`` calls."""
+
+    __slots__ = ("items", "lock", "done")
+
+    def __init__(self):
+        self.items: dict[int, collections.deque] = {}
+        self.lock = _thread.allocate_lock()
+        self.done = SyncVar()
+
+    def add(self, item, clock) -> None:
+        with self.lock:
+            self.items.setdefault(id(item), collections.deque()).append(clock)
+
+    def take(self, item, newest: bool):
+        """The clock put with ``item``: the newest one for a LIFO queue, else the oldest."""
+        with self.lock:
+            clocks = self.items.get(id(item))
+            if not clocks:
+                return None
+            clock = clocks.pop() if newest else clocks.popleft()
+            if not clocks:
+                del self.items[id(item)]
+            return clock
+
+    def discard(self, item, clock) -> None:
+        with self.lock:
+            clocks = self.items.get(id(item))
+            if clocks:
+                try:
+                    clocks.remove(clock)
+                except ValueError:
+                    pass
+                if not clocks:
+                    del self.items[id(item)]
+
+
+_clocks = SyncTable(factory=lambda: None)  # Queue -> QueueClocks
+
+
+def _queue_init(wrapped, instance, args, kwargs):
+    user_made = not building_internals()
+    result = as_internal(wrapped, instance, args, kwargs)
+    if user_made:
+        _clocks.set(instance, QueueClocks())
+    return result
+
+
+def _queue_put(wrapped, instance, args, kwargs):
+    clocks = _clocks.get(instance)
+    ts = thread_state() if clocks is not None else None
+    if ts is None:
+        return wrapped(*args, **kwargs)
+    item = _first_argument(*args, **kwargs)
+    clock = snapshot(ts)
+    clocks.add(item, clock)
+    try:
+        return wrapped(*args, **kwargs)
+    except BaseException:
+        clocks.discard(item, clock)  # queue.Full: the item never went in
+        raise
+
+
+def _first_argument(item, *args, **kwargs):
+    return item
+
+
+def _queue_get(wrapped, instance, args, kwargs):
+    item = wrapped(*args, **kwargs)
+    clocks = _clocks.get(instance)
+    ts = thread_state() if clocks is not None else None
+    if ts is not None:
+        acquire_clock(ts, clocks.take(item, isinstance(instance, queue.LifoQueue)))
+    return item
+
+
+def _queue_task_done(wrapped, instance, args, kwargs):
+    clocks = _clocks.get(instance)
+    ts = thread_state() if clocks is not None else None
+    if ts is not None:
+        release_join(clocks.done, ts)
+    return wrapped(*args, **kwargs)
+
+
+def _queue_join(wrapped, instance, args, kwargs):
+    result = wrapped(*args, **kwargs)
+    clocks = _clocks.get(instance)
+    ts = thread_state() if clocks is not None else None
+    if ts is not None:
+        acquire(clocks.done, ts)
+    return result
+
+
+class _Envelope:
+    """An item in a tracked SimpleQueue, with the clock of its ``put``."""
+
+    __slots__ = ("item", "clock")
+
+    def __init__(self, item, clock):
+        self.item = item
+        self.clock = clock
+
+
+class SimpleQueue(_queue.SimpleQueue):
+    """``queue.SimpleQueue`` with the put-before-get edge for each item."""
+
+    __slots__ = ()
+
+    def __new__(cls, *args, **kwargs):
+        if building_internals():
+            # A pool's work queue: the pool's own edges (submit -> task) are modelled
+            # in futures.py; the queue must add none of its own.
+            return _queue.SimpleQueue(*args, **kwargs)
+        return super().__new__(cls, *args, **kwargs)
+
+    def put(self, item, block=True, timeout=None):
+        ts = thread_state()
+        if ts is not None:
+            item = _Envelope(item, snapshot(ts))
+        _queue.SimpleQueue.put(self, item, block, timeout)
+
+    def put_nowait(self, item):
+        self.put(item, False)
+
+    def get(self, block=True, timeout=None):
+        try:
+            item = _queue.SimpleQueue.get(self, block, timeout)
+        except BaseException as exc:
+            _hide_frame(exc)
+            raise
+        if type(item) is _Envelope:
+            if SETTINGS.enabled:
+                ts = REGISTRY.current()
+                if not ts.busy:
+                    acquire_clock(ts, item.clock)
+            item = item.item
+        return item
+
+    def get_nowait(self):
+        return self.get(False)
+
+
+SimpleQueue.__name__ = SimpleQueue.__qualname__ = "SimpleQueue"
+SimpleQueue.__module__ = "queue"
+
+
+def install(patcher) -> None:
+    patcher.wrap(queue.Queue, "__init__", _queue_init)
+    patcher.wrap(queue.Queue, "put", _queue_put)
+    patcher.wrap(queue.Queue, "get", _queue_get)
+    patcher.wrap(queue.Queue, "task_done", _queue_task_done)
+    patcher.wrap(queue.Queue, "join", _queue_join)
+    patcher.replace(queue, "SimpleQueue", SimpleQueue)
+
+
+stacks.leave_out_frames_of(globals())
