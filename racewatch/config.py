@@ -1,0 +1,163 @@
+"""One ``Options`` object from ``[tool.racewatch]``, ``RACEWATCH_OPTIONS`` and the command line.
+
+SPEC section 5: one set of names, read weakest first from pyproject.toml, then the
+``RACEWATCH_OPTIONS`` variable (``"key=value key=value"``, like ``GORACE``), then the
+command line.  An unknown key or a bad value is an ``OptionError`` that names it.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+ENV_OPTIONS = "RACEWATCH_OPTIONS"
+
+
+class OptionError(ValueError):
+    """A bad option: the message names the option, the value and where it came from."""
+
+
+@dataclass(frozen=True)
+class Options:
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    json: str | None = None
+    html: str | None = None
+    sarif: str | None = None
+    log_path: str | None = None
+    exitcode: int = 66
+    halt_on_error: bool = False
+    suppressions: str | None = None
+    strip_path_prefix: str = ""
+    stack_depth: int = 32
+    max_memory_mb: int = 0          # 0: no budget
+    # Where the options came from, for messages (not an option itself).
+    sources: tuple[str, ...] = field(default=(), compare=False)
+
+    def merged(self, values: Mapping[str, Any], source: str) -> Options:
+        """These options with ``values`` (raw, from ``source``) laid over them."""
+        changes = {name: _convert(name, value, source) for name, value in values.items()}
+        return replace(self, **changes, sources=self.sources + (source,))
+
+
+OPTION_NAMES = tuple(f.name for f in fields(Options) if f.name != "sources")
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _convert(name: str, value: Any, source: str):
+    if name not in OPTION_NAMES:
+        raise OptionError(f"unknown option {name!r} in {source} "
+                          f"(known: {', '.join(OPTION_NAMES)})")
+    where = f"option {name!r} in {source}"
+    if name in ("include", "exclude"):
+        if isinstance(value, str):
+            items = [p.strip() for p in value.split(",")]
+        elif isinstance(value, (list, tuple)) and all(isinstance(p, str) for p in value):
+            items = [p.strip() for p in value]
+        else:
+            raise OptionError(f"{where}: expected module patterns, got {value!r}")
+        return tuple(p for p in items if p)
+    if name in ("exitcode", "stack_depth", "max_memory_mb"):
+        if isinstance(value, bool) or not isinstance(value, (int, str)):
+            raise OptionError(f"{where}: expected a whole number, got {value!r}")
+        try:
+            number = int(value)
+        except ValueError:
+            raise OptionError(f"{where}: expected a whole number, got {value!r}") from None
+        low, high = {"exitcode": (0, 255), "stack_depth": (1, 1000),
+                     "max_memory_mb": (0, 10**9)}[name]
+        if not low <= number <= high:
+            raise OptionError(f"{where}: {number} is out of range {low}..{high}")
+        return number
+    if name == "halt_on_error":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, int) and value in (0, 1):
+            return bool(value)
+        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+            return value.strip().lower() in _TRUE
+        raise OptionError(f"{where}: expected 0 or 1, got {value!r}")
+    # Paths and strings.
+    if not isinstance(value, str):
+        raise OptionError(f"{where}: expected a string, got {value!r}")
+    if name == "strip_path_prefix":
+        return value
+    return value or None
+
+
+def parse_env_options(text: str, source: str = ENV_OPTIONS) -> dict[str, str]:
+    """``"key=value key='a value'"`` -> ``{"key": "value", ...}``."""
+    try:
+        words = shlex.split(text)
+    except ValueError as exc:
+        raise OptionError(f"cannot parse {source}: {exc}") from None
+    values = {}
+    for word in words:
+        key, sep, value = word.partition("=")
+        if not sep or not key:
+            raise OptionError(f"{source}: expected key=value, got {word!r}")
+        values[key] = value
+    return values
+
+
+def find_pyproject(start: Path) -> Path | None:
+    """The nearest pyproject.toml at or above ``start``."""
+    start = start.resolve()
+    for directory in (start, *start.parents):
+        candidate = directory / "pyproject.toml"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def read_pyproject(path: Path) -> dict[str, Any]:
+    """The ``[tool.racewatch]`` table of ``path`` (empty when there is none)."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:
+        import tomli as tomllib
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except OSError as exc:
+        raise OptionError(f"cannot read {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise OptionError(f"cannot parse {path}: {exc}") from None
+    table = data.get("tool", {}).get("racewatch", {})
+    if not isinstance(table, dict):
+        raise OptionError(f"{path}: [tool.racewatch] must be a table")
+    # TOML spells keys with dashes as often as with underscores.
+    return {key.replace("-", "_"): value for key, value in table.items()}
+
+
+def resolve_options(cli: Mapping[str, Any] | None = None,
+                    environ: Mapping[str, str] | None = None,
+                    cwd: Path | None = None) -> Options:
+    """The options in force: pyproject, then ``RACEWATCH_OPTIONS``, then ``cli``."""
+    environ = os.environ if environ is None else environ
+    options = Options()
+    pyproject = find_pyproject(cwd or Path.cwd())
+    if pyproject is not None:
+        table = read_pyproject(pyproject)
+        if table:
+            options = options.merged(table, f"[tool.racewatch] of {pyproject}")
+    text = environ.get(ENV_OPTIONS)
+    if text:
+        options = options.merged(parse_env_options(text), ENV_OPTIONS)
+    if cli:
+        options = options.merged({k: v for k, v in cli.items() if v is not None},
+                                 "the command line")
+    return options
+
+
+def expand_pid(path: str | None, pid: int | None = None) -> str | None:
+    """``log_path``'s ``%p`` becomes the process id."""
+    if path is None:
+        return None
+    return path.replace("%p", str(os.getpid() if pid is None else pid))

@@ -1,0 +1,86 @@
+"""The import hook: one finder that hands the modules it instruments to a rewriting loader."""
+
+from __future__ import annotations
+
+import importlib.abc
+import importlib.machinery
+import os
+import sys
+from types import CodeType
+
+from . import cache
+from .policy import Policy
+from .transform import compile_instrumented
+
+
+def load_instrumented(path: str) -> CodeType:
+    """The rewritten code of source file ``path``, from the cache when it is current."""
+    st = os.stat(path)
+    code = cache.read(path, st)
+    if code is None:
+        with open(path, "rb") as f:
+            source = f.read()
+        code = compile_instrumented(source, path)
+        cache.write(path, st, code)
+    return code
+
+
+class RewritingLoader(importlib.machinery.SourceFileLoader):
+    """A source loader whose code is the rewritten module (and whose cache is ours)."""
+
+    def get_code(self, fullname: str) -> CodeType:
+        return load_instrumented(self.get_filename(fullname))
+
+    def source_to_code(self, data, path, *, _optimize=-1):
+        return compile_instrumented(data, path)
+
+
+class RewriteHook(importlib.abc.MetaPathFinder):
+    """Finds the modules the policy instruments and gives them a ``RewritingLoader``.
+
+    The name check comes first and costs nothing; only then is the module looked for,
+    by the finders that come after this one, so editable installs and custom path hooks
+    keep working.  A module that is not plain ``.py`` source is left to them.
+    """
+
+    def __init__(self, policy: Policy):
+        self.policy = policy
+        self.instrumented: list[str] = []
+
+    def find_spec(self, fullname, path=None, target=None):
+        if not self.policy.may_instrument(fullname):
+            return None
+        spec = self._find_elsewhere(fullname, path, target)
+        if spec is None or not spec.has_location or not isinstance(spec.origin, str):
+            return None
+        origin = spec.origin
+        if not origin.endswith(".py") or not isinstance(spec.loader, importlib.abc.FileLoader):
+            return None
+        if not self.policy.should_instrument(fullname, origin):
+            return None
+        spec.loader = RewritingLoader(fullname, origin)
+        spec.cached = cache.cache_path(origin)
+        self.instrumented.append(fullname)
+        return spec
+
+    def _find_elsewhere(self, fullname, path, target):
+        for finder in list(sys.meta_path):
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            try:
+                spec = finder.find_spec(fullname, path, target)
+            except Exception:  # a finder that fails is the import system's to report
+                return None
+            if spec is not None:
+                return spec
+        return None
+
+    def install(self) -> None:
+        if self not in sys.meta_path:
+            sys.meta_path.insert(0, self)
+
+    def uninstall(self) -> None:
+        try:
+            sys.meta_path.remove(self)
+        except ValueError:
+            pass

@@ -1,0 +1,97 @@
+"""Which modules are instrumented.
+
+By default: the modules whose files lie under one of the *roots* (the current directory,
+the script's directory), never the standard library, site-packages or racewatch itself.
+``include`` globs add modules by name, installed packages included; ``exclude`` globs win
+over everything.  A pattern names a module and its submodules: ``mypkg`` covers
+``mypkg.sub``.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import site
+import sys
+import sysconfig
+from pathlib import Path
+from typing import Iterable
+
+_RACEWATCH_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _real(path: str | os.PathLike) -> str:
+    return os.path.normcase(os.path.realpath(path))
+
+
+def _matches(name: str, patterns: Iterable[str]) -> bool:
+    """True when a pattern names the module or a package it is in."""
+    return any(fnmatch.fnmatchcase(name, p) or fnmatch.fnmatchcase(name, p + ".*")
+               for p in patterns)
+
+
+def _library_dirs() -> tuple[list[str], list[str]]:
+    """(standard library directories, site-packages directories)."""
+    paths = sysconfig.get_paths()
+    stdlib = {paths.get("stdlib"), paths.get("platstdlib")}
+    sites = {paths.get("purelib"), paths.get("platlib")}
+    try:
+        sites.update(site.getsitepackages())
+    except AttributeError:  # some embedded/virtualenv site modules lack it
+        pass
+    user_site = getattr(site, "getusersitepackages", lambda: None)()
+    if user_site:
+        sites.add(user_site)
+    # In a venv, sysconfig's stdlib is the base interpreter's; sys.base_prefix too.
+    stdlib.add(os.path.dirname(os.__file__))
+    return ([_real(p) for p in stdlib if p], [_real(p) for p in sites if p])
+
+
+class Policy:
+    """Decides, for a module name and its file, whether to instrument it."""
+
+    def __init__(self, roots: Iterable[str | os.PathLike] = (),
+                 include: Iterable[str] = (), exclude: Iterable[str] = ()):
+        self.roots = [_real(r) for r in roots]
+        self.include = tuple(include)
+        self.exclude = tuple(exclude)
+        self._stdlib, self._sites = _library_dirs()
+        self._stdlib_names = frozenset(getattr(sys, "stdlib_module_names", ()))
+
+    def may_instrument(self, name: str) -> bool:
+        """The cheap check on the name alone, before any file is looked for."""
+        top = name.partition(".")[0]
+        if top == "racewatch" or top in self._stdlib_names:
+            return False
+        return not _matches(name, self.exclude)
+
+    def should_instrument(self, name: str, path: str) -> bool:
+        """The full decision, given the module's source file."""
+        if not self.may_instrument(name):
+            return False
+        real = _real(path)
+        if _under(real, [_RACEWATCH_DIR]):
+            return False
+        if _under(real, self._stdlib) and not _under(real, self._sites):
+            return False  # site-packages lies inside the stdlib directory on POSIX
+        if self.include and _matches(name, self.include):
+            return True
+        if _under(real, self._sites) or _is_site_path(real):
+            return False
+        return _under(real, self.roots)
+
+    def should_instrument_script(self, path: str) -> bool:
+        """The script given to ``racewatch run`` is the program: always, unless excluded."""
+        return not _matches("__main__", self.exclude)
+
+
+def _under(path: str, dirs: Iterable[str]) -> bool:
+    for d in dirs:
+        if path == d or path.startswith(d.rstrip(os.sep) + os.sep):
+            return True
+    return False
+
+
+def _is_site_path(path: str) -> bool:
+    parts = Path(path).parts
+    return "site-packages" in parts or "dist-packages" in parts

@@ -1,0 +1,397 @@
+"""The AST rewrite that makes instrumented code create tracked dicts.
+
+In a module chosen for instrumentation:
+
+* every dict display and dict comprehension ``E`` becomes ``@racewatch.track(E)``;
+* every call of the builtin ``dict`` (``dict(...)``, ``dict.fromkeys(...)``) and of
+  ``collections.defaultdict`` (however it was imported: ``collections.defaultdict``,
+  ``from collections import defaultdict``, an alias) is wrapped the same way;
+* every one-argument call of the builtin ``type`` becomes ``@racewatch.public_type(x)``,
+  so that ``type(d) is dict`` still holds for a tracked dict.
+
+A name the module rebinds (a local ``dict``, a parameter called ``type``) is left alone:
+a small scope analysis resolves each name the way Python does (function scopes, class
+bodies, comprehensions, ``global``/``nonlocal``, walrus targets).  ``@racewatch`` cannot
+clash with user code (``@`` is not an identifier character; pytest's assertion rewriter
+uses the same trick); it is bound by one import placed after the docstring and the
+``from __future__`` imports.  Every new node takes the location of the node it wraps, so
+tracebacks and line numbers are those of the original source.  Annotations are left as
+written: ``from __future__ import annotations`` turns them into strings.
+"""
+
+from __future__ import annotations
+
+import ast
+
+HELPER = "@racewatch"
+HELPER_MODULE = "racewatch.runtime.tracked"
+# Bump when the rewrite changes: it is part of the cache tag (cache.py).
+TRANSFORM_VERSION = 1
+
+_SCOPE_NODES = (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef,
+                ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+
+
+class _Scope:
+    __slots__ = ("node", "parent", "bound", "imports", "other", "declared_global")
+
+    def __init__(self, node, parent):
+        self.node = node
+        self.parent = parent
+        self.bound: set[str] = set()
+        self.imports: dict[str, str] = {}   # name -> "defaultdict" | "collections"
+        self.other: set[str] = set()        # names also bound some other way
+        self.declared_global: set[str] = set()
+
+    @property
+    def is_function(self) -> bool:
+        return isinstance(self.node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+                          + _COMPREHENSIONS)
+
+    def bind(self, name: str, kind: str | None = None) -> None:
+        if name in self.declared_global and self.parent is not None:
+            self.module().bind(name, kind)
+            return
+        previous = self.imports.get(name)
+        if name in self.bound and (kind is None or previous != kind):
+            self.other.add(name)
+        elif kind is None:
+            self.other.add(name)
+        self.bound.add(name)
+        if kind is not None:
+            self.imports[name] = kind
+
+    def module(self) -> _Scope:
+        scope = self
+        while scope.parent is not None:
+            scope = scope.parent
+        return scope
+
+
+class _Binder(ast.NodeVisitor):
+    """Finds each scope's bindings, the way the compiler's symbol table does."""
+
+    def __init__(self):
+        self.scopes: dict[ast.AST, _Scope] = {}
+        self.scope: _Scope | None = None
+
+    def _enter(self, node) -> _Scope:
+        scope = _Scope(node, self.scope)
+        self.scopes[node] = scope
+        return scope
+
+    def _in(self, scope: _Scope, nodes) -> None:
+        saved, self.scope = self.scope, scope
+        for n in nodes:
+            if n is not None:
+                self.visit(n)
+        self.scope = saved
+
+    def visit_Module(self, node):
+        self.scope = self._enter(node)
+        self.generic_visit(node)
+
+    def _function(self, node):
+        self.scope.bind(node.name)
+        args = node.args
+        self._in(self.scope, node.decorator_list + args.defaults
+                 + [d for d in args.kw_defaults if d is not None] + [node.returns])
+        scope = self._enter(node)
+        self._bind_arguments(scope, args)
+        for param in getattr(node, "type_params", ()):
+            scope.bind(param.name)
+        self._in(scope, node.body)
+
+    visit_FunctionDef = visit_AsyncFunctionDef = _function
+
+    def visit_Lambda(self, node):
+        args = node.args
+        self._in(self.scope, args.defaults + [d for d in args.kw_defaults if d is not None])
+        scope = self._enter(node)
+        self._bind_arguments(scope, args)
+        self._in(scope, [node.body])
+
+    def _bind_arguments(self, scope, args):
+        for a in args.posonlyargs + args.args + args.kwonlyargs + [args.vararg, args.kwarg]:
+            if a is not None:
+                scope.bind(a.arg)
+                self._in(self.scope, [a.annotation])
+
+    def visit_ClassDef(self, node):
+        self.scope.bind(node.name)
+        self._in(self.scope, node.decorator_list + node.bases + node.keywords)
+        scope = self._enter(node)
+        for param in getattr(node, "type_params", ()):
+            scope.bind(param.name)
+        self._in(scope, node.body)
+
+    def _comprehension(self, node):
+        generators = node.generators
+        # The first iterable is evaluated in the enclosing scope.
+        self._in(self.scope, [generators[0].iter])
+        scope = self._enter(node)
+        saved, self.scope = self.scope, scope
+        for i, gen in enumerate(generators):
+            self.visit(gen.target)
+            if i:
+                self.visit(gen.iter)
+            for cond in gen.ifs:
+                self.visit(cond)
+        if isinstance(node, ast.DictComp):
+            self.visit(node.key)
+            self.visit(node.value)
+        else:
+            self.visit(node.elt)
+        self.scope = saved
+
+    visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _comprehension
+
+    def visit_Name(self, node):
+        if isinstance(node.ctx, (ast.Store, ast.Del)):
+            self.scope.bind(node.id)
+
+    def visit_NamedExpr(self, node):
+        # A walrus in a comprehension binds in the enclosing function or module.
+        scope = self.scope
+        while isinstance(scope.node, _COMPREHENSIONS):
+            scope = scope.parent
+        scope.bind(node.target.id)
+        self.visit(node.value)
+
+    def visit_Global(self, node):
+        self.scope.declared_global.update(node.names)
+
+    def visit_Nonlocal(self, node):
+        # The name lives in an enclosing function; here it is simply not a builtin.
+        for name in node.names:
+            self.scope.bind(name)
+
+    def visit_Import(self, node):
+        for alias in node.names:
+            if alias.asname:
+                kind = "collections" if alias.name == "collections" else None
+                self.scope.bind(alias.asname, kind)
+            else:
+                top = alias.name.partition(".")[0]
+                self.scope.bind(top, "collections" if top == "collections" else None)
+
+    def visit_ImportFrom(self, node):
+        from_collections = node.module == "collections" and not node.level
+        for alias in node.names:
+            if alias.name == "*":
+                if from_collections:
+                    self.scope.bind("defaultdict", "defaultdict")
+                continue
+            kind = "defaultdict" if from_collections and alias.name == "defaultdict" else None
+            self.scope.bind(alias.asname or alias.name, kind)
+
+    def visit_ExceptHandler(self, node):
+        if node.name:
+            self.scope.bind(node.name)
+        self.generic_visit(node)
+
+    def visit_MatchAs(self, node):
+        if node.name:
+            self.scope.bind(node.name)
+        self.generic_visit(node)
+
+    def visit_MatchStar(self, node):
+        if node.name:
+            self.scope.bind(node.name)
+
+    def visit_MatchMapping(self, node):
+        if node.rest:
+            self.scope.bind(node.rest)
+        self.generic_visit(node)
+
+    def visit_TypeAlias(self, node):  # 3.12+
+        self.visit(node.name)
+
+
+def _resolve(scope: _Scope, name: str) -> _Scope | None:
+    """The scope whose binding ``name`` refers to from ``scope``; None for a builtin."""
+    module = scope.module()
+    if name in scope.declared_global:
+        return module if name in module.bound else None
+    if name in scope.bound:
+        return scope
+    s = scope.parent
+    while s is not None and s is not module:
+        if s.is_function:
+            if name in s.declared_global:
+                break
+            if name in s.bound:
+                return s
+        s = s.parent
+    return module if name in module.bound else None
+
+
+class _Rewriter(ast.NodeTransformer):
+    def __init__(self, scopes: dict[ast.AST, _Scope]):
+        self.scopes = scopes
+        self.scope: _Scope | None = None
+        self.changed = False
+
+    def visit(self, node):
+        scope = self.scopes.get(node)
+        if scope is None:
+            return super().visit(node)
+        saved, self.scope = self.scope, scope
+        try:
+            return super().visit(node)
+        finally:
+            self.scope = saved
+
+    # Scopes: visit what the enclosing scope evaluates there, not what the binder moved.
+    def _function(self, node):
+        saved, self.scope = self.scope, self.scope.parent
+        node.decorator_list = [self.visit(d) for d in node.decorator_list]
+        self._defaults(node.args)
+        self.scope = saved
+        node.body = self._body(node.body)
+        return node
+
+    visit_FunctionDef = visit_AsyncFunctionDef = _function
+
+    def visit_Lambda(self, node):
+        saved, self.scope = self.scope, self.scope.parent
+        self._defaults(node.args)
+        self.scope = saved
+        node.body = self.visit(node.body)
+        return node
+
+    def _defaults(self, args):
+        args.defaults = [self.visit(d) for d in args.defaults]
+        args.kw_defaults = [self.visit(d) if d is not None else None for d in args.kw_defaults]
+
+    def visit_ClassDef(self, node):
+        saved, self.scope = self.scope, self.scope.parent
+        node.decorator_list = [self.visit(d) for d in node.decorator_list]
+        node.bases = [self.visit(b) for b in node.bases]
+        node.keywords = [self.visit(k) for k in node.keywords]
+        self.scope = saved
+        node.body = self._body(node.body)
+        return node
+
+    def _body(self, statements):
+        result = []
+        for stmt in statements:
+            new = self.visit(stmt)
+            if isinstance(new, list):
+                result.extend(new)
+            elif new is not None:
+                result.append(new)
+        return result
+
+    def _comprehension(self, node):
+        first = node.generators[0]
+        saved, self.scope = self.scope, self.scope.parent
+        first.iter = self.visit(first.iter)
+        self.scope = saved
+        for i, gen in enumerate(node.generators):
+            gen.target = self.visit(gen.target)
+            if i:
+                gen.iter = self.visit(gen.iter)
+            gen.ifs = [self.visit(c) for c in gen.ifs]
+        if isinstance(node, ast.DictComp):
+            node.key = self.visit(node.key)
+            node.value = self.visit(node.value)
+            return self._track(node)
+        node.elt = self.visit(node.elt)
+        return node
+
+    visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _comprehension
+
+    # Annotations stay as written.
+    def visit_arg(self, node):
+        return node
+
+    def visit_AnnAssign(self, node):
+        node.target = self.visit(node.target)
+        if node.value is not None:
+            node.value = self.visit(node.value)
+        return node
+
+    def visit_TypeAlias(self, node):
+        return node
+
+    def visit_Dict(self, node):
+        self.generic_visit(node)
+        return self._track(node)
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        func = node.func
+        if isinstance(func, ast.Name):
+            if func.id == "dict" and self._is_builtin("dict"):
+                return self._track(node)
+            if self._bound_to(func.id, "defaultdict"):
+                return self._track(node)
+            if (func.id == "type" and self._is_builtin("type") and len(node.args) == 1
+                    and not node.keywords and not isinstance(node.args[0], ast.Starred)):
+                node.func = ast.copy_location(self._helper("public_type"), func)
+                self.changed = True
+                return node
+        elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+            owner = func.value.id
+            if func.attr == "fromkeys" and owner == "dict" and self._is_builtin("dict"):
+                return self._track(node)
+            if func.attr == "defaultdict" and self._bound_to(owner, "collections"):
+                return self._track(node)
+        return node
+
+    def _is_builtin(self, name: str) -> bool:
+        return _resolve(self.scope, name) is None
+
+    def _bound_to(self, name: str, kind: str) -> bool:
+        scope = _resolve(self.scope, name)
+        return (scope is not None and scope.imports.get(name) == kind
+                and name not in scope.other)
+
+    def _helper(self, attr: str) -> ast.expr:
+        return ast.Attribute(value=ast.Name(id=HELPER, ctx=ast.Load()), attr=attr,
+                             ctx=ast.Load())
+
+    def _track(self, node: ast.expr) -> ast.expr:
+        self.changed = True
+        call = ast.Call(func=self._helper("track"), args=[node], keywords=[])
+        ast.copy_location(call, node)
+        return ast.fix_missing_locations(call)
+
+
+def _helper_import(module: ast.Module) -> int:
+    """Where the helper import goes: after the docstring and ``from __future__`` imports."""
+    body = module.body
+    i = 0
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+            and isinstance(body[0].value.value, str):
+        i = 1
+    while i < len(body) and isinstance(body[i], ast.ImportFrom) \
+            and body[i].module == "__future__":
+        i += 1
+    return i
+
+
+def rewrite(tree: ast.Module) -> ast.Module:
+    """Rewrite ``tree`` in place (and return it); a module with no dict is left as it was."""
+    binder = _Binder()
+    binder.visit(tree)
+    rewriter = _Rewriter(binder.scopes)
+    rewriter.visit(tree)
+    if rewriter.changed:
+        at = _helper_import(tree)
+        anchor = tree.body[at] if at < len(tree.body) else (tree.body[-1] if tree.body else None)
+        imp = ast.Import(names=[ast.alias(name=HELPER_MODULE, asname=HELPER)])
+        if anchor is not None:
+            ast.copy_location(imp, anchor)
+            imp.end_lineno, imp.end_col_offset = imp.lineno, imp.col_offset
+        ast.fix_missing_locations(imp)
+        tree.body.insert(at, imp)
+    return tree
+
+
+def compile_instrumented(source: bytes | str, filename: str, mode: str = "exec"):
+    """Parse, rewrite and compile ``source``: the same SyntaxError as plain Python on bad code."""
+    tree = compile(source, filename, mode, flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+    return compile(rewrite(tree), filename, mode, dont_inherit=True)
