@@ -1,0 +1,96 @@
+"""The ThreadSanitizer-style text report, written to stderr as each race is found."""
+
+from __future__ import annotations
+
+import linecache
+
+from .model import AccessInfo, Frame, Race, ThreadRef
+
+RULE = "=" * 18
+
+
+def _path(file: str, strip_prefix: str) -> str:
+    if strip_prefix and file.startswith(strip_prefix):
+        return file[len(strip_prefix):]
+    return file
+
+
+def format_frames(frames: list[Frame], strip_prefix: str = "", indent: str = "    ",
+                  source: bool = True) -> list[str]:
+    """``#0 function file:line`` lines, innermost first, with the innermost source line."""
+    if not frames:
+        return [f"{indent}(no frames)"]
+    lines = []
+    for i, f in enumerate(frames):
+        lines.append(f"{indent}#{i} {f.function} {_path(f.file, strip_prefix)}:{f.line}")
+        if source and i == 0:
+            text = linecache.getline(f.file, f.line).strip()
+            if text:
+                lines.append(f"{indent}     {text}")
+    return lines
+
+
+def thread_label(t: ThreadRef) -> str:
+    return f"T{t.id} '{t.name}'"
+
+
+def _what(race: Race, access: AccessInfo, current: bool) -> str:
+    verb = "Write" if access.write else "Read"
+    if not current:
+        verb = "Previous " + verb.lower()
+    if race.location == "keys":
+        touched = f", key {access.key}" if access.key is not None else ""
+        target = f"the keys of the {race.container.type} ({access.op}{touched})"
+    else:
+        target = f"key {race.key} ({access.op})"
+    return f"{verb} of {target} by thread {thread_label(access.thread)}"
+
+
+def _locks(access: AccessInfo, strip_prefix: str) -> str:
+    if not access.locks_held:
+        return "    locks held: none"
+    parts = []
+    for lock in access.locks_held:
+        where = lock.created_at[0] if lock.created_at else None
+        at = f" created at {_path(where.file, strip_prefix)}:{where.line}" if where else ""
+        parts.append(f"{lock.name}{at}")
+    return "    locks held: " + ", ".join(parts)
+
+
+def format_race(race: Race, pid: int | None = None, strip_prefix: str = "") -> str:
+    """One race, as ThreadSanitizer would print it."""
+    head = "WARNING: racewatch: data race" + (f" (pid={pid})" if pid is not None else "")
+    lines = [RULE, head]
+    for access, current in ((race.current, True), (race.previous, False)):
+        lines.append(f"  {_what(race, access, current)}:")
+        lines.extend(format_frames(access.stack, strip_prefix))
+        lines.append(_locks(access, strip_prefix))
+        lines.append("")
+    where = "the keys" if race.location == "keys" else f"key {race.key}"
+    lines.append(f"  Location is {where} of a {race.container.type} created at:")
+    lines.extend(format_frames(race.container.created_at, strip_prefix, source=False))
+    lines.append("")
+    seen = set()
+    for access in (race.current, race.previous):
+        t = access.thread
+        if t.id in seen:
+            continue
+        seen.add(t.id)
+        if t.created_at:
+            lines.append(f"  Thread {thread_label(t)} created at:")
+            lines.extend(format_frames(t.created_at, strip_prefix, source=False))
+        else:
+            lines.append(f"  Thread {thread_label(t)} was not started by a thread racewatch saw.")
+        lines.append("")
+    top = race.current.stack[0] if race.current.stack else None
+    where_line = f" {_path(top.file, strip_prefix)}:{top.line} in {top.function}" if top else ""
+    lines.append(f"SUMMARY: racewatch: data race{where_line}")
+    lines.append(RULE)
+    return "\n".join(lines) + "\n"
+
+
+def closing_line(distinct: int) -> str:
+    """The last line racewatch prints: ``racewatch: N race(s) found`` (or none)."""
+    if distinct == 0:
+        return "racewatch: no races found"
+    return f"racewatch: {distinct} race{'s' if distinct != 1 else ''} found"

@@ -1,0 +1,124 @@
+"""Run a program the way ``python SCRIPT`` / ``python -m MODULE`` would, instrumented.
+
+``sys.argv``, ``sys.path[0]``, ``__main__`` and the shutdown sequence are those of plain
+Python: the script's directory (or, for ``-m``, the current directory) comes first on the
+path, ``__name__ == "__main__"``, and at the end non-daemon threads are waited for before
+the program's ``atexit`` handlers run.
+"""
+
+from __future__ import annotations
+
+import atexit
+import builtins
+import importlib.machinery
+import importlib.util
+import os
+import runpy
+import sys
+import threading
+import types
+
+from .instrument.hook import load_instrumented
+from .runtime import stacks
+from .runtime.tracebacks import clean
+
+
+class ProgramError(Exception):
+    """The program could not be started (a missing file or module): one line for the user."""
+
+    def __init__(self, message: str, status: int):
+        super().__init__(message)
+        self.status = status
+
+
+def locate_script(path: str) -> str:
+    """The file to run for ``path``: the script itself, or a directory's ``__main__.py``."""
+    if os.path.isdir(path):
+        main = os.path.join(path, "__main__.py")
+        if not os.path.isfile(main):
+            raise ProgramError(f"can't find '__main__' module in {path!r}", 1)
+        return main
+    if not os.path.exists(path):
+        raise ProgramError(f"can't open file {os.path.abspath(path)!r}: "
+                           "[Errno 2] No such file or directory", 2)
+    if not os.path.isfile(path):
+        raise ProgramError(f"can't open file {os.path.abspath(path)!r}: not a regular file", 2)
+    return path
+
+
+def check_module(name: str) -> None:
+    """Fail early, in one line, for a module that cannot be found."""
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError) as exc:
+        raise ProgramError(str(exc) or f"No module named {name!r}", 1) from None
+    if spec is None:
+        raise ProgramError(f"No module named {name!r}", 1)
+
+
+def _fresh_main() -> types.ModuleType:
+    main = types.ModuleType("__main__")
+    main.__builtins__ = builtins
+    sys.modules["__main__"] = main
+    return main
+
+
+def run_script(path: str, args: list[str]) -> None:
+    """Execute ``path`` as ``__main__``; exceptions propagate as from plain Python."""
+    target = locate_script(path)
+    sys.argv = [path, *args]
+    sys.path[0] = os.path.dirname(os.path.realpath(target))
+    filename = os.path.abspath(target)
+    code = load_instrumented(filename)
+    main = _fresh_main()
+    main.__file__ = filename
+    main.__cached__ = None
+    main.__loader__ = importlib.machinery.SourceFileLoader("__main__", filename)
+    main.__spec__ = None
+    exec(code, main.__dict__)
+
+
+def run_module(name: str, args: list[str]) -> None:
+    """Execute module ``name`` as ``__main__``, as ``python -m`` does."""
+    sys.path[0] = os.getcwd()
+    check_module(name)
+    sys.argv = [name, *args]
+    _fresh_main()
+    runpy._run_module_as_main(name, alter_argv=True)
+
+
+def exit_status(exc: BaseException | None) -> int:
+    """The status plain Python exits with after ``exc`` (printed as Python prints it)."""
+    if exc is None:
+        return 0
+    if isinstance(exc, SystemExit):
+        code = exc.code
+        if code is None:
+            return 0
+        if isinstance(code, int):
+            return code & 0xFF if code >= 0 else code % 256
+        sys.stderr.write(f"{code}\n")
+        return 1
+    # Without racewatch's frames; the script's own SyntaxError is then left with none,
+    # and prints exactly as Python prints it.
+    clean(exc)
+    sys.excepthook(type(exc), exc, exc.__traceback__)
+    return 130 if isinstance(exc, KeyboardInterrupt) else 1
+
+
+def shut_down() -> None:
+    """What the interpreter does at exit, now, so that the report can come last.
+
+    Non-daemon threads are waited for (``threading._shutdown``, which also runs the
+    callbacks that stop executor workers), then the program's ``atexit`` handlers run,
+    newest first; racewatch's own handler was registered before the program started, so
+    it runs after all of them.  The interpreter will not run them a second time.
+    """
+    try:
+        threading._shutdown()
+    except KeyboardInterrupt:
+        pass
+    atexit._run_exitfuncs()
+
+
+stacks.end_stacks_at_frames_of(globals())
