@@ -1,0 +1,16 @@
+"""A worker writes a result; main reads it without joining first."""
+import threading
+import time
+
+results = {}
+
+
+def work():
+    results["answer"] = 42  # RACE
+
+
+t = threading.Thread(target=work, name="worker")
+t.start()
+time.sleep(0.05)  # sleeping is not synchronization
+print(results.get("answer"))  # RACE
+t.join()

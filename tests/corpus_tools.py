@@ -1,0 +1,112 @@
+"""Running programs of the labelled corpus under racewatch and under plain Python.
+
+A corpus program is ``tests/corpus/<topic>/racy_*.py`` or ``ok_*.py``.  A racy program
+marks the lines of its two racing accesses with a ``# RACE`` comment (one marked line
+when both accesses are on it); an ok program must run silent.  Modules a program imports
+live in a directory named after it (``racy_cross_module/registry.py``), and may hold a
+marked line too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+CORPUS = Path(__file__).parent / "corpus"
+RACE_MARK = re.compile(r"#\s*RACE\b")
+TIMEOUT = 120
+
+
+@dataclass
+class Run:
+    status: int
+    stdout: str
+    stderr: str
+    report: dict | None
+
+
+def racewatch_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "racewatch", *args]
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("RACEWATCH") and k not in ("PYTHONDONTWRITEBYTECODE",)}
+    env.update(extra)
+    return env
+
+
+def run_racewatch(tmp_path: Path, program: str | Path, *args: str, options: tuple = (),
+                  cwd: Path | None = None, env: dict | None = None) -> Run:
+    """``racewatch run --json ... program args`` in a subprocess."""
+    report_path = tmp_path / "report.json"
+    cmd = racewatch_command("run", "--json", str(report_path), *options, str(program), *args)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT,
+                          cwd=cwd or Path(program).parent, env=env or clean_env())
+    report = json.loads(report_path.read_text()) if report_path.exists() else None
+    return Run(proc.returncode, proc.stdout, proc.stderr, report)
+
+
+def run_plain(program: str | Path, *args: str, cwd: Path | None = None) -> Run:
+    proc = subprocess.run([sys.executable, str(program), *args], capture_output=True,
+                          text=True, timeout=TIMEOUT, cwd=cwd or Path(program).parent,
+                          env=clean_env())
+    return Run(proc.returncode, proc.stdout, proc.stderr, None)
+
+
+def program_files(program: Path) -> list[Path]:
+    """The program and the modules in its own directory."""
+    return [program, *sorted(program.with_suffix("").glob("*.py"))]
+
+
+def marked_lines(program: Path) -> set[tuple[str, int]]:
+    marked = set()
+    for path in program_files(program):
+        for i, text in enumerate(path.read_text().splitlines(), 1):
+            if RACE_MARK.search(text):
+                marked.add((str(path), i))
+    return marked
+
+
+def race_lines(race: dict) -> set[tuple[str, int]]:
+    """(file, line) of the two innermost frames of a race, as a set."""
+    return {(f["file"], f["line"]) for f in (race["current"]["stack"][0],
+                                             race["previous"]["stack"][0])}
+
+
+def corpus_programs(topic: str) -> list[Path]:
+    return sorted((CORPUS / topic).glob("*.py"))
+
+
+def check_corpus_program(program: Path, tmp_path: Path) -> None:
+    """The corpus promise for one program: racy ones report their lines, ok ones are silent,
+    and both print exactly what they print under plain Python."""
+    plain = run_plain(program)
+    watched = run_racewatch(tmp_path, program)
+    assert watched.stdout == plain.stdout, "instrumented output differs from plain python"
+    assert watched.report is not None, watched.stderr
+    if program.name.startswith("racy_"):
+        expected = marked_lines(program)
+        assert expected, f"{program.name} marks no # RACE line"
+        assert watched.status == 66, watched.stderr
+        assert plain.status == 0, plain.stderr
+        found = [race_lines(r) for r in watched.report["races"]]
+        assert expected in found, (
+            f"expected a race between {sorted(expected)}, found {found}\n" + watched.stderr)
+        files = {str(p) for p in program_files(program)}
+        for lines in found:
+            assert {file for file, _ in lines} <= files, lines
+        assert "WARNING: racewatch: data race" in watched.stderr
+        assert watched.stderr.rstrip().endswith(
+            f"racewatch: {len(found)} race{'s' if len(found) != 1 else ''} found")
+    else:
+        assert program.name.startswith("ok_"), program.name
+        assert watched.report["races"] == [], watched.stderr
+        assert watched.status == plain.status == 0, watched.stderr
+        assert "WARNING: racewatch" not in watched.stderr, watched.stderr
+        assert watched.stderr.rstrip().endswith("racewatch: no races found")
