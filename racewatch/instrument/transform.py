@@ -330,7 +330,8 @@ class _Rewriter(ast.NodeTransformer):
                 return self._track(node)
             if (func.id == "type" and self._is_builtin("type") and len(node.args) == 1
                     and not node.keywords and not isinstance(node.args[0], ast.Starred)):
-                node.func = ast.copy_location(self._helper("public_type"), func)
+                node.func = ast.fix_missing_locations(
+                    ast.copy_location(self._helper("public_type"), func))
                 self.changed = True
                 return node
         elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
@@ -352,6 +353,7 @@ class _Rewriter(ast.NodeTransformer):
     def _helper(self, attr: str) -> ast.expr:
         return ast.Attribute(value=ast.Name(id=HELPER, ctx=ast.Load()), attr=attr,
                              ctx=ast.Load())
+
 
     def _track(self, node: ast.expr) -> ast.expr:
         self.changed = True
@@ -392,6 +394,17 @@ def rewrite(tree: ast.Module) -> ast.Module:
 
 
 def compile_instrumented(source: bytes | str, filename: str, mode: str = "exec"):
-    """Parse, rewrite and compile ``source``: the same SyntaxError as plain Python on bad code."""
+    """Parse, rewrite and compile ``source``: the same SyntaxError as plain Python on bad code.
+
+    Should the rewrite itself fail (a racewatch bug), the module is compiled as written,
+    with a one-line warning: instrumentation must never stop a program from running.
+    """
     tree = compile(source, filename, mode, flags=ast.PyCF_ONLY_AST, dont_inherit=True)
-    return compile(rewrite(tree), filename, mode, dont_inherit=True)
+    try:
+        return compile(rewrite(tree), filename, mode, dont_inherit=True)
+    except Exception as exc:  # noqa: BLE001 -- see the docstring
+        import sys
+
+        sys.stderr.write(f"racewatch: warning: {filename} runs uninstrumented: could not "
+                         f"rewrite it ({type(exc).__name__}: {exc}); please report this\n")
+        return compile(source, filename, mode, dont_inherit=True)
