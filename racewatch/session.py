@@ -13,8 +13,8 @@ import platform
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Iterable
 
 from . import __version__, patches
 from .config import Options, expand_pid
@@ -104,6 +104,7 @@ class Session:
             pid=self.pid,
             peak_rss_mb=_peak_rss_mb(),
             recycled_thread_slots=REGISTRY.recycled_unordered,
+            forgotten_deleted_keys=SETTINGS.forgotten_keys,
         )
         return Report(__version__, races, summary)
 

@@ -155,7 +155,8 @@ class Summary:
     pid: int | None = None
     peak_rss_mb: float | None = None
     tracking_cut: str | None = None
-    recycled_thread_slots: int = 0
+    recycled_thread_slots: int = 0  # see README, Limitations
+    forgotten_deleted_keys: int = 0  # likewise
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 
 class Settings:
-    __slots__ = ("enabled", "tracking", "stack_depth", "sink", "dicts_tracked")
+    __slots__ = ("enabled", "tracking", "stack_depth", "sink", "dicts_tracked",
+                 "forgotten_keys")
 
     def __init__(self):
         self.enabled = False        # racewatch.start() .. racewatch.stop()
@@ -12,6 +13,7 @@ class Settings:
         self.stack_depth = 32
         self.sink = None            # callable(Conflict), set by the detector
         self.dicts_tracked = 0
+        self.forgotten_keys = 0     # deleted keys whose history the shadow let go (shadow.py)
 
 
 SETTINGS = Settings()

@@ -138,7 +138,6 @@ def shadow_of(d) -> Shadow | None:
         except AttributeError:
             sh = stacks.EMPTY_STACK
         if type(sh) is not Shadow and sh is not None:
-            SETTINGS.dicts_tracked += 1
             kind = "defaultdict" if isinstance(d, _defaultdict) else "dict"
             sh = Shadow(kind, sh)
             d._rw_shadow = sh
@@ -422,19 +421,32 @@ def _ordered_before(v, minc) -> bool:
 
 
 def _sweep(sh: Shadow, d) -> None:
-    """Forget deleted keys whose history every live thread has already seen.
+    """Forget deleted keys, so that a dict whose keys come and go forever stays bounded.
 
-    A key deleted long ago still has a location (a later ``k in d`` must be checked
-    against the delete).  Once the delete is ordered before every live thread it can
-    never race again, and the location goes: a dict whose keys are inserted and deleted
-    forever stays bounded.  Runs when the locations outnumber the keys, amortized.
+    A deleted key keeps its location (a later ``k in d`` must be checked against the
+    delete).  Once the delete is ordered before every live thread it can never race
+    again, and the location goes.  A live thread that never synchronizes (a main thread
+    blocked in ``join``, a server loop) would keep them all, so past a budget of
+    ``max(1024, len(d))`` deleted keys the oldest are forgotten: a race between such an
+    old delete and a later access to the same key can then be missed, never invented.
+    Runs after the locations grew by a budget's worth: amortized O(1) per insert.
     """
     minc = REGISTRY.min_clock()
     locs = sh.locs
-    for key in [k for k in locs if not _dict_contains(d, k)]:
+    budget = max(1024, len(d))
+    absent = [k for k in locs if not _dict_contains(d, k)]
+    kept = []
+    for key in absent:
         if _ordered_before(locs[key], minc):
             del locs[key]
-    sh.sweep_at = 2 * max(len(locs), len(d)) + 1024
+        else:
+            kept.append(key)
+    excess = len(kept) - budget
+    if excess > 0:
+        for key in kept[:excess]:  # locs keeps first-insertion order: oldest first
+            del locs[key]
+        SETTINGS.forgotten_keys += excess
+    sh.sweep_at = len(locs) + budget
 
 
 def _emit(conflicts: list, ts: ThreadState) -> None:

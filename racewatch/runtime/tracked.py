@@ -400,6 +400,7 @@ def track(d):
         result = TrackedDefaultDict(d.default_factory, d)
     else:
         return d
+    SETTINGS.dicts_tracked += 1
     # Where it was created; the shadow itself is made on first checked use (shadow.py).
     result._rw_shadow = _capture(min(CREATION_STACK_DEPTH, SETTINGS.stack_depth))
     return result
