@@ -5,8 +5,9 @@ The public API.  Importing ``racewatch`` is cheap: the detector loads on ``start
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 __version__ = "0.1.0"
 

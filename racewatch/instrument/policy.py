@@ -14,8 +14,8 @@ import os
 import site
 import sys
 import sysconfig
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 _RACEWATCH_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

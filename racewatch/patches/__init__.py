@@ -7,7 +7,7 @@ reverse order, and nothing else.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import wrapt
 

@@ -79,8 +79,11 @@ def format_race(race: Race, pid: int | None = None, strip_prefix: str = "") -> s
         if t.created_at:
             lines.append(f"  Thread {thread_label(t)} created at:")
             lines.extend(format_frames(t.created_at, strip_prefix, source=False))
+        elif t.name == "MainThread":
+            lines.append(f"  Thread {thread_label(t)} is the main thread.")
         else:
-            lines.append(f"  Thread {thread_label(t)} was not started by a thread racewatch saw.")
+            lines.append(f"  Thread {thread_label(t)} was started before racewatch, "
+                         "or outside threading.")
         lines.append("")
     top = race.current.stack[0] if race.current.stack else None
     where_line = f" {_path(top.file, strip_prefix)}:{top.line} in {top.function}" if top else ""

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from .settings import SETTINGS
 from .shadow import REGISTRY
-from .sync import SyncTable, acquire as _acquire, release_join
+from .sync import SyncTable, release_join
+from .sync import acquire as _acquire
 
 _objects = SyncTable()  # annotated object -> SyncVar
 

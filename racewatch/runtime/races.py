@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import _thread
 import reprlib
-from typing import Callable
+from collections.abc import Callable
 
 from ..reports.model import AccessInfo, Container, LockRef, Race, ThreadRef
 from . import stacks

@@ -31,7 +31,7 @@ def without_racewatch_frames(tb):
     if not saw_racewatch:
         return tb
     frames = [t for t in frames if not t.tb_frame.f_code.co_filename.startswith(_IMPORTLIB)]
-    for a, b in zip(frames, frames[1:]):
+    for a, b in zip(frames, frames[1:], strict=False):
         a.tb_next = b
     if frames:
         frames[-1].tb_next = None
