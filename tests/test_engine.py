@@ -1,0 +1,236 @@
+"""The engine in-process: bounded growth, logical thread ids, consistency, start/stop."""
+
+import concurrent.futures
+import gc
+import queue
+import sys
+import threading
+import time
+
+import pytest
+
+import racewatch
+from racewatch import session
+from racewatch.config import Options
+from racewatch.runtime.shadow import REGISTRY, Shadow, shadow_of
+
+
+@pytest.fixture
+def detector():
+    active = session.start(Options(), instrument=False, print_races=False)
+    try:
+        yield active
+    finally:
+        session.stop()
+
+
+def run_threads(target, n, *args):
+    threads = [threading.Thread(target=target, args=args) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
+def test_thread_churn_keeps_clocks_short(detector):
+    shared = racewatch.track({"n": 0})
+    lock = threading.Lock()
+
+    def bump():
+        with lock:
+            shared["n"] += 1
+
+    for _ in range(2000):
+        t = threading.Thread(target=bump)
+        t.start()
+        t.join()
+    assert shared["n"] == 2000
+    assert REGISTRY.threads_seen >= 2001
+    # Joined threads hand their slot on: a handful of slots serve 2000 threads.
+    assert REGISTRY.slot_count() <= 4
+    assert len(REGISTRY.current().vc) <= 4
+    assert detector.report().races == []
+
+
+def test_unjoined_threads_are_bounded_too(detector):
+    done = threading.Semaphore(0)
+    shared = racewatch.track({})
+
+    def work(n):
+        shared.get("missing")
+        done.release()
+
+    threads = []
+    for n in range(300):
+        t = threading.Thread(target=work, args=(n,), daemon=True)
+        t.start()
+        threads.append(t)
+    for _ in threads:
+        done.acquire()
+    for t in threads:  # wait for them to end without join: no edge from their end
+        while t.is_alive():
+            time.sleep(0.001)
+    # Never joined, so never safely reusable: past 64 such slots the oldest is recycled.
+    assert REGISTRY.slot_count() <= 64 + 8
+    assert REGISTRY.recycled_unordered > 0
+
+
+def test_keys_inserted_and_deleted_forever_stay_bounded(detector):
+    d = racewatch.track({})
+    lock = threading.Lock()
+    turns = 20_000
+
+    def churn(offset):
+        for i in range(turns):
+            key = (offset, i)
+            with lock:
+                d[key] = i
+                del d[key]
+
+    run_threads(lambda: churn(threading.get_ident()), 2)
+    assert len(d) == 0
+    sh = shadow_of(d)
+    # 40,000 keys went in and out; what is left is bounded by the sweep's amortization.
+    assert len(sh.locs) < 5_000
+    assert detector.report().races == []
+
+
+def test_a_reused_os_ident_is_a_new_logical_thread(detector):
+    d = racewatch.track({"k": 0})
+    seen = []
+
+    def write():
+        seen.append((threading.get_ident(), REGISTRY.current().info.tid))
+        d["k"] = 1
+
+    first = threading.Thread(target=write)
+    first.start()
+    while first.is_alive():  # ends, never joined: no edge to what follows
+        pass
+    second = threading.Thread(target=write)
+    second.start()
+    second.join()
+    first.join()
+    (ident1, tid1), (ident2, tid2) = seen
+    assert tid1 != tid2
+    races = detector.report().races
+    assert len(races) == 1
+    ids = {races[0].current.thread.id, races[0].previous.thread.id}
+    assert ids == {tid1, tid2}
+
+
+def test_bookkeeping_survives_constant_thread_switches(detector):
+    """With a switch interval of a microsecond, correct code stays silent and racy code
+    is still reported: the detector's own state is never torn by a switch."""
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        d = racewatch.track({i: 0 for i in range(8)})
+        lock = threading.Lock()
+
+        def locked():
+            for i in range(3000):
+                with lock:
+                    d[i % 8] += 1
+                    len(d)
+                    list(d.items())
+
+        run_threads(locked, 4)
+        assert detector.report().races == []
+        assert sum(d.values()) == 12_000
+
+        racy = racewatch.track({})
+
+        def unlocked(n):
+            for i in range(200):
+                racy[i % 4] = n
+
+        threads = [threading.Thread(target=unlocked, args=(n,)) for n in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert detector.report().races
+    finally:
+        sys.setswitchinterval(old)
+
+
+def test_shadow_is_freed_with_the_dict(detector):
+    def shadows():
+        gc.collect()
+        return sum(1 for o in gc.get_objects() if type(o) is Shadow)
+
+    before = shadows()
+    d = racewatch.track({"k": 1})
+    run_threads(d.get, 2, "k")
+    assert shadows() == before + 1
+    del d
+    assert shadows() == before
+
+
+def test_an_address_reused_by_a_new_dict_has_no_history(detector):
+    """The shadow lives in the dict, not in a table keyed by id(): a new dict at the
+    address of a dead one starts clean."""
+    ids = set()
+    for _ in range(50):
+        d = racewatch.track({})
+        ids.add(id(d))
+        t = threading.Thread(target=d.__setitem__, args=("k", 1))
+        t.start()
+        t.join()
+        d["k"] = 2       # ordered by the join
+        del d
+    assert len(ids) < 50  # addresses were reused
+    assert detector.report().races == []
+
+
+# -- start and stop mirror each other ------------------------------------------------------
+
+
+def _patchable_state():
+    import _thread
+
+    futures_base = concurrent.futures._base
+    pool = concurrent.futures.ThreadPoolExecutor
+    return {
+        "threading.Lock": threading.Lock, "threading.RLock": threading.RLock,
+        "_thread.start_new_thread": _thread.start_new_thread,
+        "queue.SimpleQueue": queue.SimpleQueue,
+        "concurrent.futures.wait": concurrent.futures.wait,
+        "concurrent.futures.as_completed": concurrent.futures.as_completed,
+        "excepthook": sys.excepthook, "threading.excepthook": threading.excepthook,
+        "meta_path": list(sys.meta_path),
+        **{f"{cls.__name__}.{name}": vars(cls).get(name)
+           for cls in (threading.Thread, threading.Timer, threading.Event, threading.Semaphore,
+                       threading.BoundedSemaphore, threading.Barrier, queue.Queue,
+                       futures_base.Future, pool, concurrent.futures.thread._WorkItem)
+           for name in ("__init__", "start", "join", "_bootstrap_inner", "set", "wait",
+                        "is_set", "acquire", "release", "__enter__", "put", "get",
+                        "task_done", "set_result", "set_exception", "result", "exception",
+                        "add_done_callback", "_adjust_thread_count", "run")},
+        "_base.wait": futures_base.wait,
+        "_base._create_and_install_waiters": futures_base._create_and_install_waiters,
+    }
+
+
+def test_stop_removes_exactly_what_start_installed():
+    before = _patchable_state()
+    session.start(Options())
+    during = _patchable_state()
+    session.stop()
+    after = _patchable_state()
+    # Identity, not equality: wrapt's proxies compare equal to what they wrap.
+    assert [k for k in before if after[k] is not before[k] and k != "meta_path"] == []
+    assert after["meta_path"] == before["meta_path"]
+    changed = {k for k in before if during[k] is not before[k]}
+    assert {"threading.Lock", "threading.RLock", "queue.SimpleQueue", "meta_path",
+            "Thread.start", "Queue.put", "Future.set_result"} <= changed
+
+
+def test_start_twice_is_harmless():
+    first = session.start(Options(), instrument=False, print_races=False)
+    try:
+        assert session.start(Options(), instrument=False) is first
+    finally:
+        session.stop()
+    assert session.stop() is None
