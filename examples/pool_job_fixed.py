@@ -4,6 +4,7 @@ results are merged by the caller, after the pool handed them over.
     racewatch run examples/pool_job_fixed.py
 """
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 DOCUMENTS = [
@@ -14,9 +15,14 @@ DOCUMENTS = [
 ]
 
 
+def fetch(text):
+    time.sleep(0.01)  # stands for the I/O that makes a pool worth having
+    return text
+
+
 def count_words(text):
     counts = {}
-    for word in text.split():
+    for word in fetch(text).split():
         counts[word] = counts.get(word, 0) + 1
     return counts
 

@@ -6,6 +6,7 @@ the pool's threads and updates are lost.
     racewatch run examples/pool_job_racy.py
 """
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 DOCUMENTS = [
@@ -18,8 +19,13 @@ DOCUMENTS = [
 totals = {}
 
 
+def fetch(text):
+    time.sleep(0.01)  # stands for the I/O that makes a pool worth having
+    return text
+
+
 def count_words(text):
-    for word in text.split():
+    for word in fetch(text).split():
         totals[word] = totals.get(word, 0) + 1
 
 
