@@ -1,0 +1,106 @@
+"""The benchmark runner: each workload plain and under racewatch, side by side, repeated.
+
+    python benchmarks/run.py                 # every workload, 5 rounds
+    python benchmarks/run.py --rounds 1      # a quick pass (what CI runs)
+    python benchmarks/run.py index_build     # some workloads only
+
+Each round runs the workload once with plain ``python`` and once under ``racewatch run``,
+alternating, so that both see the same machine load.  Printed per workload: the median
+time ratio, the ratio of peak resident memory (each process's own peak, from ``wait4``),
+and tracked accesses per second under racewatch (from its JSON summary).  These machines
+are shared and noisy: quote ratios from one run, never absolute times across runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).parent
+WORKLOADS = HERE / "workloads"
+
+
+@dataclass
+class Sample:
+    seconds: float
+    peak_mb: float
+    accesses: int = 0
+
+
+@dataclass
+class Result:
+    name: str
+    plain: list[Sample] = field(default_factory=list)
+    watched: list[Sample] = field(default_factory=list)
+    races: int = 0
+
+    def ratio(self, attr: str) -> float:
+        plain = statistics.median(getattr(s, attr) for s in self.plain)
+        watched = statistics.median(getattr(s, attr) for s in self.watched)
+        return watched / plain if plain else float("nan")
+
+    def accesses_per_second(self) -> float:
+        s = min(self.watched, key=lambda s: s.seconds)
+        return s.accesses / s.seconds if s.seconds else 0.0
+
+
+def measure(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, int]:
+    """(wall seconds, peak RSS in MiB, exit status) of one child process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return seconds, usage.ru_maxrss / 1024, proc.returncode
+
+
+def run_workload(name: str, rounds: int, env: dict[str, str]) -> Result:
+    script = WORKLOADS / f"{name}.py"
+    result = Result(name)
+    with tempfile.TemporaryDirectory() as tmp:
+        report = Path(tmp) / "report.json"
+        plain_cmd = [sys.executable, str(script)]
+        watched_cmd = [sys.executable, "-m", "racewatch", "run", "--exitcode", "0",
+                       "--json", str(report), str(script)]
+        for _ in range(rounds):
+            seconds, peak, status = measure(plain_cmd, WORKLOADS, env)
+            if status:
+                raise SystemExit(f"{name}: plain run failed with status {status}")
+            result.plain.append(Sample(seconds, peak))
+            seconds, peak, status = measure(watched_cmd, WORKLOADS, env)
+            if status:
+                raise SystemExit(f"{name}: racewatch run failed with status {status}")
+            data = json.loads(report.read_text())
+            result.watched.append(Sample(seconds, peak, data["summary"]["accesses"]))
+            result.races = data["summary"]["races"]
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("workloads", nargs="*", help="workload names (default: all)")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds per workload")
+    args = parser.parse_args(argv)
+    names = args.workloads or sorted(p.stem for p in WORKLOADS.glob("*.py")
+                                     if not p.stem.startswith("_"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RACEWATCH")}
+    print(f"python {sys.version.split()[0]}, {args.rounds} rounds; ratios are racewatch / plain")
+    print(f"{'workload':<22} {'time':>7} {'memory':>7} {'accesses/s':>12} {'races':>6}")
+    for name in names:
+        r = run_workload(name, args.rounds, env)
+        print(f"{name:<22} {r.ratio('seconds'):>6.2f}x {r.ratio('peak_mb'):>6.2f}x "
+              f"{r.accesses_per_second():>12,.0f} {r.races:>6}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
