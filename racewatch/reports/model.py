@@ -94,6 +94,57 @@ class Container:
 
 
 @dataclass
+class SyncEvent:
+    """A synchronization event of one thread, for the timeline of a race."""
+
+    time: float                   # seconds since the detector started
+    kind: str                     # "acquire", "release", "start", "begin", "join", "put", ...
+    what: str                     # the object: "Lock#3", "Queue#1", "Thread T2 'worker'"
+    frame: Frame | None = None    # where the program did it
+
+    def to_json(self) -> dict[str, Any]:
+        return {"time": self.time, "kind": self.kind, "what": self.what,
+                "frame": self.frame.to_json() if self.frame else None}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SyncEvent:
+        frame = data.get("frame")
+        return cls(float(data["time"]), str(data["kind"]), str(data["what"]),
+                   Frame.from_json(frame) if frame else None)
+
+
+@dataclass
+class Timeline:
+    """What each of the two threads did between the previous access and the current one.
+
+    ``previous_events``: the previous access's thread, from that access on;
+    ``current_events``: the current access's thread, from the previous access's time up
+    to the current access.  No release in the first list reaches an acquire in the
+    second before the current access: that is why the race is one.  ``truncated`` is
+    set when a thread's older events were no longer kept.
+    """
+
+    previous_time: float
+    current_time: float
+    previous_events: list[SyncEvent] = field(default_factory=list)
+    current_events: list[SyncEvent] = field(default_factory=list)
+    truncated: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {"previous_time": self.previous_time, "current_time": self.current_time,
+                "previous_events": [e.to_json() for e in self.previous_events],
+                "current_events": [e.to_json() for e in self.current_events],
+                "truncated": self.truncated}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Timeline:
+        return cls(float(data["previous_time"]), float(data["current_time"]),
+                   [SyncEvent.from_json(e) for e in data.get("previous_events") or ()],
+                   [SyncEvent.from_json(e) for e in data.get("current_events") or ()],
+                   bool(data.get("truncated", False)))
+
+
+@dataclass
 class Race:
     kind: str                     # "write/write" | "read/write" | "write/read" (previous/current)
     container: Container
@@ -103,6 +154,7 @@ class Race:
     count: int = 1
     location: str = "key"         # "key" | "keys"
     tests: list[str] = field(default_factory=list)
+    timeline: Timeline | None = None
 
     @property
     def signature(self) -> tuple:
@@ -121,6 +173,7 @@ class Race:
             "previous": self.previous.to_json(),
             "count": self.count,
             "tests": list(self.tests),
+            "timeline": self.timeline.to_json() if self.timeline else None,
         }
 
     @classmethod
@@ -134,6 +187,7 @@ class Race:
             count=int(data.get("count", 1)),
             location=str(data.get("location", "key")),
             tests=[str(t) for t in data.get("tests") or ()],
+            timeline=Timeline.from_json(data["timeline"]) if data.get("timeline") else None,
         )
 
 
