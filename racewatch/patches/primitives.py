@@ -18,7 +18,15 @@ import collections
 import threading
 
 from ..runtime import stacks
-from ..runtime.sync import SyncTable, SyncVar, acquire, acquire_clock, release_join, snapshot
+from ..runtime.sync import (
+    SyncTable,
+    SyncVar,
+    acquire,
+    acquire_clock,
+    new_label,
+    release_join,
+    snapshot,
+)
 from .context import as_internal, building_internals, thread_state
 
 _sync = SyncTable(factory=lambda: None)   # Event or Barrier -> SyncVar
@@ -44,7 +52,7 @@ def _event_set(wrapped, instance, args, kwargs):
     sv = _sync.get(instance)
     ts = thread_state() if sv is not None else None
     if ts is not None:
-        release_join(sv, ts)
+        release_join(sv, ts, "set")
     return wrapped(*args, **kwargs)
 
 
@@ -55,7 +63,7 @@ def _event_observe(wrapped, instance, args, kwargs):
         sv = _sync.get(instance)
         ts = thread_state() if sv is not None else None
         if ts is not None:
-            acquire(sv, ts)
+            acquire(sv, ts, "wait")
     return result
 
 
@@ -65,9 +73,10 @@ def _event_observe(wrapped, instance, args, kwargs):
 class Permits:
     """The permits of a semaphore: the initial ones (no edge), then returned ones (FIFO)."""
 
-    __slots__ = ("initial", "returned", "lock")
+    __slots__ = ("initial", "returned", "lock", "label")
 
-    def __init__(self, initial: int):
+    def __init__(self, initial: int, label: str):
+        self.label = label
         self.initial = initial
         self.returned = collections.deque()
         self.lock = _thread.allocate_lock()
@@ -96,7 +105,8 @@ class Permits:
 
 
 def _semaphore_state(instance) -> Permits:
-    return Permits(max(0, getattr(instance, "_value", 0)))
+    kind = "BoundedSemaphore" if isinstance(instance, threading.BoundedSemaphore) else "Semaphore"
+    return Permits(max(0, getattr(instance, "_value", 0)), new_label(kind))
 
 
 def _semaphore_acquire(wrapped, instance, args, kwargs):
@@ -105,7 +115,7 @@ def _semaphore_acquire(wrapped, instance, args, kwargs):
         permits = _sync.get(instance)
         ts = thread_state() if permits is not None else None
         if ts is not None:
-            acquire_clock(ts, permits.take())
+            acquire_clock(ts, permits.take(), "acquire", permits.label)
     return ok
 
 
@@ -115,7 +125,7 @@ def _semaphore_release(wrapped, instance, args, kwargs):
     if ts is None:
         return wrapped(*args, **kwargs)
     n = _release_count(*args, **kwargs)
-    clock = snapshot(ts)
+    clock = snapshot(ts, "release", permits.label)
     if isinstance(n, int) and n >= 1:
         permits.give(clock, n)
     try:
@@ -133,19 +143,52 @@ def _release_count(n=1):
 # -- Barrier -----------------------------------------------------------------------------
 
 
+class _BarrierAction:
+    """A barrier's ``action``: it runs in the last party to arrive, after every arrival and
+    before any departure, so it gets both edges."""
+
+    __slots__ = ("action", "sync")
+
+    def __init__(self, action, sync: SyncVar):
+        self.action = action
+        self.sync = sync
+
+    def __call__(self):
+        ts = thread_state()
+        if ts is not None:
+            acquire(self.sync, ts, "barrier action")
+        try:
+            return self.action()
+        finally:
+            if ts is not None:
+                release_join(self.sync, ts, "barrier action")
+
+    def __repr__(self):
+        return repr(self.action)
+
+
+def _barrier_state(instance) -> SyncVar:
+    sv = SyncVar(new_label("Barrier"))
+    if getattr(instance, "_action", None) is not None:
+        instance._action = _BarrierAction(instance._action, sv)
+    return sv
+
+
+
 def _barrier_wait(wrapped, instance, args, kwargs):
     sv = _sync.get(instance)
     ts = thread_state() if sv is not None else None
     if ts is not None:
-        release_join(sv, ts)
+        release_join(sv, ts, "arrive")
     result = wrapped(*args, **kwargs)
     if ts is not None:
-        acquire(sv, ts)
+        acquire(sv, ts, "depart")
     return result
 
 
 def install(patcher) -> None:
-    patcher.wrap(threading.Event, "__init__", _init_with_clock(lambda _e: SyncVar()))
+    patcher.wrap(threading.Event, "__init__",
+                 _init_with_clock(lambda _e: SyncVar(new_label("Event"))))
     patcher.wrap(threading.Event, "set", _event_set)
     patcher.wrap(threading.Event, "wait", _event_observe)
     patcher.wrap(threading.Event, "is_set", _event_observe)
@@ -160,7 +203,7 @@ def install(patcher) -> None:
     # BoundedSemaphore.release is its own implementation (it does not call Semaphore's).
     patcher.wrap(threading.BoundedSemaphore, "release", _semaphore_release)
 
-    patcher.wrap(threading.Barrier, "__init__", _init_with_clock(lambda _b: SyncVar()))
+    patcher.wrap(threading.Barrier, "__init__", _init_with_clock(_barrier_state))
     patcher.wrap(threading.Barrier, "wait", _barrier_wait)
 
 
