@@ -64,6 +64,7 @@ class Session:
         SETTINGS.stack_depth = self.options.stack_depth
         SETTINGS.sink = self.table.on_conflict
         SETTINGS.tracking = True
+        SETTINGS.started_ns = time.monotonic_ns()
         if self._print_races:
             self.add_listener(self._print_race)
         patches.install()

@@ -16,7 +16,15 @@ import concurrent.futures._base as futures_base
 import concurrent.futures.thread as futures_thread
 
 from ..runtime import stacks
-from ..runtime.sync import SyncTable, SyncVar, acquire, acquire_clock, release_join, snapshot
+from ..runtime.sync import (
+    SyncTable,
+    SyncVar,
+    acquire,
+    acquire_clock,
+    new_label,
+    release_join,
+    snapshot,
+)
 from ..runtime.tracked import _hide_frame
 from .context import as_internal, thread_state
 
@@ -25,16 +33,16 @@ _task_clocks = SyncTable(factory=lambda: None)     # _WorkItem -> clock of its s
 _pool_clocks = SyncTable(factory=lambda: None)     # ThreadPoolExecutor -> clock of its creation
 
 
-def _acquire_outcome(future) -> None:
+def _acquire_outcome(future, kind: str) -> None:
     sv = _future_clocks.get(future)
     ts = thread_state() if sv is not None else None
     if ts is not None:
-        acquire(sv, ts)
+        acquire(sv, ts, kind)
 
 
 def _future_init(wrapped, instance, args, kwargs):
     result = as_internal(wrapped, instance, args, kwargs)  # its Condition is internal
-    _future_clocks.set(instance, SyncVar())
+    _future_clocks.set(instance, SyncVar(new_label("Future")))
     return result
 
 
@@ -43,7 +51,7 @@ def _future_complete(wrapped, instance, args, kwargs):
     sv = _future_clocks.get(instance)
     ts = thread_state() if sv is not None else None
     if ts is not None:
-        release_join(sv, ts)
+        release_join(sv, ts, "complete")
     return wrapped(*args, **kwargs)
 
 
@@ -53,7 +61,7 @@ def _future_outcome(wrapped, instance, args, kwargs):
         return wrapped(*args, **kwargs)
     finally:
         if instance.done() and not instance.cancelled():
-            _acquire_outcome(instance)
+            _acquire_outcome(instance, wrapped.__name__)
 
 
 class _DoneCallback:
@@ -65,7 +73,7 @@ class _DoneCallback:
         self.fn = fn
 
     def __call__(self, future):
-        _acquire_outcome(future)
+        _acquire_outcome(future, "done callback")
         try:
             return self.fn(future)
         except BaseException as exc:
@@ -88,7 +96,7 @@ def _first_argument(fn, *args, **kwargs):
 def _wait(wrapped, instance, args, kwargs):
     result = wrapped(*args, **kwargs)
     for future in result.done:
-        _acquire_outcome(future)
+        _acquire_outcome(future, "wait")
     return result
 
 
@@ -98,7 +106,7 @@ _original_as_completed = futures_base.as_completed
 def as_completed(fs, timeout=None):
     """``concurrent.futures.as_completed``, ordering the caller after each future it yields."""
     for future in _original_as_completed(fs, timeout):
-        _acquire_outcome(future)
+        _acquire_outcome(future, "as_completed")
         yield future
 
 
@@ -109,7 +117,7 @@ def _pool_init(wrapped, instance, args, kwargs):
     ts = thread_state()
     result = as_internal(wrapped, instance, args, kwargs)
     if ts is not None:
-        _pool_clocks.set(instance, snapshot(ts))
+        _pool_clocks.set(instance, snapshot(ts, "create", new_label("ThreadPoolExecutor")))
     return result
 
 
@@ -132,15 +140,22 @@ def _work_item_init(wrapped, instance, args, kwargs):
     result = wrapped(*args, **kwargs)
     ts = thread_state()
     if ts is not None:
-        _task_clocks.set(instance, snapshot(ts))
+        label = _future_label(instance)
+        _task_clocks.set(instance, (snapshot(ts, "submit", label), label))
     return result
 
 
+def _future_label(work_item) -> str:
+    sv = _future_clocks.get(getattr(work_item, "future", None))
+    return sv.label if sv is not None else "task"
+
+
 def _work_item_run(wrapped, instance, args, kwargs):
-    clock = _task_clocks.pop(instance)
-    ts = thread_state() if clock is not None else None
+    submitted = _task_clocks.pop(instance)
+    ts = thread_state() if submitted is not None else None
     if ts is not None:
-        acquire_clock(ts, clock)
+        clock, label = submitted
+        acquire_clock(ts, clock, "task start", label)
     return wrapped(*args, **kwargs)
 
 

@@ -51,8 +51,8 @@ class Lock:
             return _allocate_lock()
         self = object.__new__(cls)
         self._lock = _allocate_lock()
-        self._sync = SyncVar()
         self._info = _lock_info("Lock")
+        self._sync = SyncVar(f"Lock#{self._info.serial}")
         return self
 
     def acquire(self, blocking=True, timeout=-1):
@@ -87,7 +87,7 @@ class Lock:
 
     def _at_fork_reinit(self):
         self._lock._at_fork_reinit()
-        self._sync = SyncVar()
+        self._sync = SyncVar(self._sync.label)
 
     def __repr__(self):
         return repr(self._lock)
@@ -103,8 +103,8 @@ class RLock:
             return _CRLock(*args, **kwargs)
         self = object.__new__(cls)
         self._lock = _CRLock(*args, **kwargs)
-        self._sync = SyncVar()
         self._info = _lock_info("RLock")
+        self._sync = SyncVar(f"RLock#{self._info.serial}")
         self._depth = 0  # changed only by the owner, while it holds the lock
         return self
 
@@ -156,7 +156,7 @@ class RLock:
 
     def _at_fork_reinit(self):
         self._lock._at_fork_reinit()
-        self._sync = SyncVar()
+        self._sync = SyncVar(self._sync.label)
         self._depth = 0
 
     def __getattr__(self, name):

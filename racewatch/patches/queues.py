@@ -19,7 +19,15 @@ import queue
 from ..runtime import stacks
 from ..runtime.settings import SETTINGS
 from ..runtime.shadow import REGISTRY
-from ..runtime.sync import SyncTable, SyncVar, acquire, acquire_clock, release_join, snapshot
+from ..runtime.sync import (
+    SyncTable,
+    SyncVar,
+    acquire,
+    acquire_clock,
+    new_label,
+    release_join,
+    snapshot,
+)
 from ..runtime.tracked import _hide_frame
 from .context import as_internal, building_internals, thread_state
 
@@ -27,12 +35,13 @@ from .context import as_internal, building_internals, thread_state
 class QueueClocks:
     """The clocks of the items in one queue, and of its ``task_done`` calls."""
 
-    __slots__ = ("items", "lock", "done")
+    __slots__ = ("items", "lock", "done", "label")
 
-    def __init__(self):
+    def __init__(self, label: str):
+        self.label = label
         self.items: dict[int, collections.deque] = {}
         self.lock = _thread.allocate_lock()
-        self.done = SyncVar()
+        self.done = SyncVar(label)
 
     def add(self, item, clock) -> None:
         with self.lock:
@@ -68,7 +77,7 @@ def _queue_init(wrapped, instance, args, kwargs):
     user_made = not building_internals()
     result = as_internal(wrapped, instance, args, kwargs)
     if user_made:
-        _clocks.set(instance, QueueClocks())
+        _clocks.set(instance, QueueClocks(new_label(type(instance).__name__)))
     return result
 
 
@@ -78,7 +87,7 @@ def _queue_put(wrapped, instance, args, kwargs):
     if ts is None:
         return wrapped(*args, **kwargs)
     item = _first_argument(*args, **kwargs)
-    clock = snapshot(ts)
+    clock = snapshot(ts, "put", clocks.label)
     clocks.add(item, clock)
     try:
         return wrapped(*args, **kwargs)
@@ -96,7 +105,8 @@ def _queue_get(wrapped, instance, args, kwargs):
     clocks = _clocks.get(instance)
     ts = thread_state() if clocks is not None else None
     if ts is not None:
-        acquire_clock(ts, clocks.take(item, isinstance(instance, queue.LifoQueue)))
+        acquire_clock(ts, clocks.take(item, isinstance(instance, queue.LifoQueue)), "get",
+                      clocks.label)
     return item
 
 
@@ -104,7 +114,7 @@ def _queue_task_done(wrapped, instance, args, kwargs):
     clocks = _clocks.get(instance)
     ts = thread_state() if clocks is not None else None
     if ts is not None:
-        release_join(clocks.done, ts)
+        release_join(clocks.done, ts, "task_done")
     return wrapped(*args, **kwargs)
 
 
@@ -113,7 +123,7 @@ def _queue_join(wrapped, instance, args, kwargs):
     clocks = _clocks.get(instance)
     ts = thread_state() if clocks is not None else None
     if ts is not None:
-        acquire(clocks.done, ts)
+        acquire(clocks.done, ts, "join")
     return result
 
 
@@ -142,7 +152,7 @@ class SimpleQueue(_queue.SimpleQueue):
     def put(self, item, block=True, timeout=None):
         ts = thread_state()
         if ts is not None:
-            item = _Envelope(item, snapshot(ts))
+            item = _Envelope(item, snapshot(ts, "put", _simple_label(self)))
         _queue.SimpleQueue.put(self, item, block, timeout)
 
     def put_nowait(self, item):
@@ -158,12 +168,19 @@ class SimpleQueue(_queue.SimpleQueue):
             if SETTINGS.enabled:
                 ts = REGISTRY.current()
                 if not ts.busy:
-                    acquire_clock(ts, item.clock)
+                    acquire_clock(ts, item.clock, "get", _simple_label(self))
             item = item.item
         return item
 
     def get_nowait(self):
         return self.get(False)
+
+
+_simple_labels = SyncTable(factory=lambda: new_label("SimpleQueue"))
+
+
+def _simple_label(q) -> str:
+    return _simple_labels.setdefault(q)
 
 
 SimpleQueue.__name__ = SimpleQueue.__qualname__ = "SimpleQueue"

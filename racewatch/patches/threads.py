@@ -16,7 +16,7 @@ import threading
 from ..runtime import stacks
 from ..runtime.settings import SETTINGS
 from ..runtime.shadow import REGISTRY
-from ..runtime.sync import SyncTable, acquire_clock, snapshot
+from ..runtime.sync import SyncTable, acquire_clock, note, snapshot
 from .context import as_internal, thread_state
 
 _start_new_thread = _thread.start_new_thread
@@ -28,7 +28,7 @@ _pending = SyncTable(factory=lambda: None)
 _states = SyncTable(factory=lambda: None)
 
 
-def _fork(ts) -> tuple:
+def _fork(ts, name: str) -> tuple:
     """What a new thread inherits from ``ts``, taken before the real start."""
     created = stacks.capture(SETTINGS.stack_depth)
     if ts.internal and ts.spawn_clock is not None:
@@ -36,7 +36,7 @@ def _fork(ts) -> tuple:
         # the submitter (tasks get their own edge from submit()).
         clock = ts.spawn_clock
     else:
-        clock = snapshot(ts)
+        clock = snapshot(ts, "start", f"Thread '{name}'")
     REGISTRY.forking()
     return clock, created, ts.info.tid
 
@@ -45,7 +45,7 @@ def _start(wrapped, instance, args, kwargs):
     ts = thread_state()
     if ts is None:
         return wrapped(*args, **kwargs)
-    _pending.set(instance, _fork(ts))
+    _pending.set(instance, _fork(ts, instance.name))
     try:
         return wrapped(*args, **kwargs)
     except BaseException:
@@ -60,6 +60,7 @@ def _bootstrap_inner(wrapped, instance, args, kwargs):
     if pending is not None and SETTINGS.enabled:
         clock, created, parent_tid = pending
         state = REGISTRY.begin(instance.name, _get_ident(), created, parent_tid, clock, instance)
+        note(state, "begin", f"started by T{parent_tid}", created)
         _states.set(instance, state)
     elif pending is not None:
         REGISTRY.fork_failed()
@@ -76,7 +77,7 @@ def _join(wrapped, instance, args, kwargs):
     if ts is not None and not instance.is_alive():
         child = _states.get(instance)
         if child is not None:
-            acquire_clock(ts, child.vc)
+            acquire_clock(ts, child.vc, "join", f"Thread T{child.info.tid} '{instance.name}'")
             REGISTRY.update_solo()
     return result
 
@@ -96,6 +97,7 @@ class _ThreadFunction:
         if SETTINGS.enabled:
             ident = _get_ident()
             state = REGISTRY.begin(f"Thread-{ident}", ident, created, parent_tid, clock)
+            note(state, "begin", f"started by T{parent_tid}", created)
         else:
             REGISTRY.fork_failed()
         try:
@@ -113,7 +115,8 @@ def start_new_thread(function, args, kwargs=None):
     """``_thread.start_new_thread`` with the parent-before-child edge."""
     ts = thread_state()
     if ts is not None:
-        function = _ThreadFunction(function, _fork(ts))
+        name = getattr(function, "__name__", "function")
+        function = _ThreadFunction(function, _fork(ts, f"start_new_thread({name})"))
     try:
         if kwargs is None:
             return _start_new_thread(function, args)

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+from . import stacks
 from .settings import SETTINGS
 from .shadow import REGISTRY
-from .sync import SyncTable, release_join
+from .sync import SyncTable, SyncVar, new_label, release_join
 from .sync import acquire as _acquire
 
-_objects = SyncTable()  # annotated object -> SyncVar
+# annotated object -> SyncVar
+_objects = SyncTable(factory=lambda: SyncVar(new_label("annotation")))
 
 
 def release(obj: object) -> None:
     if SETTINGS.enabled:
         ts = REGISTRY.current()
         if not ts.busy:
-            release_join(_objects.setdefault(obj), ts)
+            release_join(_objects.setdefault(obj), ts, "racewatch.release")
 
 
 def acquire(obj: object) -> None:
@@ -23,7 +25,7 @@ def acquire(obj: object) -> None:
         if not ts.busy:
             sv = _objects.get(obj)
             if sv is not None:
-                _acquire(sv, ts)
+                _acquire(sv, ts, "racewatch.acquire")
 
 
 def ignore_begin() -> None:
@@ -34,3 +36,6 @@ def ignore_end() -> None:
     ts = REGISTRY.current()
     if ts.busy > 0:
         ts.busy -= 1
+
+
+stacks.leave_out_frames_of(globals())

@@ -10,8 +10,9 @@ import _thread
 import reprlib
 from collections.abc import Callable
 
-from ..reports.model import AccessInfo, Container, LockRef, Race, ThreadRef
+from ..reports.model import AccessInfo, Container, LockRef, Race, SyncEvent, ThreadRef, Timeline
 from . import stacks
+from .settings import SETTINGS
 from .shadow import Access, Conflict
 from .threads import ThreadInfo
 
@@ -47,6 +48,30 @@ def access_info(rec: Access, key=None, has_key: bool = False) -> AccessInfo:
     locks = [LockRef(f"{lk.kind}#{lk.serial}", stacks.resolve(lk.created_at)) for lk in rec.locks]
     return AccessInfo(rec.op, rec.write, thread_ref(rec.thread), locks, stacks.resolve(rec.stack),
                       key_repr(key) if has_key else None)
+
+
+def _seconds(ns: int) -> float:
+    return round((ns - SETTINGS.started_ns) / 1e9, 6)
+
+
+def _events_between(info: ThreadInfo, start: int, end: int) -> tuple[list[SyncEvent], bool]:
+    """The thread's sync events in [start, end], and whether older ones were dropped."""
+    kept = list(info.events)  # one C-level copy: safe while the thread appends
+    lost = len(kept) == info.events.maxlen and bool(kept) and kept[0][0] > start
+    events = []
+    for when, kind, label, stack in kept:
+        if start <= when <= end:
+            frames = stacks.resolve(stack)
+            events.append(SyncEvent(_seconds(when), kind, label, frames[0] if frames else None))
+    return events, lost
+
+
+def timeline(previous: Access, current: Access) -> Timeline:
+    """What each thread did between the two accesses (see ``model.Timeline``)."""
+    start, end = previous.time, current.time
+    before, lost_before = _events_between(previous.thread, start, end)
+    after, lost_after = _events_between(current.thread, start, end)
+    return Timeline(_seconds(start), _seconds(end), before, after, lost_before or lost_after)
 
 
 Listener = Callable[[Race, bool], None]
@@ -103,6 +128,7 @@ class RaceTable:
             previous=access_info(c.previous, c.previous_key,
                                  c.on_keys and c.previous.write and c.previous_key is not None),
             location="keys" if c.on_keys else "key",
+            timeline=timeline(c.previous, c.current),
         )
 
     def races(self) -> list[Race]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 class Settings:
     __slots__ = ("enabled", "tracking", "stack_depth", "sink", "dicts_tracked",
-                 "forgotten_keys")
+                 "forgotten_keys", "started_ns")
 
     def __init__(self):
         self.enabled = False        # racewatch.start() .. racewatch.stop()
@@ -14,6 +14,7 @@ class Settings:
         self.sink = None            # callable(Conflict), set by the detector
         self.dicts_tracked = 0
         self.forgotten_keys = 0     # deleted keys whose history the shadow let go (shadow.py)
+        self.started_ns = 0         # time.monotonic_ns() when the detector started
 
 
 SETTINGS = Settings()

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import _thread
 import itertools
+import time
 from collections import defaultdict as _defaultdict
 
 from . import stacks
@@ -38,6 +39,7 @@ from .threads import ThreadRegistry, ThreadState
 
 REGISTRY = ThreadRegistry()
 
+_monotonic_ns = time.monotonic_ns
 _dict_contains = dict.__contains__
 _dict_keys = dict.keys
 _capture = stacks.capture
@@ -51,9 +53,10 @@ _attach_lock = _thread.allocate_lock()
 class Access:
     """One recorded access: its epoch, where it happened, what it did, the locks held."""
 
-    __slots__ = ("slot", "clock", "thread", "stack", "op", "write", "locks")
+    __slots__ = ("slot", "clock", "thread", "stack", "op", "write", "locks", "time")
 
     def __init__(self, ts: ThreadState, stack, op: str, write: bool):
+        self.time = _monotonic_ns()  # the first access this record stands for
         self.slot = ts.slot
         self.clock = ts.clock
         self.thread = ts.info

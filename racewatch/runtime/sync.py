@@ -9,56 +9,81 @@ that let it through.  A sync object's clock is published as one immutable
 from __future__ import annotations
 
 import _thread
+import collections
 import itertools
+import time
 import weakref
 
+from . import stacks
 from .clock import VectorClock, join_into, joined
 from .stacks import Stack
 from .threads import ThreadState
+
+_monotonic_ns = time.monotonic_ns
+_label_counters: dict[str, itertools.count] = collections.defaultdict(
+    lambda: itertools.count(1))
+
+
+def new_label(kind: str) -> str:
+    """A name for a new sync object in reports: ``Event#1``, ``Queue#2``..."""
+    return f"{kind}#{next(_label_counters[kind])}"
 
 
 class SyncVar:
     """The clock that a lock, event, queue item, future... carries between threads."""
 
-    __slots__ = ("state",)
+    __slots__ = ("state", "label")
 
-    def __init__(self):
+    def __init__(self, label: str = ""):
         self.state: tuple[VectorClock, ThreadState | None] | None = None
+        self.label = label
 
 
 _join_lock = _thread.allocate_lock()
 
 
-def release_store(sv: SyncVar, ts: ThreadState) -> None:
+def note(ts: ThreadState, kind: str, label: str, where: Stack | None = None) -> None:
+    """Remember a sync event of ``ts`` and where it happened (by default, where the
+    program is now), for the timeline of a later race."""
+    ts.info.events.append((_monotonic_ns(), kind, label,
+                           stacks.capture(1) if where is None else where))
+
+
+def release_store(sv: SyncVar, ts: ThreadState, kind: str = "release") -> None:
     """A mutex release: the next acquirer is ordered after everything ``ts`` did."""
+    note(ts, kind, sv.label)
     sv.state = (list(ts.vc), ts)
     ts.tick()
 
 
-def release_join(sv: SyncVar, ts: ThreadState) -> None:
+def release_join(sv: SyncVar, ts: ThreadState, kind: str = "release") -> None:
     """A release that adds to earlier ones (events, barriers, futures, annotations)."""
+    note(ts, kind, sv.label)
     with _join_lock:
         state = sv.state
         sv.state = (joined(state[0] if state is not None else None, ts.vc), None)
     ts.tick()
 
 
-def acquire(sv: SyncVar, ts: ThreadState) -> None:
+def acquire(sv: SyncVar, ts: ThreadState, kind: str = "acquire") -> None:
     """``ts`` is ordered after every release published in ``sv``."""
+    note(ts, kind, sv.label)
     state = sv.state
     if state is not None and state[1] is not ts:
         join_into(ts.vc, state[0])
 
 
-def snapshot(ts: ThreadState) -> VectorClock:
+def snapshot(ts: ThreadState, kind: str, label: str) -> VectorClock:
     """A release into a single hand-over (a queue item, a permit, a thread start)."""
+    note(ts, kind, label)
     clock = list(ts.vc)
     ts.tick()
     return clock
 
 
-def acquire_clock(ts: ThreadState, clock: VectorClock | None) -> None:
+def acquire_clock(ts: ThreadState, clock: VectorClock | None, kind: str, label: str) -> None:
     """``ts`` is ordered after the hand-over ``clock`` (from ``snapshot``)."""
+    note(ts, kind, label)
     if clock is not None:
         join_into(ts.vc, clock)
 
@@ -133,3 +158,6 @@ class SyncTable:
     def pop(self, obj, default=None):
         entry = self._entries.pop(id(obj), None)
         return entry[1] if entry is not None else default
+
+
+stacks.leave_out_frames_of(globals())

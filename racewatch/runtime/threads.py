@@ -25,12 +25,14 @@ from .clock import VectorClock, entry
 from .stacks import EMPTY_STACK, Stack
 
 MAX_UNORDERED_DEAD_SLOTS = 64
+EVENTS_KEPT = 128  # sync events remembered per thread, for the timeline of a race
 
 
 class ThreadInfo:
     """What a report says about a thread; records keep it after the thread is gone."""
 
-    __slots__ = ("tid", "name", "ident", "created_at", "parent_tid", "_thread_ref", "__weakref__")
+    __slots__ = ("tid", "name", "ident", "created_at", "parent_tid", "events", "_thread_ref",
+                 "__weakref__")
 
     def __init__(self, tid: int, name: str, ident: int, created_at: Stack,
                  parent_tid: int | None, thread_obj=None):
@@ -39,6 +41,8 @@ class ThreadInfo:
         self.ident = ident
         self.created_at = created_at
         self.parent_tid = parent_tid
+        # (monotonic ns, kind, label, stack of one frame), the newest last
+        self.events = collections.deque(maxlen=EVENTS_KEPT)
         self._thread_ref = weakref.ref(thread_obj) if thread_obj is not None else None
 
     def current_name(self) -> str:
