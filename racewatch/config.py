@@ -139,8 +139,11 @@ def read_pyproject(path: Path) -> dict[str, Any]:
 
 def resolve_options(cli: Mapping[str, Any] | None = None,
                     environ: Mapping[str, str] | None = None,
-                    cwd: Path | None = None) -> Options:
-    """The options in force: pyproject, then ``RACEWATCH_OPTIONS``, then ``cli``."""
+                    cwd: Path | None = None,
+                    more_files: tuple[Mapping[str, Any], str] | None = None,
+                    cli_source: str = "the command line") -> Options:
+    """The options in force: pyproject, then ``more_files`` (values and where they came
+    from: a pytest ini file), then ``RACEWATCH_OPTIONS``, then ``cli``."""
     environ = os.environ if environ is None else environ
     options = Options()
     pyproject = find_pyproject(cwd or Path.cwd())
@@ -148,12 +151,13 @@ def resolve_options(cli: Mapping[str, Any] | None = None,
         table = read_pyproject(pyproject)
         if table:
             options = options.merged(table, f"[tool.racewatch] of {pyproject}")
+    if more_files is not None and more_files[0]:
+        options = options.merged(*more_files)
     text = environ.get(ENV_OPTIONS)
     if text:
         options = options.merged(parse_env_options(text), ENV_OPTIONS)
     if cli:
-        options = options.merged({k: v for k, v in cli.items() if v is not None},
-                                 "the command line")
+        options = options.merged({k: v for k, v in cli.items() if v is not None}, cli_source)
     return options
 
 

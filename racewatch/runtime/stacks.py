@@ -127,20 +127,29 @@ def resolve(stack: Stack) -> list[Frame]:
     """The frames of ``stack``, innermost first, racewatch's own frames left out.
 
     The frames of threading's bootstrap (``_bootstrap``, ``_bootstrap_inner``, ``run``)
-    at the outer end of a thread's stack, and runpy's under ``-m``, are left out too:
-    every stack has them and they say nothing (a thread's report says where it was
-    started instead).
+    at the outer end of a thread's stack, runpy's under ``-m`` and pytest's and pluggy's
+    under pytest are left out too: every stack has them and they say nothing (a
+    thread's report says where it was started instead).
     """
     frames = []
     for code, offset in stack:
         filename = code.co_filename
-        if is_racewatch_file(filename):
+        # The import system's frames, left out as CPython leaves them out of tracebacks.
+        if is_racewatch_file(filename) or filename.startswith("<frozen importlib._"):
             continue
         frames.append(Frame(filename, line_of(code, offset), function_name(code)))
-    while len(frames) > 1 and (os.path.normcase(frames[-1].file) in _PLUMBING_FILES
-                               or frames[-1].file.startswith("<frozen runpy")):
+    while len(frames) > 1 and _is_plumbing(frames[-1].file):
         frames.pop()
     return frames
+
+
+_PLUMBING_DIRS = tuple(f"{os.sep}{name}{os.sep}" for name in ("_pytest", "pluggy"))
+
+
+def _is_plumbing(filename: str) -> bool:
+    return (os.path.normcase(filename) in _PLUMBING_FILES
+            or filename.startswith("<frozen runpy")
+            or any(d in filename for d in _PLUMBING_DIRS))
 
 
 def innermost_line(stack: Stack) -> tuple[str, int] | None:
