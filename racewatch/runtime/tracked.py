@@ -230,6 +230,9 @@ class _Tracking:
         return _dict_items(self)
 
     def __eq__(self, other):
+        result = _reflected_first(self, other, "__eq__")
+        if result is not NotImplemented:
+            return result
         _on_read_all(self, "eq")
         if isinstance(other, _Tracking):
             _on_read_all(other, "eq")
@@ -240,6 +243,9 @@ class _Tracking:
             raise
 
     def __ne__(self, other):
+        result = _reflected_first(self, other, "__ne__")
+        if result is not NotImplemented:
+            return result
         _on_read_all(self, "ne")
         if isinstance(other, _Tracking):
             _on_read_all(other, "ne")
@@ -270,6 +276,24 @@ class _Tracking:
     __hash__ = None
 
 
+def _reflected_first(self, other, reflected: str):
+    """What Python does before ``builtin_dict OP other``: when ``other`` is of a subclass of
+    that builtin that overrides the reflected method, that method goes first.  The tracked
+    types are not the builtin, so Python does not do it for them: they do it themselves.
+    NotImplemented when the rule does not apply or the method declined.
+    """
+    t = type(other)
+    if t in PUBLIC_TYPE:
+        return NotImplemented
+    public = PUBLIC_TYPE[type(self)]
+    if t is public or not issubclass(t, public):
+        return NotImplemented
+    method = getattr(t, reflected, None)
+    if method is None or method is getattr(public, reflected):
+        return NotImplemented
+    return method(other, self)
+
+
 def _apply(d, items: dict, op: str) -> None:
     for key, value in _dict_items(items):
         _on_write(d, key, op, not _contains(d, key))
@@ -291,6 +315,9 @@ class TrackedDict(_Tracking, dict):
     def __or__(self, other):
         if not isinstance(other, dict):
             return NotImplemented
+        reflected = _reflected_first(self, other, "__ror__")
+        if reflected is not NotImplemented:
+            return reflected
         _on_read_all(self, "or")
         result = dict(_dict_items(self))
         result.update(other)
@@ -350,6 +377,9 @@ class TrackedDefaultDict(_Tracking, defaultdict):
     def __or__(self, other):
         if not isinstance(other, dict):
             return NotImplemented
+        reflected = _reflected_first(self, other, "__ror__")
+        if reflected is not NotImplemented:
+            return reflected
         _on_read_all(self, "or")
         result = defaultdict(self.default_factory, _dict_items(self))
         result.update(other)
