@@ -76,7 +76,11 @@ def acquire(obj: object) -> None:
 
 @contextmanager
 def ignore() -> Iterator[None]:
-    """Accesses made by this thread inside the block are neither checked nor recorded."""
+    """Accesses made by this thread inside the block are neither checked nor recorded.
+
+    Synchronization inside the block still counts: a lock released there orders the next
+    thread that takes it.
+    """
     from .runtime import annotations
 
     annotations.ignore_begin()

@@ -29,13 +29,15 @@ def acquire(obj: object) -> None:
 
 
 def ignore_begin() -> None:
-    REGISTRY.current().busy += 1
+    # Accesses only: a lock released inside the block must still order the next acquirer,
+    # or racewatch would report races that synchronization prevents.
+    REGISTRY.current().ignoring += 1
 
 
 def ignore_end() -> None:
     ts = REGISTRY.current()
-    if ts.busy > 0:
-        ts.busy -= 1
+    if ts.ignoring > 0:
+        ts.ignoring -= 1
 
 
 stacks.leave_out_frames_of(globals())

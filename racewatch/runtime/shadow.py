@@ -199,7 +199,7 @@ def _enter(d):
     if not SETTINGS.enabled:
         return None
     ts = _current()
-    if ts.busy:
+    if ts.busy or ts.ignoring:
         return None
     ts.accesses += 1
     if ts is REGISTRY.solo:

@@ -66,7 +66,8 @@ class ThreadState:
         "clock",      # == vc[slot], this thread's current epoch
         "vc",         # VectorClock, owned by this thread
         "held",       # tuple of LockInfo, the tracked locks this thread holds
-        "busy",       # > 0 while accesses are ignored (racewatch.ignore, reports)
+        "busy",       # > 0 while racewatch itself runs in this thread (reports, repr)
+        "ignoring",   # > 0 inside racewatch.ignore(): accesses only, never sync edges
         "internal",   # > 0 while a primitive builds its internal locks (see patches)
         "spawn_clock",  # what threads started as internals inherit (a pool's workers)
         "last",       # the last Access record made, reused while nothing changed
@@ -83,6 +84,7 @@ class ThreadState:
         self.clock = vc[slot]
         self.held = ()
         self.busy = 0
+        self.ignoring = 0
         self.internal = 0
         self.spawn_clock = None
         self.last = None
