@@ -5,7 +5,7 @@
 * ``Semaphore``: a ``release()`` before the ``acquire()`` that takes the permit it
   returned.  Permits the semaphore started with carry no edge, and are handed out first,
   so ``Semaphore(2)`` does not order its two holders; returned permits go out oldest first.
-* ``Barrier``: every party's arrival before every party's departure.
+* ``Barrier``: every party's arrival before every party's departure, round by round.
 
 Instances made while another primitive builds its internals (an Event inside a Thread or
 a Timer) keep no clock and add no edge.
@@ -143,46 +143,86 @@ def _release_count(n=1):
 # -- Barrier -----------------------------------------------------------------------------
 
 
+class BarrierRounds:
+    """A barrier's clocks, one per round: a round's arrivals reach that round's departures
+    only.  A party that leaves first and arrives at the next round must not order the
+    slower parties of the round before it.  ``_enter`` (an arrival joins the filling
+    round) and ``_release`` (the last arrival closes it) run under the barrier's own lock,
+    so a round is exactly what the barrier itself counts."""
+
+    __slots__ = ("label", "current", "arrived")
+
+    def __init__(self, label: str):
+        self.label = label
+        self.current = SyncVar(label)
+        self.arrived: dict[int, SyncVar] = {}  # thread ident -> the round it arrived in
+
+
 class _BarrierAction:
-    """A barrier's ``action``: it runs in the last party to arrive, after every arrival and
-    before any departure, so it gets both edges."""
+    """A barrier's ``action``: it runs in the last party to arrive, after every arrival of
+    its round and before any departure, so it gets both edges."""
 
-    __slots__ = ("action", "sync")
+    __slots__ = ("action", "rounds")
 
-    def __init__(self, action, sync: SyncVar):
+    def __init__(self, action, rounds: BarrierRounds):
         self.action = action
-        self.sync = sync
+        self.rounds = rounds
 
     def __call__(self):
+        sv = self.rounds.current  # inside _release: still the closing round
         ts = thread_state()
         if ts is not None:
-            acquire(self.sync, ts, "barrier action")
+            acquire(sv, ts, "barrier action")
         try:
             return self.action()
         finally:
             if ts is not None:
-                release_join(self.sync, ts, "barrier action")
+                release_join(sv, ts, "barrier action")
 
     def __repr__(self):
         return repr(self.action)
 
 
-def _barrier_state(instance) -> SyncVar:
-    sv = SyncVar(new_label("Barrier"))
+def _barrier_state(instance) -> BarrierRounds:
+    rounds = BarrierRounds(new_label("Barrier"))
     if getattr(instance, "_action", None) is not None:
-        instance._action = _BarrierAction(instance._action, sv)
-    return sv
+        instance._action = _BarrierAction(instance._action, rounds)
+    return rounds
 
+
+def _barrier_enter(wrapped, instance, args, kwargs):
+    result = wrapped(*args, **kwargs)  # raises if the barrier is broken
+    rounds = _sync.get(instance)
+    ts = thread_state() if rounds is not None else None
+    if ts is not None:
+        sv = rounds.current
+        release_join(sv, ts, "arrive")
+        rounds.arrived[_thread.get_ident()] = sv
+    return result
+
+
+def _barrier_release(wrapped, instance, args, kwargs):
+    rounds = _sync.get(instance)
+    try:
+        return wrapped(*args, **kwargs)
+    finally:
+        if rounds is not None:
+            rounds.current = SyncVar(rounds.label)  # the next round starts filling
 
 
 def _barrier_wait(wrapped, instance, args, kwargs):
-    sv = _sync.get(instance)
-    ts = thread_state() if sv is not None else None
-    if ts is not None:
-        release_join(sv, ts, "arrive")
-    result = wrapped(*args, **kwargs)
-    if ts is not None:
-        acquire(sv, ts, "depart")
+    rounds = _sync.get(instance)
+    try:
+        result = wrapped(*args, **kwargs)
+    except BaseException:
+        if rounds is not None:
+            rounds.arrived.pop(_thread.get_ident(), None)
+        raise
+    if rounds is not None:
+        sv = rounds.arrived.pop(_thread.get_ident(), None)
+        ts = thread_state() if sv is not None else None
+        if ts is not None:
+            acquire(sv, ts, "depart")
     return result
 
 
@@ -205,6 +245,8 @@ def install(patcher) -> None:
 
     patcher.wrap(threading.Barrier, "__init__", _init_with_clock(_barrier_state))
     patcher.wrap(threading.Barrier, "wait", _barrier_wait)
+    patcher.wrap(threading.Barrier, "_enter", _barrier_enter)
+    patcher.wrap(threading.Barrier, "_release", _barrier_release)
 
 
 stacks.leave_out_frames_of(globals())
