@@ -1,0 +1,19 @@
+"""The same hand-off through a polled list, without annotations: racewatch cannot see it."""
+import threading
+import time
+
+results = {}
+mailbox = []
+
+
+def worker():
+    results["answer"] = 42  # RACE
+    mailbox.append("ready")
+
+
+t = threading.Thread(target=worker)
+t.start()
+while not mailbox:
+    time.sleep(0.001)
+print(results["answer"])  # RACE
+t.join()
