@@ -49,6 +49,22 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-m", dest="module", nargs=argparse.REMAINDER, metavar="MODULE ...",
                      help="run a library module as a script")
     run.add_argument("program", nargs=argparse.REMAINDER, metavar="SCRIPT [ARGS...]")
+
+    report = commands.add_parser(
+        "report", help="merge and render the logs (or JSON reports) of earlier runs",
+        usage="racewatch report LOG... [--json PATH] [--html PATH] [--sarif PATH]",
+        description="Read racewatch logs (log_path) and JSON reports, merge them (the same "
+                    "race from several processes is shown once, with its counts), print "
+                    "the races and write the reports asked for. Exits 66 when there are "
+                    "races, 0 when there are none.")
+    report.add_argument("logs", nargs="+", metavar="LOG", help="log or JSON report files")
+    report.add_argument("--json", metavar="PATH", help="write the merged JSON report there")
+    report.add_argument("--html", metavar="PATH", help="write the HTML report there")
+    report.add_argument("--sarif", metavar="PATH", help="write a SARIF 2.1.0 file there")
+    report.add_argument("--exitcode", type=int, default=66, metavar="N",
+                        help="exit status when there are races (default 66)")
+    report.add_argument("--strip-path-prefix", default="", metavar="P",
+                        help="leave this prefix out of reported paths")
     return parser
 
 
@@ -57,8 +73,40 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     if args.command == "run":
         return _run(parser, args)
+    if args.command == "report":
+        return _report(args)
     parser.print_help(sys.stderr)
     return USAGE_ERROR
+
+
+def _report(args) -> int:
+    from .reports import json_report, text
+    from .reports.log import LogError, read_logs
+    from .reports.merge import merge_reports
+
+    try:
+        reports = read_logs(args.logs)
+    except LogError as exc:
+        sys.stderr.write(f"racewatch: error: {exc}\n")
+        return USAGE_ERROR
+    merged = merge_reports(reports, command=["racewatch", "report", *args.logs])
+    for race in merged.races:
+        sys.stdout.write(text.format_race(race, strip_prefix=args.strip_path_prefix))
+    processes = len(reports)
+    sys.stdout.write(f"{text.closing_line(len(merged.races))} in {processes} "
+                     f"process{'es' if processes != 1 else ''} "
+                     f"({merged.summary.occurrences} occurrences)\n")
+    if args.json:
+        json_report.write(merged, args.json)
+    if args.html:
+        from .reports import html
+
+        html.write(merged, args.html, strip_path_prefix=args.strip_path_prefix)
+    if args.sarif:
+        from .reports import sarif
+
+        sarif.write(merged, args.sarif)
+    return args.exitcode if merged.races else 0
 
 
 def _run(parser, args) -> int:
@@ -96,7 +144,11 @@ def _run(parser, args) -> int:
         roots = [os.getcwd()]
         command = ["-m", module, *program_args]
 
-    active = session.start(options, roots=roots, command=command)
+    try:
+        active = session.start(options, roots=roots, command=command)
+    except OptionError as exc:
+        sys.stderr.write(f"racewatch: error: {exc}\n")
+        return USAGE_ERROR
     failure = None
     try:
         if script is not None:

@@ -21,11 +21,18 @@ from .config import Options, expand_pid
 from .instrument.hook import RewriteHook
 from .instrument.policy import Policy
 from .reports import json_report, text
+from .reports.log import RaceLog
 from .reports.model import Race, Report, Summary
+from .runtime import shadow, sync
 from .runtime.races import RaceTable
 from .runtime.settings import SETTINGS
 from .runtime.shadow import REGISTRY
 from .runtime.tracebacks import ExceptHooks
+from .suppressions import Suppressions
+
+# Set in the environment of a watched process, so that its children know they are
+# children (and leave the parent's report files alone: see ``write_reports``).
+PARENT_ENV = "RACEWATCH_PARENT_PID"
 
 _lock = threading.RLock()  # taken before start() patches threading: a plain RLock
 _session: Session | None = None
@@ -47,6 +54,12 @@ class Session:
         self._excepthooks = ExceptHooks()
         self._print_races = print_races
         self.finished: Report | None = None
+        # Read now: a missing or malformed file is an OptionError before anything starts.
+        self.suppressions = Suppressions.load(options.suppressions) \
+            if options.suppressions else Suppressions()
+        self.log: RaceLog | None = None
+        # A child of a watched process (spawned, or forked: see _after_fork_in_child).
+        self.is_child = os.environ.get(PARENT_ENV) not in (None, "", str(os.getpid()))
 
     # -- listeners ----------------------------------------------------------------------
 
@@ -54,6 +67,27 @@ class Session:
         if new:
             sys.stderr.write(text.format_race(race, self.pid, self.options.strip_path_prefix))
             sys.stderr.flush()
+
+    def _log_race(self, race: Race, new: bool) -> None:
+        if new and self.log is not None:
+            self.log.write_race(race)
+
+    def _halt(self, race: Race, new: bool) -> None:
+        """halt_on_error: the first race ends the program, after the reports are out."""
+        if not new:
+            return
+        global _session
+        with _lock:
+            if _session is self:
+                _session = None
+                self.uninstall()
+                report = self.report()
+                self.finished = report
+                self.write_reports(report)
+        sys.stderr.write("racewatch: halt_on_error: stopping at the first race\n")
+        sys.stderr.flush()
+        sys.stdout.flush()
+        os._exit(self.options.exitcode)
 
     def add_listener(self, listener: Callable[[Race, bool], None]) -> None:
         self.table.listeners.append(listener)
@@ -64,9 +98,20 @@ class Session:
         SETTINGS.stack_depth = self.options.stack_depth
         SETTINGS.sink = self.table.on_conflict
         SETTINGS.tracking = True
+        SETTINGS.tracking_cut = None
         SETTINGS.started_ns = time.monotonic_ns()
-        if self._print_races:
+        if self.options.max_memory_mb:
+            from .runtime.budget import MemoryBudget
+
+            SETTINGS.budget = MemoryBudget(self.options.max_memory_mb)
+        self.table.suppress = lambda race, _conflict: self.suppressions.suppresses(race)
+        if self.options.log_path:
+            self.log = RaceLog(self.options.log_path)
+            self.add_listener(self._log_race)
+        elif self._print_races:
             self.add_listener(self._print_race)
+        if self.options.halt_on_error:
+            self.add_listener(self._halt)
         patches.install()
         if self.hook is not None:
             self.hook.install()
@@ -86,6 +131,7 @@ class Session:
             self.hook.uninstall()
         patches.uninstall()
         SETTINGS.sink = None
+        SETTINGS.budget = None
 
     # -- results ------------------------------------------------------------------------
 
@@ -104,16 +150,61 @@ class Session:
             command=self.command,
             pid=self.pid,
             peak_rss_mb=_peak_rss_mb(),
+            tracking_cut=SETTINGS.tracking_cut,
             recycled_thread_slots=REGISTRY.recycled_unordered,
             forgotten_deleted_keys=SETTINGS.forgotten_keys,
         )
         return Report(__version__, races, summary)
 
     def write_reports(self, report: Report) -> None:
-        """The report files the options ask for."""
-        path = expand_pid(self.options.json)
-        if path:
-            json_report.write(report, path)
+        """The report files the options ask for, and the log's final lines.
+
+        A child process writes a report file only when its path has a ``%p``: without one
+        the path is its parent's.
+        """
+        if self.log is not None:
+            self.log.write_final(report)
+            self.log.close()
+        for template, write in ((self.options.json, _write_json),
+                                (self.options.html, _write_html),
+                                (self.options.sarif, _write_sarif)):
+            if not template or (self.is_child and "%p" not in template):
+                continue
+            write(report, expand_pid(template), self.options)
+
+    def after_fork_in_child(self) -> None:
+        """A forked child is a new process: new thread clocks, no race, its own log."""
+        from .patches import threads as thread_patches
+
+        thread_patches.after_fork_in_child()
+        REGISTRY.reset_after_fork()
+        shadow.reinit_locks_after_fork()
+        sync.reinit_locks_after_fork()
+        SETTINGS.generation += 1
+        self.table.reset_after_fork()
+        self.pid = os.getpid()
+        self.is_child = True
+        self.started = time.monotonic()
+        if self.log is not None:
+            self.log.reopen_after_fork()
+        REGISTRY.current()
+        REGISTRY.update_solo()
+
+
+def _write_json(report: Report, path: str, options: Options) -> None:
+    json_report.write(report, path)
+
+
+def _write_html(report: Report, path: str, options: Options) -> None:
+    from .reports import html
+
+    html.write(report, path, strip_path_prefix=options.strip_path_prefix)
+
+
+def _write_sarif(report: Report, path: str, options: Options) -> None:
+    from .reports import sarif
+
+    sarif.write(report, path)
 
 
 def _peak_rss_mb() -> float | None:
@@ -160,6 +251,8 @@ def stop(closing_line: bool = False) -> Report | None:
         session.write_reports(report)
         if closing_line:
             sys.stderr.write(text.closing_line(report.summary.races) + "\n")
+            if report.summary.tracking_cut:
+                sys.stderr.write(f"racewatch: {report.summary.tracking_cut}\n")
             sys.stderr.flush()
         return report
 
@@ -171,3 +264,13 @@ def current() -> Session | None:
 def _finish_at_exit(session: Session) -> None:
     if _session is session:
         stop(closing_line=True)
+
+
+def _after_fork_in_child() -> None:
+    _lock._at_fork_reinit()
+    session = _session
+    if session is not None:
+        session.after_fork_in_child()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)

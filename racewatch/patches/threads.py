@@ -130,6 +130,21 @@ def start_new_thread(function, args, kwargs=None):
 start_new_thread.__doc__ = _start_new_thread.__doc__
 
 
+def after_fork_in_child() -> None:
+    """threading's own after-fork handler, which ran just before racewatch's, re-makes its
+    thread-table lock with ``RLock()``: ours, while patched.  Every thread start takes that
+    lock, so in a forked child it would order all threads; it is swapped for a plain one
+    (only one thread exists in the child right now, and it holds no lock)."""
+    from .locks import Lock, RLock
+
+    for name in ("_active_limbo_lock", "_shutdown_locks_lock"):
+        lock = getattr(threading, name, None)
+        if isinstance(lock, RLock):
+            setattr(threading, name, _thread.RLock())
+        elif isinstance(lock, Lock):
+            setattr(threading, name, _thread.allocate_lock())
+
+
 def install(patcher) -> None:
     patcher.wrap(threading.Thread, "start", _start)
     patcher.wrap(threading.Thread, "_bootstrap_inner", _bootstrap_inner)

@@ -81,7 +81,8 @@ class RaceTable:
     """Every distinct race of the run, with its count, and who wants to hear of them."""
 
     def __init__(self):
-        self._lock = _thread.allocate_lock()
+        # Re-entrant: a listener (halt_on_error) may ask for the report while it runs.
+        self._lock = _thread.RLock()
         self._races: dict[tuple, Race] = {}
         self._suppressed: set[tuple] = set()
         self.occurrences = 0
@@ -134,6 +135,11 @@ class RaceTable:
     def races(self) -> list[Race]:
         with self._lock:
             return list(self._races.values())
+
+    def reset_after_fork(self) -> None:
+        """A forked child starts with no race: they are its parent's to report."""
+        self._lock._at_fork_reinit()
+        self.clear()
 
     def clear(self) -> None:
         with self._lock:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 class Settings:
     __slots__ = ("enabled", "tracking", "stack_depth", "sink", "dicts_tracked",
-                 "forgotten_keys", "started_ns")
+                 "forgotten_keys", "started_ns", "budget", "tracking_cut", "generation")
 
     def __init__(self):
         self.enabled = False        # racewatch.start() .. racewatch.stop()
@@ -15,6 +15,10 @@ class Settings:
         self.dicts_tracked = 0
         self.forgotten_keys = 0     # deleted keys whose history the shadow let go (shadow.py)
         self.started_ns = 0         # time.monotonic_ns() when the detector started
+        self.budget = None          # a MemoryBudget (budget.py) when max_memory_mb is set
+        self.tracking_cut = None    # why and when tracking was cut, for every report
+        # Bumped in a forked child: shadows made before the fork start over (shadow.py).
+        self.generation = 0
 
 
 SETTINGS = Settings()

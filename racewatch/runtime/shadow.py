@@ -40,6 +40,7 @@ from .threads import ThreadRegistry, ThreadState
 REGISTRY = ThreadRegistry()
 
 _monotonic_ns = time.monotonic_ns
+_BUDGET_MASK = 4095  # budget.CHECK_EVERY - 1: read the memory every 4096 accesses
 _dict_contains = dict.__contains__
 _dict_keys = dict.keys
 _capture = stacks.capture
@@ -90,19 +91,24 @@ class Shadow:
     """The detector's state for one tracked dict."""
 
     __slots__ = ("lock", "locs", "keys", "allr", "wsum", "kind", "created_at", "serial",
-                 "sweep_at")
+                 "sweep_at", "generation")
 
     def __init__(self, kind: str, created_at):
         serial = next(_serials)
         self.lock = _STRIPES[serial & 63]
+        self.kind = kind
+        self.created_at = created_at
+        self.serial = serial
+        self.forget()
+
+    def forget(self) -> None:
+        """Start over with no history (a new shadow, or one inherited across a fork)."""
         self.locs = {}
         self.keys = KeysLoc()
         self.allr = None        # reads of every key: None, Access or {slot: Access}
         self.wsum = {}          # slot -> (Access, key): latest write to any key by that slot
-        self.kind = kind
-        self.created_at = created_at
-        self.serial = serial
         self.sweep_at = 1024
+        self.generation = SETTINGS.generation
 
 
 class Conflict:
@@ -141,8 +147,11 @@ def shadow_of(d) -> Shadow | None:
         except AttributeError:
             sh = stacks.EMPTY_STACK
         if type(sh) is not Shadow and sh is not None:
-            kind = "defaultdict" if isinstance(d, _defaultdict) else "dict"
-            sh = Shadow(kind, sh)
+            if SETTINGS.tracking:
+                kind = "defaultdict" if isinstance(d, _defaultdict) else "dict"
+                sh = Shadow(kind, sh)
+            else:  # the memory budget was spent before this dict was first shared
+                sh = None
             d._rw_shadow = sh
         return sh
 
@@ -202,6 +211,8 @@ def _enter(d):
     if ts.busy or ts.ignoring:
         return None
     ts.accesses += 1
+    if not ts.accesses & _BUDGET_MASK and SETTINGS.budget is not None:
+        SETTINGS.budget.check()
     if ts is REGISTRY.solo:
         # The only live thread, ordered after every finished one: this access can race
         # with nothing now, and every thread started later inherits this thread's clock.
@@ -214,6 +225,10 @@ def _enter(d):
         sh = shadow_of(d)
         if sh is None:
             return None
+    if sh.generation != SETTINGS.generation:
+        with sh.lock:
+            if sh.generation != SETTINGS.generation:
+                sh.forget()
     return ts, sh
 
 
@@ -249,7 +264,8 @@ def on_read(d, key, op: str) -> None:
             locs = sh.locs
             v = locs.get(key)
             if v is None:
-                locs[key] = Loc(None, cur)
+                if SETTINGS.tracking:  # else: the memory budget is spent, no new key
+                    locs[key] = Loc(None, cur)
             elif type(v) is Access:
                 if not _covered(v, vc):
                     conflicts = [Conflict(sh, key, False, v, cur)]
@@ -384,8 +400,9 @@ def _check_write(sh: Shadow, key, cur: Access, vc, conflicts: list) -> list:
                 conflicts.append(Conflict(sh, key, False, r, cur))
     for r in _unordered_reads(sh.allr, vc):
         conflicts.append(Conflict(sh, key, False, r, cur))
-    locs[key] = cur
-    sh.wsum[cur.slot] = (cur, key)
+    if v is not None or SETTINGS.tracking:  # else: the memory budget is spent, no new key
+        locs[key] = cur
+        sh.wsum[cur.slot] = (cur, key)
     return conflicts
 
 
@@ -450,6 +467,13 @@ def _sweep(sh: Shadow, d) -> None:
             del locs[key]
         SETTINGS.forgotten_keys += excess
     sh.sweep_at = len(locs) + budget
+
+
+def reinit_locks_after_fork() -> None:
+    """Another thread may have held one of these at the fork: in the child, it never lets go."""
+    for lock in _STRIPES:
+        lock._at_fork_reinit()
+    _attach_lock._at_fork_reinit()
 
 
 def _emit(conflicts: list, ts: ThreadState) -> None:

@@ -42,6 +42,10 @@ class SyncVar:
 _join_lock = _thread.allocate_lock()
 
 
+def reinit_locks_after_fork() -> None:
+    _join_lock._at_fork_reinit()
+
+
 def note(ts: ThreadState, kind: str, label: str, where: Stack | None = None) -> None:
     """Remember a sync event of ``ts`` and where it happened (by default, where the
     program is now), for the timeline of a later race."""

@@ -186,7 +186,9 @@ class ThreadRegistry:
     def retire(self, state: ThreadState) -> None:
         """The thread of ``state`` has ended; its slot may be reused."""
         with self._lock:
-            if state.dead:
+            # A state from before a fork (reset_after_fork) has nothing left to give back.
+            if state.dead or self._live.get(state.slot) is not state:
+                state.dead = True
                 return
             state.dead = True
             self.finished_accesses += state.accesses
@@ -223,6 +225,21 @@ class ThreadRegistry:
                 if all(last[s] <= entry(vc, s) for s in range(len(last)) if s != ts.slot):
                     solo = ts
             self.solo = solo
+
+    def reset_after_fork(self) -> None:
+        """In a forked child: only the forking thread exists, and it starts afresh."""
+        self._lock._at_fork_reinit()
+        self._slot_last = []
+        self._free.clear()
+        self._live = {}
+        self.threads_seen = 0
+        self.finished_accesses = 0
+        self.recycled_unordered = 0
+        self.solo = None
+        self.solo_allowed = True
+        self._starting = 0
+        self._tls.__dict__.pop("state", None)
+        self._tls.__dict__.pop("sentinel", None)
 
     def forget_current(self) -> None:
         """Drop the calling thread's state (used when the detector stops)."""

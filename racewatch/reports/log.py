@@ -1,0 +1,136 @@
+"""The race log of staging runs (``log_path``): one JSON line per race, the moment it is found.
+
+A race line is the RACE object of SPEC section 4 plus ``"pid"``; it carries the race's
+count so far, and the log gets a newer line for a race whose count grew by the time the
+process exits normally, followed by a summary line ``{"racewatch": ..., "pid": ...,
+"summary": {...}}``.  Each line is one ``os.write`` on a file opened for appending, so a
+process killed with SIGKILL loses no race already written, and processes sharing one file
+never interleave within a line.  Reading a log keeps, per process and race, the last line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from ..config import expand_pid
+from .model import Race, Report, Summary
+
+
+class RaceLog:
+    """The log file of one process."""
+
+    def __init__(self, template: str):
+        self.template = template
+        self.path = ""
+        self._fd: int | None = None
+        self._written: dict[tuple, int] = {}  # signature -> count in the last line
+        self.open()
+
+    def open(self) -> None:
+        self.path = expand_pid(self.template)
+        directory = os.path.dirname(os.path.abspath(self.path))
+        os.makedirs(directory, exist_ok=True)
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._written = {}
+
+    def reopen_after_fork(self) -> None:
+        """A forked child gets its own file (``%p``), not its parent's descriptor."""
+        if self._fd is not None:
+            os.close(self._fd)
+        self.open()
+
+    def _append(self, data: dict) -> None:
+        if self._fd is not None:
+            line = json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n"
+            os.write(self._fd, line.encode("utf-8"))
+
+    def write_race(self, race: Race) -> None:
+        self._append({**race.to_json(), "pid": os.getpid()})
+        self._written[race.signature] = race.count
+
+    def write_final(self, report: Report) -> None:
+        """At a normal exit: the races whose count grew, then the summary."""
+        for race in report.races:
+            if self._written.get(race.signature) != race.count:
+                self.write_race(race)
+        self._append({"racewatch": report.version, "pid": os.getpid(),
+                      "summary": report.summary.to_json()})
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+@dataclass
+class ProcessLog:
+    """What one process left in the logs."""
+
+    pid: int
+    races: dict[tuple, Race] = field(default_factory=dict)
+    summary: Summary | None = None
+    version: str = ""
+
+    def report(self) -> Report:
+        summary = self.summary or Summary(races=len(self.races), pid=self.pid)
+        summary.races = len(self.races)
+        if not summary.occurrences:
+            summary.occurrences = sum(r.count for r in self.races.values())
+        return Report(self.version, list(self.races.values()), summary)
+
+
+class LogError(ValueError):
+    """A file that is not a racewatch log or report: the message names it and the line."""
+
+
+def read_logs(paths: Iterable[str]) -> list[Report]:
+    """One report per process found in the given logs (or JSON reports)."""
+    processes: dict[tuple[str, int], ProcessLog] = {}
+    reports: list[Report] = []
+    for path in paths:
+        try:
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+        except OSError as exc:
+            raise LogError(f"cannot read {path}: {exc.strerror}") from None
+        whole = _whole_document(text)
+        if whole is not None:  # a JSON report (racewatch run --json), not a log
+            reports.append(_read_report(path, whole))
+            continue
+        for number, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                data = json.loads(line)
+                pid = int(data.get("pid", 0))
+                key = (path, pid)
+                process = processes.setdefault(key, ProcessLog(pid))
+                if "summary" in data:
+                    process.summary = Summary.from_json(data["summary"])
+                    process.version = str(data.get("racewatch", ""))
+                else:
+                    race = Race.from_json(data)
+                    process.races[race.signature] = race  # the last line wins
+            except (ValueError, KeyError, TypeError) as exc:
+                raise LogError(f"{path}:{number}: not a racewatch log line "
+                               f"({type(exc).__name__}: {exc})") from None
+    return reports + [p.report() for p in processes.values()]
+
+
+def _whole_document(text: str) -> dict | None:
+    """The file as one JSON report, or None when it is a log (one object per line)."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) and "races" in data else None
+
+
+def _read_report(path: str, data: dict) -> Report:
+    try:
+        return Report.from_json(data)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise LogError(f"{path}: not a racewatch report ({type(exc).__name__}: {exc})") from None

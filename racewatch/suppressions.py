@@ -1,0 +1,85 @@
+"""Suppressions: ThreadSanitizer's file format, and the ``# racewatch: ignore`` comment.
+
+    # comments and blank lines are ignored
+    race:mypkg/vendored/*       a function name or file path in either stack
+    race_top:Cache.get          only the innermost frame of either access
+
+A pattern matches as in ThreadSanitizer: as a substring, ``*`` matching any run of
+characters, ``^`` and ``$`` anchoring it at the start or the end.  A ``# racewatch:
+ignore`` comment on the line of either access suppresses that race too.
+"""
+
+from __future__ import annotations
+
+import linecache
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import OptionError
+from .reports.model import Frame, Race
+
+KINDS = ("race", "race_top")
+_IGNORE_COMMENT = re.compile(r"#\s*racewatch:\s*ignore\b")
+
+
+def _compile(pattern: str) -> re.Pattern:
+    anchored_start = pattern.startswith("^")
+    anchored_end = pattern.endswith("$") and not pattern.endswith("\\$")
+    core = pattern[1 if anchored_start else 0: -1 if anchored_end else None]
+    regex = ".*".join(re.escape(part) for part in core.split("*"))
+    return re.compile(("^" if anchored_start else "") + regex + ("$" if anchored_end else ""))
+
+
+@dataclass(frozen=True)
+class Rule:
+    kind: str
+    pattern: str
+    regex: re.Pattern
+
+    def matches_frame(self, frame: Frame) -> bool:
+        return bool(self.regex.search(frame.function) or self.regex.search(frame.file))
+
+
+class Suppressions:
+    """The rules of one suppressions file (or none), applied to each new race."""
+
+    def __init__(self, rules: list[Rule] = ()):
+        self.rules = list(rules)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Suppressions:
+        """Read a suppressions file; a missing file or a bad line is an ``OptionError``."""
+        try:
+            lines = Path(path).read_text().splitlines()
+        except OSError as exc:
+            raise OptionError(f"cannot read the suppressions file {str(path)!r}: "
+                              f"{exc.strerror}") from None
+        rules = []
+        for number, line in enumerate(lines, 1):
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            kind, sep, pattern = line.partition(":")
+            if not sep or kind not in KINDS or not pattern.strip():
+                raise OptionError(f"{path}:{number}: expected race:PATTERN or "
+                                  f"race_top:PATTERN, got {line!r}")
+            pattern = pattern.strip()
+            rules.append(Rule(kind, pattern, _compile(pattern)))
+        return cls(rules)
+
+    def suppresses(self, race: Race) -> bool:
+        stacks = (race.current.stack, race.previous.stack)
+        for frames in stacks:
+            if frames and _ignored_line(frames[0]):
+                return True
+        for rule in self.rules:
+            for frames in stacks:
+                candidates = frames[:1] if rule.kind == "race_top" else frames
+                if any(rule.matches_frame(f) for f in candidates):
+                    return True
+        return False
+
+
+def _ignored_line(frame: Frame) -> bool:
+    return bool(_IGNORE_COMMENT.search(linecache.getline(frame.file, frame.line)))

@@ -1,0 +1,46 @@
+"""Options: one set of names from pyproject, RACEWATCH_OPTIONS and flags, weakest first."""
+
+import pytest
+
+from racewatch.config import OptionError, Options, expand_pid, parse_env_options, resolve_options
+
+
+def test_defaults():
+    options = resolve_options({}, environ={}, cwd=None)
+    assert options.exitcode == 66 and options.stack_depth == 32
+    assert options.halt_on_error is False and options.max_memory_mb == 0
+
+
+def test_precedence(tmp_path):
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.racewatch]\nstack-depth = 8\nexitcode = 3\ninclude = ["a", "b"]\n')
+    env = {"RACEWATCH_OPTIONS": "exitcode=4 log_path='races %p.log'"}
+    options = resolve_options({"exitcode": "5"}, environ=env, cwd=tmp_path)
+    assert options.stack_depth == 8          # pyproject, dashes allowed
+    assert options.include == ("a", "b")
+    assert options.exitcode == 5             # the command line wins
+    assert options.log_path == "races %p.log"
+    assert resolve_options({}, environ=env, cwd=tmp_path).exitcode == 4
+
+
+@pytest.mark.parametrize("values, fragment", [
+    ({"stack_dpth": "3"}, "unknown option 'stack_dpth'"),
+    ({"stack_depth": "0"}, "out of range"),
+    ({"exitcode": "x"}, "expected a whole number, got 'x'"),
+    ({"halt_on_error": "sometimes"}, "expected 0 or 1"),
+    ({"include": 3}, "expected module patterns"),
+])
+def test_bad_values_are_named(values, fragment):
+    with pytest.raises(OptionError, match=fragment):
+        Options().merged(values, "test")
+
+
+def test_env_syntax():
+    assert parse_env_options("a=1 b='x y'") == {"a": "1", "b": "x y"}
+    with pytest.raises(OptionError, match="expected key=value, got 'novalue'"):
+        parse_env_options("novalue")
+
+
+def test_pid_in_paths():
+    assert expand_pid("races.%p.log", pid=42) == "races.42.log"
+    assert expand_pid(None) is None
