@@ -63,14 +63,19 @@ def _fresh_main() -> types.ModuleType:
     return main
 
 
-def run_script(path: str, args: list[str]) -> None:
-    """Execute ``path`` as ``__main__``; exceptions propagate as from plain Python."""
+def run_script(path: str, args: list[str], keep_process: bool = False) -> None:
+    """Execute ``path`` as ``__main__``; exceptions propagate as from plain Python.
+
+    ``keep_process``: the interpreter has already set ``sys.argv``, ``sys.path[0]`` and
+    ``__main__`` up for this script (staging, see startup.py): keep them.
+    """
     target = locate_script(path)
-    sys.argv = [path, *args]
-    sys.path[0] = os.path.dirname(os.path.realpath(target))
+    if not keep_process:
+        sys.argv = [path, *args]
+        sys.path[0] = os.path.dirname(os.path.realpath(target))
     filename = os.path.abspath(target)
     code = load_instrumented(filename)
-    main = _fresh_main()
+    main = sys.modules["__main__"] if keep_process else _fresh_main()
     main.__file__ = filename
     main.__cached__ = None
     main.__loader__ = importlib.machinery.SourceFileLoader("__main__", filename)

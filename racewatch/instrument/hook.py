@@ -35,6 +35,24 @@ class RewritingLoader(importlib.machinery.SourceFileLoader):
         return compile_instrumented(data, path)
 
 
+def _instrumented_run_path_code(hook: "RewriteHook"):
+    """A wrapper for ``runpy._get_code_from_file``: runpy.run_path compiles the file itself,
+    past any import hook; multiprocessing's spawn and forkserver load the main module with
+    it in the child.  Its signature changed in 3.12, so the original is called and the code
+    in its result swapped, keeping the result's shape."""
+
+    def wrapper(wrapped, instance, args, kwargs):
+        result = wrapped(*args, **kwargs)
+        fname = args[-1] if args else kwargs.get("fname")
+        path = os.path.abspath(os.fsdecode(fname)) if fname is not None else ""
+        if not path.endswith(".py") or not hook.policy.should_instrument_file(path):
+            return result
+        code = load_instrumented(path)
+        return (code, *result[1:]) if isinstance(result, tuple) else code
+
+    return wrapper
+
+
 class RewriteHook(importlib.abc.MetaPathFinder):
     """Finds the modules the policy instruments and gives them a ``RewritingLoader``.
 
@@ -46,6 +64,7 @@ class RewriteHook(importlib.abc.MetaPathFinder):
     def __init__(self, policy: Policy):
         self.policy = policy
         self.instrumented: list[str] = []
+        self._patches = None
 
     def find_spec(self, fullname, path=None, target=None):
         if not self.policy.may_instrument(fullname):
@@ -76,11 +95,21 @@ class RewriteHook(importlib.abc.MetaPathFinder):
         return None
 
     def install(self) -> None:
+        import runpy
+
+        from ..patches import Patcher
+
         if self not in sys.meta_path:
             sys.meta_path.insert(0, self)
+        self._patches = Patcher()
+        self._patches.wrap(runpy, "_get_code_from_file", _instrumented_run_path_code(self))
 
     def uninstall(self) -> None:
         try:
             sys.meta_path.remove(self)
         except ValueError:
             pass
+        patches = getattr(self, "_patches", None)
+        if patches is not None:
+            patches.undo()
+            self._patches = None

@@ -80,9 +80,16 @@ class Policy:
             return False
         return _under(real, self.roots)
 
-    def should_instrument_script(self, path: str) -> bool:
-        """The script given to ``racewatch run`` is the program: always, unless excluded."""
-        return not _matches("__main__", self.exclude)
+    def should_instrument_file(self, path: str) -> bool:
+        """For a file run by path (``runpy.run_path``): by where it lies only."""
+        real = _real(path)
+        if _under(real, [_RACEWATCH_DIR]):
+            return False
+        if _under(real, self._stdlib) and not _under(real, self._sites):
+            return False
+        if _under(real, self._sites) or _is_site_path(real):
+            return False
+        return _under(real, self.roots)
 
 
 def _under(path: str, dirs: Iterable[str]) -> bool:
