@@ -21,6 +21,8 @@ _RUN_OPTIONS = [
     ("--suppressions", "suppressions", "a ThreadSanitizer-style suppressions file"),
     ("--strip-path-prefix", "strip_path_prefix", "leave this prefix out of reported paths"),
     ("--stack-depth", "stack_depth", "frames recorded per stack (default 32)"),
+    ("--max-memory-mb", "max_memory_mb", "past this resident memory, stop tracking new dicts "
+                                         "and keys (default: no budget)"),
 ]
 
 
