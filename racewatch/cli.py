@@ -12,17 +12,19 @@ USAGE_ERROR = 2
 
 # Options of SPEC section 5 that ``run`` accepts as flags: (flag, option name, help).
 _RUN_OPTIONS = [
-    ("--include", "include", "module-name globs to instrument as well (comma-separated)"),
-    ("--exclude", "exclude", "module-name globs never to instrument (comma-separated)"),
-    ("--json", "json", "write the JSON report to PATH"),
-    ("--exitcode", "exitcode", "exit status when the program exits 0 but races were found "
-                               "(default 66)"),
-    ("--log-path", "log_path", "append each race to PATH as a JSON line (%%p: the pid)"),
-    ("--suppressions", "suppressions", "a ThreadSanitizer-style suppressions file"),
-    ("--strip-path-prefix", "strip_path_prefix", "leave this prefix out of reported paths"),
-    ("--stack-depth", "stack_depth", "frames recorded per stack (default 32)"),
-    ("--max-memory-mb", "max_memory_mb", "past this resident memory, stop tracking new dicts "
-                                         "and keys (default: no budget)"),
+    ("--include", "include", "GLOBS",
+     "module-name globs to instrument as well (comma-separated)"),
+    ("--exclude", "exclude", "GLOBS", "module-name globs never to instrument (comma-separated)"),
+    ("--json", "json", "PATH", "write the JSON report to PATH"),
+    ("--exitcode", "exitcode", "N",
+     "exit status when the program exits 0 but races were found (default 66)"),
+    ("--log-path", "log_path", "PATH", "append each race to PATH as a JSON line (%%p: the pid)"),
+    ("--suppressions", "suppressions", "FILE", "a ThreadSanitizer-style suppressions file"),
+    ("--strip-path-prefix", "strip_path_prefix", "PREFIX",
+     "leave this prefix out of reported paths"),
+    ("--stack-depth", "stack_depth", "N", "frames recorded per stack (default 32)"),
+    ("--max-memory-mb", "max_memory_mb", "MB",
+     "past this resident memory, stop tracking new dicts and keys (default: no budget)"),
 ]
 
 
@@ -43,9 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run SCRIPT (or -m MODULE) as plain python would, instrumented; report "
                     "each race on stderr as it is found. The program's exit status is kept, "
                     "except that a program that exits 0 after races exits 66.")
-    for flag, name, text in _RUN_OPTIONS:
-        run.add_argument(flag, dest=name, metavar=name.upper().replace("_", "-")
-                         if name not in ("json",) else "PATH", help=text)
+    for flag, name, metavar, text in _RUN_OPTIONS:
+        run.add_argument(flag, dest=name, metavar=metavar, help=text)
     run.add_argument("--halt-on-error", dest="halt_on_error", action="store_const", const="1",
                      help="stop the program at the first race")
     run.add_argument("-m", dest="module", nargs=argparse.REMAINDER, metavar="MODULE ...",
@@ -126,7 +127,7 @@ def _run(parser, args) -> int:
     else:
         parser.error("nothing to run: give a SCRIPT or -m MODULE")
 
-    cli = {name: getattr(args, name) for _, name, _ in _RUN_OPTIONS}
+    cli = {name: getattr(args, name) for _, name, _, _ in _RUN_OPTIONS}
     cli["halt_on_error"] = args.halt_on_error
     try:
         options = resolve_options(cli)
