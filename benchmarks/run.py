@@ -4,6 +4,11 @@
     python benchmarks/run.py --rounds 1      # a quick pass (what CI runs)
     python benchmarks/run.py index_build     # some workloads only
 
+Besides the scripts in ``workloads/``, ``suite:boltons`` runs a real pure-Python library's
+own test suite (boltons, pinned; its sdist is fetched once with pip into
+``benchmarks/.cache``) under plain ``pytest`` and under ``pytest --racewatch``, with the
+library instrumented, and checks that both report the same outcome.
+
 Each round runs the workload once with plain ``python`` and once under ``racewatch run``,
 alternating, so that both see the same machine load.  Printed per workload: the median
 time ratio, the ratio of peak resident memory (each process's own peak, from ``wait4``),
@@ -26,6 +31,9 @@ from pathlib import Path
 
 HERE = Path(__file__).parent
 WORKLOADS = HERE / "workloads"
+CACHE = HERE / ".cache"
+# name -> (requirement, test directory inside the sdist, extra pytest arguments)
+SUITES = {"boltons": ("boltons==26.2.0", "tests", [])}
 
 
 @dataclass
@@ -85,18 +93,73 @@ def run_workload(name: str, rounds: int, env: dict[str, str]) -> Result:
     return result
 
 
+def fetch_suite(name: str) -> Path:
+    """The unpacked sdist of a suite's library (fetched with pip on first use)."""
+    requirement, _, _ = SUITES[name]
+    CACHE.mkdir(exist_ok=True)
+    unpacked = [p for p in CACHE.glob(f"{name}-*") if p.is_dir()]
+    if unpacked:
+        return unpacked[0]
+    subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
+                    "--no-binary", ":all:", "--dest", str(CACHE), requirement], check=True)
+    archive = next(CACHE.glob(f"{name}-*.tar.gz"))
+    import tarfile
+
+    with tarfile.open(archive) as tar:
+        tar.extractall(CACHE, filter="data") if sys.version_info >= (3, 12) \
+            else tar.extractall(CACHE)
+    return next(p for p in CACHE.glob(f"{name}-*") if p.is_dir())
+
+
+def run_suite(name: str, rounds: int, env: dict[str, str]) -> Result:
+    source = fetch_suite(name)
+    _, tests, extra = SUITES[name]
+    result = Result(f"suite:{name}")
+    base = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p",
+            "no:run_parallel", *extra, tests]
+    outcomes = set()
+    with tempfile.TemporaryDirectory() as tmp:
+        report = Path(tmp) / "report.json"
+        for _ in range(rounds):
+            for cmd, samples in ((base, result.plain),
+                                 (base + ["--racewatch", "--racewatch-json", str(report)],
+                                  result.watched)):
+                start = time.perf_counter()
+                proc = subprocess.Popen(cmd, cwd=source, env=env, stdout=subprocess.PIPE,
+                                        stderr=subprocess.DEVNULL, text=True)
+                out = proc.stdout.read()
+                _, _, usage = os.wait4(proc.pid, 0)
+                seconds = time.perf_counter() - start
+                summary = [line for line in out.splitlines() if " passed" in line
+                           or " failed" in line][-1:]
+                outcomes.add(summary[0].split(" in ")[0] if summary else "?")
+                accesses = 0
+                if samples is result.watched:
+                    data = json.loads(report.read_text())
+                    accesses = data["summary"]["accesses"]
+                    result.races = data["summary"]["races"]
+                samples.append(Sample(seconds, usage.ru_maxrss / 1024, accesses))
+    if len(outcomes) != 1:
+        raise SystemExit(f"suite:{name}: outcomes differ under racewatch: {sorted(outcomes)}")
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("workloads", nargs="*", help="workload names (default: all)")
     parser.add_argument("--rounds", type=int, default=5, help="rounds per workload")
     args = parser.parse_args(argv)
-    names = args.workloads or sorted(p.stem for p in WORKLOADS.glob("*.py")
-                                     if not p.stem.startswith("_"))
+    names = args.workloads or [*sorted(p.stem for p in WORKLOADS.glob("*.py")
+                                       if not p.stem.startswith("_")),
+                               *(f"suite:{name}" for name in SUITES)]
     env = {k: v for k, v in os.environ.items() if not k.startswith("RACEWATCH")}
     print(f"python {sys.version.split()[0]}, {args.rounds} rounds; ratios are racewatch / plain")
     print(f"{'workload':<22} {'time':>7} {'memory':>7} {'accesses/s':>12} {'races':>6}")
     for name in names:
-        r = run_workload(name, args.rounds, env)
+        if name.startswith("suite:"):
+            r = run_suite(name.split(":", 1)[1], args.rounds, env)
+        else:
+            r = run_workload(name, args.rounds, env)
         print(f"{name:<22} {r.ratio('seconds'):>6.2f}x {r.ratio('peak_mb'):>6.2f}x "
               f"{r.accesses_per_second():>12,.0f} {r.races:>6}", flush=True)
     return 0
