@@ -59,6 +59,7 @@ def check_module(name: str) -> None:
 def _fresh_main() -> types.ModuleType:
     main = types.ModuleType("__main__")
     main.__builtins__ = builtins
+    main.__annotations__ = {}  # the interpreter gives its __main__ one
     sys.modules["__main__"] = main
     return main
 
@@ -74,7 +75,7 @@ def run_script(path: str, args: list[str], keep_process: bool = False) -> None:
         sys.argv = [path, *args]
         sys.path[0] = os.path.dirname(os.path.realpath(target))
     filename = os.path.abspath(target)
-    code = load_instrumented(filename)
+    code = load_instrumented(filename, cached=False)  # Python does not cache the script either
     main = sys.modules["__main__"] if keep_process else _fresh_main()
     main.__file__ = filename
     main.__cached__ = None

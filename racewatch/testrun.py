@@ -16,7 +16,7 @@ from pathlib import Path
 
 from . import __version__, session
 from .config import Options, resolve_options
-from .instrument.transform import TRANSFORM_VERSION, rewrite
+from .instrument.transform import TRANSFORM_VERSION, install_helper, rewrite
 from .patches import Patcher
 from .reports import json_report, text
 from .reports.merge import merge_reports
@@ -86,6 +86,7 @@ class TestRun:
                 sys.meta_path.insert(i + 1, hook)
                 break
         original = pytest_rewrite.rewrite_asserts
+        install_helper()
 
         def rewrite_asserts(mod, *args, **kwargs):
             original(mod, *args, **kwargs)

@@ -1,10 +1,16 @@
-"""The cache of rewritten code, beside the standard one in ``__pycache__``.
+"""The cache of rewritten modules, beside the standard one in ``__pycache__``.
 
-A second run does not pay for rewriting again.  The file name carries the interpreter's
-cache tag, racewatch's version and the rewrite's version, so neither an upgrade nor a
-plain ``python`` run can pick up the wrong code.  The header is the standard pyc header
-(magic number, flags, source mtime and size).  Files are written to a temporary name and
-moved into place with ``os.replace``, so a reader never sees half a file.
+A second run does not pay for rewriting a module again.  The file name carries the
+interpreter's cache tag, the optimization level (``-O`` strips asserts: its code must
+never be used without it, nor the other way round), racewatch's version and the
+rewrite's version, so neither an upgrade nor a plain ``python`` run can pick up the wrong
+code.  The file is validated by a hash of the source, as a PEP 552 "checked" pyc is:
+an edit is seen whatever the clock says (a save within the same second, of the same
+length, included).  Files are written to a temporary name and moved into place with
+``os.replace``, so a reader never sees half a file.
+
+The script given to ``racewatch run`` is not cached, as Python does not cache it:
+compiling it on every run keeps its ``SyntaxWarning``\\ s on every run too.
 """
 
 from __future__ import annotations
@@ -19,30 +25,33 @@ from .. import __version__
 from .transform import TRANSFORM_VERSION
 
 _MAGIC = importlib.util.MAGIC_NUMBER
-_TAG = f"{sys.implementation.cache_tag}.racewatch-{__version__}-{TRANSFORM_VERSION}"
+_FLAGS = (0b11).to_bytes(4, "little")  # hash-based, check the source (PEP 552)
+
+
+def _tag() -> str:
+    optimize = sys.flags.optimize
+    level = f".opt-{optimize}" if optimize else ""
+    return f"{sys.implementation.cache_tag}{level}.racewatch-{__version__}-{TRANSFORM_VERSION}"
 
 
 def cache_path(source_path: str) -> str:
     directory, filename = os.path.split(source_path)
     stem = filename.rpartition(".")[0] or filename
-    return os.path.join(directory, "__pycache__", f"{stem}.{_TAG}.pyc")
+    return os.path.join(directory, "__pycache__", f"{stem}.{_tag()}.pyc")
 
 
-def _header(st: os.stat_result) -> bytes:
-    return (_MAGIC + (0).to_bytes(4, "little")
-            + (int(st.st_mtime) & 0xFFFFFFFF).to_bytes(4, "little")
-            + (st.st_size & 0xFFFFFFFF).to_bytes(4, "little"))
+def _header(source: bytes) -> bytes:
+    return _MAGIC + _FLAGS + importlib.util.source_hash(source)
 
 
-def read(source_path: str, st: os.stat_result) -> CodeType | None:
-    """The cached code for ``source_path`` if it is there and matches the source."""
+def read(source_path: str, source: bytes) -> CodeType | None:
+    """The cached code for ``source_path`` if it is there and was made from ``source``."""
     try:
         with open(cache_path(source_path), "rb") as f:
             data = f.read()
     except OSError:
         return None
-    header = _header(st)
-    if data[:16] != header:
+    if data[:16] != _header(source):
         return None
     try:
         code = marshal.loads(data[16:])
@@ -51,7 +60,7 @@ def read(source_path: str, st: os.stat_result) -> CodeType | None:
     return code if isinstance(code, CodeType) else None
 
 
-def write(source_path: str, st: os.stat_result, code: CodeType) -> None:
+def write(source_path: str, source: bytes, code: CodeType) -> None:
     """Store ``code``; any failure (read-only tree, full disk) just means no cache."""
     if sys.dont_write_bytecode:
         return
@@ -60,7 +69,7 @@ def write(source_path: str, st: os.stat_result, code: CodeType) -> None:
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(tmp, "wb") as f:
-            f.write(_header(st) + marshal.dumps(code))
+            f.write(_header(source) + marshal.dumps(code))
         os.replace(tmp, path)
     except OSError:
         try:

@@ -10,18 +10,19 @@ from types import CodeType
 
 from . import cache
 from .policy import Policy
-from .transform import compile_instrumented
+from .transform import compile_instrumented, install_helper
 
 
-def load_instrumented(path: str) -> CodeType:
+def load_instrumented(path: str, cached: bool = True) -> CodeType:
     """The rewritten code of source file ``path``, from the cache when it is current."""
-    st = os.stat(path)
-    code = cache.read(path, st)
+    install_helper()
+    with open(path, "rb") as f:
+        source = f.read()
+    code = cache.read(path, source) if cached else None
     if code is None:
-        with open(path, "rb") as f:
-            source = f.read()
         code = compile_instrumented(source, path)
-        cache.write(path, st, code)
+        if cached:
+            cache.write(path, source, code)
     return code
 
 
@@ -47,7 +48,7 @@ def _instrumented_run_path_code(hook: "RewriteHook"):
         path = os.path.abspath(os.fsdecode(fname)) if fname is not None else ""
         if not path.endswith(".py") or not hook.policy.should_instrument_file(path):
             return result
-        code = load_instrumented(path)
+        code = load_instrumented(path, cached=False)  # as the script of racewatch run
         return (code, *result[1:]) if isinstance(result, tuple) else code
 
     return wrapper
@@ -99,6 +100,7 @@ class RewriteHook(importlib.abc.MetaPathFinder):
 
         from ..patches import Patcher
 
+        install_helper()
         if self not in sys.meta_path:
             sys.meta_path.insert(0, self)
         self._patches = Patcher()

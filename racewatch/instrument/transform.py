@@ -26,7 +26,19 @@ import ast
 HELPER = "@racewatch"
 HELPER_MODULE = "racewatch.runtime.tracked"
 # Bump when the rewrite changes: it is part of the cache tag (cache.py).
-TRANSFORM_VERSION = 1
+TRANSFORM_VERSION = 2
+
+
+def install_helper() -> None:
+    """Make ``@racewatch`` resolvable from any instrumented code (idempotent).
+
+    Never taken out again: code instrumented once may run after the detector stopped
+    (``track`` then hands dicts back untouched).
+    """
+    import builtins
+    import importlib
+
+    builtins.__dict__.setdefault(HELPER, importlib.import_module(HELPER_MODULE))
 
 _SCOPE_NODES = (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef,
                 ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
@@ -182,6 +194,9 @@ class _Binder(ast.NodeVisitor):
             if alias.name == "*":
                 if from_collections:
                     self.scope.bind("defaultdict", "defaultdict")
+                else:  # it may bring its own dict or type: not the builtins any more
+                    self.scope.bind("dict")
+                    self.scope.bind("type")
                 continue
             kind = "defaultdict" if from_collections and alias.name == "defaultdict" else None
             self.scope.bind(alias.asname or alias.name, kind)
@@ -334,12 +349,20 @@ class _Rewriter(ast.NodeTransformer):
                     ast.copy_location(self._helper("public_type"), func))
                 self.changed = True
                 return node
-        elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
-            owner = func.value.id
-            if func.attr == "fromkeys" and owner == "dict" and self._is_builtin("dict"):
-                return self._track(node)
-            if func.attr == "defaultdict" and self._bound_to(owner, "collections"):
-                return self._track(node)
+        elif isinstance(func, ast.Attribute):
+            if func.attr == "maketrans":
+                # X.maketrans(args) -> @racewatch.maketrans(X, args): X evaluated once.
+                node.func = ast.fix_missing_locations(
+                    ast.copy_location(self._helper("maketrans"), func))
+                node.args = [func.value, *node.args]
+                self.changed = True
+                return node
+            if isinstance(func.value, ast.Name):
+                owner = func.value.id
+                if func.attr == "fromkeys" and owner == "dict" and self._is_builtin("dict"):
+                    return self._track(node)
+                if func.attr == "defaultdict" and self._bound_to(owner, "collections"):
+                    return self._track(node)
         return node
 
     def _is_builtin(self, name: str) -> bool:
@@ -362,34 +385,11 @@ class _Rewriter(ast.NodeTransformer):
         return ast.fix_missing_locations(call)
 
 
-def _helper_import(module: ast.Module) -> int:
-    """Where the helper import goes: after the docstring and ``from __future__`` imports."""
-    body = module.body
-    i = 0
-    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
-            and isinstance(body[0].value.value, str):
-        i = 1
-    while i < len(body) and isinstance(body[i], ast.ImportFrom) \
-            and body[i].module == "__future__":
-        i += 1
-    return i
-
-
 def rewrite(tree: ast.Module) -> ast.Module:
     """Rewrite ``tree`` in place (and return it); a module with no dict is left as it was."""
     binder = _Binder()
     binder.visit(tree)
-    rewriter = _Rewriter(binder.scopes)
-    rewriter.visit(tree)
-    if rewriter.changed:
-        at = _helper_import(tree)
-        anchor = tree.body[at] if at < len(tree.body) else (tree.body[-1] if tree.body else None)
-        imp = ast.Import(names=[ast.alias(name=HELPER_MODULE, asname=HELPER)])
-        if anchor is not None:
-            ast.copy_location(imp, anchor)
-            imp.end_lineno, imp.end_col_offset = imp.lineno, imp.col_offset
-        ast.fix_missing_locations(imp)
-        tree.body.insert(at, imp)
+    _Rewriter(binder.scopes).visit(tree)
     return tree
 
 
@@ -400,11 +400,21 @@ def compile_instrumented(source: bytes | str, filename: str, mode: str = "exec")
     with a one-line warning: instrumentation must never stop a program from running.
     """
     tree = compile(source, filename, mode, flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+    install_helper()
     try:
         return compile(rewrite(tree), filename, mode, dont_inherit=True)
     except Exception as exc:  # noqa: BLE001 -- see the docstring
-        import sys
+        failure = exc
+    # Either the source itself is wrong where only the compiler looks (``return`` outside a
+    # function, a duplicate argument): compiling it as written raises Python's own error,
+    # with nothing chained to it.  Or the rewrite is.
+    try:
+        code = compile(source, filename, mode, dont_inherit=True)
+    except SyntaxError as error:
+        error.__context__ = None
+        raise error from None
+    import sys
 
-        sys.stderr.write(f"racewatch: warning: {filename} runs uninstrumented: could not "
-                         f"rewrite it ({type(exc).__name__}: {exc}); please report this\n")
-        return compile(source, filename, mode, dont_inherit=True)
+    sys.stderr.write(f"racewatch: warning: {filename} runs uninstrumented: could not rewrite "
+                     f"it ({type(failure).__name__}: {failure}); please report this\n")
+    return code
