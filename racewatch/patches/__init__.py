@@ -76,10 +76,28 @@ class Patcher:
         setattr(parent, name, value)
         self._undo.append((parent, name, original))
 
+    def set_item(self, mapping: dict, key, value) -> None:
+        """Set ``mapping[key]`` (a dispatch table, a registry)."""
+        self._undo.append((mapping, key, mapping.get(key, _MISSING), "item"))
+        mapping[key] = value
+
+    def prepend(self, items: list, value) -> None:
+        """Put ``value`` first in ``items`` (a finder in ``sys.meta_path``)."""
+        items.insert(0, value)
+        self._undo.append((items, None, value, "prepend"))
+
     def undo(self) -> None:
         while self._undo:
-            parent, name, original = self._undo.pop()
-            if original is _MISSING:
+            parent, name, original, *how = self._undo.pop()
+            if how == ["item"]:
+                if original is _MISSING:
+                    parent.pop(name, None)
+                else:
+                    parent[name] = original
+            elif how == ["prepend"]:
+                if original in parent:
+                    parent.remove(original)
+            elif original is _MISSING:
                 delattr(parent, name)
             else:
                 setattr(parent, name, original)
@@ -102,10 +120,10 @@ def install() -> None:
     import queue  # noqa: F401
     import threading  # noqa: F401
 
-    from . import futures, locks, primitives, queues, threads
+    from . import compat, futures, locks, primitives, queues, threads
 
     patcher = Patcher()
-    for module in (locks, threads, primitives, queues, futures):
+    for module in (locks, threads, primitives, queues, futures, compat):
         module.install(patcher)
     _patcher = patcher
 

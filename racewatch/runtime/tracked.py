@@ -58,10 +58,18 @@ CREATION_STACK_DEPTH = 8
 
 if sys.version_info >= (3, 11):
     def _hide_frame(exc: BaseException) -> None:
-        """Drop this module's frame from the traceback before the bare ``raise``."""
+        """Drop this module's frames from the traceback before the bare ``raise``."""
+        kept = []
         tb = exc.__traceback__
-        if tb is not None and tb.tb_frame.f_globals is _GLOBALS:
-            exc.__traceback__ = tb.tb_next
+        while tb is not None:
+            if tb.tb_frame.f_globals is not _GLOBALS:
+                kept.append(tb)
+            tb = tb.tb_next
+        for a, b in zip(kept, kept[1:], strict=False):
+            a.tb_next = b
+        if kept:
+            kept[-1].tb_next = None
+        exc.__traceback__ = kept[0] if kept else None
 else:
     def _hide_frame(exc: BaseException) -> None:
         """3.10 re-raises the traceback saved at the ``except``: nothing to do here."""
@@ -105,7 +113,7 @@ class _Tracking:
             _hide_frame(exc)
             raise
 
-    def get(self, key, default=None):
+    def get(self, key, default=None, /):
         _on_read(self, key, "get")
         try:
             return _dict_get(self, key, default)
@@ -142,7 +150,7 @@ class _Tracking:
             _hide_frame(exc)
             raise
 
-    def setdefault(self, key, default=None):
+    def setdefault(self, key, default=None, /):
         try:
             if _contains(self, key):
                 _on_read(self, key, "setdefault")
@@ -153,7 +161,7 @@ class _Tracking:
             _hide_frame(exc)
             raise
 
-    def pop(self, key, *default):
+    def pop(self, key, /, *default):
         try:
             if _contains(self, key):
                 _on_write(self, key, "pop", True)
@@ -174,27 +182,34 @@ class _Tracking:
         _on_write(self, item[0], "popitem", True)
         return item
 
-    def update(self, *args, **kwargs):
-        # Let dict.update itself consume the argument (same calls, same errors), into a
-        # scratch dict; then apply it key by key.  On an error dict.update keeps what came
-        # before the bad element, and so does this.
-        scratch = {}
+    def update(*args, **kwargs):
+        # (*args, as dict's own: ``d.update(self=1)`` sets the key "self".)  dict.update
+        # itself consumes the argument (same calls, same errors, inserting as it goes: a
+        # generator that looks at the dict sees it grow); each pair goes through _recorded,
+        # which records the write just before dict.update inserts it.
+        self, *args = args
         try:
-            _dict_update(scratch, *args, **kwargs)
+            if len(args) > 1:
+                raise TypeError(f"update expected at most 1 argument, got {len(args)}")
+            if args:
+                other = args[0]
+                if type(other) is not dict and not hasattr(other, "keys"):
+                    other = iter(other)
+                _dict_update(self, _recorded(self, _pairs(other), "update"))
+            if kwargs:
+                _dict_update(self, _recorded(self, _dict_items(kwargs), "update"))
         except BaseException as exc:
-            _apply(self, scratch, "update")
             _hide_frame(exc)
             raise
-        _apply(self, scratch, "update")
 
-    def __ior__(self, other):
-        scratch = {}
+    def __ior__(self, other, /):
         try:
-            _dict_update(scratch, other)
+            if type(other) is not dict and not hasattr(other, "keys"):
+                other = iter(other)
+            _dict_update(self, _recorded(self, _pairs(other), "ior"))
         except BaseException as exc:
             _hide_frame(exc)
             raise
-        _apply(self, scratch, "ior")
         return self
 
     def clear(self):
@@ -270,7 +285,10 @@ class _Tracking:
         result = self._empty_like()
         memo[id(self)] = result
         for key, value in _dict_items(self):
-            _setitem(result, copy.deepcopy(key, memo), copy.deepcopy(value, memo))
+            # As copy's dict copier: ``y[deepcopy(key)] = deepcopy(value)`` copies the value
+            # first (the right-hand side of an assignment is evaluated first).
+            copied = copy.deepcopy(value, memo)
+            _setitem(result, copy.deepcopy(key, memo), copied)
         return result
 
     __hash__ = None
@@ -283,21 +301,46 @@ def _reflected_first(self, other, reflected: str):
     NotImplemented when the rule does not apply or the method declined.
     """
     t = type(other)
-    if t in PUBLIC_TYPE:
-        return NotImplemented
+    seen_as = PUBLIC_TYPE.get(t, t)  # a tracked operand counts as the builtin it stands for
     public = PUBLIC_TYPE[type(self)]
-    if t is public or not issubclass(t, public):
+    if seen_as is public or not issubclass(seen_as, public):
         return NotImplemented
-    method = getattr(t, reflected, None)
-    if method is None or method is getattr(public, reflected):
+    if getattr(seen_as, reflected, None) is getattr(public, reflected):
         return NotImplemented
-    return method(other, self)
+    return getattr(t, reflected)(other, self)
 
 
-def _apply(d, items: dict, op: str) -> None:
-    for key, value in _dict_items(items):
-        _on_write(d, key, op, not _contains(d, key))
-        _setitem(d, key, value)
+def _pairs(other):
+    """What dict.update iterates for ``other``, calling what it calls: ``keys()`` then
+    ``other[key]`` for a mapping (an exact dict's items directly), else the pairs."""
+    if type(other) is dict:
+        return _dict_items(other)
+    if hasattr(other, "keys"):
+        return ((key, other[key]) for key in other.keys())
+    return other  # already iter()'d by the caller: a non-iterable fails in its frame
+
+
+def _recorded(d, pairs, op: str):
+    """``pairs``, each recorded as a write of ``d`` just before dict.update inserts it.
+
+    An element is passed on as dict.update would see it (made a tuple, as its
+    PySequence_Fast would); one that is not a pair is passed on untouched, for dict.update
+    to raise its own error about it.
+    """
+    for item in pairs:
+        if type(item) is not tuple:
+            try:
+                item = tuple(item)
+            except TypeError:
+                yield item
+                continue
+        if len(item) == 2:
+            key = item[0]
+            try:
+                _on_write(d, key, op, not _contains(d, key))
+            except TypeError:  # unhashable: dict.update raises it, with its own message
+                pass
+        yield item
 
 
 class TrackedDict(_Tracking, dict):
@@ -410,6 +453,13 @@ for _cls, _name, _module in ((TrackedDict, "dict", "builtins"),
     _cls.__module__ = _module
 
 TRACKED_TYPES = (TrackedDict, TrackedDefaultDict)
+
+# What ``help(d.get)``, ``repr(d.get)`` and ``d.get.__doc__`` show: dict's own.
+for _name, _method in vars(_Tracking).items():
+    _own = getattr(dict, _name, None)
+    if _own is not None and getattr(_method, "__code__", None) is not None:
+        _method.__doc__ = _own.__doc__
+        _method.__qualname__ = f"dict.{_name}"
 PUBLIC_TYPE = {TrackedDict: dict, TrackedDefaultDict: defaultdict}
 
 
@@ -434,6 +484,22 @@ def track(d):
     # Where it was created; the shadow itself is made on first checked use (shadow.py).
     result._rw_shadow = _capture(min(CREATION_STACK_DEPTH, SETTINGS.stack_depth))
     return result
+
+
+def maketrans(owner, *args, **kwargs):
+    """``owner.maketrans(...)`` with tracked dicts handed over as plain ones:
+    ``str.maketrans`` accepts an exact dict only (instrumented code calls this instead)."""
+    args = [_plain(a) for a in args]
+    return owner.maketrans(*args, **kwargs)
+
+
+def _plain(value):
+    t = type(value)
+    if t is TrackedDict:
+        return dict(_dict_items(value))
+    if t is TrackedDefaultDict:
+        return defaultdict(value.default_factory, _dict_items(value))
+    return value
 
 
 def public_type(obj):

@@ -1,0 +1,153 @@
+"""Standard-library code that insists on an exact dict, taught to take a tracked one.
+
+A tracked dict is a dict subclass; C code that checks ``PyDict_CheckExact`` or looks a
+type up in a table refuses it.  The known cases:
+
+* ``marshal.dumps``/``marshal.dump``: tracked dicts are handed over as plain copies;
+* ``xmlrpc.client``: its marshaller dispatches on ``type(value)``;
+* ``sqlite3``: adapters are looked up by exact type, so an adapter registered for ``dict``
+  (or ``defaultdict``) is registered for the tracked type too;
+* ``str.maketrans`` is a method of ``str``, which cannot be patched: the rewrite turns
+  ``X.maketrans(...)`` calls into ``tracked.maketrans(X, ...)`` (transform.py).
+
+A shim for a module the program has not imported yet is applied right after it imports
+it (``ShimsOnImport``), so racewatch imports none of these modules itself.
+"""
+
+from __future__ import annotations
+
+import importlib.abc
+import sys
+from collections import defaultdict
+
+from ..runtime import stacks
+from ..runtime.tracked import TrackedDefaultDict, TrackedDict, _plain
+
+_PUBLIC = {TrackedDict: dict, TrackedDefaultDict: defaultdict}
+_CONTAINERS = (list, tuple, set, frozenset)
+
+
+def plain_deep(value):
+    """``value`` with every tracked dict in it, at any depth, made plain; ``value`` itself
+    (nothing copied) when it holds none."""
+    t = type(value)
+    if t in _PUBLIC:
+        plain = _plain(value)
+        for key, item in plain.items():
+            plain[key] = plain_deep(item)
+        return plain
+    if t in _CONTAINERS:
+        items = [plain_deep(v) for v in value]
+        if all(a is b for a, b in zip(items, value, strict=True)):
+            return value
+        return t(items)
+    if t is dict:
+        changed = {k: plain_deep(v) for k, v in value.items()}
+        if all(changed[k] is v for k, v in value.items()):
+            return value
+        return changed
+    return value
+
+
+# -- the shims -------------------------------------------------------------------------------
+
+
+def _shim_marshal(module, patcher) -> None:
+    dumps, dump = module.dumps, module.dump
+
+    def marshal_dumps(value, *args, **kwargs):
+        return dumps(plain_deep(value), *args, **kwargs)
+
+    def marshal_dump(value, file, *args, **kwargs):
+        return dump(plain_deep(value), file, *args, **kwargs)
+
+    marshal_dumps.__doc__, marshal_dump.__doc__ = dumps.__doc__, dump.__doc__
+    patcher.replace(module, "dumps", marshal_dumps)
+    patcher.replace(module, "dump", marshal_dump)
+
+
+def _shim_xmlrpc(module, patcher) -> None:
+    dispatch = module.Marshaller.dispatch
+    for tracked, public in _PUBLIC.items():
+        if public in dispatch:
+            patcher.set_item(dispatch, tracked, dispatch[public])
+
+
+def _shim_sqlite3(module, patcher) -> None:
+    """Adapters registered for dict or defaultdict, now and later, serve the tracked type."""
+    original = module.register_adapter
+    adapters = getattr(module, "adapters", {})
+    protocol = getattr(module, "PrepareProtocol", None)
+    for tracked, public in _PUBLIC.items():
+        key = (public, protocol)
+        if key in adapters:
+            patcher.set_item(adapters, (tracked, protocol), adapters[key])
+
+    def register_adapter(type_, adapter, /):
+        original(type_, adapter)
+        for tracked, public in _PUBLIC.items():
+            if type_ is public:
+                original(tracked, adapter)
+
+    register_adapter.__doc__ = original.__doc__
+    for name in ("sqlite3", "sqlite3.dbapi2"):
+        owner = sys.modules.get(name)
+        if owner is not None and getattr(owner, "register_adapter", None) is original:
+            patcher.replace(owner, "register_adapter", register_adapter)
+
+
+SHIMS = {"marshal": _shim_marshal, "xmlrpc.client": _shim_xmlrpc, "sqlite3": _shim_sqlite3}
+
+
+class ShimsOnImport(importlib.abc.MetaPathFinder):
+    """Applies a shim right after the program imports its module."""
+
+    def __init__(self, patcher):
+        self.patcher = patcher
+
+    def find_spec(self, fullname, path=None, target=None):
+        shim = SHIMS.get(fullname)
+        if shim is None:
+            return None
+        for finder in sys.meta_path[sys.meta_path.index(self) + 1:]:
+            spec = getattr(finder, "find_spec", lambda *a: None)(fullname, path, target)
+            if spec is not None:
+                break
+        else:
+            return None
+        loader = spec.loader
+        exec_module = loader.exec_module
+        patcher = self.patcher
+
+        def exec_then_shim(module):
+            exec_module(module)
+            shim(module, patcher)
+
+        spec.loader = _LoaderWithShim(loader, exec_then_shim)
+        return spec
+
+
+class _LoaderWithShim(importlib.abc.Loader):
+    def __init__(self, loader, exec_module):
+        self._loader = loader
+        self._exec_module = exec_module
+
+    def create_module(self, spec):
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module):
+        self._exec_module(module)
+
+    def __getattr__(self, name):
+        return getattr(self._loader, name)
+
+
+def install(patcher) -> None:
+    for name, shim in SHIMS.items():
+        module = sys.modules.get(name)
+        if module is not None:
+            shim(module, patcher)
+    patcher.prepend(sys.meta_path, ShimsOnImport(patcher))
+
+
+stacks.leave_out_frames_of(globals())
