@@ -30,13 +30,24 @@ class Run:
     report: dict | None
 
 
+def active_core() -> str:
+    """The core racewatch runs in the subprocesses of the tests: "c" or "python"."""
+    import importlib.util
+
+    choice = os.environ.get("RACEWATCH_CORE", "auto")
+    if choice == "python" or importlib.util.find_spec("racewatch._core") is None:
+        return "python"
+    return "c"
+
+
 def racewatch_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "racewatch", *args]
 
 
 def clean_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith("RACEWATCH") and k not in ("PYTHONDONTWRITEBYTECODE",)}
+           if (not k.startswith("RACEWATCH") or k == "RACEWATCH_CORE")
+           and k not in ("PYTHONDONTWRITEBYTECODE",)}
     env.update(extra)
     return env
 

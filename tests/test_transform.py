@@ -1,0 +1,511 @@
+"""The rewrite itself, in process: which calls it wraps, where the new nodes sit, what it
+compiles to.
+
+Each snippet marks the lines the rewrite must change with ``# -> KIND ...`` (``track``
+for a tracked dict, ``public_type`` for a rewritten ``type(x)``, once per call on that
+line); every unmarked line must come out as written.  A name the program binds itself is
+left alone: the snippets are the scope corner cases where Python's rules are easy to get
+wrong.
+"""
+
+import ast
+import re
+import sys
+import textwrap
+from collections import defaultdict
+
+import pytest
+
+from racewatch.instrument.transform import HELPER, HELPER_MODULE, compile_instrumented, rewrite
+
+MARK = re.compile(r"#\s*->\s*(.*?)\s*$")
+
+
+def helper_calls(tree: ast.AST) -> list[ast.Call]:
+    return [node for node in ast.walk(tree)
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Name) and node.func.value.id == HELPER]
+
+
+def rewritten_lines(source: str) -> dict[int, list[str]]:
+    found = defaultdict(list)
+    for call in helper_calls(rewrite(ast.parse(source))):
+        found[call.lineno].append(call.func.attr)
+    return {line: sorted(kinds) for line, kinds in found.items()}
+
+
+def marked_lines(source: str) -> dict[int, list[str]]:
+    marks = {}
+    for number, line in enumerate(source.splitlines(), 1):
+        match = MARK.search(line)
+        if match:
+            marks[number] = sorted(match.group(1).split())
+    return marks
+
+
+def check(snippet: str) -> None:
+    source = textwrap.dedent(snippet)
+    assert rewritten_lines(source) == marked_lines(source)
+
+
+# -- what is wrapped -------------------------------------------------------------------------
+
+
+def test_displays_calls_and_type():
+    check("""\
+        import collections
+        import collections as c
+        from collections import OrderedDict, defaultdict
+        from collections import defaultdict as dd
+        a = {}                                      # -> track
+        b = {k: k for k in "ab"}                    # -> track
+        e = dict(a=1)                               # -> track
+        f = dict.fromkeys("ab")                     # -> track
+        g = defaultdict(int)                        # -> track
+        h = collections.defaultdict(list)           # -> track
+        i = dd(int)                                 # -> track
+        j = c.defaultdict(set)                      # -> track
+        k = OrderedDict(a=1)
+        m = [dict() for _ in range(2)]              # -> track
+        n = {"outer": {"inner": 1}}                 # -> track track
+        o = f"{ {'x': 1} }"                         # -> track
+        p = {**a, "q": dict(**b)}                   # -> track track
+        s = {1, 2}, [1], (1,), set(), frozenset()
+        t = a.fromkeys("x"), collections.OrderedDict()
+        """)
+
+
+def test_only_one_argument_calls_of_type():
+    check("""\
+        a = type(1)                                 # -> public_type
+        b = type(1, )                               # -> public_type
+        c = type(type(a))                           # -> public_type public_type
+        d = type("C", (), {})                       # -> track
+        e = type(*args)
+        f = type(**kwargs)
+        g = type(x=1)
+        h = type
+        i = [type(v) is dict for v in a]            # -> public_type
+        """)
+
+
+# -- class scopes ----------------------------------------------------------------------------
+
+
+def test_class_body_names_are_not_seen_by_its_functions_and_comprehensions():
+    check("""\
+        from collections import OrderedDict
+
+        class C:
+            dict = OrderedDict
+            type = staticmethod(repr)
+            a = dict(x=1)
+            b = type(1)
+            c = [dict() for _ in range(1)]          # -> track
+            d = [type(v) for v in (1,)]             # -> public_type
+            e = [v for v in dict(q=1)]
+            f = {k: dict() for k in dict()}         # -> track track
+            g = lambda: dict()                      # -> track
+
+            def method(self, x=dict(), t=type(1)):
+                return dict(), type(x)              # -> track public_type
+
+        def after():
+            return dict(), type(1)                  # -> track public_type
+        """)
+
+
+def test_class_body_sees_the_enclosing_function():
+    check("""\
+        from collections import OrderedDict
+
+        def outer():
+            dict = OrderedDict
+
+            class Inner:
+                made = dict()
+                listed = [dict() for _ in range(1)]
+
+                def method(self):
+                    return dict()
+
+            return Inner
+
+        def other():
+            return dict()                           # -> track
+        """)
+
+
+# -- functions, lambdas, decorators, defaults and annotations ----------------------------
+
+
+def test_parameters_and_lambdas():
+    check("""\
+        def f(dict, *, type=None):
+            return dict(), type(1)
+
+        def g(*dict, **type):
+            return dict(), type(1)
+
+        def h(a, /, defaultdict):
+            return defaultdict(int)
+
+        k = lambda dict: dict()
+        m = lambda: dict()                          # -> track
+        n = lambda x=dict(): x                      # -> track
+        o = lambda type=type: type(1)
+        """)
+
+
+def test_decorators_bases_and_defaults_are_evaluated_outside():
+    check("""\
+        def deco(x):
+            return x
+
+        @deco({})                                   # -> track
+        def f(dict=dict()):                         # -> track
+            return dict()
+
+        class K(deco(dict()), metaclass=type(object)):  # -> track public_type
+            pass
+        """)
+
+
+def test_annotations_are_left_as_written():
+    check("""\
+        x: dict(a=1) = {}                           # -> track
+        y: {"k": int}
+
+        def f(a: dict() = dict(), *b: {}, **c: type(1)) -> type(1):  # -> track
+            z: {"l": 1} = type(a)                   # -> public_type
+            return z
+        """)
+
+
+# -- comprehensions and walrus ---------------------------------------------------------------
+
+
+def test_comprehension_targets_and_first_iterable():
+    check("""\
+        def f(items):
+            a = [type(x) for type in items for x in items]
+            b = [dict() for dict in items]
+            c = [[dict() for _ in dict()] for dict in items]
+            d = [type(x) for x in items]            # -> public_type
+            e = {x: {} for x in items}              # -> track track
+            g = [x for x in type(items)]            # -> public_type
+            h = [x for dict in items for x in dict()]
+            i = (dict() for _ in items)             # -> track
+            j = {dict() for _ in items}             # -> track
+        """)
+
+
+def test_walrus_in_a_comprehension_binds_in_the_function():
+    check("""\
+        from collections import OrderedDict
+
+        def f(items):
+            [(dict := OrderedDict) for _ in items]
+            return dict()
+
+        def g(items):
+            if (type := items[0]):
+                return type(1)
+
+        def h():
+            return dict(), type(1)                  # -> track public_type
+        """)
+
+
+def test_walrus_in_a_module_level_comprehension_binds_in_the_module():
+    check("""\
+        from collections import OrderedDict
+
+        [(dict := OrderedDict) for _ in range(1)]
+        x = dict()
+
+        def f():
+            return dict(), type(1)                  # -> public_type
+        """)
+
+
+# -- global, nonlocal, del -------------------------------------------------------------------
+
+
+def test_global_declarations():
+    check("""\
+        from collections import OrderedDict
+
+        def rebind():
+            global dict
+            dict = OrderedDict
+
+        def use():
+            return dict()
+
+        def only_declares():
+            global type
+            return type(1)                          # -> public_type
+
+        def outer():
+            type = repr
+
+            def inner():
+                global type
+                return type(1)                      # -> public_type
+
+            return inner
+        """)
+
+
+def test_nonlocal_declarations():
+    check("""\
+        from collections import OrderedDict
+
+        def outer():
+            dict = OrderedDict
+
+            def inner():
+                nonlocal dict
+                return dict()
+
+            def sibling():
+                return dict()
+
+            return inner, sibling
+
+        def free():
+            return dict()                           # -> track
+        """)
+
+
+def test_del_binds_the_name():
+    check("""\
+        def f():
+            type = repr
+            del type
+            return dict(), type(1)                  # -> track
+        """)
+    check("""\
+        from collections import OrderedDict
+
+        dict = OrderedDict
+        del dict
+        x = dict()
+
+        def f():
+            return dict()
+        """)
+
+
+# -- imports ---------------------------------------------------------------------------------
+
+
+def test_imports_inside_functions():
+    check("""\
+        def a():
+            from collections import defaultdict
+            return defaultdict(int)                 # -> track
+
+        def b():
+            import collections
+            return collections.defaultdict(int)     # -> track
+
+        def c():
+            import collections as co
+            return co.defaultdict(int)              # -> track
+
+        def d():
+            return defaultdict(int)
+
+        def e():
+            from collections import defaultdict as dd
+            return dd(int)                          # -> track
+
+        def f():
+            from mylib import defaultdict
+            return defaultdict(int)
+
+        def g():
+            import collections.abc
+            return collections.defaultdict(int)     # -> track
+
+        def h():
+            from . import collections
+            return collections.defaultdict(int)
+
+        def i():
+            import mylib as collections
+            return collections.defaultdict(int)
+
+        def j():
+            from collections import defaultdict
+            defaultdict = None
+            return defaultdict(int)
+        """)
+
+
+def test_star_import_from_collections():
+    check("""\
+        from collections import *
+        a = defaultdict(int)                        # -> track
+
+        def f():
+            return defaultdict(list)                # -> track
+        """)
+
+
+# -- conditional and other bindings ----------------------------------------------------------
+
+
+def test_conditional_rebinding_leaves_every_use_alone():
+    check("""\
+        from collections import OrderedDict
+
+        x = dict()
+        if flag:
+            dict = OrderedDict
+        y = dict()
+
+        try:
+            from fastcollections import defaultdict
+        except ImportError:
+            from collections import defaultdict
+        z = defaultdict(int)
+        """)
+
+
+def test_handlers_match_captures_loops_and_with():
+    check("""\
+        def f(m):
+            match m:
+                case {"k": dict}:
+                    return dict()
+            return type(m)                          # -> public_type
+
+        def g():
+            try:
+                pass
+            except Exception as type:
+                return type(1)
+            return dict()                           # -> track
+
+        def h(items):
+            for dict in items:
+                return dict()
+
+        def i(ctx):
+            with ctx as type:
+                return type(1)
+        """)
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="type parameters are 3.12+")
+def test_type_parameters():
+    check("""\
+        def f[dict](x):
+            return dict()
+
+        class K[type]:
+            x = type(1)
+
+        def g():
+            return dict()                           # -> track
+        """)
+
+
+# -- where the new nodes go ------------------------------------------------------------------
+
+
+def test_a_module_without_dicts_is_left_unchanged():
+    source = "import os\nx = [1]\nprint(os.sep, x)\n"
+    assert ast.dump(rewrite(ast.parse(source))) == ast.dump(ast.parse(source))
+
+
+def test_the_rewrite_adds_no_statement_and_no_module_global():
+    """The helper is reached through builtins: the module keeps its statements (the
+    docstring and ``from __future__`` imports first) and its namespace."""
+    source = textwrap.dedent('''\
+        """Docstring."""
+        from __future__ import annotations
+        import os
+        x = {}
+        ''')
+    tree = rewrite(ast.parse(source))
+    assert [type(n).__name__ for n in tree.body] == ["Expr", "ImportFrom", "Import", "Assign"]
+    assert ast.get_docstring(tree) == "Docstring."
+    namespace = {}
+    exec(compile_instrumented(source, "<m>"), namespace)
+    assert HELPER not in namespace
+    import builtins
+
+    assert builtins.__dict__[HELPER].__name__ == HELPER_MODULE
+
+
+def test_new_nodes_take_the_location_of_what_they_wrap():
+    source = textwrap.dedent("""\
+        a = {
+            "k": [1,
+                  2],
+        }
+        b = dict(x=1) if a else type(a)
+        """)
+    tree = rewrite(ast.parse(source))
+    calls = helper_calls(tree)
+    assert len(calls) == 3
+    for call in calls:
+        wrapped = call.args[0] if call.func.attr == "track" else call
+        where = (call.lineno, call.col_offset, call.end_lineno, call.end_col_offset)
+        assert where == (wrapped.lineno, wrapped.col_offset, wrapped.end_lineno,
+                         wrapped.end_col_offset)
+        assert call.func.lineno == call.lineno
+    compile(tree, "<test>", "exec")
+
+
+# -- compile_instrumented --------------------------------------------------------------------
+
+PARSER_ERRORS = ["x = {}\nprint((1,\n", "x = {}\nif x:\nprint(x)\n", "x = = 1\n"]
+COMPILER_ERRORS = ["x = {}\nreturn x\n", "x = {}\nbreak\n", "def f(a, a):\n    return {}\n",
+                   "x = {}\nnonlocal x\n", "x = {}\nawait x\n",
+                   "def f():\n    x = {}\n    global x\n"]
+
+
+@pytest.mark.parametrize("source", PARSER_ERRORS + COMPILER_ERRORS)
+def test_bad_code_raises_the_syntax_error_python_raises(source, capsys):
+    with pytest.raises(SyntaxError) as plain:
+        compile(source, "bad.py", "exec", dont_inherit=True)
+    with pytest.raises(SyntaxError) as rewritten:
+        compile_instrumented(source, "bad.py")
+    assert type(rewritten.value) is type(plain.value)
+    assert rewritten.value.args == plain.value.args
+    assert rewritten.value.__context__ is None
+    assert capsys.readouterr().err == ""
+
+
+def test_rewritten_code_computes_what_the_original_computes():
+    """Run both codes in this process (the detector is off here, so ``track`` hands dicts
+    back untouched) and compare everything the snippet leaves in its namespace."""
+    source = textwrap.dedent("""\
+        import collections
+        from collections import OrderedDict, defaultdict
+
+        class C:
+            dict = OrderedDict
+            made = dict(a=1)
+            listed = [dict(b=2) for _ in range(1)]
+            typed = [type(x) for x in ({}, [])]
+
+        def scopes(items, type=type):
+            [(found := x) for x in items]
+            counts = defaultdict(int)
+            for item in items:
+                counts[item] += 1
+            return found, type(counts), dict(counts), collections.defaultdict(list)
+
+        result = (C.made, C.listed, C.typed, scopes("abca"), {k: {} for k in "xy"},
+                  dict.fromkeys("ab"), type({}) is dict, type(defaultdict(int)).__name__)
+        """)
+    plain, rewritten = {}, {}
+    exec(compile(source, "<snippet>", "exec"), plain)
+    exec(compile_instrumented(source, "<snippet>"), rewritten)
+    assert repr(rewritten["result"]) == repr(plain["result"])
