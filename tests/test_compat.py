@@ -26,8 +26,15 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from corpus_tools import (TIMEOUT, Run, active_core, clean_env, racewatch_command, run_plain,
-                          run_racewatch)
+from corpus_tools import (
+    TIMEOUT,
+    Run,
+    active_core,
+    clean_env,
+    racewatch_command,
+    run_plain,
+    run_racewatch,
+)
 
 COMPAT = Path(__file__).parent / "compat"
 CLOSING = "racewatch: no races found\n"

@@ -36,7 +36,7 @@ class RewritingLoader(importlib.machinery.SourceFileLoader):
         return compile_instrumented(data, path)
 
 
-def _instrumented_run_path_code(hook: "RewriteHook"):
+def _instrumented_run_path_code(hook: RewriteHook):
     """A wrapper for ``runpy._get_code_from_file``: runpy.run_path compiles the file itself,
     past any import hook; multiprocessing's spawn and forkserver load the main module with
     it in the child.  Its signature changed in 3.12, so the original is called and the code
