@@ -1,0 +1,199 @@
+"""The SARIF 2.1.0 report, for code-scanning tools (GitHub, GitLab, VS Code's SARIF viewer)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shlex
+from pathlib import Path, PurePosixPath
+from typing import Any
+from urllib.parse import quote
+
+from .model import AccessInfo, Frame, Race, Report
+from .text import thread_label
+
+SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+SRCROOT = "SRCROOT"
+RULE_ID = "RW001"
+# The key code-scanning tools match results by across runs; the version suffix lets the
+# recipe change without every alert looking new.
+FINGERPRINT = "racewatch/linePair/v1"
+
+RULE = {
+    "id": RULE_ID,
+    "name": "DataRace",
+    "shortDescription": {"text": "Data race on a dict"},
+    "fullDescription": {
+        "text": "Two threads accessed the same location of a dict (one key, or its set of "
+                "keys), at least one of them writing, and no synchronization ordered the two "
+                "accesses. The race is reported whether or not the bad interleaving happened "
+                "in this run."},
+    "help": {
+        "text": "Order the two accesses: hold the same lock around both, or hand the data over "
+                "through a queue, an Event, a Future or Thread.join(). Each result shows the "
+                "later access; the earlier one is its related location, and both stacks are "
+                "its code flows.",
+        "markdown": "Order the two accesses: hold the same `threading.Lock` around both, or "
+                    "hand the data over through a `queue.Queue`, an `Event`, a `Future` or "
+                    "`Thread.join()`. Each result shows the later access; the earlier one is "
+                    "its related location, and both stacks are its code flows."},
+    "defaultConfiguration": {"level": "error"},
+    "properties": {"tags": ["concurrency", "reliability", "data-race"],
+                   "precision": "high", "problem.severity": "error"},
+}
+
+
+class _Locations:
+    """Frames as SARIF locations: relative to SRCROOT under it, file:// URIs elsewhere."""
+
+    def __init__(self, srcroot: str):
+        self.root = Path(os.path.abspath(srcroot))
+
+    def artifact(self, file: str) -> dict[str, Any]:
+        path = Path(file)
+        if not path.is_absolute():
+            # "<frozen runpy>", "<string>": not a file; kept recognizable, as a relative URI.
+            return {"uri": quote(file.replace(os.sep, "/"))}
+        try:
+            relative = path.relative_to(self.root)
+        except ValueError:
+            return {"uri": path.as_uri()}
+        return {"uri": quote(PurePosixPath(*relative.parts).as_posix()), "uriBaseId": SRCROOT}
+
+    def physical(self, frame: Frame) -> dict[str, Any]:
+        return {"artifactLocation": self.artifact(frame.file),
+                "region": {"startLine": max(1, frame.line)}}
+
+    def location(self, frame: Frame, message: str | None = None,
+                 ident: int | None = None) -> dict[str, Any]:
+        loc: dict[str, Any] = {}
+        if ident is not None:
+            loc["id"] = ident
+        loc["physicalLocation"] = self.physical(frame)
+        loc["logicalLocations"] = [{"name": frame.function, "kind": "function"}]
+        if message:
+            loc["message"] = {"text": message}
+        return loc
+
+
+def _access_words(race: Race, access: AccessInfo) -> str:
+    verb = "write" if access.write else "read"
+    if race.location == "keys":
+        touched = f", key {access.key}" if access.key is not None else ""
+        return f"{verb} of the keys of the {race.container.type} ({access.op}{touched})"
+    return f"{verb} of key {race.key} ({access.op})"
+
+
+def _thread(access: AccessInfo) -> str:
+    return thread_label(access.thread)
+
+
+def _literal(text: str) -> str:
+    """Program data in a message: SARIF reads ``[text](id)`` as a link, so its brackets
+    (and backslashes) must be escaped to stay text (SARIF 2.1.0, 3.11.6)."""
+    return text.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
+
+
+def _fingerprint(race: Race, locations: _Locations) -> str:
+    # The race's pair of lines, as Race.signature, with paths as the URIs show them so that
+    # a checkout in another directory gives the same value.
+    ends = sorted(f"{locations.artifact(a.stack[0].file)['uri']}:{a.stack[0].line}"
+                  if a.stack else "?:0" for a in (race.previous, race.current))
+    return hashlib.sha256("|".join(ends).encode("utf-8")).hexdigest()
+
+
+def _result(race: Race, locations: _Locations) -> dict[str, Any]:
+    later, earlier = race.current, race.previous
+    later_top = later.stack[0] if later.stack else Frame("<unknown>", 1, "<unknown>")
+    earlier_top = earlier.stack[0] if earlier.stack else Frame("<unknown>", 1, "<unknown>")
+    # "[text](1)" links to the related location whose id is 1, in viewers that render it.
+    text = (f"Data race: {_literal(_access_words(race, later))} in thread "
+            f"{_literal(_thread(later))} races with an earlier "
+            f"[{_literal(_access_words(race, earlier))}](1) in thread "
+            f"{_literal(_thread(earlier))}; seen {race.count} "
+            f"time{'s' if race.count != 1 else ''}.")
+    flows = []
+    stacks = []
+    for access, role in ((earlier, "earlier"), (later, "later")):
+        what = f"{role} access: {_access_words(race, access)} in thread {_thread(access)}"
+        # A thread flow runs from the thread's entry to the access: outermost frame first.
+        flows.append({
+            "id": f"T{access.thread.id}",
+            "message": {"text": what},
+            "locations": [{"location": locations.location(f, f.function),
+                           "nestingLevel": depth}
+                          for depth, f in enumerate(reversed(access.stack))],
+        })
+        # A SARIF stack is innermost frame first, as racewatch records it.
+        stacks.append({"message": {"text": what},
+                       "frames": [{"location": locations.location(f),
+                                   "threadId": access.thread.id} for f in access.stack]})
+    result: dict[str, Any] = {
+        "ruleId": RULE_ID,
+        "ruleIndex": 0,
+        "level": "error",
+        "kind": "fail",
+        "message": {"text": text},
+        "locations": [locations.location(later_top)],
+        "relatedLocations": [locations.location(
+            earlier_top, f"earlier {_access_words(race, earlier)} in thread {_thread(earlier)}",
+            ident=1)],
+        "partialFingerprints": {FINGERPRINT: _fingerprint(race, locations)},
+        "occurrenceCount": max(1, race.count),
+        "stacks": stacks,
+        "properties": {"kind": race.kind, "location": race.location, "key": race.key,
+                       "container": race.container.type, "tests": list(race.tests)},
+    }
+    if all(a.stack for a in (earlier, later)):
+        result["codeFlows"] = [{"message": {"text": "the two unordered accesses"},
+                                "threadFlows": flows}]
+    return result
+
+
+def render(report: Report, *, srcroot: str | None = None) -> dict[str, Any]:
+    """The report as a SARIF 2.1.0 log: one run, one rule, one result per distinct race."""
+    locations = _Locations(srcroot if srcroot is not None else os.getcwd())
+    summary = report.summary
+    invocation: dict[str, Any] = {"executionSuccessful": True}
+    if summary.command:
+        invocation["commandLine"] = shlex.join(summary.command)
+        invocation["arguments"] = list(summary.command)
+    notes = []
+    if summary.tracking_cut:
+        notes.append({"level": "warning", "message": {"text": summary.tracking_cut}})
+    if notes:
+        invocation["toolExecutionNotifications"] = notes
+    root_uri = locations.root.as_uri()
+    return {
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "racewatch",
+                "version": report.version or "0",
+                "rules": [RULE],
+            }},
+            "originalUriBaseIds": {SRCROOT: {"uri": root_uri.rstrip("/") + "/"}},
+            "invocations": [invocation],
+            "columnKind": "unicodeCodePoints",
+            "results": [_result(race, locations) for race in report.races],
+            "properties": {"summary": summary.to_json()},
+        }],
+    }
+
+
+def write(report: Report, path: str, *, srcroot: str | None = None) -> None:
+    """Write the SARIF log atomically: a code-scanning upload never reads half a file."""
+    text = json.dumps(render(report, srcroot=srcroot), indent=2, ensure_ascii=False) + "\n"
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    tmp = f"{path}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
