@@ -18,7 +18,8 @@ from functools import cache, lru_cache
 import jinja2
 from markupsafe import Markup
 
-from .model import AccessInfo, Frame, Race, Report, Summary, SyncEvent, ThreadRef
+from .files import write_atomically
+from .model import AccessInfo, Frame, Race, Report, Summary, SyncEvent, ThreadRef, Timeline
 from .text import closing_line, thread_label
 
 # Races shown open when the page loads; the rest are collapsed <details>, which the browser
@@ -524,26 +525,44 @@ class _EventRun:
     @property
     def label(self) -> str:
         kinds = list(dict.fromkeys(e.kind for e in self.events))
-        times = f" ×{len(self.events)}" if len(self.events) > 1 else ""
+        count = sum(e.count for e in self.events)
+        times = f" ×{count}" if count > 1 else ""
         if kinds == ["begin"]:  # a thread's first event: its "what" says it all
             return f"{self.events[0].what}{times}"
         return f"{'/'.join(kinds)} {self.events[0].what}{times}"
 
 
-def _lane_runs(events: list[SyncEvent]) -> list[_EventRun | int]:
-    """A lane's rows: runs of events, the middle ones replaced by how many events they hold
-    past the lane's budget."""
+def _runs(events: list[SyncEvent]) -> list[_EventRun]:
     runs: list[_EventRun] = []
     for event in events:
         if runs and runs[-1].events[0].what == event.what:
             runs[-1].events.append(event)
         else:
             runs.append(_EventRun([event]))
-    if len(runs) <= EVENTS_PER_LANE:
-        return list(runs)
+    return runs
+
+
+def _lane_runs(events: list[SyncEvent], elided: int = 0) -> list[_EventRun | int]:
+    """A lane's rows: runs of events, with the number of events left out where they were
+    (by the runtime, ``elided``, after its first ``Timeline.ELIDED_AFTER`` events, or here,
+    past the lane's budget)."""
+    if elided:
+        head = Timeline.ELIDED_AFTER
+        rows: list[_EventRun | int] = [*_runs(events[:head]), elided, *_runs(events[head:])]
+    else:
+        rows = list(_runs(events))
+    if len(rows) <= EVENTS_PER_LANE:
+        return rows
     half = EVENTS_PER_LANE // 2
-    folded = sum(len(run.events) for run in runs[half:-half])
-    return [*runs[:half], folded, *runs[-half:]]
+    folded = sum(r if isinstance(r, int) else sum(e.count for e in r.events)
+                 for r in rows[half:-half])
+    return [*rows[:half], folded, *rows[-half:]]
+
+
+def _releases(event: SyncEvent) -> bool:
+    if event.direction:
+        return event.direction == "release"
+    return event.kind in RELEASES  # a report from before events had a direction
 
 
 def picture(race: Race, path: Callable[[str], str] = str) -> Picture:
@@ -563,16 +582,17 @@ def picture(race: Race, path: Callable[[str], str] = str) -> Picture:
 
     rows.append((float("-inf"), 0, access_mark(race.previous, 0, tl and tl.previous_time)))
     if tl:
-        for lane, events in ((0, tl.previous_events), (1, tl.current_events)):
+        for lane, events, elided in ((0, tl.previous_events, tl.previous_elided),
+                                     (1, tl.current_events, tl.current_elided)):
             last_time = start
-            for run in _lane_runs(events):
+            for run in _lane_runs(events, elided):
                 if isinstance(run, int):
                     mark = Mark(0, lane, "elided", f"… {run} more events", "", "", "")
                     rows.append((last_time, len(rows), mark))
                     continue
                 first = run.events[0]
                 last_time = run.events[-1].time
-                releases = any(e.kind in RELEASES for e in run.events)
+                releases = any(_releases(e) for e in run.events)
                 frame = first.frame
                 where = f"{_short_path(path(frame.file))}:{frame.line}" if frame else ""
                 rows.append((first.time, len(rows),
@@ -716,17 +736,4 @@ def render(report: Report, *, title: str | None = None, strip_path_prefix: str =
 def write(report: Report, path: str, *, title: str | None = None,
           strip_path_prefix: str = "") -> None:
     """Write the page atomically: a reader, or a CI upload, never sees half a file."""
-    text = render(report, title=title, strip_path_prefix=strip_path_prefix)
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    # Beside the target, so os.replace stays one rename; mode 0o666 less the umask, as
-    # open() would give, since a CI job may publish the file for others to read.
-    tmp = f"{path}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    write_atomically(path, render(report, title=title, strip_path_prefix=strip_path_prefix))

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 
+from .files import write_atomically
 from .model import Race, Report
 
 
@@ -14,12 +14,7 @@ def dumps(report: Report) -> str:
 
 def write(report: Report, path: str) -> None:
     """Write the report atomically (a reader never sees half a file)."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(dumps(report))
-    os.replace(tmp, path)
+    write_atomically(path, dumps(report))
 
 
 def race_line(race: Race) -> str:

@@ -10,6 +10,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
+from .files import write_atomically
 from .model import AccessInfo, Frame, Race, Report
 from .text import thread_label
 
@@ -185,15 +186,5 @@ def render(report: Report, *, srcroot: str | None = None) -> dict[str, Any]:
 
 def write(report: Report, path: str, *, srcroot: str | None = None) -> None:
     """Write the SARIF log atomically: a code-scanning upload never reads half a file."""
-    text = json.dumps(render(report, srcroot=srcroot), indent=2, ensure_ascii=False) + "\n"
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    tmp = f"{path}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    write_atomically(path, json.dumps(render(report, srcroot=srcroot), indent=2,
+                                      ensure_ascii=False) + "\n")
