@@ -16,6 +16,8 @@ _RUN_OPTIONS = [
      "module-name globs to instrument as well (comma-separated)"),
     ("--exclude", "exclude", "GLOBS", "module-name globs never to instrument (comma-separated)"),
     ("--json", "json", "PATH", "write the JSON report to PATH"),
+    ("--html", "html", "PATH", "write the HTML report to PATH"),
+    ("--sarif", "sarif", "PATH", "write a SARIF 2.1.0 file to PATH (for code scanning)"),
     ("--exitcode", "exitcode", "N",
      "exit status when the program exits 0 but races were found (default 66)"),
     ("--log-path", "log_path", "PATH", "append each race to PATH as a JSON line (%%p: the pid)"),
@@ -148,7 +150,7 @@ def _run(parser, args) -> int:
         command = ["-m", module, *program_args]
 
     try:
-        active = session.start(options, roots=roots, command=command)
+        active = session.start(options, roots=roots, command=command, mode="run")
     except OptionError as exc:
         sys.stderr.write(f"racewatch: error: {exc}\n")
         return USAGE_ERROR

@@ -28,6 +28,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="write the JSON report there")
     group.addoption("--racewatch-html", metavar="PATH", default=None,
                     help="write the HTML report there")
+    group.addoption("--racewatch-sarif", metavar="PATH", default=None,
+                    help="write a SARIF 2.1.0 file there (for code scanning)")
     group.addoption("--racewatch-suppressions", metavar="FILE", default=None,
                     help="a ThreadSanitizer-style suppressions file")
     parser.addini("racewatch_include", type="args", default=[],

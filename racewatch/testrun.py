@@ -59,7 +59,8 @@ class TestRun:
             rootdir = Path(str(config.rootpath))
             args = list(config.invocation_params.args)
             self.session = session.start(options, roots=[rootdir],
-                                         command=["pytest", *args], print_races=False)
+                                         command=["pytest", *args], print_races=False,
+                                         mode="pytest")
             self.session.add_listener(self._on_race)
             self._cooperate_with_assertion_rewriting()
             _end_stacks_where_pytest_calls_tests()
@@ -234,6 +235,11 @@ def write_reports(report: Report, options: Options) -> list[str]:
 
         html.write(report, options.html, strip_path_prefix=options.strip_path_prefix)
         written.append(options.html)
+    if options.sarif:
+        from .reports import sarif
+
+        sarif.write(report, options.sarif)
+        written.append(options.sarif)
     return written
 
 
@@ -260,7 +266,7 @@ def options_from(config) -> Options:
         if value:
             ini[key] = list(value)
     cli = {key: namespace.get(f"racewatch_{key}")
-           for key in ("include", "exclude", "json", "html", "suppressions")}
+           for key in ("include", "exclude", "json", "html", "sarif", "suppressions")}
     return resolve_options(cli, cwd=Path(str(config.rootpath)),
                            more_files=(ini, "the pytest ini file"),
                            cli_source="the pytest command line")
