@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import _thread
 import atexit
+import datetime
 import os
 import platform
 import sys
@@ -42,8 +43,11 @@ class Session:
     """One run of the detector, from ``start`` to ``stop``."""
 
     def __init__(self, options: Options, roots: Iterable[str], command: list[str] | None,
-                 instrument: bool, print_races: bool):
+                 instrument: bool, print_races: bool, mode: str = "api"):
         self.options = options
+        self.mode = mode
+        self.started_at = datetime.datetime.now(datetime.timezone.utc).isoformat(
+            timespec="seconds")
         self.roots = [str(r) for r in roots]
         self.command = list(command) if command is not None else list(sys.argv)
         self.table = RaceTable()
@@ -151,6 +155,8 @@ class Session:
             pid=self.pid,
             peak_rss_mb=_peak_rss_mb(),
             tracking_cut=SETTINGS.tracking_cut,
+            started_at=self.started_at,
+            mode=self.mode,
             recycled_thread_slots=REGISTRY.recycled_unordered,
             forgotten_deleted_keys=SETTINGS.forgotten_keys,
         )
@@ -219,7 +225,7 @@ def _peak_rss_mb() -> float | None:
 
 def start(options: Options | None = None, *, roots: Iterable[str | Path] | None = None,
           command: list[str] | None = None, instrument: bool = True,
-          print_races: bool = True) -> Session:
+          print_races: bool = True, mode: str = "api") -> Session:
     """Start the detector (a second call returns the running session)."""
     global _session
     with _lock:
@@ -230,7 +236,7 @@ def start(options: Options | None = None, *, roots: Iterable[str | Path] | None 
 
             options = resolve_options()
         session = Session(options, roots if roots is not None else [os.getcwd()], command,
-                          instrument, print_races)
+                          instrument, print_races, mode)
         session.install()
         _session = session
         atexit.register(_finish_at_exit, session)

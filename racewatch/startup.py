@@ -84,7 +84,7 @@ def _activate() -> None:
     if script is not None:
         roots.append(os.path.dirname(os.path.realpath(script)))
     command = list(getattr(sys, "orig_argv", None) or sys.argv)[1:]
-    active = session.start(options, roots=roots, command=command)
+    active = session.start(options, roots=roots, command=command, mode="staging")
     # Children (subprocesses, multiprocessing spawn) inherit RACEWATCH and so are watched
     # too; this tells them they are children (see session.Session.write_reports).
     os.environ.setdefault(session.PARENT_ENV, str(active.pid))

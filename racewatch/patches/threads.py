@@ -16,7 +16,7 @@ import threading
 from ..runtime import stacks
 from ..runtime.settings import SETTINGS
 from ..runtime.shadow import REGISTRY
-from ..runtime.sync import SyncTable, acquire_clock, note, snapshot
+from ..runtime.sync import ACQUIRE, SyncTable, acquire_clock, note, snapshot
 from .context import as_internal, thread_state
 
 _start_new_thread = _thread.start_new_thread
@@ -60,7 +60,7 @@ def _bootstrap_inner(wrapped, instance, args, kwargs):
     if pending is not None and SETTINGS.enabled:
         clock, created, parent_tid = pending
         state = REGISTRY.begin(instance.name, _get_ident(), created, parent_tid, clock, instance)
-        note(state, "begin", f"started by T{parent_tid}", created)
+        note(state, "begin", f"started by T{parent_tid}", ACQUIRE, created)
         _states.set(instance, state)
     elif pending is not None:
         REGISTRY.fork_failed()
@@ -97,7 +97,7 @@ class _ThreadFunction:
         if SETTINGS.enabled:
             ident = _get_ident()
             state = REGISTRY.begin(f"Thread-{ident}", ident, created, parent_tid, clock)
-            note(state, "begin", f"started by T{parent_tid}", created)
+            note(state, "begin", f"started by T{parent_tid}", ACQUIRE, created)
         else:
             REGISTRY.fork_failed()
         try:

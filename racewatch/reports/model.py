@@ -97,20 +97,24 @@ class Container:
 class SyncEvent:
     """A synchronization event of one thread, for the timeline of a race."""
 
-    time: float                   # seconds since the detector started
+    time: float                   # seconds since the detector started (the first, if folded)
     kind: str                     # "acquire", "release", "start", "begin", "join", "put", ...
     what: str                     # the object: "Lock#3", "Queue#1", "Thread T2 'worker'"
     frame: Frame | None = None    # where the program did it
+    direction: str = ""           # "release" (publishes the thread's past) or "acquire"
+    count: int = 1                # identical events in a row, folded into this one
 
     def to_json(self) -> dict[str, Any]:
         return {"time": self.time, "kind": self.kind, "what": self.what,
-                "frame": self.frame.to_json() if self.frame else None}
+                "frame": self.frame.to_json() if self.frame else None,
+                "direction": self.direction, "count": self.count}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> SyncEvent:
         frame = data.get("frame")
         return cls(float(data["time"]), str(data["kind"]), str(data["what"]),
-                   Frame.from_json(frame) if frame else None)
+                   Frame.from_json(frame) if frame else None, str(data.get("direction", "")),
+                   int(data.get("count", 1)))
 
 
 @dataclass
@@ -121,27 +125,35 @@ class Timeline:
     ``current_events``: the current access's thread, from the previous access's time up
     to the current access.  No release in the first list reaches an acquire in the
     second before the current access: that is why the race is one.  ``truncated`` is
-    set when a thread's older events were no longer kept.
+    set when a thread's older events were no longer kept.  A long lane keeps the events
+    nearest the accesses; ``*_elided`` counts the events left out of its middle, which
+    lie between its first ``ELIDED_AFTER`` events and the rest.
     """
+
+    ELIDED_AFTER = 4
 
     previous_time: float
     current_time: float
     previous_events: list[SyncEvent] = field(default_factory=list)
     current_events: list[SyncEvent] = field(default_factory=list)
     truncated: bool = False
+    previous_elided: int = 0
+    current_elided: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {"previous_time": self.previous_time, "current_time": self.current_time,
                 "previous_events": [e.to_json() for e in self.previous_events],
                 "current_events": [e.to_json() for e in self.current_events],
-                "truncated": self.truncated}
+                "truncated": self.truncated, "previous_elided": self.previous_elided,
+                "current_elided": self.current_elided}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Timeline:
         return cls(float(data["previous_time"]), float(data["current_time"]),
                    [SyncEvent.from_json(e) for e in data.get("previous_events") or ()],
                    [SyncEvent.from_json(e) for e in data.get("current_events") or ()],
-                   bool(data.get("truncated", False)))
+                   bool(data.get("truncated", False)), int(data.get("previous_elided", 0)),
+                   int(data.get("current_elided", 0)))
 
 
 @dataclass
@@ -209,6 +221,8 @@ class Summary:
     pid: int | None = None
     peak_rss_mb: float | None = None
     tracking_cut: str | None = None
+    started_at: str = ""          # when the detector started (ISO 8601, UTC)
+    mode: str = ""                # "run", "pytest", "staging" or "api": how it was started
     recycled_thread_slots: int = 0  # see README, Limitations
     forgotten_deleted_keys: int = 0  # likewise
 

@@ -54,24 +54,44 @@ def _seconds(ns: int) -> float:
     return round((ns - SETTINGS.started_ns) / 1e9, 6)
 
 
-def _events_between(info: ThreadInfo, start: int, end: int) -> tuple[list[SyncEvent], bool]:
-    """The thread's sync events in [start, end], and whether older ones were dropped."""
+EVENTS_PER_LANE = 16  # Timeline.ELIDED_AFTER after the earlier access, the rest before the later
+
+
+def _events_between(info: ThreadInfo, start: int, end: int
+                    ) -> tuple[list[SyncEvent], int, bool]:
+    """The thread's sync events in [start, end], identical neighbours folded, the middle
+    of a long run elided; the number elided; whether older events were no longer kept."""
     kept = list(info.events)  # one C-level copy: safe while the thread appends
     lost = len(kept) == info.events.maxlen and bool(kept) and kept[0][0] > start
-    events = []
-    for when, kind, label, stack in kept:
-        if start <= when <= end:
-            frames = stacks.resolve(stack)
-            events.append(SyncEvent(_seconds(when), kind, label, frames[0] if frames else None))
-    return events, lost
+    events: list[SyncEvent] = []
+    previous = None
+    for when, kind, label, direction, stack in kept:
+        if not start <= when <= end:
+            continue
+        key = (kind, label, direction, stack)
+        if key == previous:
+            events[-1].count += 1
+            continue
+        previous = key
+        frames = stacks.resolve(stack)
+        events.append(SyncEvent(_seconds(when), kind, label, frames[0] if frames else None,
+                                direction))
+    elided = 0
+    if len(events) > EVENTS_PER_LANE:
+        head = Timeline.ELIDED_AFTER
+        tail = EVENTS_PER_LANE - head
+        elided = sum(e.count for e in events[head:-tail])
+        events = events[:head] + events[-tail:]
+    return events, elided, lost
 
 
 def timeline(previous: Access, current: Access) -> Timeline:
     """What each thread did between the two accesses (see ``model.Timeline``)."""
     start, end = previous.time, current.time
-    before, lost_before = _events_between(previous.thread, start, end)
-    after, lost_after = _events_between(current.thread, start, end)
-    return Timeline(_seconds(start), _seconds(end), before, after, lost_before or lost_after)
+    before, elided_before, lost_before = _events_between(previous.thread, start, end)
+    after, elided_after, lost_after = _events_between(current.thread, start, end)
+    return Timeline(_seconds(start), _seconds(end), before, after, lost_before or lost_after,
+                    elided_before, elided_after)
 
 
 Listener = Callable[[Race, bool], None]

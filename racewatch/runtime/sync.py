@@ -46,23 +46,27 @@ def reinit_locks_after_fork() -> None:
     _join_lock._at_fork_reinit()
 
 
-def note(ts: ThreadState, kind: str, label: str, where: Stack | None = None) -> None:
+RELEASE, ACQUIRE = "release", "acquire"
+
+
+def note(ts: ThreadState, kind: str, label: str, direction: str,
+         where: Stack | None = None) -> None:
     """Remember a sync event of ``ts`` and where it happened (by default, where the
     program is now), for the timeline of a later race."""
-    ts.info.events.append((_monotonic_ns(), kind, label,
+    ts.info.events.append((_monotonic_ns(), kind, label, direction,
                            stacks.capture(1) if where is None else where))
 
 
 def release_store(sv: SyncVar, ts: ThreadState, kind: str = "release") -> None:
     """A mutex release: the next acquirer is ordered after everything ``ts`` did."""
-    note(ts, kind, sv.label)
+    note(ts, kind, sv.label, RELEASE)
     sv.state = (list(ts.vc), ts)
     ts.tick()
 
 
 def release_join(sv: SyncVar, ts: ThreadState, kind: str = "release") -> None:
     """A release that adds to earlier ones (events, barriers, futures, annotations)."""
-    note(ts, kind, sv.label)
+    note(ts, kind, sv.label, RELEASE)
     with _join_lock:
         state = sv.state
         sv.state = (joined(state[0] if state is not None else None, ts.vc), None)
@@ -71,7 +75,7 @@ def release_join(sv: SyncVar, ts: ThreadState, kind: str = "release") -> None:
 
 def acquire(sv: SyncVar, ts: ThreadState, kind: str = "acquire") -> None:
     """``ts`` is ordered after every release published in ``sv``."""
-    note(ts, kind, sv.label)
+    note(ts, kind, sv.label, ACQUIRE)
     state = sv.state
     if state is not None and state[1] is not ts:
         join_into(ts.vc, state[0])
@@ -79,7 +83,7 @@ def acquire(sv: SyncVar, ts: ThreadState, kind: str = "acquire") -> None:
 
 def snapshot(ts: ThreadState, kind: str, label: str) -> VectorClock:
     """A release into a single hand-over (a queue item, a permit, a thread start)."""
-    note(ts, kind, label)
+    note(ts, kind, label, RELEASE)
     clock = list(ts.vc)
     ts.tick()
     return clock
@@ -87,7 +91,7 @@ def snapshot(ts: ThreadState, kind: str, label: str) -> VectorClock:
 
 def acquire_clock(ts: ThreadState, clock: VectorClock | None, kind: str, label: str) -> None:
     """``ts`` is ordered after the hand-over ``clock`` (from ``snapshot``)."""
-    note(ts, kind, label)
+    note(ts, kind, label, ACQUIRE)
     if clock is not None:
         join_into(ts.vc, clock)
 
