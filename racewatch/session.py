@@ -20,6 +20,7 @@ from pathlib import Path
 from . import __version__, patches
 from .config import Options, expand_pid
 from .instrument.hook import RewriteHook
+from .instrument.loaded import LoadedCode
 from .instrument.policy import Policy
 from .reports import json_report, text
 from .reports.log import RaceLog
@@ -56,6 +57,7 @@ class Session:
         self.hook = RewriteHook(Policy(self.roots, options.include, options.exclude)) \
             if instrument else None
         self._excepthooks = ExceptHooks()
+        self.loaded = LoadedCode()
         self._print_races = print_races
         self.finished: Report | None = None
         # Read now: a missing or malformed file is an OptionError before anything starts.
@@ -119,6 +121,8 @@ class Session:
         patches.install()
         if self.hook is not None:
             self.hook.install()
+            # Functions loaded before this start (racewatch.start() in a program's main()).
+            self.loaded.instrument(self.hook.policy)
         self._excepthooks.install()
         REGISTRY.current()  # the starting thread is known from here on
         if threading.active_count() == 1 and _thread._count() == 0:
@@ -131,6 +135,7 @@ class Session:
     def uninstall(self) -> None:
         SETTINGS.enabled = False
         self._excepthooks.uninstall()
+        self.loaded.restore()
         if self.hook is not None:
             self.hook.uninstall()
         patches.uninstall()

@@ -32,12 +32,14 @@ class Run:
 
 def active_core() -> str:
     """The core racewatch runs in the subprocesses of the tests: "c" or "python"."""
+    import importlib.machinery
     import importlib.util
 
     choice = os.environ.get("RACEWATCH_CORE", "auto")
-    if choice == "python" or importlib.util.find_spec("racewatch._core") is None:
-        return "python"
-    return "c"
+    spec = importlib.util.find_spec("racewatch._core")
+    built = spec is not None and isinstance(spec.origin, str) and \
+        spec.origin.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES))
+    return "c" if built and choice != "python" else "python"
 
 
 def racewatch_command(*args: str) -> list[str]:

@@ -1,0 +1,163 @@
+"""Functions loaded before racewatch started, rewritten in place at the bytecode level.
+
+The import hook rewrites source as modules are imported; the ast serves that best, with
+every name and scope in view.  A program that calls ``racewatch.start()`` itself has
+imported its modules, and defined its script's functions, already.  Their source is
+compiled; what is left to rewrite is their code objects, and for that the ``bytecode``
+library is the right tool: it rebuilds a code object from instructions and recomputes
+what CPython needs (stack depth, line and exception tables, which change across 3.10-3.13).
+
+After each dict display and dict comprehension (``BUILD_MAP``, ``BUILD_CONST_KEY_MAP``)
+comes a call of ``tracked.track``, so that the dicts these functions create from now on
+are tracked: ``self.cache = {}`` in an ``__init__`` that runs after ``start()``.  What
+such a module made before (a module-level ``cache = {}``) exists already and is not
+tracked; ``dict(...)`` calls and ``type()`` need the names only the ast sees.  ``stop()``
+puts every original code object back.
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+from collections.abc import Iterable, Iterator
+
+from .policy import Policy
+from .transform import HELPER
+
+_BUILDS = ("BUILD_MAP", "BUILD_CONST_KEY_MAP")
+
+
+def _call_track(track, location) -> list:
+    """Instructions that replace the dict on top of the stack by ``track(dict)``."""
+    from bytecode import Instr
+
+    def instr(name, arg=None):
+        return Instr(name, arg, location=location) if arg is not None \
+            else Instr(name, location=location)
+
+    v = sys.version_info
+    if v < (3, 11):
+        return [instr("LOAD_CONST", track), instr("ROT_TWO"), instr("CALL_FUNCTION", 1)]
+    if v < (3, 13):  # the stack of CALL: NULL, the callable, the arguments
+        calls = [instr("PRECALL", 1), instr("CALL", 1)] if v < (3, 12) else [instr("CALL", 1)]
+        return [instr("PUSH_NULL"), instr("SWAP", 2), instr("LOAD_CONST", track),
+                instr("SWAP", 2), *calls]
+    # 3.13: the callable, NULL, the arguments
+    return [instr("LOAD_CONST", track), instr("SWAP", 2), instr("PUSH_NULL"),
+            instr("SWAP", 2), instr("CALL", 1)]
+
+
+def rewrite_code(code: types.CodeType, track, done: dict) -> types.CodeType:
+    """``code`` (and the code objects nested in it) with every dict it builds tracked."""
+    cached = done.get(code)
+    if cached is not None:
+        return cached
+    if HELPER in code.co_names or any(c is track for c in code.co_consts):
+        done[code] = code  # instrumented already, from source or by an earlier start()
+        return code
+    from bytecode import Bytecode, Instr
+
+    bc = Bytecode.from_code(code)
+    items = []
+    changed = False
+    for item in bc:
+        if isinstance(item, Instr):
+            if isinstance(item.arg, types.CodeType):
+                nested = rewrite_code(item.arg, track, done)
+                if nested is not item.arg:
+                    item = Instr(item.name, nested, location=item.location)
+                    changed = True
+            items.append(item)
+            if item.name in _BUILDS:
+                items.extend(_call_track(track, item.location))
+                changed = True
+        else:
+            items.append(item)
+    if changed:
+        bc[:] = items  # a Bytecode is a list: its other attributes stay as they were
+        result = bc.to_code()
+    else:
+        result = code
+    done[code] = result
+    return result
+
+
+def _functions(module: types.ModuleType) -> Iterator[types.FunctionType]:
+    """The functions a module defined: its own, its classes' methods, nested classes."""
+    filename = getattr(module, "__file__", None)
+
+    def own(f) -> bool:
+        return isinstance(f, types.FunctionType) and f.__code__.co_filename == filename
+
+    def from_class(cls, seen) -> Iterator[types.FunctionType]:
+        if cls in seen:
+            return
+        seen.add(cls)
+        for value in vars(cls).values():
+            if isinstance(value, (staticmethod, classmethod)):
+                value = value.__func__
+            if isinstance(value, property):
+                yield from (f for f in (value.fget, value.fset, value.fdel) if own(f))
+            elif own(value):
+                yield value
+            elif isinstance(value, type) and value.__module__ == module.__name__:
+                yield from from_class(value, seen)
+
+    seen: set = set()
+    for value in list(vars(module).values()):
+        if own(value):
+            yield value
+        elif isinstance(value, type) and value.__module__ == module.__name__:
+            yield from from_class(value, seen)
+
+
+class LoadedCode:
+    """Rewrites the functions of modules already loaded; ``restore`` undoes it exactly."""
+
+    def __init__(self):
+        self._replaced: list[tuple[types.FunctionType, types.CodeType]] = []
+
+    def instrument(self, policy: Policy, modules: Iterable[types.ModuleType] | None = None,
+                   ) -> int:
+        """Rewrite what the policy instruments; the number of functions rewritten."""
+        try:
+            import bytecode  # noqa: F401
+        except ImportError:  # an install without it: nothing loaded is rewritten
+            return 0
+        from ..runtime.tracked import track
+
+        done: dict = {}
+        for module in list(sys.modules.values() if modules is None else modules):
+            if not self._wanted(policy, module):
+                continue
+            for function in _functions(module):
+                code = function.__code__
+                try:
+                    new = rewrite_code(code, track, done)
+                except Exception:  # noqa: BLE001 -- code the library cannot rebuild: left as is
+                    continue
+                if new is not code:
+                    function.__code__ = new
+                    self._replaced.append((function, code))
+        return len(self._replaced)
+
+    @staticmethod
+    def _wanted(policy: Policy, module) -> bool:
+        if not isinstance(module, types.ModuleType):
+            return False
+        filename = getattr(module, "__file__", None)
+        name = getattr(module, "__name__", "")
+        if not isinstance(filename, str) or not filename.endswith(".py"):
+            return False
+        spec = getattr(module, "__spec__", None)
+        loader = getattr(spec, "loader", None)
+        if type(loader).__name__ == "RewritingLoader":  # instrumented at import already
+            return False
+        if name == "__main__":
+            return policy.should_instrument_file(filename)
+        return policy.should_instrument(name, filename)
+
+    def restore(self) -> None:
+        while self._replaced:
+            function, code = self._replaced.pop()
+            function.__code__ = code

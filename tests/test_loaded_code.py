@@ -1,0 +1,114 @@
+"""racewatch.start() in a running program: functions loaded before it get rewritten."""
+
+import subprocess
+import sys
+import textwrap
+import traceback
+
+from corpus_tools import clean_env
+
+from racewatch.instrument.loaded import rewrite_code
+from racewatch.instrument.transform import compile_instrumented
+
+calls = []
+
+
+def fake_track(d):
+    """Stands in for tracked.track: records what it was handed, returns it."""
+    calls.append(d)
+    return d
+
+
+def rewritten(function):
+    function.__code__ = rewrite_code(function.__code__, fake_track, {})
+    return function
+
+
+def test_displays_comprehensions_and_nested_code_are_tracked():
+    def sample(items):
+        base = {"a": 1}
+        merged = {**base, "b": 2}
+        squares = {x: x * x for x in items}
+
+        def inner():
+            return {"inner": True}
+
+        gen = (dict() for _ in range(1))  # a call, not a display: left alone
+        return base, merged, squares, inner(), list(gen), {k: {} for k in "xy"}
+
+    expected = sample([1, 2])
+    calls.clear()
+    result = rewritten(sample)([1, 2])
+    assert result == expected
+    base, merged, squares, inner, from_call, comprehension = result
+    handed = {id(d) for d in calls}
+    made = [base, merged, squares, inner, comprehension, *comprehension.values()]
+    assert all(id(d) in handed for d in made)
+    assert id(from_call[0]) not in handed
+
+
+def test_exceptions_and_line_numbers_are_unchanged():
+    def failing(d):
+        try:
+            return {"x": d["missing"]}
+        except KeyError:
+            pass
+        return {"y": {}}["z"]
+
+    def trace(f):
+        try:
+            f({})
+        except KeyError:
+            return [(fr.lineno, fr.name) for fr in traceback.extract_tb(sys.exc_info()[2])]
+
+    before = trace(failing)
+    assert trace(rewritten(failing)) == before
+
+
+def test_code_instrumented_from_source_is_left_alone():
+    namespace = {}
+    exec(compile_instrumented("def f():\n    return {}\n", "<src>"), namespace)
+    code = namespace["f"].__code__
+    assert rewrite_code(code, fake_track, {}) is code
+    twice = rewrite_code(rewritten(lambda: {}).__code__, fake_track, {})
+    assert sum(c is fake_track for c in twice.co_consts) == 1
+
+
+def test_start_inside_a_program_tracks_what_loaded_functions_make(tmp_path):
+    (tmp_path / "store.py").write_text(textwrap.dedent("""\
+        class Cache:
+            def __init__(self):
+                self.data = {}
+
+            def put(self, key, value):
+                self.data[key] = value
+        """))
+    (tmp_path / "app.py").write_text(textwrap.dedent("""\
+        import threading
+        import racewatch
+        import store
+
+        shared = {}  # made before start(): not tracked
+
+        def main():
+            racewatch.start()
+            cache = store.Cache()
+            for target in (cache.put, shared.__setitem__):
+                threads = [threading.Thread(target=target, args=("k", n)) for n in (1, 2)]
+                for t in threads:
+                    t.start()
+                for t in threads:
+                    t.join()
+            report = racewatch.stop()
+            print([(r.key, r.current.stack[0].function) for r in report.races])
+            print(racewatch.is_tracked(store.Cache().data))
+
+        main()
+        """))
+    run = subprocess.run([sys.executable, "app.py"], cwd=tmp_path, capture_output=True,
+                         text=True, env=clean_env(), timeout=120)
+    assert run.returncode == 0, run.stderr
+    # One race, on the dict made after start() by the loaded method; none on the dict the
+    # module made before start(); and the rewritten code is put back by stop().
+    name = "Cache.put" if sys.version_info >= (3, 11) else "put"  # co_qualname is 3.11+
+    assert run.stdout.splitlines() == [f"[(\"'k'\", '{name}')]", "False"]
