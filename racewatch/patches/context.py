@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ..runtime.settings import SETTINGS
 from ..runtime.shadow import REGISTRY
+from ..runtime.sync import SyncTable, acquire, release_join
 from ..runtime.threads import ThreadState
 
 
@@ -37,3 +38,43 @@ def as_internal(wrapped, instance, args, kwargs):
         return wrapped(*args, **kwargs)
     finally:
         ts.internal -= 1
+
+
+def _identity(state):
+    return state
+
+
+def release_before(table: SyncTable, kind: str, sync_of=_identity):
+    """A wrapt wrapper: publish the calling thread's clock in the object's sync state (from
+    ``table``; ``sync_of`` picks the SyncVar in it), then make the call."""
+
+    def wrapper(wrapped, instance, args, kwargs):
+        state = table.get(instance)
+        ts = thread_state() if state is not None else None
+        if ts is not None:
+            release_join(sync_of(state), ts, kind)
+        return wrapped(*args, **kwargs)
+
+    return wrapper
+
+
+def acquire_from(table: SyncTable, obj, kind: str, sync_of=_identity) -> None:
+    """Order the calling thread after every release into ``obj``'s sync state."""
+    state = table.get(obj)
+    ts = thread_state() if state is not None else None
+    if ts is not None:
+        acquire(sync_of(state), ts, kind)
+
+
+def acquire_after(table: SyncTable, kind: str, sync_of=_identity, only_if_true: bool = False):
+    """A wrapt wrapper: make the call, then ``acquire_from`` the object; with
+    ``only_if_true``, only when the call returned something true (an Event's ``wait`` that
+    timed out hands nothing over)."""
+
+    def wrapper(wrapped, instance, args, kwargs):
+        result = wrapped(*args, **kwargs)
+        if result or not only_if_true:
+            acquire_from(table, instance, kind, sync_of)
+        return result
+
+    return wrapper

@@ -19,14 +19,12 @@ from ..runtime import stacks
 from ..runtime.sync import (
     SyncTable,
     SyncVar,
-    acquire,
     acquire_clock,
     new_label,
-    release_join,
     snapshot,
 )
 from ..runtime.tracked import _hide_frame
-from .context import as_internal, thread_state
+from .context import acquire_from, as_internal, release_before, thread_state
 
 _future_clocks = SyncTable(factory=lambda: None)   # Future -> SyncVar
 _task_clocks = SyncTable(factory=lambda: None)     # _WorkItem -> clock of its submit
@@ -34,25 +32,13 @@ _pool_clocks = SyncTable(factory=lambda: None)     # ThreadPoolExecutor -> clock
 
 
 def _acquire_outcome(future, kind: str) -> None:
-    sv = _future_clocks.get(future)
-    ts = thread_state() if sv is not None else None
-    if ts is not None:
-        acquire(sv, ts, kind)
+    acquire_from(_future_clocks, future, kind)
 
 
 def _future_init(wrapped, instance, args, kwargs):
     result = as_internal(wrapped, instance, args, kwargs)  # its Condition is internal
     _future_clocks.set(instance, SyncVar(new_label("Future")))
     return result
-
-
-def _future_complete(wrapped, instance, args, kwargs):
-    """``set_result``/``set_exception``: the end of the task, published before it is visible."""
-    sv = _future_clocks.get(instance)
-    ts = thread_state() if sv is not None else None
-    if ts is not None:
-        release_join(sv, ts, "complete")
-    return wrapped(*args, **kwargs)
 
 
 def _future_outcome(wrapped, instance, args, kwargs):
@@ -162,8 +148,10 @@ def _work_item_run(wrapped, instance, args, kwargs):
 def install(patcher) -> None:
     Future = futures_base.Future
     patcher.wrap(Future, "__init__", _future_init)
-    patcher.wrap(Future, "set_result", _future_complete)
-    patcher.wrap(Future, "set_exception", _future_complete)
+    # set_result/set_exception: the end of the task, published before it is visible.
+    complete = release_before(_future_clocks, "complete")
+    patcher.wrap(Future, "set_result", complete)
+    patcher.wrap(Future, "set_exception", complete)
     patcher.wrap(Future, "result", _future_outcome)
     patcher.wrap(Future, "exception", _future_outcome)
     patcher.wrap(Future, "add_done_callback", _add_done_callback)

@@ -27,7 +27,7 @@ from ..runtime.sync import (
     release_join,
     snapshot,
 )
-from .context import as_internal, building_internals, thread_state
+from .context import acquire_after, as_internal, building_internals, release_before, thread_state
 
 _sync = SyncTable(factory=lambda: None)   # Event or Barrier -> SyncVar
 
@@ -43,28 +43,6 @@ def _init_with_clock(make_state):
         return result
 
     return wrapper
-
-
-# -- Event -------------------------------------------------------------------------------
-
-
-def _event_set(wrapped, instance, args, kwargs):
-    sv = _sync.get(instance)
-    ts = thread_state() if sv is not None else None
-    if ts is not None:
-        release_join(sv, ts, "set")
-    return wrapped(*args, **kwargs)
-
-
-def _event_observe(wrapped, instance, args, kwargs):
-    """``wait()`` and ``is_set()``: an edge when they report the flag set."""
-    result = wrapped(*args, **kwargs)
-    if result:
-        sv = _sync.get(instance)
-        ts = thread_state() if sv is not None else None
-        if ts is not None:
-            acquire(sv, ts, "wait")
-    return result
 
 
 # -- Semaphore ---------------------------------------------------------------------------
@@ -229,11 +207,13 @@ def _barrier_wait(wrapped, instance, args, kwargs):
 def install(patcher) -> None:
     patcher.wrap(threading.Event, "__init__",
                  _init_with_clock(lambda _e: SyncVar(new_label("Event"))))
-    patcher.wrap(threading.Event, "set", _event_set)
-    patcher.wrap(threading.Event, "wait", _event_observe)
-    patcher.wrap(threading.Event, "is_set", _event_observe)
+    # set() before a wait() or is_set() that reports the flag set.
+    patcher.wrap(threading.Event, "set", release_before(_sync, "set"))
+    observe = acquire_after(_sync, "wait", only_if_true=True)
+    patcher.wrap(threading.Event, "wait", observe)
+    patcher.wrap(threading.Event, "is_set", observe)
     if "isSet" in vars(threading.Event):
-        patcher.wrap(threading.Event, "isSet", _event_observe)
+        patcher.wrap(threading.Event, "isSet", observe)
 
     patcher.wrap(threading.Semaphore, "__init__", _init_with_clock(_semaphore_state))
     patcher.wrap(threading.Semaphore, "acquire", _semaphore_acquire)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import _queue
 import _thread
 import collections
+import operator
 import queue
 
 from ..runtime import stacks
@@ -22,14 +23,12 @@ from ..runtime.shadow import REGISTRY
 from ..runtime.sync import (
     SyncTable,
     SyncVar,
-    acquire,
     acquire_clock,
     new_label,
-    release_join,
     snapshot,
 )
 from ..runtime.tracked import _hide_frame
-from .context import as_internal, building_internals, thread_state
+from .context import acquire_after, as_internal, building_internals, release_before, thread_state
 
 
 class QueueClocks:
@@ -110,23 +109,6 @@ def _queue_get(wrapped, instance, args, kwargs):
     return item
 
 
-def _queue_task_done(wrapped, instance, args, kwargs):
-    clocks = _clocks.get(instance)
-    ts = thread_state() if clocks is not None else None
-    if ts is not None:
-        release_join(clocks.done, ts, "task_done")
-    return wrapped(*args, **kwargs)
-
-
-def _queue_join(wrapped, instance, args, kwargs):
-    result = wrapped(*args, **kwargs)
-    clocks = _clocks.get(instance)
-    ts = thread_state() if clocks is not None else None
-    if ts is not None:
-        acquire(clocks.done, ts, "join")
-    return result
-
-
 class _Envelope:
     """An item in a tracked SimpleQueue, with the clock of its ``put``."""
 
@@ -191,8 +173,9 @@ def install(patcher) -> None:
     patcher.wrap(queue.Queue, "__init__", _queue_init)
     patcher.wrap(queue.Queue, "put", _queue_put)
     patcher.wrap(queue.Queue, "get", _queue_get)
-    patcher.wrap(queue.Queue, "task_done", _queue_task_done)
-    patcher.wrap(queue.Queue, "join", _queue_join)
+    done = operator.attrgetter("done")  # task_done() before the join() it releases
+    patcher.wrap(queue.Queue, "task_done", release_before(_clocks, "task_done", done))
+    patcher.wrap(queue.Queue, "join", acquire_after(_clocks, "join", done))
     patcher.replace(queue, "SimpleQueue", SimpleQueue)
 
 
