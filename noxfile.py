@@ -6,9 +6,12 @@ PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
 
 
 @nox.session(python=PYTHONS)
-def tests(session):
+@nox.parametrize("core", ["c", "python"])
+def tests(session, core):
+    """The suite on the compiled core and on the pure-Python one (RACEWATCH_CORE)."""
     session.install("-e", ".[test]")
-    session.run("python", "-m", "pytest", "-n", "auto", *session.posargs)
+    session.run("python", "-m", "pytest", "-n", "auto", *session.posargs,
+                env={"RACEWATCH_CORE": core})
 
 
 @nox.session(python="3.11")

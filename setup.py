@@ -1,4 +1,10 @@
-"""What pyproject.toml cannot say: ``racewatch.pth`` goes to the root of site-packages.
+"""What pyproject.toml cannot say: the compiled core, and ``racewatch.pth`` at the root of
+site-packages.
+
+The compiled core (``racewatch._core``, from racewatch/_core/*.c) is an optional extension,
+as coverage.py builds its C tracer: where it cannot be compiled (no compiler, no Python
+headers) setuptools says so and the install goes on with the pure-Python core
+(racewatch/runtime/core.py chooses at import).
 
 The .pth line is the staging start-up hook (racewatch/startup.py): with ``RACEWATCH``
 unset it costs one dictionary lookup and imports nothing.  Regular installs get it through
@@ -9,10 +15,18 @@ editable wheel's strategy, which setuptools calls with the wheel being written.
 import os
 from pathlib import Path
 
-from setuptools import setup
+from setuptools import Extension, setup
 from setuptools.command.build_py import build_py
 
 PTH = "racewatch.pth"
+
+CORE = Extension(
+    "racewatch._core",
+    sources=[f"racewatch/_core/{name}.c"
+             for name in ("module", "threadstate", "stacks", "shadow", "tracked")],
+    depends=["racewatch/_core/core.h"],
+    optional=True,  # no compiler: the pure-Python core, never a failed install
+)
 
 
 class BuildPyWithPth(build_py):
@@ -58,4 +72,9 @@ if editable_wheel is not None and hasattr(editable_wheel, "_select_strategy"):
 
     commands["editable_wheel"] = EditableWheelWithPth
 
-setup(cmdclass=commands)
+setup(
+    cmdclass=commands,
+    ext_modules=[CORE],
+    # Its sources are in the sdist (MANIFEST.in), not in the wheel beside the module.
+    exclude_package_data={"racewatch._core": ["*.c", "*.h"]},
+)

@@ -25,7 +25,7 @@ from .instrument.policy import Policy
 from .reports import json_report, text
 from .reports.log import RaceLog
 from .reports.model import Race, Report, Summary
-from .runtime import shadow, sync
+from .runtime import core, shadow, sync
 from .runtime.races import RaceTable
 from .runtime.settings import SETTINGS
 from .runtime.shadow import REGISTRY
@@ -156,6 +156,7 @@ class Session:
             accesses=REGISTRY.accesses(),
             duration_s=round(time.monotonic() - self.started, 3),
             python=f"{platform.python_implementation()} {platform.python_version()}",
+            core=core.NAME,
             command=self.command,
             pid=self.pid,
             peak_rss_mb=_peak_rss_mb(),

@@ -217,6 +217,7 @@ class Summary:
     accesses: int = 0             # tracked accesses
     duration_s: float = 0.0
     python: str = ""
+    core: str = ""                # "c" or "python": which core ran the detector
     command: list[str] = field(default_factory=list)
     pid: int | None = None
     peak_rss_mb: float | None = None

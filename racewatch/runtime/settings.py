@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .core import COMPILED
+
 
 class Settings:
     __slots__ = ("enabled", "tracking", "stack_depth", "sink", "dicts_tracked",
@@ -22,3 +24,8 @@ class Settings:
 
 
 SETTINGS = Settings()
+
+if COMPILED is not None:
+    # The same switches as C fields, which the compiled core reads on every access.
+    Settings = COMPILED.Settings
+    SETTINGS = COMPILED.SETTINGS

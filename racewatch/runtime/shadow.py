@@ -34,6 +34,7 @@ from collections import defaultdict as _defaultdict
 
 from . import stacks
 from .clock import entry
+from .core import COMPILED
 from .settings import SETTINGS
 from .threads import ThreadRegistry, ThreadState
 
@@ -474,6 +475,8 @@ def reinit_locks_after_fork() -> None:
     for lock in _STRIPES:
         lock._at_fork_reinit()
     _attach_lock._at_fork_reinit()
+    if COMPILED is not None:
+        COMPILED.after_fork_in_child()
 
 
 def _emit(conflicts: list, ts: ThreadState) -> None:
@@ -486,5 +489,17 @@ def _emit(conflicts: list, ts: ThreadState) -> None:
     finally:
         ts.busy -= 1
 
+
+if COMPILED is not None:
+    # The same types and rules in C (racewatch/_core/shadow.c), checked without a Python
+    # frame; the registry stays here, and the compiled core calls it when a thread it does
+    # not know yet makes its first access.
+    Access, Loc, KeysLoc = COMPILED.Access, COMPILED.Loc, COMPILED.KeysLoc
+    Shadow, Conflict = COMPILED.Shadow, COMPILED.Conflict
+    shadow_of = COMPILED.shadow_of
+    on_read, on_write = COMPILED.on_read, COMPILED.on_write
+    on_keys_read, on_read_all = COMPILED.on_keys_read, COMPILED.on_read_all
+    on_clear = COMPILED.on_clear
+    COMPILED.configure(REGISTRY)
 
 stacks.leave_out_frames_of(globals())

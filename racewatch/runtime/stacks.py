@@ -16,6 +16,7 @@ import threading
 from types import CodeType
 
 from ..reports.model import Frame
+from .core import COMPILED
 
 Stack = tuple  # tuple[tuple[CodeType, int], ...], innermost frame first
 
@@ -159,5 +160,12 @@ def innermost_line(stack: Stack) -> tuple[str, int] | None:
             return code.co_filename, line_of(code, offset)
     return None
 
+
+if COMPILED is not None:
+    # The same capture, walking the frames in C; the compiled core keeps its own set of
+    # left-out and boundary modules (and its own intern table).
+    capture = COMPILED.capture
+    leave_out_frames_of = COMPILED.leave_out_frames_of
+    end_stacks_at_frames_of = COMPILED.end_stacks_at_frames_of
 
 leave_out_frames_of(globals())

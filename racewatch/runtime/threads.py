@@ -22,10 +22,17 @@ import itertools
 import weakref
 
 from .clock import VectorClock, entry
+from .core import COMPILED
 from .stacks import EMPTY_STACK, Stack
 
 MAX_UNORDERED_DEAD_SLOTS = 64
 EVENTS_KEPT = 128  # sync events remembered per thread, for the timeline of a race
+
+# The compiled core finds the current thread's state in a C thread-local, without a Python
+# call: the registry hands it each state it installs for the calling thread, and takes it
+# back when it lets go (threadstate.c).
+_hand_over = COMPILED.set_current if COMPILED is not None else None
+_let_go = COMPILED.drop_current if COMPILED is not None else None
 
 
 class ThreadInfo:
@@ -164,10 +171,18 @@ class ThreadRegistry:
         if old is not None and old is not state:
             self.retire(old)
         sentinel = _Sentinel()
-        state._sentinel_ref = weakref.ref(sentinel, lambda _ref, s=state: self.retire(s))
+        state._sentinel_ref = weakref.ref(sentinel, lambda _ref, s=state: self._ended(s))
         self._tls.sentinel = sentinel
         self._tls.state = state
+        if _hand_over is not None:
+            _hand_over(state)
         return state
+
+    def _ended(self, state: ThreadState) -> None:
+        """The thread-local of ``state``'s thread was cleared: that thread has ended."""
+        self.retire(state)
+        if _let_go is not None:
+            _let_go(state)
 
     def _allocate_slot(self) -> int:
         free = self._free
@@ -240,6 +255,8 @@ class ThreadRegistry:
         self._starting = 0
         self._tls.__dict__.pop("state", None)
         self._tls.__dict__.pop("sentinel", None)
+        if _hand_over is not None:
+            _hand_over(None)
 
     def forget_current(self) -> None:
         """Drop the calling thread's state (used when the detector stops)."""
@@ -247,6 +264,8 @@ class ThreadRegistry:
         if state is not None:
             self.retire(state)
             del self._tls.state
+            if _hand_over is not None:
+                _hand_over(None)
 
     # -- all threads ----------------------------------------------------------------------
 
@@ -300,3 +319,10 @@ def _thread_name(ident: int) -> str:
     if ident == threading.main_thread().ident:
         return "MainThread"
     return f"Thread-{ident}"
+
+
+if COMPILED is not None:
+    # The compiled core's ThreadState has the same attributes, as C fields.
+    ThreadState = COMPILED.ThreadState
+    # REGISTRY.solo, kept where every access reads it without a Python call.
+    ThreadRegistry.solo = COMPILED.SOLO

@@ -23,6 +23,7 @@ from collections import defaultdict
 from types import MethodType
 
 from . import shadow, stacks
+from .core import COMPILED
 from .settings import SETTINGS
 
 _on_read = shadow.on_read
@@ -510,6 +511,19 @@ def public_type(obj):
 
 def is_tracked(obj) -> bool:
     return type(obj) in PUBLIC_TYPE
+
+
+if COMPILED is not None:
+    # The same two types in C (racewatch/_core/tracked.c): their slots and methods check
+    # and then call dict's own, with no Python frame in between.
+    TrackedDict = COMPILED.TrackedDict
+    TrackedDefaultDict = COMPILED.TrackedDefaultDict
+    TRACKED_TYPES = (TrackedDict, TrackedDefaultDict)
+    PUBLIC_TYPE = {TrackedDict: dict, TrackedDefaultDict: defaultdict}
+    track = COMPILED.track
+    public_type = COMPILED.public_type
+    is_tracked = COMPILED.is_tracked
+    _reflected_first = COMPILED.reflected_first
 
 
 _GLOBALS = globals()

@@ -1,0 +1,385 @@
+/* racewatch._core: the compiled core of the detector (shared declarations).
+ *
+ * The pure-Python modules in racewatch/runtime/ are the reference; every type and rule
+ * here mirrors one there, under the same name:
+ *
+ *   module.c       the module, Settings (settings.py), the REGISTRY.solo slot
+ *   threadstate.c  ThreadState (threads.py) and the C thread-local of the current state
+ *   stacks.c       capture(): interned stacks of (code, lasti) pairs (stacks.py)
+ *   shadow.c       Access, Loc, KeysLoc, Shadow, Conflict and the FastTrack rules (shadow.py)
+ *   tracked.c      the tracked dict and defaultdict types, track(), public_type() (tracked.py)
+ */
+
+#ifndef RACEWATCH_CORE_H
+#define RACEWATCH_CORE_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <frameobject.h>
+#include <structmember.h>
+#include <stdint.h>
+#include <string.h>
+
+#if PY_VERSION_HEX < 0x030A0000
+#error "racewatch._core needs Python 3.10 or newer"
+#endif
+
+#define RW_PY311 (PY_VERSION_HEX >= 0x030B0000)
+#define RW_PY312 (PY_VERSION_HEX >= 0x030C0000)
+#define RW_PY313 (PY_VERSION_HEX >= 0x030D0000)
+
+/* Free-threaded builds: a critical section on an object is its per-object mutex.  On GIL
+ * builds the macros exist from 3.13 on as plain blocks; before, they are defined so. */
+#ifndef Py_BEGIN_CRITICAL_SECTION
+#define Py_BEGIN_CRITICAL_SECTION(op) {
+#define Py_END_CRITICAL_SECTION() }
+#endif
+
+#if defined(_MSC_VER)
+#define RW_THREAD_LOCAL __declspec(thread)
+#else
+#define RW_THREAD_LOCAL __thread
+#endif
+
+/* Method tables hold every calling convention as a PyCFunction. */
+#define RW_CFUNC(f) ((PyCFunction)(void (*)(void))(f))
+
+typedef PyObject *(*rw_fastfunc)(PyObject *, PyObject *const *, Py_ssize_t);
+typedef PyObject *(*rw_fastkwfunc)(PyObject *, PyObject *const *, Py_ssize_t, PyObject *);
+
+#if RW_PY313
+#define RW_DictGetItemRef PyDict_GetItemRef
+#else
+static inline int
+RW_DictGetItemRef(PyObject *d, PyObject *key, PyObject **out)
+{
+    PyObject *v = PyDict_GetItemWithError(d, key);
+    if (v != NULL) {
+        *out = Py_NewRef(v);
+        return 1;
+    }
+    *out = NULL;
+    return PyErr_Occurred() ? -1 : 0;
+}
+#endif
+
+/* The exception being raised, as one object (3.12's API, for every version). */
+static inline PyObject *
+rw_err_fetch(void)
+{
+#if RW_PY312
+    return PyErr_GetRaisedException();
+#else
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    if (type == NULL) {
+        return NULL;
+    }
+    PyErr_NormalizeException(&type, &value, &tb);
+    if (tb != NULL && value != NULL) {
+        PyException_SetTraceback(value, tb);
+    }
+    Py_XDECREF(type);
+    Py_XDECREF(tb);
+    return value;
+#endif
+}
+
+static inline void
+rw_err_restore(PyObject *exc)
+{
+#if RW_PY312
+    PyErr_SetRaisedException(exc);
+#else
+    if (exc == NULL) {
+        return;
+    }
+    PyErr_Restore(Py_NewRef((PyObject *)Py_TYPE(exc)), exc, PyException_GetTraceback(exc));
+#endif
+}
+
+/* time.monotonic_ns(): the same clock, so that an access's time and the sync events of
+ * the timeline (taken in Python) compare. */
+static inline long long
+rw_monotonic_ns(void)
+{
+#if RW_PY313
+    PyTime_t t;
+    if (PyTime_Monotonic(&t) < 0) {
+        PyErr_Clear();
+        return 0;
+    }
+    return (long long)t;
+#else
+    return (long long)_PyTime_GetMonotonicClock();
+#endif
+}
+
+/* -- settings.py ------------------------------------------------------------------------ */
+
+typedef struct {
+    PyObject_HEAD
+    int enabled;
+    int tracking;
+    int stack_depth;
+    PyObject *sink;          /* callable(Conflict) or None */
+    PyObject *budget;        /* a MemoryBudget or None */
+    PyObject *tracking_cut;
+    long long dicts_tracked;
+    long long forgotten_keys;
+    long long started_ns;
+    long long generation;
+} RW_Settings;
+
+extern RW_Settings *rw_settings;
+extern PyTypeObject RW_SettingsType;
+
+/* -- stacks.py -------------------------------------------------------------------------- */
+
+typedef struct {
+    void *code;     /* a code object, compared by address (the interned stack keeps it) */
+    long lasti;     /* the Python-level f_lasti: a byte offset */
+} rw_frame_key;
+
+/* -- threads.py ------------------------------------------------------------------------- */
+
+struct RW_Access;
+struct RW_Loc;
+
+#define RW_LOC_CACHE 4
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *info;          /* ThreadInfo */
+    Py_ssize_t slot;
+    long long clock;         /* == vc[slot] */
+    PyObject *vc;            /* list[int], changed only by its own thread */
+    PyObject *held;          /* tuple of LockInfo */
+    PyObject *spawn_clock;
+    struct RW_Access *last;  /* the last access record made (or NULL) */
+    PyObject *sentinel_ref;
+    PyObject *weakreflist;
+    long long accesses;
+    int busy;
+    int ignoring;
+    int internal;
+    char dead;
+    /* The last stack captured for an access of this thread and its key (stacks.c). */
+    Py_ssize_t cache_n;
+    Py_ssize_t cache_cap;
+    rw_frame_key *cache_key;
+    PyObject *cache_stack;
+    /* The locations this thread made last, to share with the next identical one. */
+    struct RW_Loc *loc_cache[RW_LOC_CACHE];
+    int loc_cache_next;
+} RW_ThreadState;
+
+extern PyTypeObject RW_ThreadStateType;
+extern RW_THREAD_LOCAL RW_ThreadState *rw_tls_state;
+extern PyObject *rw_registry;           /* shadow.REGISTRY */
+extern PyObject *rw_registry_current;   /* REGISTRY.current */
+extern PyObject *rw_solo;               /* REGISTRY.solo (a ThreadState) or NULL */
+
+RW_ThreadState *rw_current_slow(void);
+int rw_threadstate_ready(PyObject *module);
+
+/* -- shadow.py -------------------------------------------------------------------------- */
+
+typedef struct RW_Access {
+    PyObject_HEAD
+    Py_ssize_t slot;
+    long long clock;
+    long long time;          /* time.monotonic_ns() of the first access it stands for */
+    PyObject *thread;        /* ThreadInfo */
+    PyObject *stack;
+    PyObject *op;            /* an interned str */
+    PyObject *locks;
+    char write;
+} RW_Access;
+
+/* FastTrack's adaptive read set: nothing, one read (a), two reads of two slots (a, b,
+ * in the order they came) or more (an ordered array), at most one read per slot. */
+typedef struct {
+    Py_ssize_t n, cap;
+    RW_Access *items[1];
+} rw_readmap;
+
+typedef struct {
+    RW_Access *a;
+    RW_Access *b;
+    rw_readmap *more;
+} RW_ReadSet;
+
+/* A location's state; never changed once stored in a shadow's ``locs`` (a change stores a
+ * new one), so that identical ones can be shared and a reader needs no lock. */
+typedef struct RW_Loc {
+    PyObject_HEAD
+    RW_Access *w;
+    RW_ReadSet r;
+} RW_Loc;
+
+typedef struct {
+    RW_Loc base;
+    PyObject *wkey;          /* the key the last write of the set of keys touched, or None */
+} RW_KeysLoc;
+
+typedef struct {
+    Py_ssize_t slot;
+    RW_Access *rec;
+    PyObject *key;
+} rw_wsum_entry;
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *kind;          /* "dict" | "defaultdict" */
+    PyObject *created_at;    /* a stack */
+    PyObject *locs;          /* dict: key -> Access (written only) or Loc */
+    RW_Access *keys_w;       /* the keys location (``keys`` shows it as a KeysLoc) */
+    RW_ReadSet keys_r;
+    PyObject *keys_wkey;
+    RW_ReadSet allr;
+    rw_wsum_entry *wsum;     /* per slot, in first-write order: the latest write to any key */
+    Py_ssize_t wsum_n, wsum_cap;
+    Py_ssize_t sweep_at;
+    long long serial;
+    long long generation;
+    char prefilled;          /* locs holds every key of the dict (see prefill) */
+} RW_Shadow;
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *shadow;
+    PyObject *key;
+    PyObject *previous;
+    PyObject *current;
+    PyObject *previous_key;
+    PyObject *current_key;
+    char on_keys;
+} RW_Conflict;
+
+extern PyTypeObject RW_AccessType, RW_LocType, RW_KeysLocType, RW_ShadowType, RW_ConflictType;
+
+/* The operations, as interned strings (an Access record compares them by identity). */
+enum {
+    RW_OP_GETITEM, RW_OP_GET, RW_OP_CONTAINS, RW_OP_SETITEM, RW_OP_DELITEM,
+    RW_OP_SETDEFAULT, RW_OP_POP, RW_OP_POPITEM, RW_OP_UPDATE, RW_OP_IOR, RW_OP_CLEAR,
+    RW_OP_LEN, RW_OP_ITER, RW_OP_REVERSED, RW_OP_KEYS, RW_OP_VALUES, RW_OP_ITEMS,
+    RW_OP_EQ, RW_OP_NE, RW_OP_REDUCE, RW_OP_DEEPCOPY, RW_OP_COPY, RW_OP_OR, RW_OP_MISSING,
+    RW_OP_REPR, RW_OP_COUNT
+};
+extern PyObject *rw_ops[RW_OP_COUNT];
+#define RW_OP(name) (rw_ops[RW_OP_##name])
+
+#define RW_BUDGET_MASK 4095   /* budget.CHECK_EVERY - 1 */
+
+int rw_shadow_ready(PyObject *module);
+int rw_budget_check(RW_ThreadState *ts);
+int rw_enter_shadow(PyObject *d, RW_ThreadState *ts, RW_ThreadState **pts, RW_Shadow **psh);
+PyObject *rw_shadow_of(PyObject *d);
+
+/* The rules, for an access that rw_enter said to check (ts and sh from it). */
+int rw_on_read(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *key, PyObject *op);
+int rw_on_write(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *key, PyObject *op,
+                int keys_change);
+int rw_on_keys_read(RW_ThreadState *ts, RW_Shadow *sh, PyObject *op);
+int rw_on_read_all(RW_ThreadState *ts, RW_Shadow *sh, PyObject *op);
+int rw_on_clear(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *op);
+
+PyObject *rw_mod_on_read(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
+PyObject *rw_mod_on_write(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
+PyObject *rw_mod_on_keys_read(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
+PyObject *rw_mod_on_read_all(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
+PyObject *rw_mod_on_clear(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
+PyObject *rw_mod_shadow_of(PyObject *self, PyObject *d);
+
+/* -- stacks.c --------------------------------------------------------------------------- */
+
+PyObject *rw_capture(int depth, PyObject *frame, RW_ThreadState *cache);
+PyObject *rw_mod_capture(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
+PyObject *rw_mod_leave_out_frames_of(PyObject *self, PyObject *globals);
+PyObject *rw_mod_end_stacks_at_frames_of(PyObject *self, PyObject *globals);
+void rw_stacks_after_fork(void);
+
+/* -- tracked.py ------------------------------------------------------------------------- */
+
+typedef struct {
+    PyDictObject dict;
+    PyObject *shadow;        /* the creation stack, then the Shadow (or None) */
+} RW_TrackedDict;
+
+typedef struct {
+    PyDictObject dict;
+    PyObject *default_factory;
+    PyObject *shadow;
+} RW_TrackedDefaultDict;
+
+extern PyTypeObject RW_TrackedDictType;
+extern PyTypeObject *rw_tracked_defaultdict;   /* static up to 3.11, a heap type from 3.12 */
+extern PyTypeObject *rw_defaultdict;           /* collections.defaultdict */
+
+PyObject **rw_shadow_slot_slow(PyObject *d);
+
+/* The slot of a tracked dict that holds its creation stack, then its shadow; NULL for an
+ * object that is not a tracked dict. */
+static inline PyObject **
+rw_shadow_slot(PyObject *d)
+{
+    PyTypeObject *t = Py_TYPE(d);
+    if (t == &RW_TrackedDictType) {
+        return &((RW_TrackedDict *)d)->shadow;
+    }
+    if (t == rw_tracked_defaultdict) {
+        return &((RW_TrackedDefaultDict *)d)->shadow;
+    }
+    return rw_shadow_slot_slow(d);
+}
+
+int rw_tracked_ready(PyObject *module);
+PyObject *rw_track(PyObject *d);
+PyObject *rw_mod_track(PyObject *self, PyObject *d);
+PyObject *rw_keys_placeholder(PyObject *d);
+PyObject *rw_mod_public_type(PyObject *self, PyObject *obj);
+PyObject *rw_mod_is_tracked(PyObject *self, PyObject *obj);
+PyObject *rw_mod_reflected_first(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
+
+/* -- the hot path ----------------------------------------------------------------------- */
+
+static inline PyObject *
+rw_solo_get(void)
+{
+#if defined(Py_GIL_DISABLED) && !defined(_MSC_VER)
+    return __atomic_load_n(&rw_solo, __ATOMIC_ACQUIRE);
+#else
+    return rw_solo;
+#endif
+}
+
+/* shadow._enter: 1 when the access is to be checked (*pts holds a new reference to the
+ * thread's state, *psh a borrowed shadow), 0 when not, -1 on error. */
+static inline int
+rw_enter(PyObject *d, RW_ThreadState **pts, RW_Shadow **psh)
+{
+    if (!rw_settings->enabled) {
+        return 0;
+    }
+    RW_ThreadState *ts = rw_tls_state;
+    if (ts == NULL && (ts = rw_current_slow()) == NULL) {
+        return -1;
+    }
+    if (ts->busy || ts->ignoring) {
+        return 0;
+    }
+    ts->accesses++;
+    if (!(ts->accesses & RW_BUDGET_MASK) && rw_settings->budget != NULL
+            && rw_settings->budget != Py_None && rw_budget_check(ts) < 0) {
+        return -1;
+    }
+    if ((PyObject *)ts == rw_solo_get()) {
+        /* The only live thread, ordered after every finished one: this access can race
+         * with nothing now, and every thread started later inherits this thread's clock. */
+        return 0;
+    }
+    return rw_enter_shadow(d, ts, pts, psh);
+}
+
+#endif /* RACEWATCH_CORE_H */

@@ -1,0 +1,491 @@
+/* capture(): the interned call stack of the caller, as stacks.capture gives it.
+ *
+ * A stack is a tuple of (code, lasti) pairs, innermost frame first, at most ``depth``
+ * frames, racewatch's own modules left out and ending at a boundary module (the runner
+ * that execs the script, pytest's test callers).  The walk reads only the code object and
+ * the instruction offset of each frame, never its line number (a line-table scan).
+ *
+ * Identical stacks are interned: the key is the array of (code address, lasti) pairs, and
+ * the interned tuple keeps its code objects alive, so an address in the table cannot be
+ * reused by another code object while the entry exists.  The table is cleared, as the
+ * reference's is, past 200,000 stacks.  In front of it each thread remembers the key and
+ * the stack of its last access: a loop that touches many locations from one line finds
+ * its stack there without hashing.
+ *
+ * Consistency: the table is changed only after everything that can run Python code (the
+ * allocation of a new tuple can start the garbage collector on 3.10 and 3.11) is done, and
+ * is looked up again after it.  Free-threaded builds take a mutex around the table; the
+ * per-thread cache needs none.  The set of left-out modules is copied on write and
+ * published with one pointer store: readers never lock it.
+ */
+
+#include "core.h"
+
+/* -- the modules whose frames are left out (kind 1) or end the stack (kind 2) ----------- */
+
+typedef struct {
+    PyObject *globals;   /* a strong reference to the module's globals */
+    int kind;
+} rw_own_entry;
+
+typedef struct {
+    Py_ssize_t cap, n;
+    rw_own_entry e[1];
+} rw_own_set;
+
+static rw_own_set *own_set = NULL;
+
+static inline size_t
+ptr_hash(const void *p)
+{
+    uint64_t x = (uint64_t)(uintptr_t)p;
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    return (size_t)x;
+}
+
+static inline const rw_own_set *
+own_set_load(void)
+{
+#if defined(Py_GIL_DISABLED) && !defined(_MSC_VER)
+    return __atomic_load_n(&own_set, __ATOMIC_ACQUIRE);
+#else
+    return own_set;
+#endif
+}
+
+static inline int
+own_kind(const rw_own_set *s, const void *globals)
+{
+    if (s == NULL) {
+        return 0;
+    }
+    size_t mask = (size_t)s->cap - 1;
+    size_t i = ptr_hash(globals) & mask;
+    while (s->e[i].globals != NULL) {
+        if (s->e[i].globals == globals) {
+            return s->e[i].kind;
+        }
+        i = (i + 1) & mask;
+    }
+    return 0;
+}
+
+static void
+own_insert(rw_own_set *s, PyObject *globals, int kind)
+{
+    size_t mask = (size_t)s->cap - 1;
+    size_t i = ptr_hash(globals) & mask;
+    while (s->e[i].globals != NULL) {
+        if (s->e[i].globals == globals) {
+            if (kind > s->e[i].kind) {
+                s->e[i].kind = kind;
+            }
+            Py_DECREF(globals);
+            return;
+        }
+        i = (i + 1) & mask;
+    }
+    s->e[i].globals = globals;   /* the reference passes to the set */
+    s->e[i].kind = kind;
+    s->n++;
+}
+
+static int
+own_add(PyObject *globals, int kind)
+{
+    const rw_own_set *old = own_set;
+    Py_ssize_t n = old != NULL ? old->n + 1 : 1;
+    Py_ssize_t cap = 16;
+    while (cap < 2 * n) {
+        cap *= 2;
+    }
+    rw_own_set *s = PyMem_Calloc(1, sizeof(rw_own_set) + (size_t)(cap - 1) * sizeof(rw_own_entry));
+    if (s == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    s->cap = cap;
+    if (old != NULL) {
+        for (Py_ssize_t i = 0; i < old->cap; i++) {
+            if (old->e[i].globals != NULL) {
+                own_insert(s, old->e[i].globals, old->e[i].kind);   /* moves the reference */
+            }
+        }
+    }
+    own_insert(s, Py_NewRef(globals), kind);
+#if defined(Py_GIL_DISABLED)
+    /* A reader may still walk the old set: it is left allocated (a few per process). */
+#if !defined(_MSC_VER)
+    __atomic_store_n(&own_set, s, __ATOMIC_RELEASE);
+#else
+    own_set = s;
+#endif
+#else
+    own_set = s;
+    PyMem_Free((void *)old);
+#endif
+    return 0;
+}
+
+PyObject *
+rw_mod_leave_out_frames_of(PyObject *Py_UNUSED(module), PyObject *globals)
+{
+    if (!PyDict_Check(globals)) {
+        PyErr_SetString(PyExc_TypeError, "leave_out_frames_of: a module's globals dict");
+        return NULL;
+    }
+    if (own_add(globals, 1) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+PyObject *
+rw_mod_end_stacks_at_frames_of(PyObject *Py_UNUSED(module), PyObject *globals)
+{
+    if (!PyDict_Check(globals)) {
+        PyErr_SetString(PyExc_TypeError, "end_stacks_at_frames_of: a module's globals dict");
+        return NULL;
+    }
+    if (own_add(globals, 2) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+/* -- walking the frames ------------------------------------------------------------------ */
+
+static Py_ssize_t
+walk(PyFrameObject *frame, Py_ssize_t depth, rw_frame_key *out)
+{
+    const rw_own_set *own = own_set_load();
+    Py_ssize_t n = 0;
+#if RW_PY311
+    PyFrameObject *f = (PyFrameObject *)Py_XNewRef(frame);
+    while (f != NULL) {
+        PyObject *globals = PyFrame_GetGlobals(f);
+        Py_DECREF(globals);   /* the frame keeps it alive: compared by address only */
+        int kind = own_kind(own, globals);
+        if (kind == 0) {
+            PyCodeObject *code = PyFrame_GetCode(f);
+            Py_DECREF(code);  /* likewise */
+            out[n].code = code;
+            out[n].lasti = PyFrame_GetLasti(f);
+            if (++n >= depth) {
+                break;
+            }
+        }
+        else if (kind == 2) {
+            break;
+        }
+        PyFrameObject *back = PyFrame_GetBack(f);
+        Py_DECREF(f);
+        f = back;
+    }
+    Py_XDECREF(f);
+#else
+    for (PyFrameObject *f = frame; f != NULL; f = f->f_back) {
+        int kind = own_kind(own, f->f_globals);
+        if (kind == 0) {
+            out[n].code = f->f_code;
+            /* frame.f_lasti in Python: the offset in bytes of the instruction. */
+            out[n].lasti = f->f_lasti < 0 ? -1 : (long)f->f_lasti * (long)sizeof(_Py_CODEUNIT);
+            if (++n >= depth) {
+                break;
+            }
+        }
+        else if (kind == 2) {
+            break;
+        }
+    }
+#endif
+    return n;
+}
+
+/* -- the intern table -------------------------------------------------------------------- */
+
+#define INTERN_LIMIT 200000
+
+typedef struct {
+    uint64_t hash;
+    Py_ssize_t n;
+    rw_frame_key *key;
+    PyObject *stack;
+} rw_intern_entry;
+
+static rw_intern_entry *itab = NULL;
+static Py_ssize_t icap = 0, icount = 0;
+
+#ifdef Py_GIL_DISABLED
+static PyMutex intern_mutex = {0};
+#define INTERN_LOCK() PyMutex_Lock(&intern_mutex)
+#define INTERN_UNLOCK() PyMutex_Unlock(&intern_mutex)
+#else
+#define INTERN_LOCK()
+#define INTERN_UNLOCK()
+#endif
+
+static uint64_t
+key_hash(const rw_frame_key *key, Py_ssize_t n)
+{
+    uint64_t h = 1469598103934665603ULL ^ (uint64_t)n;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        h = (h ^ (uint64_t)(uintptr_t)key[i].code) * 1099511628211ULL;
+        h = (h ^ (uint64_t)(uint32_t)key[i].lasti) * 1099511628211ULL;
+    }
+    return h ^ (h >> 29);
+}
+
+static inline int
+key_equal(const rw_frame_key *a, const rw_frame_key *b, Py_ssize_t n)
+{
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (a[i].code != b[i].code || a[i].lasti != b[i].lasti) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* A borrowed reference to the interned stack, or NULL. */
+static PyObject *
+intern_find(const rw_frame_key *key, Py_ssize_t n, uint64_t hash)
+{
+    if (icap == 0) {
+        return NULL;
+    }
+    size_t mask = (size_t)icap - 1;
+    size_t i = (size_t)hash & mask;
+    while (itab[i].stack != NULL) {
+        rw_intern_entry *e = &itab[i];
+        if (e->hash == hash && e->n == n && key_equal(e->key, key, n)) {
+            return e->stack;
+        }
+        i = (i + 1) & mask;
+    }
+    return NULL;
+}
+
+static void
+intern_place(rw_intern_entry *table, Py_ssize_t cap, rw_intern_entry entry)
+{
+    size_t mask = (size_t)cap - 1;
+    size_t i = (size_t)entry.hash & mask;
+    while (table[i].stack != NULL) {
+        i = (i + 1) & mask;
+    }
+    table[i] = entry;
+}
+
+/* Detach every entry (under the lock), to be released by intern_release (outside it):
+ * releasing a stack can free code objects, whose weakref callbacks run Python code. */
+static rw_intern_entry *
+intern_detach(Py_ssize_t *pcap)
+{
+    rw_intern_entry *old = itab;
+    *pcap = icap;
+    itab = NULL;
+    icap = icount = 0;
+    return old;
+}
+
+static void
+intern_release(rw_intern_entry *old, Py_ssize_t cap)
+{
+    for (Py_ssize_t i = 0; i < cap; i++) {
+        if (old[i].stack != NULL) {
+            PyMem_Free(old[i].key);
+            Py_DECREF(old[i].stack);
+        }
+    }
+    PyMem_Free(old);
+}
+
+/* Insert ``stack`` (a new reference, passed to the table) for ``key``.  No Python code
+ * runs here.  Returns -1 on a memory error (the table is left as it was). */
+static int
+intern_insert(const rw_frame_key *key, Py_ssize_t n, uint64_t hash, PyObject *stack)
+{
+    if ((icount + 1) * 3 >= icap * 2) {
+        Py_ssize_t cap = icap ? icap * 2 : 1024;
+        rw_intern_entry *table = PyMem_Calloc((size_t)cap, sizeof(rw_intern_entry));
+        if (table == NULL) {
+            return -1;
+        }
+        for (Py_ssize_t i = 0; i < icap; i++) {
+            if (itab[i].stack != NULL) {
+                intern_place(table, cap, itab[i]);
+            }
+        }
+        PyMem_Free(itab);
+        itab = table;
+        icap = cap;
+    }
+    rw_frame_key *copy = PyMem_Malloc((size_t)(n ? n : 1) * sizeof(rw_frame_key));
+    if (copy == NULL) {
+        return -1;
+    }
+    if (n) {
+        memcpy(copy, key, (size_t)n * sizeof(rw_frame_key));
+    }
+    rw_intern_entry entry = {hash, n, copy, stack};
+    intern_place(itab, icap, entry);
+    icount++;
+    return 0;
+}
+
+static PyObject *
+make_stack(const rw_frame_key *key, Py_ssize_t n)
+{
+    PyObject *stack = PyTuple_New(n);
+    if (stack == NULL) {
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *lasti = PyLong_FromLong(key[i].lasti);
+        if (lasti == NULL) {
+            Py_DECREF(stack);
+            return NULL;
+        }
+        PyObject *pair = PyTuple_Pack(2, (PyObject *)key[i].code, lasti);
+        Py_DECREF(lasti);
+        if (pair == NULL) {
+            Py_DECREF(stack);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(stack, i, pair);
+    }
+    return stack;
+}
+
+/* A new reference to the interned stack for ``key``. */
+static PyObject *
+interned(const rw_frame_key *key, Py_ssize_t n)
+{
+    uint64_t hash = key_hash(key, n);
+    INTERN_LOCK();
+    PyObject *stack = intern_find(key, n, hash);
+    Py_XINCREF(stack);
+    INTERN_UNLOCK();
+    if (stack != NULL) {
+        return stack;
+    }
+    /* A miss is rare (once per distinct stack): build the tuple, then look again, since
+     * the allocation may have let other code intern the same stack meanwhile. */
+    PyObject *made = make_stack(key, n);
+    if (made == NULL) {
+        return NULL;
+    }
+    rw_intern_entry *old = NULL;
+    Py_ssize_t old_cap = 0;
+    INTERN_LOCK();
+    stack = intern_find(key, n, hash);
+    if (stack != NULL) {
+        Py_INCREF(stack);
+    }
+    else {
+        if (icount >= INTERN_LIMIT) {
+            /* Records keep their stacks alive on their own; the table only shares them. */
+            old = intern_detach(&old_cap);
+        }
+        stack = Py_NewRef(made);
+        if (intern_insert(key, n, hash, made) < 0) {
+            Py_DECREF(made);   /* not interned: this one is used alone */
+        }
+        made = NULL;
+    }
+    INTERN_UNLOCK();
+    Py_XDECREF(made);
+    if (old != NULL) {
+        intern_release(old, old_cap);
+    }
+    return stack;
+}
+
+void
+rw_stacks_after_fork(void)
+{
+#ifdef Py_GIL_DISABLED
+    /* Another thread may have held the mutex at the fork: in the child, it never lets go. */
+    memset(&intern_mutex, 0, sizeof(intern_mutex));
+#endif
+}
+
+/* -- capture ----------------------------------------------------------------------------- */
+
+#define SMALL_DEPTH 64
+
+PyObject *
+rw_capture(int depth, PyObject *frame, RW_ThreadState *cache)
+{
+    Py_ssize_t limit = depth < 1 ? 1 : depth;
+    rw_frame_key small[SMALL_DEPTH];
+    rw_frame_key *key = small;
+    if (limit > SMALL_DEPTH) {
+        key = PyMem_Malloc((size_t)limit * sizeof(rw_frame_key));
+        if (key == NULL) {
+            return PyErr_NoMemory();
+        }
+    }
+    if (frame == NULL) {
+        frame = (PyObject *)PyEval_GetFrame();
+    }
+    Py_ssize_t n = walk((PyFrameObject *)frame, limit, key);
+    PyObject *stack;
+    if (cache != NULL && cache->cache_stack != NULL && cache->cache_n == n
+            && key_equal(cache->cache_key, key, n)) {
+        stack = Py_NewRef(cache->cache_stack);
+    }
+    else {
+        stack = interned(key, n);
+        if (stack != NULL && cache != NULL) {
+            if (cache->cache_cap < n) {
+                rw_frame_key *grown = PyMem_Realloc(cache->cache_key,
+                                                    (size_t)n * sizeof(rw_frame_key));
+                if (grown == NULL) {
+                    Py_CLEAR(cache->cache_stack);   /* no cache: still a correct stack */
+                    goto done;
+                }
+                cache->cache_key = grown;
+                cache->cache_cap = n;
+            }
+            if (n) {
+                memcpy(cache->cache_key, key, (size_t)n * sizeof(rw_frame_key));
+            }
+            cache->cache_n = n;
+            Py_XSETREF(cache->cache_stack, Py_NewRef(stack));
+        }
+    }
+done:
+    if (key != small) {
+        PyMem_Free(key);
+    }
+    return stack;
+}
+
+PyObject *
+rw_mod_capture(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs < 1 || nargs > 2) {
+        PyErr_Format(PyExc_TypeError, "capture expected 1 or 2 arguments, got %zd", nargs);
+        return NULL;
+    }
+    long depth = PyLong_AsLong(args[0]);
+    if (depth == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (depth > 100000) {
+        depth = 100000;
+    }
+    PyObject *frame = NULL;
+    if (nargs == 2 && args[1] != Py_None) {
+        if (!PyFrame_Check(args[1])) {
+            PyErr_SetString(PyExc_TypeError, "capture: frame must be a frame or None");
+            return NULL;
+        }
+        frame = args[1];
+    }
+    return rw_capture((int)depth, frame, NULL);
+}
