@@ -148,12 +148,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("workloads", nargs="*", help="workload names (default: all)")
     parser.add_argument("--rounds", type=int, default=5, help="rounds per workload")
+    parser.add_argument("--core", choices=("auto", "c", "python"), default="auto",
+                        help="the core racewatch runs with (RACEWATCH_CORE)")
     args = parser.parse_args(argv)
     names = args.workloads or [*sorted(p.stem for p in WORKLOADS.glob("*.py")
                                        if not p.stem.startswith("_")),
                                *(f"suite:{name}" for name in SUITES)]
     env = {k: v for k, v in os.environ.items() if not k.startswith("RACEWATCH")}
-    print(f"python {sys.version.split()[0]}, {args.rounds} rounds; ratios are racewatch / plain")
+    env["RACEWATCH_CORE"] = args.core
+    from racewatch.runtime import core
+
+    os.environ["RACEWATCH_CORE"] = args.core
+    print(f"python {sys.version.split()[0]}, {args.rounds} rounds, "
+          f"{core.load(args.core) and 'compiled' or 'pure-Python'} core; "
+          "ratios are racewatch / plain")
     print(f"{'workload':<22} {'time':>7} {'memory':>7} {'accesses/s':>12} {'races':>6}")
     for name in names:
         if name.startswith("suite:"):

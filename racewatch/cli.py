@@ -115,8 +115,13 @@ def _report(args) -> int:
 
 
 def _run(parser, args) -> int:
-    from . import runner, session
     from .config import OptionError, resolve_options
+
+    try:
+        from . import runner, session  # chooses the core (RACEWATCH_CORE) as it imports
+    except OptionError as exc:
+        sys.stderr.write(f"racewatch: error: {exc}\n")
+        return USAGE_ERROR
 
     if args.module is not None:
         if not args.module:

@@ -49,10 +49,11 @@ def _is_xdist_controller(config: pytest.Config) -> bool:
 def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
     if not early_config.known_args_namespace.racewatch:
         return
-    from racewatch import testrun
     from racewatch.config import OptionError
 
     try:
+        from racewatch import testrun  # chooses the core (RACEWATCH_CORE) as it imports
+
         options = testrun.options_from(early_config)
     except OptionError as exc:
         raise pytest.UsageError(f"racewatch: {exc}") from None

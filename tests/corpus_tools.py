@@ -31,15 +31,11 @@ class Run:
 
 
 def active_core() -> str:
-    """The core racewatch runs in the subprocesses of the tests: "c" or "python"."""
-    import importlib.machinery
-    import importlib.util
+    """The core racewatch runs with in the tests' subprocesses ("c" or "python"): the one
+    this process chose, from the same RACEWATCH_CORE (clean_env passes it on)."""
+    from racewatch.runtime import core
 
-    choice = os.environ.get("RACEWATCH_CORE", "auto")
-    spec = importlib.util.find_spec("racewatch._core")
-    built = spec is not None and isinstance(spec.origin, str) and \
-        spec.origin.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES))
-    return "c" if built and choice != "python" else "python"
+    return core.NAME
 
 
 def racewatch_command(*args: str) -> list[str]:

@@ -66,8 +66,10 @@ KNOWN = {
     "introspection.py": (PURE, "the pure-Python core's methods are Python functions"),
     "method_signatures.py": (PURE, "the pure-Python core's methods word their errors as "
                                    "Python functions do"),
-    "user_hooks_calls.py": (PURE, "the pure-Python core hashes a key again where dict "
-                                  "reuses the hash"),
+    "user_hooks_calls.py": (True, "dict(d) and {**d} look every key up again for a tracked "
+                                  "d, as for any dict subclass that overrides iteration "
+                                  "(and the pure-Python core hashes a key again in more "
+                                  "places)"),
     "caught_tracebacks.py": (PURE and sys.version_info < (3, 11),
                              "3.10 keeps the pure-Python core's frame in the traceback of "
                              "an exception a program catches (and formats itself)"),

@@ -41,6 +41,7 @@ def merge_reports(reports: list[Report], command: list[str] | None = None) -> Re
         if s.tracking_cut and not summary.tracking_cut:
             summary.tracking_cut = s.tracking_cut
         summary.python = summary.python or s.python
+        summary.core = summary.core or s.core
     summary.command = list(command) if command is not None else \
         (reports[0].summary.command if reports else [])
     version = reports[0].version if reports else ""
