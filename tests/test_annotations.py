@@ -2,7 +2,6 @@
 accesses.  Each annotated program has an unannotated twin that races."""
 
 import pytest
-
 from corpus_tools import CORPUS, check_corpus_program, corpus_programs, run_plain, run_racewatch
 
 

@@ -1,7 +1,6 @@
 """threading.Barrier: every party's arrival before every party's departure."""
 
 import pytest
-
 from corpus_tools import CORPUS, check_corpus_program, corpus_programs, run_racewatch
 
 

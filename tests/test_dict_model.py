@@ -1,7 +1,6 @@
 """The dict_model corpus: racy programs report their two lines, correct ones stay silent."""
 
 import pytest
-
 from corpus_tools import check_corpus_program, corpus_programs
 
 

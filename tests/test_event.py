@@ -1,7 +1,6 @@
 """threading.Event: set() before a wait() or is_set() that sees it set."""
 
 import pytest
-
 from corpus_tools import CORPUS, check_corpus_program, corpus_programs, run_racewatch
 
 

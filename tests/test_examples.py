@@ -3,7 +3,6 @@
 from pathlib import Path
 
 import pytest
-
 from corpus_tools import run_plain, run_racewatch
 
 EXAMPLES = Path(__file__).parent.parent / "examples"

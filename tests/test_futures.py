@@ -2,7 +2,6 @@
 over its outcome.  The pool's own locks, queue and threads add no edge."""
 
 import pytest
-
 from corpus_tools import CORPUS, check_corpus_program, corpus_programs, run_racewatch
 
 

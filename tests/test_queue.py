@@ -2,7 +2,6 @@
 it, task_done() before the join() it releases; the queues' own locks add no edge."""
 
 import pytest
-
 from corpus_tools import CORPUS, check_corpus_program, corpus_programs, run_racewatch
 
 

@@ -1,7 +1,6 @@
 """Semaphore and BoundedSemaphore: a release() before the acquire() that takes its permit."""
 
 import pytest
-
 from corpus_tools import CORPUS, check_corpus_program, corpus_programs, run_racewatch
 
 

@@ -1,7 +1,6 @@
 """RACEWATCH=1: racewatch on in any Python process, through racewatch.pth (real processes)."""
 
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -12,7 +11,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from corpus_tools import clean_env, racewatch_command
 
 RACY = """\

@@ -1,8 +1,7 @@
 """Thread start/join, _thread.start_new_thread and Timer: the corpus, plus thread facts."""
 
 import pytest
-
-from corpus_tools import check_corpus_program, corpus_programs, run_racewatch, CORPUS
+from corpus_tools import CORPUS, check_corpus_program, corpus_programs, run_racewatch
 
 
 @pytest.mark.parametrize("program", corpus_programs("threads"), ids=lambda p: p.stem)
