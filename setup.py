@@ -23,7 +23,7 @@ PTH = "racewatch.pth"
 CORE = Extension(
     "racewatch._core",
     sources=[f"racewatch/_core/{name}.c"
-             for name in ("module", "threadstate", "stacks", "shadow", "tracked")],
+             for name in ("module", "threadstate", "stacks", "shadow", "tracked", "sync")],
     depends=["racewatch/_core/core.h"],
     optional=True,  # no compiler: the pure-Python core, never a failed install
 )

@@ -8,6 +8,8 @@
  *   stacks.c       capture(): interned stacks of (code, lasti) pairs (stacks.py)
  *   shadow.c       Access, Loc, KeysLoc, Shadow, Conflict and the FastTrack rules (shadow.py)
  *   tracked.c      the tracked dict and defaultdict types, track(), public_type() (tracked.py)
+ *   sync.c         SyncVar and the edge operations (sync.py), the tracked locks' methods
+ *                  (patches/locks.py)
  */
 
 #ifndef RACEWATCH_CORE_H
@@ -335,6 +337,10 @@ rw_shadow_slot(PyObject *d)
 }
 
 int rw_tracked_ready(PyObject *module);
+
+/* -- sync.py and patches/locks.py (sync.c) ---------------------------------------------- */
+
+int rw_sync_ready(PyObject *module);
 PyObject *rw_track(PyObject *d);
 PyObject *rw_mod_track(PyObject *self, PyObject *d);
 PyObject *rw_keys_placeholder(PyObject *d);

@@ -27,8 +27,10 @@ from ..runtime.tracked import _hide_frame
 from .context import acquire_from, as_internal, release_before, thread_state
 
 _future_clocks = SyncTable(factory=lambda: None)   # Future -> SyncVar
-_task_clocks = SyncTable(factory=lambda: None)     # _WorkItem -> clock of its submit
 _pool_clocks = SyncTable(factory=lambda: None)     # ThreadPoolExecutor -> clock of its creation
+_FINISHED = futures_base.FINISHED
+# A _WorkItem is the executor's own, never the program's: its submit's clock rides on it.
+_SUBMITTED = "_racewatch_submitted"
 
 
 def _acquire_outcome(future, kind: str) -> None:
@@ -46,7 +48,8 @@ def _future_outcome(wrapped, instance, args, kwargs):
     try:
         return wrapped(*args, **kwargs)
     finally:
-        if instance.done() and not instance.cancelled():
+        # Once FINISHED a future never changes state: one read, without its lock.
+        if getattr(instance, "_state", None) == _FINISHED:
             _acquire_outcome(instance, wrapped.__name__)
 
 
@@ -127,7 +130,7 @@ def _work_item_init(wrapped, instance, args, kwargs):
     ts = thread_state()
     if ts is not None:
         label = _future_label(instance)
-        _task_clocks.set(instance, (snapshot(ts, "submit", label), label))
+        setattr(instance, _SUBMITTED, (snapshot(ts, "submit", label), label))
     return result
 
 
@@ -137,7 +140,7 @@ def _future_label(work_item) -> str:
 
 
 def _work_item_run(wrapped, instance, args, kwargs):
-    submitted = _task_clocks.pop(instance)
+    submitted = instance.__dict__.pop(_SUBMITTED, None)
     ts = thread_state() if submitted is not None else None
     if ts is not None:
         clock, label = submitted

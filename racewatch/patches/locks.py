@@ -6,6 +6,11 @@ are plain and add no edges: start racewatch before the program makes its locks. 
 ``_release_save``/``_acquire_restore`` pair of the RLock is what ``Condition.wait`` uses
 to release and re-acquire its lock, so those edges come from here too; for a plain Lock,
 ``Condition`` falls back to ``release()``/``acquire()``.
+
+The methods below are the pure-Python core's; with the compiled core, ``Lock`` and
+``RLock`` inherit the same methods in C (racewatch/_core/sync.c: ``LockBase``,
+``RLockBase``), since a program that takes a lock around each dict access pays for them
+twice per access.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import _thread
 import threading
 
 from ..runtime import stacks
+from ..runtime.core import COMPILED
 from ..runtime.settings import SETTINGS
 from ..runtime.sync import LockInfo, SyncVar, acquire, hold, release_store, unhold
 from ..runtime.tracked import _hide_frame
@@ -37,23 +43,15 @@ def _on_release(lock) -> None:
         release_store(lock._sync, ts)
 
 
-def _lock_info(kind: str) -> LockInfo:
-    return LockInfo(kind, stacks.capture(min(8, SETTINGS.stack_depth)))
-
-
-class Lock:
-    """A ``threading.Lock`` whose acquires and releases are happens-before edges."""
+class _PyLockMethods:
+    """A tracked ``threading.Lock``'s methods: the real lock's, plus the edges."""
 
     __slots__ = ("_lock", "_sync", "_info", "__weakref__")
 
-    def __new__(cls):
-        if building_internals():
-            return _allocate_lock()
-        self = object.__new__(cls)
-        self._lock = _allocate_lock()
-        self._info = _lock_info("Lock")
-        self._sync = SyncVar(f"Lock#{self._info.serial}")
-        return self
+    def _bind(self, lock, sync, info) -> None:
+        self._lock = lock
+        self._sync = sync
+        self._info = info
 
     def acquire(self, blocking=True, timeout=-1):
         try:
@@ -93,20 +91,17 @@ class Lock:
         return repr(self._lock)
 
 
-class RLock:
-    """A ``threading.RLock``; only the outermost acquire and release are edges."""
+class _PyRLockMethods:
+    """A tracked ``threading.RLock``'s methods; only the outermost acquire and release are
+    edges."""
 
     __slots__ = ("_lock", "_sync", "_info", "_depth", "__weakref__")
 
-    def __new__(cls, *args, **kwargs):
-        if building_internals():
-            return _CRLock(*args, **kwargs)
-        self = object.__new__(cls)
-        self._lock = _CRLock(*args, **kwargs)
-        self._info = _lock_info("RLock")
-        self._sync = SyncVar(f"RLock#{self._info.serial}")
+    def _bind(self, lock, sync, info) -> None:
+        self._lock = lock
+        self._sync = sync
+        self._info = info
         self._depth = 0  # changed only by the owner, while it holds the lock
-        return self
 
     def acquire(self, blocking=True, timeout=-1):
         try:
@@ -159,12 +154,50 @@ class RLock:
         self._sync = SyncVar(self._sync.label)
         self._depth = 0
 
+    def __repr__(self):
+        return repr(self._lock)
+
+
+if COMPILED is not None:
+    _LockMethods, _RLockMethods = COMPILED.LockBase, COMPILED.RLockBase
+else:
+    _LockMethods, _RLockMethods = _PyLockMethods, _PyRLockMethods
+
+
+def _lock_info(kind: str) -> LockInfo:
+    return LockInfo(kind, stacks.capture(min(8, SETTINGS.stack_depth)))
+
+
+class Lock(_LockMethods):
+    """A ``threading.Lock`` whose acquires and releases are happens-before edges."""
+
+    __slots__ = ()
+
+    def __new__(cls):
+        if building_internals():
+            return _allocate_lock()
+        self = _LockMethods.__new__(cls)
+        info = _lock_info("Lock")
+        self._bind(_allocate_lock(), SyncVar(f"Lock#{info.serial}"), info)
+        return self
+
+
+class RLock(_RLockMethods):
+    """A ``threading.RLock``; only the outermost acquire and release are edges."""
+
+    __slots__ = ()
+
+    def __new__(cls, *args, **kwargs):
+        if building_internals():
+            return _CRLock(*args, **kwargs)
+        self = _RLockMethods.__new__(cls)
+        info = _lock_info("RLock")
+        self._bind(_CRLock(*args, **kwargs), SyncVar(f"RLock#{info.serial}"), info)
+        return self
+
     def __getattr__(self, name):
         # _recursion_count (3.12+), locked (3.14+) and whatever else the C RLock offers.
         return getattr(self._lock, name)
-
-    def __repr__(self):
-        return repr(self._lock)
 
 
 def install(patcher) -> None:
