@@ -7,7 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+
+TYPE_CHECKING = False  # typing costs start-up time; annotations are not evaluated
+if TYPE_CHECKING:
+    from typing import Any
 
 __version__ = "0.1.0"
 

@@ -13,7 +13,10 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+
+TYPE_CHECKING = False  # typing costs start-up time; annotations are not evaluated
+if TYPE_CHECKING:
+    from typing import Any
 
 ENV_OPTIONS = "RACEWATCH_OPTIONS"
 

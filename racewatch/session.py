@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import _thread
 import atexit
-import datetime
 import os
-import platform
 import sys
 import threading
 import time
@@ -47,8 +45,8 @@ class Session:
                  instrument: bool, print_races: bool, mode: str = "api"):
         self.options = options
         self.mode = mode
-        self.started_at = datetime.datetime.now(datetime.timezone.utc).isoformat(
-            timespec="seconds")
+        # ISO 8601 in UTC, as datetime would write it, without importing datetime at start-up.
+        self.started_at = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
         self.roots = [str(r) for r in roots]
         self.command = list(command) if command is not None else list(sys.argv)
         self.table = RaceTable()
@@ -155,7 +153,7 @@ class Session:
             dicts_tracked=SETTINGS.dicts_tracked,
             accesses=REGISTRY.accesses(),
             duration_s=round(time.monotonic() - self.started, 3),
-            python=f"{platform.python_implementation()} {platform.python_version()}",
+            python=_python_version(),
             core=core.NAME,
             command=self.command,
             pid=self.pid,
@@ -217,6 +215,16 @@ def _write_sarif(report: Report, path: str, options: Options) -> None:
     from .reports import sarif
 
     sarif.write(report, path)
+
+
+def _python_version() -> str:
+    """"CPython 3.12.4", as the platform module gives it (not imported for so little)."""
+    v = sys.version_info
+    release = f"{v.major}.{v.minor}.{v.micro}"
+    if v.releaselevel != "final":
+        release += {"alpha": "a", "beta": "b", "candidate": "rc"}[v.releaselevel] + str(v.serial)
+    name = sys.implementation.name
+    return f"{ {'cpython': 'CPython', 'pypy': 'PyPy'}.get(name, name)} {release}"
 
 
 def _peak_rss_mb() -> float | None:

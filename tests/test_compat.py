@@ -50,8 +50,8 @@ KNOWN = {
     "pickle_bytes.py": (True, "a pickled dict loads the same, from other bytes (a REDUCE "
                               "of builtins.dict): the pickler's dict opcode is for the "
                               "exact type only"),
-    "submodule_attributes.py": (True, "racewatch imports threading, queue and "
-                                      "concurrent.futures (and so collections.abc) itself"),
+    "submodule_attributes.py": (True, "racewatch imports threading, json and "
+                                      "collections.abc itself"),
     "type_aliased.py": (True, TYPE_BY_NAME),
     "type_rebound_to_builtin.py": (True, TYPE_BY_NAME),
     "exec_type_check.py": (True, TYPE_BY_NAME),

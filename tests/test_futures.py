@@ -20,3 +20,42 @@ def test_task_side_of_a_race_names_the_task_and_a_pool_thread(tmp_path):
     assert task["thread"]["name"].startswith("ThreadPoolExecutor-")
     assert sides["<module>"]["op"] == "get"
     assert task["locks_held"] == sides["<module>"]["locks_held"] == []
+
+
+LATE_IMPORT = '''
+import sys
+import _thread
+import threading
+
+print("imported at start:", "concurrent.futures" in sys.modules)
+from concurrent.futures import ThreadPoolExecutor  # the patches apply now
+import concurrent.futures.thread as pool_module
+
+print("global lock plain:", type(pool_module._global_shutdown_lock) is _thread.LockType)
+totals = {}
+
+
+def add(n):
+    totals[n % 2] = totals.get(n % 2, 0) + n  # RACE: two tasks, nothing orders them
+
+
+with ThreadPoolExecutor(max_workers=2) as pool:
+    print("idle semaphore:", isinstance(pool._idle_semaphore, threading.Semaphore),
+          repr(pool._idle_semaphore).startswith("<threading.Semaphore"))
+    for n in range(4):
+        pool.submit(add, n)
+'''
+
+
+def test_patched_when_the_program_imports_it_and_its_internals_stay_plain(tmp_path):
+    """racewatch does not import concurrent.futures itself; the program's import of it is
+    patched, the lock it makes at import stays plain (an edge there would order every
+    submit), and the pool's internal semaphore is a plain Semaphore to the program."""
+    program = tmp_path / "late_import.py"
+    program.write_text(LATE_IMPORT)
+    run = run_racewatch(tmp_path, program)
+    assert run.stdout.splitlines() == ["imported at start: False", "global lock plain: True",
+                                       "idle semaphore: True True"]
+    assert run.status == 66
+    [race] = run.report["races"]
+    assert {race[side]["stack"][0]["function"] for side in ("current", "previous")} == {"add"}

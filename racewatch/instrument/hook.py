@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.abc
 import importlib.machinery
 import os
 import sys
@@ -26,7 +25,10 @@ def load_instrumented(path: str, cached: bool = True) -> CodeType:
     return code
 
 
-class RewritingLoader(importlib.machinery.SourceFileLoader):
+_SourceFileLoader = importlib.machinery.SourceFileLoader
+
+
+class RewritingLoader(_SourceFileLoader):
     """A source loader whose code is the rewritten module (and whose cache is ours)."""
 
     def get_code(self, fullname: str) -> CodeType:
@@ -54,8 +56,11 @@ def _instrumented_run_path_code(hook: RewriteHook):
     return wrapper
 
 
-class RewriteHook(importlib.abc.MetaPathFinder):
+class RewriteHook:
     """Finds the modules the policy instruments and gives them a ``RewritingLoader``.
+
+    A meta path finder by its methods, not by ``importlib.abc.MetaPathFinder``: that module
+    costs a few milliseconds of every watched process's start-up.
 
     The name check comes first and costs nothing; only then is the module looked for,
     by the finders that come after this one, so editable installs and custom path hooks
@@ -74,7 +79,7 @@ class RewriteHook(importlib.abc.MetaPathFinder):
         if spec is None or not spec.has_location or not isinstance(spec.origin, str):
             return None
         origin = spec.origin
-        if not origin.endswith(".py") or not isinstance(spec.loader, importlib.abc.FileLoader):
+        if not origin.endswith(".py") or not isinstance(spec.loader, _SourceFileLoader):
             return None
         if not self.policy.should_instrument(fullname, origin):
             return None

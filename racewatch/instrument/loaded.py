@@ -111,6 +111,14 @@ def _functions(module: types.ModuleType) -> Iterator[types.FunctionType]:
             yield from from_class(value, seen)
 
 
+def _bytecode_available() -> bool:
+    try:
+        import bytecode  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 class LoadedCode:
     """Rewrites the functions of modules already loaded; ``restore`` undoes it exactly."""
 
@@ -120,17 +128,17 @@ class LoadedCode:
     def instrument(self, policy: Policy, modules: Iterable[types.ModuleType] | None = None,
                    ) -> int:
         """Rewrite what the policy instruments; the number of functions rewritten."""
-        try:
-            import bytecode  # noqa: F401
-        except ImportError:  # an install without it: nothing loaded is rewritten
-            return 0
         from ..runtime.tracked import track
 
         done: dict = {}
         for module in list(sys.modules.values() if modules is None else modules):
             if not self._wanted(policy, module):
                 continue
-            for function in _functions(module):
+            functions = list(_functions(module))
+            # bytecode is imported only now (about 4 ms): most starts have nothing to rewrite.
+            if functions and not _bytecode_available():
+                return 0  # an install without it: nothing loaded is rewritten
+            for function in functions:
                 code = function.__code__
                 try:
                     new = rewrite_code(code, track, done)

@@ -11,6 +11,8 @@ import importlib.util
 import sys
 from collections.abc import Callable
 
+from ..runtime import stacks
+
 _MISSING = object()
 
 
@@ -56,6 +58,22 @@ class Patcher:
 
     def __init__(self):
         self._undo: list[tuple[object, str, object]] = []
+        self._after_import: _AfterImport | None = None
+
+    def when_imported(self, name: str, install: Callable) -> None:
+        """Call ``install(module, patcher)`` on module ``name``: now if it is imported,
+        else right after the program imports it, so that racewatch imports none of the
+        modules it patches itself.  Such an import runs as a primitive's internals
+        (``as_internal``): a lock the module makes at import, such as
+        ``concurrent.futures.thread._global_shutdown_lock``, stays a plain lock."""
+        module = sys.modules.get(name)
+        if module is not None:
+            install(module, self)
+            return
+        if self._after_import is None:
+            self._after_import = _AfterImport(self)
+            self.prepend(sys.meta_path, self._after_import)
+        self._after_import.pending.setdefault(name, []).append(install)
 
     def wrap(self, parent, name: str, wrapper: Callable) -> None:
         """Wrap ``parent.name`` with a wrapt wrapper ``wrapper(wrapped, instance, args, kwargs)``.
@@ -106,6 +124,54 @@ class Patcher:
         return len(self._undo)
 
 
+class _AfterImport:
+    """A meta path finder (by its methods: ``importlib.abc`` costs start-up time) that
+    lets the other finders find the modules ``Patcher.when_imported`` waits for, and
+    patches each right after it is executed."""
+
+    def __init__(self, patcher: Patcher):
+        self.patcher = patcher
+        self.pending: dict[str, list[Callable]] = {}
+
+    def find_spec(self, fullname, path=None, target=None):
+        installs = self.pending.get(fullname)
+        if not installs:
+            return None
+        for finder in sys.meta_path[sys.meta_path.index(self) + 1:]:
+            find_spec = getattr(finder, "find_spec", None)
+            spec = find_spec(fullname, path, target) if find_spec is not None else None
+            if spec is not None:
+                break
+        else:
+            return None
+        if spec.loader is None or not hasattr(spec.loader, "exec_module"):
+            return spec
+        spec.loader = _PatchingLoader(spec.loader, installs, self.patcher)
+        return spec
+
+
+class _PatchingLoader:
+    """The module's own loader, then the patches; everything else is the loader's."""
+
+    def __init__(self, loader, installs: list[Callable], patcher: Patcher):
+        self._loader = loader
+        self._installs = installs
+        self._patcher = patcher
+
+    def create_module(self, spec):
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module):
+        from .context import as_internal
+
+        as_internal(self._loader.exec_module, None, (module,), {})
+        for install in self._installs:
+            install(module, self._patcher)
+
+    def __getattr__(self, name):
+        return getattr(self._loader, name)
+
+
 _patcher: Patcher | None = None
 
 
@@ -114,12 +180,6 @@ def install() -> None:
     global _patcher
     if _patcher is not None:
         return
-    # Import what we patch first: module-level locks that these modules make at import
-    # (concurrent.futures.thread's _global_shutdown_lock) must stay plain locks.
-    import concurrent.futures.thread  # noqa: F401
-    import queue  # noqa: F401
-    import threading  # noqa: F401
-
     from . import compat, futures, locks, primitives, queues, threads
 
     patcher = Patcher()
@@ -138,3 +198,6 @@ def uninstall() -> None:
 
 def installed() -> bool:
     return _patcher is not None
+
+
+stacks.leave_out_frames_of(globals())

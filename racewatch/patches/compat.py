@@ -11,12 +11,11 @@ type up in a table refuses it.  The known cases:
   ``X.maketrans(...)`` calls into ``tracked.maketrans(X, ...)`` (transform.py).
 
 A shim for a module the program has not imported yet is applied right after it imports
-it (``ShimsOnImport``), so racewatch imports none of these modules itself.
+it (``Patcher.when_imported``), so racewatch imports none of these modules itself.
 """
 
 from __future__ import annotations
 
-import importlib.abc
 import sys
 from collections import defaultdict
 
@@ -99,55 +98,9 @@ def _shim_sqlite3(module, patcher) -> None:
 SHIMS = {"marshal": _shim_marshal, "xmlrpc.client": _shim_xmlrpc, "sqlite3": _shim_sqlite3}
 
 
-class ShimsOnImport(importlib.abc.MetaPathFinder):
-    """Applies a shim right after the program imports its module."""
-
-    def __init__(self, patcher):
-        self.patcher = patcher
-
-    def find_spec(self, fullname, path=None, target=None):
-        shim = SHIMS.get(fullname)
-        if shim is None:
-            return None
-        for finder in sys.meta_path[sys.meta_path.index(self) + 1:]:
-            spec = getattr(finder, "find_spec", lambda *a: None)(fullname, path, target)
-            if spec is not None:
-                break
-        else:
-            return None
-        loader = spec.loader
-        exec_module = loader.exec_module
-        patcher = self.patcher
-
-        def exec_then_shim(module):
-            exec_module(module)
-            shim(module, patcher)
-
-        spec.loader = _LoaderWithShim(loader, exec_then_shim)
-        return spec
-
-
-class _LoaderWithShim(importlib.abc.Loader):
-    def __init__(self, loader, exec_module):
-        self._loader = loader
-        self._exec_module = exec_module
-
-    def create_module(self, spec):
-        return self._loader.create_module(spec)
-
-    def exec_module(self, module):
-        self._exec_module(module)
-
-    def __getattr__(self, name):
-        return getattr(self._loader, name)
-
-
 def install(patcher) -> None:
     for name, shim in SHIMS.items():
-        module = sys.modules.get(name)
-        if module is not None:
-            shim(module, patcher)
-    patcher.prepend(sys.meta_path, ShimsOnImport(patcher))
+        patcher.when_imported(name, shim)
 
 
 stacks.leave_out_frames_of(globals())

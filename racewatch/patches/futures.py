@@ -11,36 +11,50 @@ semaphore and work queue are internals and add no edge.
 
 from __future__ import annotations
 
-import concurrent.futures
-import concurrent.futures._base as futures_base
-import concurrent.futures.thread as futures_thread
-
 from ..runtime import stacks
 from ..runtime.sync import (
     SyncTable,
     SyncVar,
+    acquire,
     acquire_clock,
     new_label,
+    release_join,
     snapshot,
 )
 from ..runtime.tracked import _hide_frame
-from .context import acquire_from, as_internal, release_before, thread_state
+from .context import as_internal, thread_state
 
-_future_clocks = SyncTable(factory=lambda: None)   # Future -> SyncVar
 _pool_clocks = SyncTable(factory=lambda: None)     # ThreadPoolExecutor -> clock of its creation
-_FINISHED = futures_base.FINISHED
-# A _WorkItem is the executor's own, never the program's: its submit's clock rides on it.
+_FINISHED = "FINISHED"  # concurrent.futures._base.FINISHED, read again at install
+# A pool churns through one Future and one _WorkItem per task, so their state rides on
+# them (both have a __dict__) rather than in a table of weak references: the future's
+# SyncVar, made by its submit or its first completion, and the work item's submit clock.
+_SYNC = "_racewatch_sync"
 _SUBMITTED = "_racewatch_submitted"
 
 
+def _future_sync(future) -> SyncVar:
+    """The future's SyncVar, made on first use (setdefault: one even if two threads race)."""
+    state = future.__dict__
+    sync = state.get(_SYNC)
+    if sync is None:
+        sync = state.setdefault(_SYNC, SyncVar(new_label("Future")))
+    return sync
+
+
 def _acquire_outcome(future, kind: str) -> None:
-    acquire_from(_future_clocks, future, kind)
+    sync = getattr(future, "__dict__", {}).get(_SYNC)
+    ts = thread_state() if sync is not None else None
+    if ts is not None:
+        acquire(sync, ts, kind)
 
 
-def _future_init(wrapped, instance, args, kwargs):
-    result = as_internal(wrapped, instance, args, kwargs)  # its Condition is internal
-    _future_clocks.set(instance, SyncVar(new_label("Future")))
-    return result
+def _complete(wrapped, instance, args, kwargs):
+    """``set_result``/``set_exception``: the end of the task, published before it is visible."""
+    ts = thread_state()
+    if ts is not None:
+        release_join(_future_sync(instance), ts, "complete")
+    return wrapped(*args, **kwargs)
 
 
 def _future_outcome(wrapped, instance, args, kwargs):
@@ -89,17 +103,16 @@ def _wait(wrapped, instance, args, kwargs):
     return result
 
 
-_original_as_completed = futures_base.as_completed
+def _patched_as_completed(original):
+    def as_completed(fs, timeout=None):
+        """``concurrent.futures.as_completed``, ordering the caller after each future it
+        yields."""
+        for future in original(fs, timeout):
+            _acquire_outcome(future, "as_completed")
+            yield future
 
-
-def as_completed(fs, timeout=None):
-    """``concurrent.futures.as_completed``, ordering the caller after each future it yields."""
-    for future in _original_as_completed(fs, timeout):
-        _acquire_outcome(future, "as_completed")
-        yield future
-
-
-as_completed.__doc__ = _original_as_completed.__doc__
+    as_completed.__doc__ = original.__doc__
+    return as_completed
 
 
 def _pool_init(wrapped, instance, args, kwargs):
@@ -112,7 +125,8 @@ def _pool_init(wrapped, instance, args, kwargs):
 
 def _pool_adjust_thread_count(wrapped, instance, args, kwargs):
     ts = thread_state()
-    if ts is None:
+    if ts is None or len(getattr(instance, "_threads", ())) >= getattr(instance, "_max_workers", 0):
+        # Every worker is started (the common case in a busy pool): nothing to inherit.
         return wrapped(*args, **kwargs)
     saved = ts.spawn_clock
     ts.spawn_clock = _pool_clocks.get(instance)
@@ -129,14 +143,10 @@ def _work_item_init(wrapped, instance, args, kwargs):
     result = wrapped(*args, **kwargs)
     ts = thread_state()
     if ts is not None:
-        label = _future_label(instance)
-        setattr(instance, _SUBMITTED, (snapshot(ts, "submit", label), label))
+        future = getattr(instance, "future", None)
+        label = _future_sync(future).label if future is not None else "task"
+        instance.__dict__[_SUBMITTED] = (snapshot(ts, "submit", label), label)
     return result
-
-
-def _future_label(work_item) -> str:
-    sv = _future_clocks.get(getattr(work_item, "future", None))
-    return sv.label if sv is not None else "task"
 
 
 def _work_item_run(wrapped, instance, args, kwargs):
@@ -149,27 +159,38 @@ def _work_item_run(wrapped, instance, args, kwargs):
 
 
 def install(patcher) -> None:
-    Future = futures_base.Future
-    patcher.wrap(Future, "__init__", _future_init)
-    # set_result/set_exception: the end of the task, published before it is visible.
-    complete = release_before(_future_clocks, "complete")
-    patcher.wrap(Future, "set_result", complete)
-    patcher.wrap(Future, "set_exception", complete)
+    # Applied when the program imports them: racewatch does not import concurrent.futures
+    # (and logging with it) into every watched process.
+    patcher.when_imported("concurrent.futures", _install_futures)
+    patcher.when_imported("concurrent.futures.thread", _install_pool)
+
+
+def _install_futures(package, patcher) -> None:
+    """On the package: by then ``_base`` is loaded and its names re-exported."""
+    global _FINISHED
+    base = package._base
+    _FINISHED = base.FINISHED
+    Future = base.Future
+    patcher.wrap(Future, "__init__", as_internal)  # its Condition is internal
+    patcher.wrap(Future, "set_result", _complete)
+    patcher.wrap(Future, "set_exception", _complete)
     patcher.wrap(Future, "result", _future_outcome)
     patcher.wrap(Future, "exception", _future_outcome)
     patcher.wrap(Future, "add_done_callback", _add_done_callback)
-    patcher.wrap(futures_base, "_create_and_install_waiters", as_internal)
-    patcher.wrap(futures_base, "wait", _wait)
-    patcher.replace(futures_base, "as_completed", as_completed)
+    patcher.wrap(base, "_create_and_install_waiters", as_internal)
+    patcher.wrap(base, "wait", _wait)
+    patcher.replace(base, "as_completed", _patched_as_completed(base.as_completed))
     # The package re-exports both at import: programs use these names.
-    patcher.replace(concurrent.futures, "wait", futures_base.wait)
-    patcher.replace(concurrent.futures, "as_completed", as_completed)
+    patcher.replace(package, "wait", base.wait)
+    patcher.replace(package, "as_completed", base.as_completed)
 
-    pool = futures_thread.ThreadPoolExecutor
+
+def _install_pool(thread, patcher) -> None:
+    pool = thread.ThreadPoolExecutor
     patcher.wrap(pool, "__init__", _pool_init)
     patcher.wrap(pool, "_adjust_thread_count", _pool_adjust_thread_count)
-    patcher.wrap(futures_thread._WorkItem, "__init__", _work_item_init)
-    patcher.wrap(futures_thread._WorkItem, "run", _work_item_run)
+    patcher.wrap(thread._WorkItem, "__init__", _work_item_init)
+    patcher.wrap(thread._WorkItem, "run", _work_item_run)
 
 
 stacks.leave_out_frames_of(globals())

@@ -7,7 +7,10 @@ The JSON form (``to_json``/``from_json``) is SPEC section 4, with a few additive
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+
+TYPE_CHECKING = False  # typing costs start-up time; annotations are not evaluated
+if TYPE_CHECKING:
+    from typing import Any
 
 
 @dataclass(frozen=True)
