@@ -3,6 +3,8 @@ building the internals of a primitive (whose locks must add no edge of their own
 
 from __future__ import annotations
 
+from ..runtime import stacks
+from ..runtime.core import COMPILED
 from ..runtime.settings import SETTINGS
 from ..runtime.shadow import REGISTRY
 from ..runtime.sync import SyncTable, acquire, release_join
@@ -38,6 +40,13 @@ def as_internal(wrapped, instance, args, kwargs):
         return wrapped(*args, **kwargs)
     finally:
         ts.internal -= 1
+
+
+if COMPILED is not None:
+    # The same three in C: asked on every edge, and around every internal lock's creation.
+    thread_state = COMPILED.thread_state  # noqa: F811
+    building_internals = COMPILED.building_internals  # noqa: F811
+    as_internal = COMPILED.as_internal  # noqa: F811
 
 
 def _identity(state):
@@ -78,3 +87,6 @@ def acquire_after(table: SyncTable, kind: str, sync_of=_identity, only_if_true: 
         return result
 
     return wrapper
+
+
+stacks.leave_out_frames_of(globals())

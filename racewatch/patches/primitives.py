@@ -30,19 +30,41 @@ from ..runtime.sync import (
 from .context import acquire_after, as_internal, building_internals, release_before, thread_state
 
 _sync = SyncTable(factory=lambda: None)   # Event or Barrier -> SyncVar
+# A patched class -> the same class unpatched, as a subclass (see ``_plain_variant``).
+_PLAIN: dict[type, type] = {}
 
 
 def _init_with_clock(make_state):
-    """A wrapt wrapper for ``__init__``: internals stay internal; a user's instance gets state."""
+    """A wrapt wrapper for ``__init__``: a user's instance gets state; one made as another
+    primitive's internals becomes an instance of the class's plain variant."""
 
     def wrapper(wrapped, instance, args, kwargs):
         user_made = not building_internals()
         result = as_internal(wrapped, instance, args, kwargs)
         if user_made:
             _sync.set(instance, make_state(instance))
+        else:
+            plain = _PLAIN.get(type(instance))
+            if plain is not None:
+                instance.__class__ = plain
         return result
 
     return wrapper
+
+
+def _plain_variant(cls: type, names) -> type:
+    """A subclass of ``cls`` whose ``names`` are the methods ``cls`` has before patching.
+
+    An internal Event or Semaphore (each Thread has an Event, each thread pool a
+    Semaphore, each ``as_completed`` waiter an Event) adds no edge, but through the
+    patched class it would still pay for a wrapper on every call; a pool pays it several
+    times per task.  Switched to this variant it costs what it costs without racewatch,
+    and stays an instance of ``cls`` with the same name and repr.
+    """
+    attrs = {name: getattr(cls, name) for name in names if hasattr(cls, name)}
+    attrs.update(__slots__=(), __module__=cls.__module__, __qualname__=cls.__qualname__,
+                 __doc__=cls.__doc__)
+    return type(cls.__name__, (cls,), attrs)
 
 
 # -- Semaphore ---------------------------------------------------------------------------
@@ -205,6 +227,12 @@ def _barrier_wait(wrapped, instance, args, kwargs):
 
 
 def install(patcher) -> None:
+    _PLAIN.clear()
+    for cls, names in ((threading.Event, ("set", "wait", "is_set", "isSet")),
+                       (threading.Semaphore, ("acquire", "__enter__", "release")),
+                       (threading.BoundedSemaphore, ("acquire", "__enter__", "release")),
+                       (threading.Barrier, ("wait", "_enter", "_release"))):
+        _PLAIN[cls] = _plain_variant(cls, names)
     patcher.wrap(threading.Event, "__init__",
                  _init_with_clock(lambda _e: SyncVar(new_label("Event"))))
     # set() before a wait() or is_set() that reports the flag set.
