@@ -14,6 +14,11 @@ from racewatch.runtime.races import EVENTS_PER_LANE
 from racewatch.runtime.threads import EVENTS_KEPT
 
 
+def line_of(text: str) -> int:
+    with open(__file__) as f:
+        return next(n for n, line in enumerate(f, 1) if text in line)
+
+
 @pytest.fixture
 def detector():
     active = session.start(Options(), instrument=False, print_races=False)
@@ -85,6 +90,8 @@ def test_identical_events_in_a_row_are_folded(detector):
     (race,) = detector.report().races
     (folded,) = race.timeline.previous_events
     assert (folded.kind, folded.direction, folded.count) == ("set", "release", 5)
+    # Where the program set it, not the patch that saw it.
+    assert (folded.frame.file, folded.frame.line) == (__file__, line_of("ev.set()  # the same"))
 
 
 def test_timeline_round_trips_through_json():

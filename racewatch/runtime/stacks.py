@@ -169,3 +169,6 @@ if COMPILED is not None:
     end_stacks_at_frames_of = COMPILED.end_stacks_at_frames_of
 
 leave_out_frames_of(globals())
+# The package's API (racewatch.acquire() and the like) stands between the program and the
+# runtime; the package is always imported before this module.
+leave_out_frames_of(sys.modules[__package__.rpartition(".")[0]].__dict__)
