@@ -32,17 +32,19 @@ from concurrent.futures import ThreadPoolExecutor  # the patches apply now
 import concurrent.futures.thread as pool_module
 
 print("global lock plain:", type(pool_module._global_shutdown_lock) is _thread.LockType)
+both_running = threading.Barrier(2)  # so the two tasks run on two different workers
 totals = {}
 
 
 def add(n):
-    totals[n % 2] = totals.get(n % 2, 0) + n  # RACE: two tasks, nothing orders them
+    both_running.wait()
+    totals["sum"] = totals.get("sum", 0) + n  # two tasks, nothing orders them
 
 
 with ThreadPoolExecutor(max_workers=2) as pool:
     print("idle semaphore:", isinstance(pool._idle_semaphore, threading.Semaphore),
           repr(pool._idle_semaphore).startswith("<threading.Semaphore"))
-    for n in range(4):
+    for n in range(2):
         pool.submit(add, n)
 '''
 
