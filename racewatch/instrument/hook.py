@@ -56,6 +56,23 @@ def _instrumented_run_path_code(hook: RewriteHook):
     return wrapper
 
 
+def find_spec_elsewhere(me, fullname, path=None, target=None):
+    """The spec that the meta path finders other than ``me`` find for ``fullname``: how a
+    finder that only adjusts what is found (this hook, the patches' after-import finder)
+    leaves the finding itself to the others, so editable installs and custom path hooks
+    keep working."""
+    for finder in list(sys.meta_path):
+        if finder is me or not hasattr(finder, "find_spec"):
+            continue
+        try:
+            spec = finder.find_spec(fullname, path, target)
+        except Exception:  # a finder that fails is the import system's to report
+            return None
+        if spec is not None:
+            return spec
+    return None
+
+
 class RewriteHook:
     """Finds the modules the policy instruments and gives them a ``RewritingLoader``.
 
@@ -75,7 +92,7 @@ class RewriteHook:
     def find_spec(self, fullname, path=None, target=None):
         if not self.policy.may_instrument(fullname):
             return None
-        spec = self._find_elsewhere(fullname, path, target)
+        spec = find_spec_elsewhere(self, fullname, path, target)
         if spec is None or not spec.has_location or not isinstance(spec.origin, str):
             return None
         origin = spec.origin
@@ -87,18 +104,6 @@ class RewriteHook:
         spec.cached = cache.cache_path(origin)
         self.instrumented.append(fullname)
         return spec
-
-    def _find_elsewhere(self, fullname, path, target):
-        for finder in list(sys.meta_path):
-            if finder is self or not hasattr(finder, "find_spec"):
-                continue
-            try:
-                spec = finder.find_spec(fullname, path, target)
-            except Exception:  # a finder that fails is the import system's to report
-                return None
-            if spec is not None:
-                return spec
-        return None
 
     def install(self) -> None:
         import runpy

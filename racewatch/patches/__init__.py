@@ -11,6 +11,7 @@ import importlib.util
 import sys
 from collections.abc import Callable
 
+from ..instrument.hook import find_spec_elsewhere
 from ..runtime import stacks
 
 _MISSING = object()
@@ -137,14 +138,8 @@ class _AfterImport:
         installs = self.pending.get(fullname)
         if not installs:
             return None
-        for finder in sys.meta_path[sys.meta_path.index(self) + 1:]:
-            find_spec = getattr(finder, "find_spec", None)
-            spec = find_spec(fullname, path, target) if find_spec is not None else None
-            if spec is not None:
-                break
-        else:
-            return None
-        if spec.loader is None or not hasattr(spec.loader, "exec_module"):
+        spec = find_spec_elsewhere(self, fullname, path, target)
+        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
             return spec
         spec.loader = _PatchingLoader(spec.loader, installs, self.patcher)
         return spec
