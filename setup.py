@@ -19,12 +19,13 @@ from setuptools import Extension, setup
 from setuptools.command.build_py import build_py
 
 PTH = "racewatch.pth"
+HERE = Path(__file__).resolve().parent
 
 CORE = Extension(
     "racewatch._core",
-    sources=[f"racewatch/_core/{name}.c"
-             for name in ("module", "threadstate", "stacks", "shadow", "tracked", "sync")],
-    depends=["racewatch/_core/core.h"],
+    # Every C file of the core (one per part: core.h names them); paths relative to this file.
+    sources=sorted(str(p.relative_to(HERE)) for p in (HERE / "racewatch/_core").glob("*.c")),
+    depends=sorted(str(p.relative_to(HERE)) for p in (HERE / "racewatch/_core").glob("*.h")),
     optional=True,  # no compiler: the pure-Python core, never a failed install
 )
 

@@ -491,7 +491,7 @@ def _emit(conflicts: list, ts: ThreadState) -> None:
 
 
 if COMPILED is not None:
-    # The same types and rules in C (racewatch/_core/shadow.c), checked without a Python
+    # The same types and rules in C (racewatch/_core/: engine.h names the files), checked without a Python
     # frame; the registry stays here, and the compiled core calls it when a thread it does
     # not know yet makes its first access.
     Access, Loc, KeysLoc = COMPILED.Access, COMPILED.Loc, COMPILED.KeysLoc

@@ -1,0 +1,222 @@
+/* The engine: shadow state of a tracked container and the FastTrack rules that check each
+ * access (internal declarations shared by its files).
+ *
+ * The reference is racewatch/runtime/shadow.py: the same types (Access, Loc, KeysLoc,
+ * Shadow, Conflict), the same rules in the same order, the same reports.  In C they are
+ * spread over one file per part:
+ *
+ *   access.c    Access records and read sets
+ *   location.c  Loc and KeysLoc, and the sharing of identical locations
+ *   shadow.c    the Shadow type, attaching one to a tracked dict, entering an access
+ *   rules.c     the FastTrack rules for each kind of access, and their Python entry points
+ *   sweep.c     forgetting deleted keys
+ *   conflict.c  Conflict, and the batch of conflicts one update finds, handed to the sink
+ *
+ * Some representations differ from the reference's, invisibly to the rest of racewatch:
+ *
+ * * a Loc never changes once it is stored in ``locs``: a read stores a new one instead of
+ *   changing the old one in place, and identical ones are shared (a thread that reads a
+ *   million keys in one epoch leaves them one Loc, where the reference makes a million);
+ * * a read set shared by two threads is kept in the Loc itself (the reference makes a
+ *   {slot: Access} dict, which is what ``Loc.r`` still shows);
+ * * the keys location is part of the Shadow (``Shadow.keys`` shows a KeysLoc copy), and
+ *   the per-slot write summary (``wsum``) is an array.
+ *
+ * CONSISTENCY ------------------------------------------------------------------------------
+ *
+ * The fast path (an access in an epoch already recorded for the location) looks the key up
+ * in ``locs`` and compares two integers of what it found: only the accessing thread can
+ * make records of its own epoch, and Access and Loc objects never change, so a reference
+ * to one is all it needs.  Everything else (the slow path) builds the record first
+ * (capturing the stack may allocate, and so may run the garbage collector on 3.10 and
+ * 3.11), then updates the shadow, then builds the Conflict objects and calls the sink.
+ * While it updates the shadow the thread's ``busy`` counter is raised, so that an access
+ * made from code that runs in the middle (a key's __hash__ or __eq__, a finalizer) is
+ * ignored, never re-entered and never waited for.
+ *
+ * GIL builds rely on the GIL.  The only points of the update where Python code can run,
+ * and so where the interpreter can switch threads, are the key's __hash__/__eq__ inside a
+ * lookup or store on ``locs`` (for keys of a class with such methods).  Each leaves the
+ * shadow whole: a location is read into a new reference, its new state is built apart, and
+ * it is published by one store into ``locs``; the keys location and the summaries change
+ * in C code that runs no Python code; keys an update lets go of are released only once it
+ * is complete.  When another thread changes the same key's location during such a call,
+ * one of the two updates can be lost: a race with that key can then be missed, never
+ * invented.  The sweep of deleted keys works on a snapshot of ``locs`` and tolerates keys
+ * that went or came meanwhile.
+ *
+ * Free-threaded builds (Py_GIL_DISABLED): ``locs`` is a dict, safe to use from any thread,
+ * and what it holds never changes, so the fast path takes no lock on a key's location.
+ * The keys location, the whole-dict read set and the write summary do change in place:
+ * they are read and updated under the shadow's critical section (its own mutex, not a
+ * global lock), and so is every update of the slow path.  A critical section is
+ * suspended while its thread blocks (in a key's __eq__, say), so the discipline above (a
+ * whole state at every point where Python code runs) is what keeps it consistent there
+ * too.  The dict's slot that holds its creation stack, then its shadow, changes once,
+ * under the dict's critical section; the stack it held stays alive (the shadow owns it)
+ * for a reader that loaded it just before.  SETTINGS' object fields are read under its
+ * critical section.  ``Shadow.locs`` itself is replaced only after a fork, in the child,
+ * while no other thread runs yet.
+ *
+ * TESTED: all of the above on GIL builds of CPython 3.10 to 3.13, by the whole test suite
+ * run with RACEWATCH_CORE=c (tests/test_engine.py switches threads every microsecond while
+ * four threads hammer one dict; the corpus covers every primitive).  NOT TESTED:
+ * free-threaded builds, none of which could be installed where racewatch is developed.  The
+ * Py_GIL_DISABLED code is written against CPython 3.13's critical-section and PyMutex API,
+ * and compiles without a warning against 3.13's headers with Py_GIL_DISABLED defined (not
+ * a free-threaded interpreter's own build): it has never run.
+ */
+
+#ifndef RACEWATCH_ENGINE_H
+#define RACEWATCH_ENGINE_H
+
+#include "core.h"
+
+#ifdef Py_GIL_DISABLED
+#define RW_FT_BEGIN(op) Py_BEGIN_CRITICAL_SECTION(op)
+#define RW_FT_END() Py_END_CRITICAL_SECTION()
+#else
+#define RW_FT_BEGIN(op) {
+#define RW_FT_END() }
+#endif
+
+/* A new reference to an object field of SETTINGS (None for NULL). */
+static inline PyObject *
+settings_field(PyObject **field)
+{
+    PyObject *value;
+    RW_FT_BEGIN(rw_settings);
+    value = *field != NULL ? *field : Py_None;
+    Py_INCREF(value);
+    RW_FT_END();
+    return value;
+}
+
+static inline long long
+vc_entry(PyObject *vc, Py_ssize_t slot)
+{
+    if (slot >= PyList_GET_SIZE(vc)) {
+        return 0;
+    }
+    long long v = PyLong_AsLongLong(PyList_GET_ITEM(vc, slot));
+    if (v == -1 && PyErr_Occurred()) {
+        PyErr_Clear();
+        return 0;
+    }
+    return v;
+}
+
+/* True when ``rec`` happened before the thread whose clock is ``vc``. */
+static inline int
+covered(const RW_Access *rec, PyObject *vc)
+{
+    return rec->slot < PyList_GET_SIZE(vc) && rec->clock <= vc_entry(vc, rec->slot);
+}
+
+static inline int
+same_epoch(const RW_Access *rec, const RW_ThreadState *ts)
+{
+    return rec != NULL && rec->clock == ts->clock && rec->slot == ts->slot;
+}
+
+/* -- read sets (access.c) --------------------------------------------------------------- */
+
+RW_Access *rw_access_new(RW_ThreadState *ts, PyObject *stack, PyObject *op, int write);
+int rw_readmap_append(rw_readmap **pmap, RW_Access *rec);
+void rw_rs_clear(RW_ReadSet *rs);
+int rw_rs_add(RW_ReadSet *rs, RW_Access *cur, PyObject *vc);
+PyObject *rw_rs_as_object(const RW_ReadSet *rs);
+int rw_rs_from_object(RW_ReadSet *rs, PyObject *value);
+int rw_rs_copy(RW_ReadSet *to, const RW_ReadSet *from);
+
+/* _same_epoch_read: the set holds a read of ``ts``'s slot in its current epoch. */
+static inline int
+rs_same_epoch(const RW_ReadSet *rs, const RW_ThreadState *ts)
+{
+    if (rs->more != NULL) {
+        for (Py_ssize_t i = 0; i < rs->more->n; i++) {
+            if (rs->more->items[i]->slot == ts->slot) {
+                return rs->more->items[i]->clock == ts->clock;
+            }
+        }
+        return 0;
+    }
+    if (rs->a == NULL) {
+        return 0;
+    }
+    if (rs->b == NULL) {
+        return same_epoch(rs->a, ts);
+    }
+    if (rs->a->slot == ts->slot) {
+        return rs->a->clock == ts->clock;
+    }
+    if (rs->b->slot == ts->slot) {
+        return rs->b->clock == ts->clock;
+    }
+    return 0;
+}
+
+static inline Py_ssize_t
+rs_count(const RW_ReadSet *rs)
+{
+    if (rs->more != NULL) {
+        return rs->more->n;
+    }
+    return (rs->a != NULL) + (rs->b != NULL);
+}
+
+static inline RW_Access *
+rs_item(const RW_ReadSet *rs, Py_ssize_t i)
+{
+    if (rs->more != NULL) {
+        return rs->more->items[i];
+    }
+    return i == 0 ? rs->a : rs->b;
+}
+
+/* -- locations (location.c) ------------------------------------------------------------- */
+
+RW_KeysLoc *rw_keysloc_new(void);
+RW_Loc *rw_loc_shared(RW_ThreadState *ts, RW_Access *w, RW_Access *a, RW_Access *b);
+RW_Loc *rw_loc_with_read(RW_ThreadState *ts, RW_Loc *loc, RW_Access *cur, PyObject *vc);
+
+static inline RW_Loc *
+as_loc(PyObject *v)
+{
+    return (Py_IS_TYPE(v, &RW_LocType)) ? (RW_Loc *)v : NULL;
+}
+
+/* -- one slow-path update: the conflicts it found and what it let go of (conflict.c) ----- */
+
+typedef struct {
+    RW_Access *prev;
+    PyObject *key;           /* NULL: the keys location */
+    PyObject *previous_key;  /* NULL: None */
+    PyObject *current_key;
+    int on_keys;
+} rw_pending;
+
+typedef struct {
+    rw_pending *items;
+    Py_ssize_t n, cap;
+    PyObject **trash;        /* keys dropped by the update, released after it */
+    Py_ssize_t tn, tcap;
+    rw_pending items_small[4];
+    PyObject *trash_small[4];
+} rw_batch;
+
+void rw_batch_init(rw_batch *b);
+void rw_batch_free(rw_batch *b);
+int rw_batch_add(rw_batch *b, RW_Access *prev, PyObject *key, int on_keys,
+                 PyObject *previous_key, PyObject *current_key);
+int rw_batch_trash(rw_batch *b, PyObject *obj);
+int rw_rs_unordered(const RW_ReadSet *rs, PyObject *vc, rw_batch *b, PyObject *key,
+                    int on_keys, PyObject *previous_key, PyObject *current_key);
+int rw_emit(RW_Shadow *sh, RW_Access *cur, rw_batch *b);
+
+/* -- the sweep of deleted keys (sweep.c) ------------------------------------------------ */
+
+int rw_sweep_ready(void);
+int rw_sweep(RW_Shadow *sh, PyObject *d);
+
+#endif /* RACEWATCH_ENGINE_H */

@@ -1,0 +1,542 @@
+/* The FastTrack rules for each kind of access to a tracked dict (shadow.py's on_read,
+ * on_write, on_keys_read, on_read_all, on_clear), and their entry points for Python. */
+
+#include "engine.h"
+
+/* -- making a record ------------------------------------------------------------------------ */
+
+static RW_Access *
+make_access(RW_ThreadState *ts, PyObject *op, int write)
+{
+    PyObject *stack = rw_capture(rw_settings->stack_depth, NULL, ts);
+    if (stack == NULL) {
+        return NULL;
+    }
+    RW_Access *last = ts->last;
+    if (last != NULL && last->clock == ts->clock && last->stack == stack && last->op == op
+            && last->write == (char)(write != 0) && last->locks == ts->held) {
+        Py_DECREF(stack);
+        return (RW_Access *)Py_NewRef(last);
+    }
+    RW_Access *rec = rw_access_new(ts, stack, op, write);
+    if (rec == NULL) {
+        return NULL;
+    }
+    Py_XSETREF(ts->last, (RW_Access *)Py_NewRef(rec));
+    return rec;
+}
+
+/* A key's location in ``locs``: 1 (a new reference in *pv), 0 (none: a key that prefill
+ * put there holds None) or -1 (error). */
+static int
+loc_lookup(PyObject *locs, PyObject *key, PyObject **pv)
+{
+    int found = RW_DictGetItemRef(locs, key, pv);
+    if (found > 0 && *pv == Py_None) {
+        Py_CLEAR(*pv);
+        return 0;
+    }
+    return found;
+}
+
+/* Once a shadow has locations for an eighth of a large dict's keys, it is made to hold
+ * all of them at once, as None (no location yet), with the dict's own key objects: one
+ * allocation instead of a dict grown step by step to the same size (the steps stay in the
+ * memory of the thread that grew it), and no second object for each key (a program that
+ * looks keys up by value, ``d[i]`` for i in a range, passes a new object each time). */
+static int
+prefill(RW_Shadow *sh, PyObject *d, rw_batch *b)
+{
+    Py_ssize_t n = PyDict_GET_SIZE(sh->locs);
+    Py_ssize_t size = PyDict_GET_SIZE(d);
+    if (sh->prefilled || n < 8192 || n * 8 < size) {
+        return 0;
+    }
+    sh->prefilled = 1;
+    if (size < 2 * n) {
+        return 0;   /* it is nearly all there already */
+    }
+    PyObject *full = rw_keys_placeholder(d);
+    if (full == NULL) {
+        return 0;
+    }
+    if (PyDict_Merge(full, sh->locs, 1) < 0) {
+        Py_DECREF(full);
+        return -1;
+    }
+    PyObject *old = sh->locs;
+    sh->locs = full;
+    return rw_batch_trash(b, old);
+}
+
+/* The fast path's lookup: -1 when ``locs.get(key)`` raised an Exception (the reference
+ * returns without a record: the dict operation raises the same error), -2 for a
+ * BaseException that is not one (it propagates), else 0 or 1 (found, in *pv). */
+static int
+lookup_fast(RW_Shadow *sh, PyObject *key, PyObject **pv)
+{
+    PyObject *locs = Py_NewRef(sh->locs);
+    int found = loc_lookup(locs, key, pv);
+    Py_DECREF(locs);
+    if (found < 0) {
+        if (PyErr_ExceptionMatches(PyExc_Exception)) {
+            PyErr_Clear();
+            return -1;
+        }
+        return -2;
+    }
+    return found;
+}
+
+/* -- the rules ------------------------------------------------------------------------------ */
+
+static int
+read_locked(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *key, RW_Access *cur,
+            rw_batch *b)
+{
+    PyObject *vc = ts->vc;
+    PyObject *locs = Py_NewRef(sh->locs);
+    PyObject *v;
+    RW_Loc *made = NULL;
+    int rc = 0;
+    int found = loc_lookup(locs, key, &v);
+    if (found < 0) {
+        rc = -1;
+    }
+    else if (!found) {
+        if (rw_settings->tracking) {   /* else: the memory budget is spent, no new key */
+            made = rw_loc_shared(ts, NULL, cur, NULL);
+            rc = made == NULL ? -1 : 0;
+        }
+    }
+    else if (Py_IS_TYPE(v, &RW_AccessType)) {
+        RW_Access *w = (RW_Access *)v;
+        if (!covered(w, vc)) {
+            rc = rw_batch_add(b, w, key, 0, NULL, NULL);
+        }
+        if (rc == 0) {
+            made = rw_loc_shared(ts, w, cur, NULL);
+            rc = made == NULL ? -1 : 0;
+        }
+    }
+    else if (as_loc(v) != NULL) {
+        RW_Loc *loc = (RW_Loc *)v;
+        if (loc->w != NULL && !covered(loc->w, vc)) {
+            rc = rw_batch_add(b, loc->w, key, 0, NULL, NULL);
+        }
+        if (rc == 0) {
+            made = rw_loc_with_read(ts, loc, cur, vc);
+            rc = made == NULL ? -1 : 0;
+        }
+    }
+    if (made != NULL) {
+        /* Published by one store: the shadow is whole before and after it. */
+        rc = PyDict_SetItem(locs, key, (PyObject *)made);
+        Py_DECREF(made);
+        if (rc == 0 && !found) {
+            rc = prefill(sh, d, b);
+        }
+    }
+    Py_XDECREF(v);
+    Py_DECREF(locs);
+    return rc;
+}
+
+int
+rw_on_read(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *key, PyObject *op)
+{
+    PyObject *v = NULL;
+    int same = 0;
+    int found = lookup_fast(sh, key, &v);
+    if (found == 1) {
+        RW_Loc *loc = as_loc(v);
+        if (Py_IS_TYPE(v, &RW_AccessType)) {
+            same = same_epoch((RW_Access *)v, ts);   /* a read after its own write */
+        }
+        else if (loc != NULL) {
+            same = rs_same_epoch(&loc->r, ts) || same_epoch(loc->w, ts);
+        }
+    }
+    Py_XDECREF(v);
+    if (found < 0) {
+        return found == -1 ? 0 : -1;
+    }
+    if (same) {
+        return 0;
+    }
+    RW_Access *cur = make_access(ts, op, 0);
+    if (cur == NULL) {
+        return -1;
+    }
+    rw_batch b;
+    rw_batch_init(&b);
+    int rc;
+    ts->busy++;
+    Py_BEGIN_CRITICAL_SECTION(sh);
+    rc = read_locked(ts, sh, d, key, cur, &b);
+    Py_END_CRITICAL_SECTION();
+    if (rc == 0) {
+        rc = rw_emit(sh, cur, &b);
+    }
+    ts->busy--;
+    rw_batch_free(&b);
+    Py_DECREF(cur);
+    return rc;
+}
+
+/* Replace (or add) the write summary entry of ``cur``'s slot. */
+static int
+wsum_set(RW_Shadow *sh, RW_Access *cur, PyObject *key, rw_batch *b)
+{
+    for (Py_ssize_t i = 0; i < sh->wsum_n; i++) {
+        rw_wsum_entry *e = &sh->wsum[i];
+        if (e->slot == cur->slot) {
+            Py_SETREF(e->rec, (RW_Access *)Py_NewRef(cur));
+            PyObject *old = e->key;
+            e->key = Py_NewRef(key);
+            return rw_batch_trash(b, old);
+        }
+    }
+    if (sh->wsum_n == sh->wsum_cap) {
+        Py_ssize_t cap = sh->wsum_cap ? sh->wsum_cap * 2 : 4;
+        rw_wsum_entry *grown = PyMem_Realloc(sh->wsum, (size_t)cap * sizeof(rw_wsum_entry));
+        if (grown == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        sh->wsum = grown;
+        sh->wsum_cap = cap;
+    }
+    rw_wsum_entry *e = &sh->wsum[sh->wsum_n++];
+    e->slot = cur->slot;
+    e->rec = (RW_Access *)Py_NewRef(cur);
+    e->key = Py_NewRef(key);
+    return 0;
+}
+
+static int
+check_write(RW_Shadow *sh, PyObject *d, PyObject *key, RW_Access *cur, PyObject *vc,
+            rw_batch *b)
+{
+    PyObject *locs = Py_NewRef(sh->locs);
+    PyObject *v;
+    int found = loc_lookup(locs, key, &v);
+    int rc = found < 0 ? -1 : 0;
+    if (found > 0) {
+        RW_Loc *loc = as_loc(v);
+        if (Py_IS_TYPE(v, &RW_AccessType)) {
+            if (!covered((RW_Access *)v, vc)) {
+                rc = rw_batch_add(b, (RW_Access *)v, key, 0, NULL, NULL);
+            }
+        }
+        else if (loc != NULL) {
+            if (loc->w != NULL && !covered(loc->w, vc)) {
+                rc = rw_batch_add(b, loc->w, key, 0, NULL, NULL);
+            }
+            if (rc == 0) {
+                rc = rw_rs_unordered(&loc->r, vc, b, key, 0, NULL, NULL);
+            }
+        }
+    }
+    if (rc == 0) {
+        rc = rw_rs_unordered(&sh->allr, vc, b, key, 0, NULL, NULL);
+    }
+    if (rc == 0 && (found > 0 || rw_settings->tracking)) {
+        /* (else: the memory budget is spent, no new key) */
+        rc = PyDict_SetItem(locs, key, (PyObject *)cur);
+        if (rc == 0) {
+            rc = wsum_set(sh, cur, key, b);
+        }
+        if (rc == 0 && !found) {
+            rc = prefill(sh, d, b);
+        }
+    }
+    Py_XDECREF(v);
+    Py_DECREF(locs);
+    return rc;
+}
+
+static int
+write_keys(RW_Shadow *sh, PyObject *key, RW_Access *cur, PyObject *vc, rw_batch *b)
+{
+    RW_Access *w = sh->keys_w;
+    if (w != NULL && !covered(w, vc)
+            && rw_batch_add(b, w, NULL, 1, sh->keys_wkey, key) < 0) {
+        return -1;
+    }
+    if (rw_rs_unordered(&sh->keys_r, vc, b, NULL, 1, NULL, key) < 0) {
+        return -1;
+    }
+    Py_XSETREF(sh->keys_w, (RW_Access *)Py_NewRef(cur));
+    rw_rs_clear(&sh->keys_r);
+    PyObject *old = sh->keys_wkey;
+    sh->keys_wkey = Py_NewRef(key != NULL ? key : Py_None);
+    return old != NULL ? rw_batch_trash(b, old) : 0;
+}
+
+static int
+read_keys(RW_Shadow *sh, RW_Access *cur, PyObject *vc, rw_batch *b)
+{
+    RW_Access *w = sh->keys_w;
+    if (w != NULL && !covered(w, vc) && rw_batch_add(b, w, NULL, 1, sh->keys_wkey, NULL) < 0) {
+        return -1;
+    }
+    return rw_rs_add(&sh->keys_r, cur, vc);
+}
+
+int
+rw_on_write(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *key, PyObject *op,
+            int keys_change)
+{
+    PyObject *v = NULL;
+    int same = 0;
+    int found = lookup_fast(sh, key, &v);
+    if (found == 1 && !keys_change) {
+        RW_Loc *loc = as_loc(v);
+        if (Py_IS_TYPE(v, &RW_AccessType)) {
+            same = same_epoch((RW_Access *)v, ts);
+        }
+        else if (loc != NULL) {
+            same = same_epoch(loc->w, ts);
+        }
+    }
+    Py_XDECREF(v);
+    if (found < 0) {
+        return found == -1 ? 0 : -1;
+    }
+    if (same) {
+        return 0;
+    }
+    RW_Access *cur = make_access(ts, op, 1);
+    if (cur == NULL) {
+        return -1;
+    }
+    rw_batch b;
+    rw_batch_init(&b);
+    int rc;
+    ts->busy++;
+    Py_BEGIN_CRITICAL_SECTION(sh);
+    rc = check_write(sh, d, key, cur, ts->vc, &b);
+    if (rc == 0 && keys_change) {
+        rc = write_keys(sh, key, cur, ts->vc, &b);
+        if (rc == 0 && PyDict_GET_SIZE(sh->locs) > sh->sweep_at) {
+            rc = rw_sweep(sh, d);
+        }
+    }
+    Py_END_CRITICAL_SECTION();
+    if (rc == 0) {
+        rc = rw_emit(sh, cur, &b);
+    }
+    ts->busy--;
+    rw_batch_free(&b);
+    Py_DECREF(cur);
+    return rc;
+}
+
+int
+rw_on_keys_read(RW_ThreadState *ts, RW_Shadow *sh, PyObject *op)
+{
+    int same;
+    RW_FT_BEGIN(sh);
+    same = rs_same_epoch(&sh->keys_r, ts) || same_epoch(sh->keys_w, ts);
+    RW_FT_END();
+    if (same) {
+        return 0;
+    }
+    RW_Access *cur = make_access(ts, op, 0);
+    if (cur == NULL) {
+        return -1;
+    }
+    rw_batch b;
+    rw_batch_init(&b);
+    int rc;
+    ts->busy++;
+    Py_BEGIN_CRITICAL_SECTION(sh);
+    rc = read_keys(sh, cur, ts->vc, &b);
+    Py_END_CRITICAL_SECTION();
+    if (rc == 0) {
+        rc = rw_emit(sh, cur, &b);
+    }
+    ts->busy--;
+    rw_batch_free(&b);
+    Py_DECREF(cur);
+    return rc;
+}
+
+int
+rw_on_read_all(RW_ThreadState *ts, RW_Shadow *sh, PyObject *op)
+{
+    int same;
+    RW_FT_BEGIN(sh);
+    same = rs_same_epoch(&sh->allr, ts) && rs_same_epoch(&sh->keys_r, ts);
+    RW_FT_END();
+    if (same) {
+        return 0;
+    }
+    RW_Access *cur = make_access(ts, op, 0);
+    if (cur == NULL) {
+        return -1;
+    }
+    rw_batch b;
+    rw_batch_init(&b);
+    int rc;
+    PyObject *vc = ts->vc;
+    ts->busy++;
+    Py_BEGIN_CRITICAL_SECTION(sh);
+    rc = read_keys(sh, cur, vc, &b);
+    for (Py_ssize_t i = 0; rc == 0 && i < sh->wsum_n; i++) {
+        rw_wsum_entry *e = &sh->wsum[i];
+        if (!covered(e->rec, vc)) {
+            rc = rw_batch_add(&b, e->rec, e->key, 0, NULL, NULL);
+        }
+    }
+    if (rc == 0) {
+        rc = rw_rs_add(&sh->allr, cur, vc);
+    }
+    Py_END_CRITICAL_SECTION();
+    if (rc == 0) {
+        rc = rw_emit(sh, cur, &b);
+    }
+    ts->busy--;
+    rw_batch_free(&b);
+    Py_DECREF(cur);
+    return rc;
+}
+
+int
+rw_on_clear(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *op)
+{
+    RW_Access *cur = make_access(ts, op, 1);
+    if (cur == NULL) {
+        return -1;
+    }
+    rw_batch b;
+    rw_batch_init(&b);
+    int rc;
+    PyObject *vc = ts->vc;
+    ts->busy++;
+    Py_BEGIN_CRITICAL_SECTION(sh);
+    PyObject *keys = PyDict_Keys(d);   /* list(dict.keys(d)): a snapshot */
+    rc = keys == NULL ? -1 : 0;
+    for (Py_ssize_t i = 0; rc == 0 && i < PyList_GET_SIZE(keys); i++) {
+        rc = check_write(sh, d, PyList_GET_ITEM(keys, i), cur, vc, &b);
+    }
+    if (rc == 0) {
+        rc = write_keys(sh, NULL, cur, vc, &b);
+    }
+    Py_XDECREF(keys);
+    Py_END_CRITICAL_SECTION();
+    if (rc == 0) {
+        rc = rw_emit(sh, cur, &b);
+    }
+    ts->busy--;
+    rw_batch_free(&b);
+    Py_DECREF(cur);
+    return rc;
+}
+
+/* -- the module-level functions (shadow.on_read & co, for Python callers) ------------------- */
+
+static int
+check_op(PyObject *op)
+{
+    if (!PyUnicode_Check(op)) {
+        PyErr_SetString(PyExc_TypeError, "op must be a str");
+        return -1;
+    }
+    return 0;
+}
+
+PyObject *
+rw_mod_on_read(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3) {
+        PyErr_Format(PyExc_TypeError, "on_read expected 3 arguments, got %zd", nargs);
+        return NULL;
+    }
+    if (check_op(args[2]) < 0) {
+        return NULL;
+    }
+    RW_ThreadState *ts;
+    RW_Shadow *sh;
+    int e = rw_enter(args[0], &ts, &sh);
+    if (e > 0) {
+        e = rw_on_read(ts, sh, args[0], args[1], args[2]);
+        Py_DECREF(ts);
+    }
+    if (e < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+PyObject *
+rw_mod_on_write(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 4) {
+        PyErr_Format(PyExc_TypeError, "on_write expected 4 arguments, got %zd", nargs);
+        return NULL;
+    }
+    if (check_op(args[2]) < 0) {
+        return NULL;
+    }
+    int keys_change = PyObject_IsTrue(args[3]);
+    if (keys_change < 0) {
+        return NULL;
+    }
+    RW_ThreadState *ts;
+    RW_Shadow *sh;
+    int e = rw_enter(args[0], &ts, &sh);
+    if (e > 0) {
+        e = rw_on_write(ts, sh, args[0], args[1], args[2], keys_change);
+        Py_DECREF(ts);
+    }
+    if (e < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+mod_whole(PyObject *const *args, Py_ssize_t nargs, const char *name, int kind)
+{
+    if (nargs < 1 || nargs > 2 || (nargs == 1 && kind != 2)) {
+        PyErr_Format(PyExc_TypeError, "%s: wrong number of arguments (%zd)", name, nargs);
+        return NULL;
+    }
+    PyObject *op = nargs == 2 ? args[1] : RW_OP(CLEAR);
+    if (check_op(op) < 0) {
+        return NULL;
+    }
+    RW_ThreadState *ts;
+    RW_Shadow *sh;
+    int e = rw_enter(args[0], &ts, &sh);
+    if (e > 0) {
+        e = kind == 0 ? rw_on_keys_read(ts, sh, op)
+            : kind == 1 ? rw_on_read_all(ts, sh, op)
+            : rw_on_clear(ts, sh, args[0], op);
+        Py_DECREF(ts);
+    }
+    if (e < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+PyObject *
+rw_mod_on_keys_read(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+{
+    return mod_whole(args, nargs, "on_keys_read", 0);
+}
+
+PyObject *
+rw_mod_on_read_all(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+{
+    return mod_whole(args, nargs, "on_read_all", 1);
+}
+
+PyObject *
+rw_mod_on_clear(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+{
+    return mod_whole(args, nargs, "on_clear", 2);
+}

@@ -1,0 +1,135 @@
+/* The sweep of deleted keys: a dict whose keys come and go forever keeps a bounded shadow
+ * (shadow._sweep, the reference, says why and when). */
+
+#include "engine.h"
+
+static PyObject *str_min_clock;
+
+int
+rw_sweep_ready(void)
+{
+    if (str_min_clock == NULL) {
+        str_min_clock = PyUnicode_InternFromString("min_clock");
+    }
+    return str_min_clock != NULL ? 0 : -1;
+}
+
+/* -- the sweep of deleted keys (shadow._sweep) ----------------------------------------------- */
+
+static int
+ordered_before(PyObject *v, const long long *minc, Py_ssize_t n)
+{
+#define ENTRY(slot) ((slot) < n ? minc[(slot)] : 0)
+    if (Py_IS_TYPE(v, &RW_AccessType)) {
+        RW_Access *rec = (RW_Access *)v;
+        return rec->clock <= ENTRY(rec->slot);
+    }
+    RW_Loc *loc = as_loc(v);
+    if (loc == NULL) {
+        return 1;
+    }
+    if (loc->w != NULL && loc->w->clock > ENTRY(loc->w->slot)) {
+        return 0;
+    }
+    for (Py_ssize_t i = 0; i < rs_count(&loc->r); i++) {
+        RW_Access *rec = rs_item(&loc->r, i);
+        if (rec->clock > ENTRY(rec->slot)) {
+            return 0;
+        }
+    }
+    return 1;
+#undef ENTRY
+}
+
+static int
+del_location(PyObject *locs, PyObject *key)
+{
+    if (PyDict_DelItem(locs, key) < 0) {
+        if (!PyErr_ExceptionMatches(PyExc_KeyError)) {
+            return -1;
+        }
+        PyErr_Clear();   /* gone meanwhile */
+    }
+    return 0;
+}
+
+/* Forget deleted keys, so that a dict whose keys come and go forever stays bounded: see
+ * shadow._sweep, the reference, for why and when.  It works on a snapshot of the keys of
+ * ``locs``, so that Python code running in the middle (a key's __eq__, the registry) can
+ * neither break the iteration nor be broken by it. */
+int
+rw_sweep(RW_Shadow *sh, PyObject *d)
+{
+    if (rw_registry == NULL) {
+        return 0;
+    }
+    PyObject *minc_list = PyObject_CallMethodNoArgs(rw_registry, str_min_clock);
+    if (minc_list == NULL) {
+        return -1;
+    }
+    PyObject *minc_fast = PySequence_Fast(minc_list, "min_clock() must give a sequence");
+    Py_DECREF(minc_list);
+    if (minc_fast == NULL) {
+        return -1;
+    }
+    Py_ssize_t nmin = PySequence_Fast_GET_SIZE(minc_fast);
+    long long *minc = PyMem_Malloc((size_t)(nmin ? nmin : 1) * sizeof(long long));
+    if (minc == NULL) {
+        Py_DECREF(minc_fast);
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < nmin; i++) {
+        minc[i] = PyLong_AsLongLong(PySequence_Fast_GET_ITEM(minc_fast, i));
+    }
+    Py_DECREF(minc_fast);
+    if (PyErr_Occurred()) {
+        PyMem_Free(minc);
+        return -1;
+    }
+    PyObject *locs = Py_NewRef(sh->locs);
+    Py_ssize_t budget = PyDict_Size(d);
+    if (budget < 1024) {
+        budget = 1024;
+    }
+    PyObject *keys = PyDict_Keys(locs);
+    PyObject *kept = PyList_New(0);
+    int rc = keys == NULL || kept == NULL ? -1 : 0;
+    for (Py_ssize_t i = 0; rc == 0 && i < PyList_GET_SIZE(keys); i++) {
+        PyObject *key = PyList_GET_ITEM(keys, i);
+        int present = PyDict_Contains(d, key);
+        if (present < 0) {
+            rc = -1;
+            break;
+        }
+        if (present) {
+            continue;
+        }
+        PyObject *v;
+        int found = RW_DictGetItemRef(locs, key, &v);
+        if (found < 0) {
+            rc = -1;
+        }
+        else if (found) {
+            int before = ordered_before(v, minc, nmin);
+            Py_DECREF(v);
+            rc = before ? del_location(locs, key) : PyList_Append(kept, key);
+        }
+    }
+    if (rc == 0) {
+        Py_ssize_t excess = PyList_GET_SIZE(kept) - budget;
+        if (excess > 0) {
+            /* locs keeps first-insertion order: the oldest first */
+            for (Py_ssize_t i = 0; rc == 0 && i < excess; i++) {
+                rc = del_location(locs, PyList_GET_ITEM(kept, i));
+            }
+            rw_settings->forgotten_keys += excess;
+        }
+        sh->sweep_at = PyDict_GET_SIZE(locs) + budget;
+    }
+    Py_XDECREF(kept);
+    Py_XDECREF(keys);
+    Py_DECREF(locs);
+    PyMem_Free(minc);
+    return rc;
+}
