@@ -6,8 +6,11 @@
  *   module.c       the module, Settings (settings.py), the REGISTRY.solo slot
  *   threadstate.c  ThreadState (threads.py) and the C thread-local of the current state
  *   stacks.c       capture(): interned stacks of (code, lasti) pairs (stacks.py)
- *   shadow.c       Access, Loc, KeysLoc, Shadow, Conflict and the FastTrack rules (shadow.py)
- *   tracked.c      the tracked dict and defaultdict types, track(), public_type() (tracked.py)
+ *   access.c, location.c, shadow.c, rules.c, sweep.c, conflict.c
+ *                  the engine: Access, Loc, KeysLoc, Shadow, Conflict and the FastTrack
+ *                  rules (shadow.py); engine.h holds what those files share
+ *   dict_*.c       the tracked dict and defaultdict types, track(), public_type()
+ *                  (tracked.py); dict.h holds what those files share
  *   sync.c         SyncVar and the edge operations (sync.py), the tracked locks' methods
  *                  (patches/locks.py)
  */
@@ -185,7 +188,7 @@ extern PyObject *rw_solo;               /* REGISTRY.solo (a ThreadState) or NULL
 RW_ThreadState *rw_current_slow(void);
 int rw_threadstate_ready(PyObject *module);
 
-/* -- shadow.py -------------------------------------------------------------------------- */
+/* -- shadow.py (the engine) ------------------------------------------------------------- */
 
 typedef struct RW_Access {
     PyObject_HEAD
@@ -302,7 +305,7 @@ PyObject *rw_mod_leave_out_frames_of(PyObject *self, PyObject *globals);
 PyObject *rw_mod_end_stacks_at_frames_of(PyObject *self, PyObject *globals);
 void rw_stacks_after_fork(void);
 
-/* -- tracked.py ------------------------------------------------------------------------- */
+/* -- tracked.py (dict_*.c) -------------------------------------------------------------- */
 
 typedef struct {
     PyDictObject dict;

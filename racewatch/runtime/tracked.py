@@ -514,7 +514,7 @@ def is_tracked(obj) -> bool:
 
 
 if COMPILED is not None:
-    # The same two types in C (racewatch/_core/tracked.c): their slots and methods check
+    # The same two types in C (racewatch/_core/dict_*.c): their slots and methods check
     # and then call dict's own, with no Python frame in between.
     TrackedDict = COMPILED.TrackedDict
     TrackedDefaultDict = COMPILED.TrackedDefaultDict

@@ -1,0 +1,402 @@
+/* The slots and methods of the tracked dict and defaultdict: each records its access,
+ * then calls the builtin's own implementation. */
+
+#include "dict.h"
+
+/* -- the slots ------------------------------------------------------------------------------- */
+
+PyObject *
+tr_subscript(PyObject *self, PyObject *key)
+{
+    if (rw_dict_key_read(self, key, RW_OP(GETITEM)) < 0) {
+        return NULL;
+    }
+    /* dict's own: a miss calls __missing__ (a tracked defaultdict's, below) */
+    return PyDict_Type.tp_as_mapping->mp_subscript(self, key);
+}
+
+int
+tr_ass_subscript(PyObject *self, PyObject *key, PyObject *value)
+{
+    int rc = value != NULL ? rw_dict_key_write(self, key, RW_OP(SETITEM))
+                           : rw_dict_key_read_or_write(self, key, RW_OP(DELITEM), 1);
+    if (rc < 0) {
+        return -1;
+    }
+    return PyDict_Type.tp_as_mapping->mp_ass_subscript(self, key, value);
+}
+
+Py_ssize_t
+tr_length(PyObject *self)
+{
+    if (rw_dict_keys_read(self, RW_OP(LEN)) < 0) {
+        return -1;
+    }
+    return PyDict_Type.tp_as_mapping->mp_length(self);
+}
+
+int
+tr_contains(PyObject *self, PyObject *key)
+{
+    if (rw_dict_key_read(self, key, RW_OP(CONTAINS)) < 0) {
+        return -1;
+    }
+    return PyDict_Contains(self, key);
+}
+
+PyObject *
+tr_iter(PyObject *self)
+{
+    if (rw_dict_keys_read(self, RW_OP(ITER)) < 0) {
+        return NULL;
+    }
+    return PyDict_Type.tp_iter(self);
+}
+
+PyObject *
+tr_richcompare(PyObject *self, PyObject *other, int op)
+{
+    if (op != Py_EQ && op != Py_NE) {
+        return PyDict_Type.tp_richcompare(self, other, op);
+    }
+    PyObject *result = rw_reflected_first(self, other, op == Py_EQ ? rw_str_eq : rw_str_ne);
+    if (result != Py_NotImplemented) {
+        return result;
+    }
+    Py_DECREF(result);
+    PyObject *name = op == Py_EQ ? RW_OP(EQ) : RW_OP(NE);
+    if (rw_dict_read_all(self, name) < 0
+            || (rw_is_tracking(other) && rw_dict_read_all(other, name) < 0)) {
+        return NULL;
+    }
+    return PyDict_Type.tp_richcompare(self, other, op);
+}
+
+PyObject *
+tr_repr(PyObject *self)
+{
+    if (rw_dict_read_all(self, RW_OP(REPR)) < 0) {
+        return NULL;
+    }
+    return (rw_is_dd(self) ? rw_defaultdict : &PyDict_Type)->tp_repr(self);
+}
+
+/* __or__, __ror__ -------------------------------------------------------------------------- */
+
+static PyObject *
+or_impl(PyObject *self, PyObject *other)
+{
+    if (!PyDict_Check(other)) {
+        Py_RETURN_NOTIMPLEMENTED;
+    }
+    PyObject *reflected = rw_reflected_first(self, other, rw_str_ror);
+    if (reflected != Py_NotImplemented) {
+        return reflected;
+    }
+    Py_DECREF(reflected);
+    if (rw_dict_read_all(self, RW_OP(OR)) < 0) {
+        return NULL;
+    }
+    PyObject *result = rw_plain_copy(self);
+    if (result != NULL && rw_is_dd(self)) {
+        Py_SETREF(result, rw_new_defaultdict(rw_dd_factory(self), result));
+    }
+    if (result != NULL && PyDict_Update(result, other) < 0) {
+        Py_CLEAR(result);
+    }
+    return rw_track_new(result);
+}
+
+PyObject *
+ror_impl(PyObject *self, PyObject *other)
+{
+    if (!PyDict_Check(other)) {
+        Py_RETURN_NOTIMPLEMENTED;
+    }
+    if (rw_dict_read_all(self, RW_OP(OR)) < 0) {
+        return NULL;
+    }
+    PyObject *result = rw_is_dd(self) ? rw_new_defaultdict(rw_dd_factory(self), other)
+                                   : PyObject_CallOneArg((PyObject *)&PyDict_Type, other);
+    if (result == NULL) {
+        return NULL;
+    }
+    PyObject *mine = rw_plain_copy(self);
+    if (mine == NULL || PyDict_Merge(result, mine, 1) < 0) {
+        Py_XDECREF(mine);
+        Py_DECREF(result);
+        return NULL;
+    }
+    Py_DECREF(mine);
+    return rw_track_new(result);
+}
+
+PyObject *
+tr_or(PyObject *v, PyObject *w)
+{
+    /* One slot for __or__ and __ror__, as Python's own binary slots do it. */
+    int w_too = !Py_IS_TYPE(v, Py_TYPE(w)) && rw_has_tr_or(w);
+    if (rw_has_tr_or(v)) {
+        PyObject *r = or_impl(v, w);
+        if (r != Py_NotImplemented || Py_IS_TYPE(w, Py_TYPE(v))) {
+            return r;
+        }
+        Py_DECREF(r);
+    }
+    else {
+        w_too = rw_has_tr_or(w);
+    }
+    if (w_too) {
+        return ror_impl(w, v);
+    }
+    Py_RETURN_NOTIMPLEMENTED;
+}
+
+/* -- the methods ------------------------------------------------------------------------------ */
+
+PyObject *
+tr_getitem_method(PyObject *self, PyObject *key)
+{
+    return tr_subscript(self, key);
+}
+
+PyObject *
+tr_contains_method(PyObject *self, PyObject *key)
+{
+    int r = tr_contains(self, key);
+    return r < 0 ? NULL : PyBool_FromLong(r);
+}
+
+PyObject *
+tr_get(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs >= 1 && nargs <= 2 && rw_dict_key_read(self, args[0], RW_OP(GET)) < 0) {
+        return NULL;
+    }
+    return rw_base_call(&rw_base[B_GET], self, args, nargs);
+}
+
+PyObject *
+tr_setdefault(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs >= 1 && nargs <= 2
+            && rw_dict_key_read_or_write(self, args[0], RW_OP(SETDEFAULT), 0) < 0) {
+        return NULL;
+    }
+    return rw_base_call(&rw_base[B_SETDEFAULT], self, args, nargs);
+}
+
+PyObject *
+tr_pop(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs >= 1 && nargs <= 2 && rw_dict_key_read_or_write(self, args[0], RW_OP(POP), 1) < 0) {
+        return NULL;
+    }
+    return rw_base_call(&rw_base[B_POP], self, args, nargs);
+}
+
+PyObject *
+tr_popitem(PyObject *self, PyObject *Py_UNUSED(ignored))
+{
+    PyObject *item = rw_base_call0(B_POPITEM, self);
+    if (item == NULL) {
+        PyObject *exc = rw_err_fetch();
+        if (rw_dict_keys_read(self, RW_OP(POPITEM)) < 0) {
+            PyObject *now = rw_err_fetch();
+            PyException_SetContext(now, exc);
+            rw_err_restore(now);
+            return NULL;
+        }
+        rw_err_restore(exc);
+        return NULL;
+    }
+    RW_ThreadState *ts;
+    RW_Shadow *sh;
+    int e = rw_enter(self, &ts, &sh);
+    if (e > 0) {
+        e = rw_on_write(ts, sh, self, PyTuple_GET_ITEM(item, 0), RW_OP(POPITEM), 1);
+        Py_DECREF(ts);
+    }
+    if (e < 0) {
+        Py_DECREF(item);
+        return NULL;
+    }
+    return item;
+}
+
+PyObject *
+tr_clear(PyObject *self, PyObject *Py_UNUSED(ignored))
+{
+    RW_ThreadState *ts;
+    RW_Shadow *sh;
+    int e = rw_enter(self, &ts, &sh);
+    if (e > 0) {
+        e = rw_on_clear(ts, sh, self, RW_OP(CLEAR));
+        Py_DECREF(ts);
+    }
+    if (e < 0) {
+        return NULL;
+    }
+    return rw_base_call0(B_CLEAR, self);
+}
+
+PyObject *
+tr_keys(PyObject *self, PyObject *Py_UNUSED(ignored))
+{
+    if (rw_dict_keys_read(self, RW_OP(KEYS)) < 0) {
+        return NULL;
+    }
+    return rw_base_call0(B_KEYS, self);
+}
+
+PyObject *
+tr_reversed(PyObject *self, PyObject *Py_UNUSED(ignored))
+{
+    if (rw_dict_keys_read(self, RW_OP(REVERSED)) < 0) {
+        return NULL;
+    }
+    return rw_base_call0(B_REVERSED, self);
+}
+
+PyObject *
+tr_values(PyObject *self, PyObject *Py_UNUSED(ignored))
+{
+    if (rw_dict_read_all(self, RW_OP(VALUES)) < 0) {
+        return NULL;
+    }
+    return rw_base_call0(B_VALUES, self);
+}
+
+PyObject *
+tr_items(PyObject *self, PyObject *Py_UNUSED(ignored))
+{
+    if (rw_dict_read_all(self, RW_OP(ITEMS)) < 0) {
+        return NULL;
+    }
+    return rw_base_call0(B_ITEMS, self);
+}
+
+PyObject *
+td_copy(PyObject *self, PyObject *Py_UNUSED(ignored))
+{
+    if (rw_dict_read_all(self, RW_OP(COPY)) < 0) {
+        return NULL;
+    }
+    return rw_track_new(rw_plain_copy(self));
+}
+
+PyObject *
+tdd_copy(PyObject *self, PyObject *Py_UNUSED(ignored))
+{
+    if (rw_dict_read_all(self, RW_OP(COPY)) < 0) {
+        return NULL;
+    }
+    PyObject *plain = rw_plain_copy(self);
+    if (plain == NULL) {
+        return NULL;
+    }
+    PyObject *dd = rw_new_defaultdict(rw_dd_factory(self), plain);
+    Py_DECREF(plain);
+    return rw_track_new(dd);
+}
+
+PyObject *
+tdd_dunder_copy(PyObject *self, PyObject *Py_UNUSED(ignored))
+{
+    return PyObject_CallMethodNoArgs(self, rw_str_copy);
+}
+
+PyObject *
+td_fromkeys(PyObject *Py_UNUSED(cls), PyObject *const *args, Py_ssize_t nargs)
+{
+    return rw_track_new(rw_base_call(&rw_base[B_FROMKEYS], (PyObject *)&PyDict_Type, args, nargs));
+}
+
+/* A plain dict in the pickle (loading it never needs racewatch), as a dict reduces:
+ * copyreg.__newobj__ from protocol 2 on; before, dict and its items. */
+PyObject *
+td_reduce_ex(PyObject *self, PyObject *protocol)
+{
+    long proto = PyLong_AsLong(protocol);
+    if (proto == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (rw_dict_read_all(self, RW_OP(REDUCE)) < 0) {
+        return NULL;
+    }
+    PyObject *it = rw_items_iter(self);
+    if (it == NULL) {
+        return NULL;
+    }
+    PyObject *r;
+    if (proto >= 2) {
+        r = Py_BuildValue("(O(O)OON)", rw_copyreg_newobj, (PyObject *)&PyDict_Type, Py_None,
+                          Py_None, it);
+    }
+    else {
+        r = Py_BuildValue("(OOOON)", (PyObject *)&PyDict_Type, rw_empty_tuple, Py_None, Py_None,
+                          it);
+    }
+    return r;
+}
+
+PyObject *
+tdd_reduce(PyObject *self, PyObject *Py_UNUSED(ignored))
+{
+    if (rw_dict_read_all(self, RW_OP(REDUCE)) < 0) {
+        return NULL;
+    }
+    PyObject *factory = rw_dd_factory(self);
+    PyObject *args = factory != NULL && factory != Py_None ? PyTuple_Pack(1, factory)
+                                                          : Py_NewRef(rw_empty_tuple);
+    if (args == NULL) {
+        return NULL;
+    }
+    PyObject *it = rw_items_iter(self);
+    if (it == NULL) {
+        Py_DECREF(args);
+        return NULL;
+    }
+    return Py_BuildValue("(ONOON)", (PyObject *)rw_defaultdict, args, Py_None, Py_None, it);
+}
+
+PyObject *
+tdd_missing(PyObject *self, PyObject *key)
+{
+    /* dict's lookup calls this for a missing key: a defaultdict miss inserts the key. */
+    PyObject *factory = rw_dd_factory(self);
+    if (factory == NULL || factory == Py_None) {
+        if (rw_dict_key_read(self, key, RW_OP(MISSING)) < 0) {
+            return NULL;
+        }
+        return rw_base_call(&rw_base[B_DD_MISSING], self, &key, 1);
+    }
+    Py_INCREF(factory);
+    if (rw_dict_key_write(self, key, RW_OP(MISSING)) < 0) {
+        Py_DECREF(factory);
+        return NULL;
+    }
+    PyObject *value;
+    if (factory == (PyObject *)&PyDict_Type) {
+        /* The dicts that a ``defaultdict(dict)`` makes are shared like their parent. */
+        value = rw_track_new(PyDict_New());
+    }
+    else {
+        value = PyObject_CallNoArgs(factory);
+    }
+    Py_DECREF(factory);
+    if (value == NULL) {
+        return NULL;
+    }
+    if (PyDict_Type.tp_as_mapping->mp_ass_subscript(self, key, value) < 0) {
+        Py_DECREF(value);
+        return NULL;
+    }
+    return value;
+}
+
+PyObject *
+tr_get_class(PyObject *self, void *Py_UNUSED(closure))
+{
+    return Py_NewRef(rw_is_dd(self) ? (PyObject *)rw_defaultdict : (PyObject *)&PyDict_Type);
+}

@@ -1,0 +1,186 @@
+/* track(): what instrumented code calls on every dict it creates; public_type(); and the
+ * rule by which a subclass operand's reflected method goes first. */
+
+#include "dict.h"
+
+/* -- track ---------------------------------------------------------------------------------- */
+
+static PyObject *
+track_impl(PyObject *d, int steal)
+{
+    /* What instrumented code calls on every dict it creates: a tracked copy of ``d``. */
+    PyObject *result = NULL;
+    if (!(rw_settings->enabled && rw_settings->tracking)) {
+        return steal ? d : Py_NewRef(d);
+    }
+    PyTypeObject *t = Py_TYPE(d);
+    if (t == &PyDict_Type) {
+        result = PyDict_Type.tp_new(&RW_TrackedDictType, rw_empty_tuple, NULL);
+        if (result != NULL && PyDict_GET_SIZE(d) && PyDict_Merge(result, d, 1) < 0) {
+            Py_CLEAR(result);
+        }
+#ifndef Py_GIL_DISABLED
+        if (result != NULL && !PyObject_GC_IsTracked(d) && PyObject_GC_IsTracked(result)) {
+            PyObject_GC_UnTrack(result);
+        }
+#endif
+    }
+    else if (t == rw_defaultdict) {
+        PyObject *factory = rw_dd_factory(d);
+        result = PyObject_CallFunctionObjArgs((PyObject *)rw_tracked_defaultdict,
+                                              factory != NULL ? factory : Py_None, d, NULL);
+    }
+    else {
+        return steal ? d : Py_NewRef(d);
+    }
+    if (steal) {
+        Py_DECREF(d);
+    }
+    if (result == NULL) {
+        return NULL;
+    }
+    rw_settings->dicts_tracked++;
+    /* Where it was created; the shadow itself is made on first checked use (shadow.c). */
+    int depth = rw_settings->stack_depth < 8 ? rw_settings->stack_depth : 8;
+    PyObject *stack = rw_capture(depth, NULL, NULL);
+    if (stack == NULL) {
+        Py_DECREF(result);
+        return NULL;
+    }
+    Py_XSETREF(*rw_shadow_slot(result), stack);
+    return result;
+}
+
+PyObject *
+rw_track(PyObject *d)
+{
+    return track_impl(d, 0);
+}
+
+/* track(x) for a fresh ``x`` (a new reference, consumed). */
+PyObject *
+rw_track_new(PyObject *d)
+{
+    if (d == NULL) {
+        return NULL;
+    }
+    return track_impl(d, 1);
+}
+
+PyObject *
+rw_mod_track(PyObject *Py_UNUSED(module), PyObject *d)
+{
+    return rw_track(d);
+}
+
+PyObject *
+rw_mod_public_type(PyObject *Py_UNUSED(module), PyObject *obj)
+{
+    PyTypeObject *t = Py_TYPE(obj);
+    if (t == &RW_TrackedDictType) {
+        t = &PyDict_Type;
+    }
+    else if (t == rw_tracked_defaultdict) {
+        t = rw_defaultdict;
+    }
+    return Py_NewRef((PyObject *)t);
+}
+
+PyObject *
+rw_mod_is_tracked(PyObject *Py_UNUSED(module), PyObject *obj)
+{
+    PyTypeObject *t = Py_TYPE(obj);
+    return PyBool_FromLong(t == &RW_TrackedDictType || t == rw_tracked_defaultdict);
+}
+
+/* -- _reflected_first ------------------------------------------------------------------------ */
+
+
+static PyTypeObject *
+public_of(PyTypeObject *t)
+{
+    if (t == &RW_TrackedDictType) {
+        return &PyDict_Type;
+    }
+    if (t == rw_tracked_defaultdict) {
+        return rw_defaultdict;
+    }
+    return NULL;
+}
+
+PyObject *
+rw_getattr_or_null(PyObject *obj, PyObject *name)
+{
+    PyObject *v = PyObject_GetAttr(obj, name);
+    if (v == NULL && PyErr_ExceptionMatches(PyExc_AttributeError)) {
+        PyErr_Clear();
+    }
+    return v;
+}
+
+/* What Python does before ``builtin_dict OP other``: when ``other`` is of a subclass of
+ * that builtin that overrides the reflected method, that method goes first.  The tracked
+ * types are not the builtin, so Python does not do it for them: they do it themselves.
+ * A tracked operand counts as the builtin it stands for.  NotImplemented when the rule
+ * does not apply or the method declined. */
+PyObject *
+rw_reflected_first(PyObject *self, PyObject *other, PyObject *reflected)
+{
+    PyTypeObject *t = Py_TYPE(other);
+    PyTypeObject *seen_as = public_of(t);
+    if (seen_as == NULL) {
+        seen_as = t;
+    }
+    PyTypeObject *public = rw_is_dd(self) ? rw_defaultdict : &PyDict_Type;
+    if (seen_as == public || !PyType_IsSubtype(seen_as, public)) {
+        Py_RETURN_NOTIMPLEMENTED;
+    }
+    PyObject *mine = rw_getattr_or_null((PyObject *)seen_as, reflected);
+    if (mine == NULL && PyErr_Occurred()) {
+        return NULL;
+    }
+    PyObject *builtin = PyObject_GetAttr((PyObject *)public, reflected);
+    if (builtin == NULL) {
+        Py_XDECREF(mine);
+        return NULL;
+    }
+    int same = mine == builtin;
+    Py_XDECREF(mine);
+    Py_DECREF(builtin);
+    if (same) {
+        Py_RETURN_NOTIMPLEMENTED;
+    }
+    /* A tracked operand's own method: called directly, as the reference calls its Python
+     * method (the slot wrapper would dispatch on both operands again, and come back). */
+    if (reflected == rw_str_ror && rw_has_tr_or(other)) {
+        return ror_impl(other, self);
+    }
+    if (reflected != rw_str_ror && Py_TYPE(other)->tp_richcompare == tr_richcompare) {
+        Py_RETURN_NOTIMPLEMENTED;   /* dict's own comparison, which follows */
+    }
+    PyObject *method = PyObject_GetAttr((PyObject *)t, reflected);
+    if (method == NULL) {
+        return NULL;
+    }
+    PyObject *r = PyObject_CallFunctionObjArgs(method, other, self, NULL);
+    Py_DECREF(method);
+    return r;
+}
+
+PyObject *
+rw_mod_reflected_first(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3 || !PyUnicode_Check(args[2])) {
+        PyErr_SetString(PyExc_TypeError, "rw_reflected_first(self, other, name)");
+        return NULL;
+    }
+    if (!rw_is_tracking(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "reflected_first: self is a tracked dict");
+        return NULL;
+    }
+    PyObject *name = Py_NewRef(args[2]);
+    PyUnicode_InternInPlace(&name);
+    PyObject *r = rw_reflected_first(args[0], args[1], name);
+    Py_DECREF(name);
+    return r;
+}
