@@ -51,6 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
         run.add_argument(flag, dest=name, metavar=metavar, help=text)
     run.add_argument("--halt-on-error", dest="halt_on_error", action="store_const", const="1",
                      help="stop the program at the first race")
+    run.add_argument("--report-key-order", dest="report_key_order", action="store_const",
+                     const="1", help="report two threads inserting or deleting different keys "
+                                     "of a dict (the order of its keys) as a race")
     run.add_argument("-m", dest="module", nargs=argparse.REMAINDER, metavar="MODULE ...",
                      help="run a library module as a script")
     run.add_argument("program", nargs=argparse.REMAINDER, metavar="SCRIPT [ARGS...]")
@@ -136,6 +139,7 @@ def _run(parser, args) -> int:
 
     cli = {name: getattr(args, name) for _, name, _, _ in _RUN_OPTIONS}
     cli["halt_on_error"] = args.halt_on_error
+    cli["report_key_order"] = args.report_key_order
     try:
         options = resolve_options(cli)
     except OptionError as exc:

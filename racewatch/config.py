@@ -39,6 +39,7 @@ class Options:
     strip_path_prefix: str = ""
     stack_depth: int = 32
     max_memory_mb: int = 0          # 0: no budget
+    report_key_order: bool = False  # 1: inserts and deletes of different keys race too
     # Where the options came from, for messages (not an option itself).
     sources: tuple[str, ...] = field(default=(), compare=False)
 
@@ -79,7 +80,7 @@ def _convert(name: str, value: Any, source: str):
         if not low <= number <= high:
             raise OptionError(f"{where}: {number} is out of range {low}..{high}")
         return number
-    if name == "halt_on_error":
+    if name in ("halt_on_error", "report_key_order"):
         if isinstance(value, bool):
             return value
         if isinstance(value, int) and value in (0, 1):

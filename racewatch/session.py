@@ -100,6 +100,7 @@ class Session:
 
     def install(self) -> None:
         SETTINGS.stack_depth = self.options.stack_depth
+        SETTINGS.report_key_order = self.options.report_key_order
         SETTINGS.sink = self.table.on_conflict
         SETTINGS.tracking = True
         SETTINGS.tracking_cut = None

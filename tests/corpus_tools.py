@@ -4,7 +4,8 @@ A corpus program is ``tests/corpus/<topic>/racy_*.py`` or ``ok_*.py``.  A racy p
 marks the lines of its two racing accesses with a ``# RACE`` comment (one marked line
 when both accesses are on it); an ok program must run silent.  Modules a program imports
 live in a directory named after it (``racy_cross_module/registry.py``), and may hold a
-marked line too.
+marked line too.  A line ``OPTIONS: --flag ...`` (in the docstring) gives the program the
+``racewatch run`` flags it is about.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 
 CORPUS = Path(__file__).parent / "corpus"
 RACE_MARK = re.compile(r"#\s*RACE\b")
+OPTIONS_LINE = re.compile(r"^OPTIONS:(.*)$", re.M)
 TIMEOUT = 120
 
 
@@ -96,7 +98,9 @@ def check_corpus_program(program: Path, tmp_path: Path) -> None:
     """The corpus promise for one program: racy ones report their lines, ok ones are silent,
     and both print exactly what they print under plain Python."""
     plain = run_plain(program)
-    watched = run_racewatch(tmp_path, program)
+    options = OPTIONS_LINE.search(program.read_text())
+    watched = run_racewatch(tmp_path, program,
+                            options=tuple(options.group(1).split()) if options else ())
     assert watched.stdout == plain.stdout, "instrumented output differs from plain python"
     assert watched.report is not None, watched.stderr
     if program.name.startswith("racy_"):

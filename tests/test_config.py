@@ -9,6 +9,7 @@ def test_defaults():
     options = resolve_options({}, environ={}, cwd=None)
     assert options.exitcode == 66 and options.stack_depth == 32
     assert options.halt_on_error is False and options.max_memory_mb == 0
+    assert options.report_key_order is False
 
 
 def test_precedence(tmp_path):
@@ -28,6 +29,7 @@ def test_precedence(tmp_path):
     ({"stack_depth": "0"}, "out of range"),
     ({"exitcode": "x"}, "expected a whole number, got 'x'"),
     ({"halt_on_error": "sometimes"}, "expected 0 or 1"),
+    ({"report_key_order": "2"}, "option 'report_key_order' in test: expected 0 or 1"),
     ({"include": 3}, "expected module patterns"),
 ])
 def test_bad_values_are_named(values, fragment):

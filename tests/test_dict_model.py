@@ -1,9 +1,62 @@
 """The dict_model corpus: racy programs report their two lines, correct ones stay silent."""
 
 import pytest
-from corpus_tools import check_corpus_program, corpus_programs
+from corpus_tools import CORPUS, check_corpus_program, clean_env, corpus_programs, run_racewatch
+
+PROGRAMS = CORPUS / "dict_model"
 
 
 @pytest.mark.parametrize("program", corpus_programs("dict_model"), ids=lambda p: p.stem)
 def test_corpus(program, tmp_path):
     check_corpus_program(program, tmp_path)
+
+
+def _lines(race):
+    return {race["current"]["stack"][0]["line"], race["previous"]["stack"][0]["line"]}
+
+
+def test_a_read_of_every_key_reports_each_key_it_races_with(tmp_path):
+    """Both writes race with the items() (one record per writer thread used to hide the
+    first); each is reported, with its own key."""
+    run = run_racewatch(tmp_path, PROGRAMS / "racy_items_after_two_writes.py")
+    assert run.status == 66, run.stderr
+    keyed = {race["key"]: _lines(race) for race in run.report["races"]
+             if race["location"] == "key"}
+    assert keyed == {"1": {10, 17}, "2": {11, 17}}, run.stderr
+    assert run.stderr.count("Read of key 1 (items)") == 1
+    assert run.stderr.count("Read of key 2 (items)") == 1
+
+
+def test_an_insert_is_reported_as_an_update_of_the_keys(tmp_path):
+    run = run_racewatch(tmp_path, PROGRAMS / "racy_poll_len_of_results.py")
+    assert run.status == 66, run.stderr
+    (race,) = [r for r in run.report["races"]
+               if r["location"] == "keys" and r["current"]["op"] == "len"]
+    assert race["kind"] == "write/read"
+    assert race["current"]["op"] == "len" and race["current"]["update"] is False
+    previous = race["previous"]
+    assert previous["op"] == "setitem" and previous["write"] is True
+    assert previous["update"] is True and previous["key"] in ("0", "1")
+    assert "Read of the keys of the dict (len) by thread T0 'MainThread'" in run.stderr
+    assert "Previous update of the keys of the dict (setitem, key " in run.stderr
+
+
+@pytest.mark.parametrize("how", ["flag", "env", "pyproject"])
+def test_report_key_order_makes_distinct_inserts_race(tmp_path, how):
+    program = tmp_path / "collect.py"
+    program.write_text((PROGRAMS / "ok_insert_distinct_keys.py").read_text())
+    quiet = run_racewatch(tmp_path, program)
+    assert quiet.status == 0 and quiet.report["races"] == [], quiet.stderr
+    options, env = (), clean_env()
+    if how == "flag":
+        options = ("--report-key-order",)
+    elif how == "env":
+        env = clean_env(RACEWATCH_OPTIONS="report_key_order=1")
+    else:
+        (tmp_path / "pyproject.toml").write_text("[tool.racewatch]\nreport_key_order = true\n")
+    strict = run_racewatch(tmp_path, program, options=options, env=env)
+    assert strict.status == 66, strict.stderr
+    races = strict.report["races"]
+    assert races and all(r["location"] == "keys" for r in races), strict.stderr
+    assert all(r["current"]["update"] and r["previous"]["update"] for r in races)
+    assert {line for r in races for line in _lines(r)} == {14}

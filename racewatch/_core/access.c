@@ -246,3 +246,95 @@ rw_rs_copy(RW_ReadSet *to, const RW_ReadSet *from)
 }
 
 /* The keys location lives in the shadow itself; Python sees a KeysLoc copy of it. */
+
+/* -- slot maps ------------------------------------------------------------------------------ */
+
+/* Replace the entry of ``rec``'s slot, or add one; the key it held is released once the
+ * update is complete (``b``). */
+int
+rw_slotmap_set(rw_slot_map *map, RW_Access *rec, PyObject *key, rw_batch *b)
+{
+    key = key != NULL ? key : Py_None;
+    for (Py_ssize_t i = 0; i < map->n; i++) {
+        rw_slot_entry *e = &map->items[i];
+        if (e->slot == rec->slot) {
+            Py_SETREF(e->rec, (RW_Access *)Py_NewRef(rec));
+            PyObject *old = e->key;
+            e->key = Py_NewRef(key);
+            return rw_batch_trash(b, old);
+        }
+    }
+    if (map->n == map->cap) {
+        Py_ssize_t cap = map->cap ? map->cap * 2 : 4;
+        rw_slot_entry *grown = PyMem_Realloc(map->items, (size_t)cap * sizeof(rw_slot_entry));
+        if (grown == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        map->items = grown;
+        map->cap = cap;
+    }
+    rw_slot_entry *e = &map->items[map->n++];
+    e->slot = rec->slot;
+    e->rec = (RW_Access *)Py_NewRef(rec);
+    e->key = Py_NewRef(key);
+    return 0;
+}
+
+/* Drop the entries (but the one of slot ``keep``) that happened before the thread whose
+ * clock is ``vc``, keeping the others in their order. */
+void
+rw_slotmap_drop_covered(rw_slot_map *map, PyObject *vc, Py_ssize_t keep, rw_batch *b)
+{
+    Py_ssize_t kept = 0;
+    for (Py_ssize_t i = 0; i < map->n; i++) {
+        rw_slot_entry *e = &map->items[i];
+        if (e->slot != keep && covered(e->rec, vc)) {
+            rw_batch_trash(b, (PyObject *)e->rec);
+            rw_batch_trash(b, e->key);
+            continue;
+        }
+        map->items[kept++] = *e;
+    }
+    map->n = kept;
+}
+
+void
+rw_slotmap_clear(rw_slot_map *map)
+{
+    rw_slot_entry *items = map->items;
+    Py_ssize_t n = map->n;
+    map->items = NULL;
+    map->n = map->cap = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_DECREF(items[i].rec);
+        Py_DECREF(items[i].key);
+    }
+    PyMem_Free(items);
+}
+
+/* Move the entries of ``from`` to ``to`` (empty), leaving ``from`` empty. */
+void
+rw_slotmap_take(rw_slot_map *to, rw_slot_map *from)
+{
+    *to = *from;
+    from->items = NULL;
+    from->n = from->cap = 0;
+}
+
+/* What the reference shows: {slot: (Access, key)}. */
+PyObject *
+rw_slotmap_as_object(const rw_slot_map *map)
+{
+    PyObject *result = PyDict_New();
+    for (Py_ssize_t i = 0; result != NULL && i < map->n; i++) {
+        PyObject *slot = PyLong_FromSsize_t(map->items[i].slot);
+        PyObject *pair = PyTuple_Pack(2, (PyObject *)map->items[i].rec, map->items[i].key);
+        if (slot == NULL || pair == NULL || PyDict_SetItem(result, slot, pair) < 0) {
+            Py_CLEAR(result);
+        }
+        Py_XDECREF(slot);
+        Py_XDECREF(pair);
+    }
+    return result;
+}

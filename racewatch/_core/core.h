@@ -127,6 +127,7 @@ typedef struct {
     int enabled;
     int tracking;
     int stack_depth;
+    int report_key_order;    /* inserts and deletes conflict with each other too */
     PyObject *sink;          /* callable(Conflict) or None */
     PyObject *budget;        /* a MemoryBudget or None */
     PyObject *tracking_cut;
@@ -226,13 +227,20 @@ typedef struct RW_Loc {
 typedef struct {
     RW_Loc base;
     PyObject *wkey;          /* the key the last write of the set of keys touched, or None */
+    PyObject *u;             /* its updates since: {slot: (Access, key)} */
 } RW_KeysLoc;
 
+/* Per thread slot, one access and the key it touched (in first-come order). */
 typedef struct {
     Py_ssize_t slot;
     RW_Access *rec;
     PyObject *key;
-} rw_wsum_entry;
+} rw_slot_entry;
+
+typedef struct {
+    rw_slot_entry *items;
+    Py_ssize_t n, cap;
+} rw_slot_map;
 
 typedef struct {
     PyObject_HEAD
@@ -242,9 +250,9 @@ typedef struct {
     RW_Access *keys_w;       /* the keys location (``keys`` shows it as a KeysLoc) */
     RW_ReadSet keys_r;
     PyObject *keys_wkey;
+    rw_slot_map keys_u;      /* the keys location's updates since its last write */
     RW_ReadSet allr;
-    rw_wsum_entry *wsum;     /* per slot, in first-write order: the latest write to any key */
-    Py_ssize_t wsum_n, wsum_cap;
+    rw_slot_map wsum;        /* per slot: the latest write to any key */
     Py_ssize_t sweep_at;
     long long serial;
     long long generation;

@@ -210,10 +210,12 @@ tr_popitem(PyObject *self, PyObject *Py_UNUSED(ignored))
         rw_err_restore(exc);
         return NULL;
     }
+    /* Which item it takes depends on the order of the keys: a read of them, then the
+     * delete of the key it took. */
     RW_ThreadState *ts;
     RW_Shadow *sh;
-    int e = rw_enter(self, &ts, &sh);
-    if (e > 0) {
+    int e = rw_dict_keys_read(self, RW_OP(POPITEM));
+    if (e == 0 && (e = rw_enter(self, &ts, &sh)) > 0) {
         e = rw_on_write(ts, sh, self, PyTuple_GET_ITEM(item, 0), RW_OP(POPITEM), 1);
         Py_DECREF(ts);
     }

@@ -20,7 +20,8 @@
  * * a read set shared by two threads is kept in the Loc itself (the reference makes a
  *   {slot: Access} dict, which is what ``Loc.r`` still shows);
  * * the keys location is part of the Shadow (``Shadow.keys`` shows a KeysLoc copy), and
- *   the per-slot write summary (``wsum``) is an array.
+ *   the per-slot write summary (``wsum``) and the updates of the keys location (``u``) are
+ *   arrays of (slot, Access, key).
  *
  * CONSISTENCY ------------------------------------------------------------------------------
  *
@@ -119,6 +120,24 @@ same_epoch(const RW_Access *rec, const RW_ThreadState *ts)
     return rec != NULL && rec->clock == ts->clock && rec->slot == ts->slot;
 }
 
+/* One slow-path update: the conflicts it found and what it let go of (conflict.c). */
+typedef struct {
+    RW_Access *prev;
+    PyObject *key;           /* NULL: the keys location */
+    PyObject *previous_key;  /* NULL: None */
+    PyObject *current_key;
+    int on_keys;
+} rw_pending;
+
+typedef struct {
+    rw_pending *items;
+    Py_ssize_t n, cap;
+    PyObject **trash;        /* keys dropped by the update, released after it */
+    Py_ssize_t tn, tcap;
+    rw_pending items_small[4];
+    PyObject *trash_small[4];
+} rw_batch;
+
 /* -- read sets (access.c) --------------------------------------------------------------- */
 
 RW_Access *rw_access_new(RW_ThreadState *ts, PyObject *stack, PyObject *op, int write);
@@ -128,6 +147,13 @@ int rw_rs_add(RW_ReadSet *rs, RW_Access *cur, PyObject *vc);
 PyObject *rw_rs_as_object(const RW_ReadSet *rs);
 int rw_rs_from_object(RW_ReadSet *rs, PyObject *value);
 int rw_rs_copy(RW_ReadSet *to, const RW_ReadSet *from);
+
+/* Slot maps: per thread slot, an access and the key it touched (access.c). */
+int rw_slotmap_set(rw_slot_map *map, RW_Access *rec, PyObject *key, rw_batch *b);
+void rw_slotmap_drop_covered(rw_slot_map *map, PyObject *vc, Py_ssize_t keep, rw_batch *b);
+void rw_slotmap_clear(rw_slot_map *map);
+void rw_slotmap_take(rw_slot_map *to, rw_slot_map *from);
+PyObject *rw_slotmap_as_object(const rw_slot_map *map);
 
 /* _same_epoch_read: the set holds a read of ``ts``'s slot in its current epoch. */
 static inline int
@@ -187,23 +213,6 @@ as_loc(PyObject *v)
 }
 
 /* -- one slow-path update: the conflicts it found and what it let go of (conflict.c) ----- */
-
-typedef struct {
-    RW_Access *prev;
-    PyObject *key;           /* NULL: the keys location */
-    PyObject *previous_key;  /* NULL: None */
-    PyObject *current_key;
-    int on_keys;
-} rw_pending;
-
-typedef struct {
-    rw_pending *items;
-    Py_ssize_t n, cap;
-    PyObject **trash;        /* keys dropped by the update, released after it */
-    Py_ssize_t tn, tcap;
-    rw_pending items_small[4];
-    PyObject *trash_small[4];
-} rw_batch;
 
 void rw_batch_init(rw_batch *b);
 void rw_batch_free(rw_batch *b);

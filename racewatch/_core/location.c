@@ -85,6 +85,11 @@ rw_keysloc_new(void)
     keys->base.w = NULL;
     memset(&keys->base.r, 0, sizeof(RW_ReadSet));
     keys->wkey = Py_NewRef(Py_None);
+    keys->u = PyDict_New();
+    if (keys->u == NULL) {
+        Py_DECREF(keys);
+        return NULL;
+    }
     PyObject_GC_Track(keys);
     return keys;
 }
@@ -105,6 +110,7 @@ static int
 keysloc_traverse(RW_KeysLoc *keys, visitproc visit, void *arg)
 {
     Py_VISIT(keys->wkey);
+    Py_VISIT(keys->u);
     return 0;
 }
 
@@ -112,6 +118,7 @@ static int
 keysloc_clear(RW_KeysLoc *keys)
 {
     Py_CLEAR(keys->wkey);
+    Py_CLEAR(keys->u);
     return 0;
 }
 
@@ -122,12 +129,15 @@ keysloc_dealloc(RW_KeysLoc *keys)
     Py_XDECREF(keys->base.w);
     rw_rs_clear(&keys->base.r);
     Py_XDECREF(keys->wkey);
+    Py_XDECREF(keys->u);
     Py_TYPE(keys)->tp_free((PyObject *)keys);
 }
 
 static PyMemberDef keysloc_members[] = {
     {"wkey", T_OBJECT, offsetof(RW_KeysLoc, wkey), READONLY,
      "the key its last write inserted or deleted, or None"},
+    {"u", T_OBJECT, offsetof(RW_KeysLoc, u), READONLY,
+     "its updates (inserts, deletes) since its last write: {slot: (Access, key)}"},
     {NULL}
 };
 

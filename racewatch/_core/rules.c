@@ -184,36 +184,6 @@ rw_on_read(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *key, PyObje
     return rc;
 }
 
-/* Replace (or add) the write summary entry of ``cur``'s slot. */
-static int
-wsum_set(RW_Shadow *sh, RW_Access *cur, PyObject *key, rw_batch *b)
-{
-    for (Py_ssize_t i = 0; i < sh->wsum_n; i++) {
-        rw_wsum_entry *e = &sh->wsum[i];
-        if (e->slot == cur->slot) {
-            Py_SETREF(e->rec, (RW_Access *)Py_NewRef(cur));
-            PyObject *old = e->key;
-            e->key = Py_NewRef(key);
-            return rw_batch_trash(b, old);
-        }
-    }
-    if (sh->wsum_n == sh->wsum_cap) {
-        Py_ssize_t cap = sh->wsum_cap ? sh->wsum_cap * 2 : 4;
-        rw_wsum_entry *grown = PyMem_Realloc(sh->wsum, (size_t)cap * sizeof(rw_wsum_entry));
-        if (grown == NULL) {
-            PyErr_NoMemory();
-            return -1;
-        }
-        sh->wsum = grown;
-        sh->wsum_cap = cap;
-    }
-    rw_wsum_entry *e = &sh->wsum[sh->wsum_n++];
-    e->slot = cur->slot;
-    e->rec = (RW_Access *)Py_NewRef(cur);
-    e->key = Py_NewRef(key);
-    return 0;
-}
-
 static int
 check_write(RW_Shadow *sh, PyObject *d, PyObject *key, RW_Access *cur, PyObject *vc,
             rw_batch *b)
@@ -245,7 +215,7 @@ check_write(RW_Shadow *sh, PyObject *d, PyObject *key, RW_Access *cur, PyObject 
         /* (else: the memory budget is spent, no new key) */
         rc = PyDict_SetItem(locs, key, (PyObject *)cur);
         if (rc == 0) {
-            rc = wsum_set(sh, cur, key, b);
+            rc = rw_slotmap_set(&sh->wsum, cur, key, b);
         }
         if (rc == 0 && !found) {
             rc = prefill(sh, d, b);
@@ -256,22 +226,61 @@ check_write(RW_Shadow *sh, PyObject *d, PyObject *key, RW_Access *cur, PyObject 
     return rc;
 }
 
+/* The checks of a write or an update of the keys location: against its last write and its
+ * reads (``current_key``: the key the access inserts or deletes, or NULL). */
 static int
-write_keys(RW_Shadow *sh, PyObject *key, RW_Access *cur, PyObject *vc, rw_batch *b)
+check_keys_write(RW_Shadow *sh, PyObject *current_key, PyObject *vc, rw_batch *b)
 {
     RW_Access *w = sh->keys_w;
     if (w != NULL && !covered(w, vc)
-            && rw_batch_add(b, w, NULL, 1, sh->keys_wkey, key) < 0) {
+            && rw_batch_add(b, w, NULL, 1, sh->keys_wkey, current_key) < 0) {
         return -1;
     }
-    if (rw_rs_unordered(&sh->keys_r, vc, b, NULL, 1, NULL, key) < 0) {
+    return rw_rs_unordered(&sh->keys_r, vc, b, NULL, 1, NULL, current_key);
+}
+
+/* The updates of the keys location that are not ordered before ``cur``. */
+static int
+unordered_updates(RW_Shadow *sh, PyObject *current_key, PyObject *vc, rw_batch *b)
+{
+    for (Py_ssize_t i = 0; i < sh->keys_u.n; i++) {
+        rw_slot_entry *e = &sh->keys_u.items[i];
+        if (!covered(e->rec, vc)
+                && rw_batch_add(b, e->rec, NULL, 1, e->key, current_key) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* clear() (and, with report_key_order, an insert or delete): a write of the keys location. */
+static int
+write_keys(RW_Shadow *sh, PyObject *key, RW_Access *cur, PyObject *vc, rw_batch *b)
+{
+    if (check_keys_write(sh, key, vc, b) < 0 || unordered_updates(sh, key, vc, b) < 0) {
         return -1;
     }
     Py_XSETREF(sh->keys_w, (RW_Access *)Py_NewRef(cur));
     rw_rs_clear(&sh->keys_r);
+    rw_slotmap_clear(&sh->keys_u);
     PyObject *old = sh->keys_wkey;
     sh->keys_wkey = Py_NewRef(key != NULL ? key : Py_None);
     return old != NULL ? rw_batch_trash(b, old) : 0;
+}
+
+/* An insert or delete of ``key``: an update of the keys location, which commutes with the
+ * other updates (shadow._update_keys says why the reads and updates are kept). */
+static int
+update_keys(RW_Shadow *sh, PyObject *key, RW_Access *cur, PyObject *vc, rw_batch *b)
+{
+    if (rw_settings->report_key_order) {
+        return write_keys(sh, key, cur, vc, b);
+    }
+    if (check_keys_write(sh, key, vc, b) < 0) {
+        return -1;
+    }
+    rw_slotmap_drop_covered(&sh->keys_u, vc, cur->slot, b);
+    return rw_slotmap_set(&sh->keys_u, cur, key, b);
 }
 
 static int
@@ -281,7 +290,32 @@ read_keys(RW_Shadow *sh, RW_Access *cur, PyObject *vc, rw_batch *b)
     if (w != NULL && !covered(w, vc) && rw_batch_add(b, w, NULL, 1, sh->keys_wkey, NULL) < 0) {
         return -1;
     }
+    if (unordered_updates(sh, NULL, vc, b) < 0) {
+        return -1;
+    }
     return rw_rs_add(&sh->keys_r, cur, vc);
+}
+
+/* A conflict for every key whose last write is not ordered before the thread whose clock
+ * is ``vc``: what a read of every key does once the write summary says there is one. */
+static int
+unordered_writes(RW_Shadow *sh, PyObject *vc, rw_batch *b)
+{
+    int rc = 0;
+    PyObject *locs = Py_NewRef(sh->locs);
+    Py_BEGIN_CRITICAL_SECTION(locs);
+    Py_ssize_t pos = 0;
+    PyObject *key, *v;
+    while (rc == 0 && PyDict_Next(locs, &pos, &key, &v)) {
+        RW_Access *w = Py_IS_TYPE(v, &RW_AccessType) ? (RW_Access *)v
+                       : as_loc(v) != NULL ? ((RW_Loc *)v)->w : NULL;
+        if (w != NULL && !covered(w, vc)) {
+            rc = rw_batch_add(b, w, key, 0, NULL, NULL);
+        }
+    }
+    Py_END_CRITICAL_SECTION();
+    Py_DECREF(locs);
+    return rc;
 }
 
 int
@@ -318,7 +352,7 @@ rw_on_write(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *key, PyObj
     Py_BEGIN_CRITICAL_SECTION(sh);
     rc = check_write(sh, d, key, cur, ts->vc, &b);
     if (rc == 0 && keys_change) {
-        rc = write_keys(sh, key, cur, ts->vc, &b);
+        rc = update_keys(sh, key, cur, ts->vc, &b);
         if (rc == 0 && PyDict_GET_SIZE(sh->locs) > sh->sweep_at) {
             rc = rw_sweep(sh, d);
         }
@@ -384,10 +418,10 @@ rw_on_read_all(RW_ThreadState *ts, RW_Shadow *sh, PyObject *op)
     ts->busy++;
     Py_BEGIN_CRITICAL_SECTION(sh);
     rc = read_keys(sh, cur, vc, &b);
-    for (Py_ssize_t i = 0; rc == 0 && i < sh->wsum_n; i++) {
-        rw_wsum_entry *e = &sh->wsum[i];
-        if (!covered(e->rec, vc)) {
-            rc = rw_batch_add(&b, e->rec, e->key, 0, NULL, NULL);
+    for (Py_ssize_t i = 0; rc == 0 && i < sh->wsum.n; i++) {
+        if (!covered(sh->wsum.items[i].rec, vc)) {
+            rc = unordered_writes(sh, vc, &b);
+            break;
         }
     }
     if (rc == 0) {

@@ -15,16 +15,6 @@ static long long serial_counter = 0;
 
 /* -- Shadow ------------------------------------------------------------------------------- */
 
-static void
-wsum_release(rw_wsum_entry *wsum, Py_ssize_t n)
-{
-    for (Py_ssize_t i = 0; i < n; i++) {
-        Py_DECREF(wsum[i].rec);
-        Py_DECREF(wsum[i].key);
-    }
-    PyMem_Free(wsum);
-}
-
 static RW_Shadow *
 shadow_new(PyObject *kind, PyObject *created_at)
 {
@@ -40,9 +30,9 @@ shadow_new(PyObject *kind, PyObject *created_at)
     sh->keys_w = NULL;
     memset(&sh->keys_r, 0, sizeof(RW_ReadSet));
     sh->keys_wkey = Py_NewRef(Py_None);
+    memset(&sh->keys_u, 0, sizeof(rw_slot_map));
     memset(&sh->allr, 0, sizeof(RW_ReadSet));
-    sh->wsum = NULL;
-    sh->wsum_n = sh->wsum_cap = 0;
+    memset(&sh->wsum, 0, sizeof(rw_slot_map));
     sh->sweep_at = 1024;
     sh->prefilled = 0;
 #ifdef Py_GIL_DISABLED
@@ -73,8 +63,11 @@ shadow_traverse(RW_Shadow *sh, visitproc visit, void *arg)
     Py_VISIT(sh->created_at);
     Py_VISIT(sh->locs);
     Py_VISIT(sh->keys_wkey);
-    for (Py_ssize_t i = 0; i < sh->wsum_n; i++) {
-        Py_VISIT(sh->wsum[i].key);
+    for (Py_ssize_t i = 0; i < sh->wsum.n; i++) {
+        Py_VISIT(sh->wsum.items[i].key);
+    }
+    for (Py_ssize_t i = 0; i < sh->keys_u.n; i++) {
+        Py_VISIT(sh->keys_u.items[i].key);
     }
     return 0;
 }
@@ -82,11 +75,8 @@ shadow_traverse(RW_Shadow *sh, visitproc visit, void *arg)
 static int
 shadow_clear(RW_Shadow *sh)
 {
-    rw_wsum_entry *wsum = sh->wsum;
-    Py_ssize_t n = sh->wsum_n;
-    sh->wsum = NULL;
-    sh->wsum_n = sh->wsum_cap = 0;
-    wsum_release(wsum, n);
+    rw_slotmap_clear(&sh->wsum);
+    rw_slotmap_clear(&sh->keys_u);
     rw_rs_clear(&sh->allr);
     rw_rs_clear(&sh->keys_r);
     Py_CLEAR(sh->keys_w);
@@ -119,8 +109,8 @@ shadow_forget(RW_Shadow *sh, int only_if_stale)
     RW_Access *old_keys_w = NULL;
     RW_ReadSet old_keys_r = {NULL, NULL, NULL};
     RW_ReadSet old_allr = {NULL, NULL, NULL};
-    rw_wsum_entry *old_wsum = NULL;
-    Py_ssize_t old_n = 0;
+    rw_slot_map old_wsum = {NULL, 0, 0};
+    rw_slot_map old_keys_u = {NULL, 0, 0};
     Py_BEGIN_CRITICAL_SECTION(sh);
     if (!only_if_stale || sh->generation != rw_settings->generation) {
         old_locs = sh->locs;
@@ -134,10 +124,8 @@ shadow_forget(RW_Shadow *sh, int only_if_stale)
         sh->keys_wkey = Py_NewRef(Py_None);
         old_allr = sh->allr;
         memset(&sh->allr, 0, sizeof(RW_ReadSet));
-        old_wsum = sh->wsum;
-        old_n = sh->wsum_n;
-        sh->wsum = NULL;
-        sh->wsum_n = sh->wsum_cap = 0;
+        rw_slotmap_take(&old_wsum, &sh->wsum);
+        rw_slotmap_take(&old_keys_u, &sh->keys_u);
         sh->sweep_at = 1024;
         sh->prefilled = 0;
         sh->generation = rw_settings->generation;
@@ -148,7 +136,8 @@ shadow_forget(RW_Shadow *sh, int only_if_stale)
     rw_rs_clear(&old_allr);
     rw_rs_clear(&old_keys_r);
     Py_XDECREF(old_keys_w);
-    wsum_release(old_wsum, old_n);
+    rw_slotmap_clear(&old_wsum);
+    rw_slotmap_clear(&old_keys_u);
     Py_XDECREF(old_wkey);
     Py_XDECREF(old_locs);
     return 0;
@@ -182,6 +171,13 @@ shadow_get_keys(RW_Shadow *sh, void *Py_UNUSED(closure))
     keys->base.w = (RW_Access *)Py_XNewRef(sh->keys_w);
     Py_SETREF(keys->wkey, Py_NewRef(sh->keys_wkey));
     rc = rw_rs_copy(&keys->base.r, &sh->keys_r);
+    if (rc == 0) {
+        PyObject *u = rw_slotmap_as_object(&sh->keys_u);
+        rc = u != NULL ? 0 : -1;
+        if (u != NULL) {
+            Py_SETREF(keys->u, u);
+        }
+    }
     RW_FT_END();
     if (rc < 0) {
         Py_DECREF(keys);
@@ -193,16 +189,10 @@ shadow_get_keys(RW_Shadow *sh, void *Py_UNUSED(closure))
 static PyObject *
 shadow_get_wsum(RW_Shadow *sh, void *Py_UNUSED(closure))
 {
-    PyObject *result = PyDict_New();
-    for (Py_ssize_t i = 0; result != NULL && i < sh->wsum_n; i++) {
-        PyObject *slot = PyLong_FromSsize_t(sh->wsum[i].slot);
-        PyObject *pair = PyTuple_Pack(2, (PyObject *)sh->wsum[i].rec, sh->wsum[i].key);
-        if (slot == NULL || pair == NULL || PyDict_SetItem(result, slot, pair) < 0) {
-            Py_CLEAR(result);
-        }
-        Py_XDECREF(slot);
-        Py_XDECREF(pair);
-    }
+    PyObject *result;
+    RW_FT_BEGIN(sh);
+    result = rw_slotmap_as_object(&sh->wsum);
+    RW_FT_END();
     return result;
 }
 

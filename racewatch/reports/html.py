@@ -68,8 +68,10 @@ RELEASES = frozenset({"release", "start", "put", "set", "complete", "task_done",
 
 KEYS_MEANING = (
     "The location here is the dict's set of keys (its size and order), not one key: "
-    "len(), iteration, keys(), items() and the like read it; inserting or deleting any "
-    "key writes it. So the two threads race even though they may touch different keys."
+    "len(), iteration, keys(), items() and the like read it; inserting or deleting a key "
+    "updates it; clear() writes it. Two updates do not race with each other (each dict "
+    "operation is atomic), but an update races with a read or a write of the set: so the "
+    "two threads race even though they may touch different keys."
 )
 
 # Under ``sysconfig``'s stdlib/purelib paths, as the brief defines library frames; the

@@ -1,7 +1,8 @@
 """The report data model: one set of plain dataclasses that every format renders.
 
 The JSON form (``to_json``/``from_json``) is SPEC section 4, with a few additive fields
-(``location``, an access's ``key`` on the keys location, ``tests``) that consumers may ignore.
+(``location``, an access's ``key`` and ``update`` on the keys location, ``tests``) that
+consumers may ignore.
 """
 
 from __future__ import annotations
@@ -67,9 +68,13 @@ class AccessInfo:
     locks_held: list[LockRef]
     stack: list[Frame]            # innermost frame first
     key: str | None = None        # keys location: the key this insert or delete touched
+    # Keys location: an insert or delete (a write that commutes with other updates; SPEC
+    # section 2), not a write of the whole set of keys such as clear().
+    update: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        data = {"op": self.op, "write": self.write, "thread": self.thread.to_json(),
+        data = {"op": self.op, "write": self.write, "update": self.update,
+                "thread": self.thread.to_json(),
                 "locks_held": [lk.to_json() for lk in self.locks_held],
                 "stack": [f.to_json() for f in self.stack]}
         if self.key is not None:
@@ -80,7 +85,7 @@ class AccessInfo:
     def from_json(cls, data: dict[str, Any]) -> AccessInfo:
         return cls(str(data["op"]), bool(data["write"]), ThreadRef.from_json(data["thread"]),
                    [LockRef.from_json(lk) for lk in data.get("locks_held") or ()],
-                   _frames(data.get("stack")), data.get("key"))
+                   _frames(data.get("stack")), data.get("key"), bool(data.get("update")))
 
 
 @dataclass

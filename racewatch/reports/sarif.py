@@ -79,7 +79,7 @@ class _Locations:
 
 
 def _access_words(race: Race, access: AccessInfo) -> str:
-    verb = "write" if access.write else "read"
+    verb = "update" if access.update else "write" if access.write else "read"
     if race.location == "keys":
         touched = f", key {access.key}" if access.key is not None else ""
         return f"{verb} of the keys of the {race.container.type} ({access.op}{touched})"

@@ -35,7 +35,7 @@ def thread_label(t: ThreadRef) -> str:
 
 
 def _what(race: Race, access: AccessInfo, current: bool) -> str:
-    verb = "Write" if access.write else "Read"
+    verb = "Update" if access.update else "Write" if access.write else "Read"
     if not current:
         verb = "Previous " + verb.lower()
     if race.location == "keys":

@@ -45,9 +45,11 @@ def thread_ref(info: ThreadInfo) -> ThreadRef:
 
 
 def access_info(rec: Access, key=None, has_key: bool = False) -> AccessInfo:
+    """``has_key``: an access to the keys location that inserted or deleted ``key`` (an
+    update of the set of keys, SPEC section 2)."""
     locks = [LockRef(f"{lk.kind}#{lk.serial}", stacks.resolve(lk.created_at)) for lk in rec.locks]
     return AccessInfo(rec.op, rec.write, thread_ref(rec.thread), locks, stacks.resolve(rec.stack),
-                      key_repr(key) if has_key else None)
+                      key_repr(key) if has_key else None, update=has_key)
 
 
 def _seconds(ns: int) -> float:

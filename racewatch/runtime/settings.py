@@ -7,12 +7,14 @@ from .core import COMPILED
 
 class Settings:
     __slots__ = ("enabled", "tracking", "stack_depth", "sink", "dicts_tracked",
-                 "forgotten_keys", "started_ns", "budget", "tracking_cut", "generation")
+                 "forgotten_keys", "started_ns", "budget", "tracking_cut", "generation",
+                 "report_key_order")
 
     def __init__(self):
         self.enabled = False        # racewatch.start() .. racewatch.stop()
         self.tracking = True        # False once the memory budget cut tracking of new dicts
         self.stack_depth = 32
+        self.report_key_order = False  # inserts and deletes conflict with each other too
         self.sink = None            # callable(Conflict), set by the detector
         self.dicts_tracked = 0
         self.forgotten_keys = 0     # deleted keys whose history the shadow let go (shadow.py)

@@ -5,6 +5,14 @@ with the dict and can never be confused with another dict at a reused address). 
 shadow has one location per key and one ``keys`` location (the set of keys, its size and
 order), as SPEC section 2 sets out.
 
+An insert or delete is an *update* of the ``keys`` location: it conflicts with a read of
+``keys`` (``len``, iteration...) and with a write of it (``clear``), but not with another
+update, since every dict operation is atomic on every CPython and two threads inserting
+different keys only change the order of the keys.  So ``keys`` keeps, beside its last
+write and its reads, its updates since that write: per thread slot, the latest update and
+the key it touched.  With ``report_key_order=1`` an update is a write (for programs that
+rely on the order of insertion across threads).
+
 A location keeps its last write as an ``Access`` record (an epoch: slot and clock, plus
 the stack, operation and locks to report it with) and its reads since that write: one
 ``Access`` while a single thread reads, a ``{slot: Access}`` map once reads are shared
@@ -13,8 +21,11 @@ stored as the bare ``Access`` to keep a written-once key at one pointer.
 
 Operations that read every key (``items()``, ``==``, ``repr``...) do not touch every
 location: the shadow keeps, per thread slot, the latest write to any key (``wsum``) and a
-dict-wide read set (``allr``) that every write also checks.  They cost O(threads), not
-O(keys).
+dict-wide read set (``allr``) that every write also checks.  When no write of another thread
+is unordered with the read (the summary says so in O(threads): a slot's latest write is
+ordered before the reader only if all of that slot's writes are), that is all.  When one
+is, every location is looked at, so that each key that races is reported, not only the
+latest one of each thread.
 
 Concurrency: the fast path (an access in an epoch already recorded for the location)
 reads without a lock: only the accessing thread can create records of its own epoch, and
@@ -79,13 +90,15 @@ class Loc:
 
 
 class KeysLoc(Loc):
-    """The ``keys`` location; also remembers which key its last write inserted or deleted."""
+    """The ``keys`` location: its last write (``clear``) and the key it touched, its reads,
+    and its updates since that write (inserts and deletes, ``{slot: (Access, key)}``)."""
 
-    __slots__ = ("wkey",)
+    __slots__ = ("wkey", "u")
 
     def __init__(self):
         super().__init__(None, None)
         self.wkey = None
+        self.u = {}
 
 
 class Shadow:
@@ -303,7 +316,7 @@ def on_write(d, key, op: str, keys_change: bool) -> None:
         with sh.lock:
             conflicts = _check_write(sh, key, cur, vc, [])
             if keys_change:
-                _write_keys(sh, key, cur, vc, conflicts)
+                _update_keys(sh, key, cur, vc, conflicts)
                 if len(sh.locs) > sh.sweep_at:
                     _sweep(sh, d)
     finally:
@@ -352,9 +365,8 @@ def on_read_all(d, op: str) -> None:
     try:
         with sh.lock:
             _read_keys(sh, cur, vc, conflicts)
-            for rec, key in sh.wsum.values():
-                if not _covered(rec, vc):
-                    conflicts.append(Conflict(sh, key, False, rec, cur))
+            if not all(_covered(rec, vc) for rec, _ in sh.wsum.values()):
+                _unordered_writes(sh, cur, vc, conflicts)
             sh.allr = _add_read(sh.allr, cur, vc)
     finally:
         ts.busy -= 1
@@ -407,16 +419,57 @@ def _check_write(sh: Shadow, key, cur: Access, vc, conflicts: list) -> list:
     return conflicts
 
 
-def _write_keys(sh: Shadow, key, cur: Access, vc, conflicts: list) -> None:
+def _unordered_writes(sh: Shadow, cur: Access, vc, conflicts: list) -> None:
+    """A conflict for every key whose last write is not ordered before ``cur``."""
+    for key, v in sh.locs.items():
+        w = v if type(v) is Access else v.w
+        if w is not None and not _covered(w, vc):
+            conflicts.append(Conflict(sh, key, False, w, cur))
+
+
+def _check_keys_write(sh: Shadow, key, cur: Access, vc, conflicts: list) -> None:
+    """The checks of a write of ``keys``: against its last write and its reads."""
     keys = sh.keys
     w = keys.w
     if w is not None and not _covered(w, vc):
         conflicts.append(Conflict(sh, None, True, w, cur, keys.wkey, key))
     for r in _unordered_reads(keys.r, vc):
         conflicts.append(Conflict(sh, None, True, r, cur, None, key))
+
+
+def _unordered_updates(sh: Shadow, cur: Access, vc, current_key, conflicts: list) -> None:
+    for rec, key in sh.keys.u.values():
+        if not _covered(rec, vc):
+            conflicts.append(Conflict(sh, None, True, rec, cur, key, current_key))
+
+
+def _write_keys(sh: Shadow, key, cur: Access, vc, conflicts: list) -> None:
+    """``clear()`` (and, with ``report_key_order``, an insert or delete)."""
+    _check_keys_write(sh, key, cur, vc, conflicts)
+    _unordered_updates(sh, cur, vc, key, conflicts)
+    keys = sh.keys
     keys.w = cur
     keys.r = None
+    keys.u = {}
     keys.wkey = key
+
+
+def _update_keys(sh: Shadow, key, cur: Access, vc, conflicts: list) -> None:
+    """An insert or delete of ``key``: it commutes with the other updates (see above).
+
+    Neither the reads nor the other updates are dropped: a later access that conflicts with
+    one of them need not be ordered after this update.  Only an update that ``cur`` is
+    ordered after is dropped: whatever is unordered with it is unordered with ``cur`` too,
+    and reported there (FastTrack's rule for reads).
+    """
+    if SETTINGS.report_key_order:
+        _write_keys(sh, key, cur, vc, conflicts)
+        return
+    _check_keys_write(sh, key, cur, vc, conflicts)
+    u = sh.keys.u
+    for slot in [s for s, (rec, _) in u.items() if s != cur.slot and _covered(rec, vc)]:
+        del u[slot]
+    u[cur.slot] = (cur, key)
 
 
 def _read_keys(sh: Shadow, cur: Access, vc, conflicts: list) -> None:
@@ -424,6 +477,7 @@ def _read_keys(sh: Shadow, cur: Access, vc, conflicts: list) -> None:
     w = keys.w
     if w is not None and not _covered(w, vc):
         conflicts.append(Conflict(sh, None, True, w, cur, keys.wkey, None))
+    _unordered_updates(sh, cur, vc, None, conflicts)
     keys.r = _add_read(keys.r, cur, vc)
 
 
@@ -491,9 +545,9 @@ def _emit(conflicts: list, ts: ThreadState) -> None:
 
 
 if COMPILED is not None:
-    # The same types and rules in C (racewatch/_core/: engine.h names the files), checked without a Python
-    # frame; the registry stays here, and the compiled core calls it when a thread it does
-    # not know yet makes its first access.
+    # The same types and rules in C (racewatch/_core/, engine.h names the files), checked
+    # without a Python frame; the registry stays here, and the compiled core calls it when
+    # a thread it does not know yet makes its first access.
     Access, Loc, KeysLoc = COMPILED.Access, COMPILED.Loc, COMPILED.KeysLoc
     Shadow, Conflict = COMPILED.Shadow, COMPILED.Conflict
     shadow_of = COMPILED.shadow_of

@@ -180,6 +180,9 @@ class _Tracking:
             _on_keys_read(self, "popitem")
             _hide_frame(exc)
             raise
+        # Which item it takes depends on the order of the keys: a read of them, then the
+        # delete of the key it took.
+        _on_keys_read(self, "popitem")
         _on_write(self, item[0], "popitem", True)
         return item
 
