@@ -74,7 +74,8 @@ def thread(name: str, tid: int, created: list[Frame] | None = None) -> ThreadRef
 
 def access(op: str, write: bool, t: ThreadRef, stack: list[Frame],
            locks: list[LockRef] | None = None, key: str | None = None) -> AccessInfo:
-    return AccessInfo(op, write, t, locks or [], stack, key)
+    # A key on an access is the key an insert or delete touched: an update of the keys.
+    return AccessInfo(op, write, t, locks or [], stack, key, update=key is not None)
 
 
 def timeline(previous_events=(), current_events=(), truncated=False) -> Timeline:

@@ -242,9 +242,16 @@ typedef struct {
     Py_ssize_t n, cap;
 } rw_slot_map;
 
+/* What a shadow watches: the kinds of tracked containers (Shadow.kind names them). */
+enum {
+    RW_KIND_DICT, RW_KIND_DEFAULTDICT, RW_KIND_LIST, RW_KIND_SET, RW_KIND_OBJECT,
+    RW_KIND_MODULE, RW_KIND_COUNT
+};
+
 typedef struct {
     PyObject_HEAD
-    PyObject *kind;          /* "dict" | "defaultdict" */
+    PyObject *kind;          /* "dict" | "defaultdict" | "list" | "set" | "object" | "module" */
+    PyObject *name;          /* an object's class name, a module's name; None for the others */
     PyObject *created_at;    /* a stack */
     PyObject *locs;          /* dict: key -> Access (written only) or Loc */
     RW_Access *keys_w;       /* the keys location (``keys`` shows it as a KeysLoc) */
@@ -256,6 +263,7 @@ typedef struct {
     Py_ssize_t sweep_at;
     long long serial;
     long long generation;
+    char kind_id;            /* RW_KIND_* */
     char prefilled;          /* locs holds every key of the dict (see prefill) */
 } RW_Shadow;
 
@@ -286,6 +294,8 @@ extern PyObject *rw_ops[RW_OP_COUNT];
 #define RW_BUDGET_MASK 4095   /* budget.CHECK_EVERY - 1 */
 
 int rw_shadow_ready(PyObject *module);
+RW_Shadow *rw_shadow_new(PyObject *kind, PyObject *created_at, PyObject *name);
+extern PyObject *rw_kind_names[RW_KIND_COUNT];
 int rw_budget_check(RW_ThreadState *ts);
 int rw_enter_shadow(PyObject *d, RW_ThreadState *ts, RW_ThreadState **pts, RW_Shadow **psh);
 PyObject *rw_shadow_of(PyObject *d);

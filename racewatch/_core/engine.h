@@ -227,5 +227,14 @@ int rw_emit(RW_Shadow *sh, RW_Access *cur, rw_batch *b);
 
 int rw_sweep_ready(void);
 int rw_sweep(RW_Shadow *sh, PyObject *d);
+PyObject *rw_keys_now(RW_Shadow *sh, PyObject *d);
+
+/* Whether the locations of keys that left the container are forgotten in time: for the
+ * containers whose keys come and go (an object's attributes, a module's globals do not). */
+static inline int
+rw_kind_sweeps(const RW_Shadow *sh)
+{
+    return sh->kind_id <= RW_KIND_SET;
+}
 
 #endif /* RACEWATCH_ENGINE_H */

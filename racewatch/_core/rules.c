@@ -47,6 +47,9 @@ loc_lookup(PyObject *locs, PyObject *key, PyObject **pv)
 static int
 prefill(RW_Shadow *sh, PyObject *d, rw_batch *b)
 {
+    if (sh->kind_id > RW_KIND_DEFAULTDICT) {
+        return 0;   /* the dict's own key objects: dicts only */
+    }
     Py_ssize_t n = PyDict_GET_SIZE(sh->locs);
     Py_ssize_t size = PyDict_GET_SIZE(d);
     if (sh->prefilled || n < 8192 || n * 8 < size) {
@@ -353,7 +356,7 @@ rw_on_write(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *key, PyObj
     rc = check_write(sh, d, key, cur, ts->vc, &b);
     if (rc == 0 && keys_change) {
         rc = update_keys(sh, key, cur, ts->vc, &b);
-        if (rc == 0 && PyDict_GET_SIZE(sh->locs) > sh->sweep_at) {
+        if (rc == 0 && rw_kind_sweeps(sh) && PyDict_GET_SIZE(sh->locs) > sh->sweep_at) {
             rc = rw_sweep(sh, d);
         }
     }
@@ -450,7 +453,7 @@ rw_on_clear(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *op)
     PyObject *vc = ts->vc;
     ts->busy++;
     Py_BEGIN_CRITICAL_SECTION(sh);
-    PyObject *keys = PyDict_Keys(d);   /* list(dict.keys(d)): a snapshot */
+    PyObject *keys = rw_keys_now(sh, d);   /* a snapshot */
     rc = keys == NULL ? -1 : 0;
     for (Py_ssize_t i = 0; rc == 0 && i < PyList_GET_SIZE(keys); i++) {
         rc = check_write(sh, d, PyList_GET_ITEM(keys, i), cur, vc, &b);

@@ -10,14 +10,35 @@ static const char *op_names[RW_OP_COUNT] = {
     "ne", "reduce", "deepcopy", "copy", "or", "missing", "repr",
 };
 
-static PyObject *str_dict, *str_defaultdict, *str_check;
+PyObject *rw_kind_names[RW_KIND_COUNT];
+static const char *kind_names[RW_KIND_COUNT] = {
+    "dict", "defaultdict", "list", "set", "object", "module",
+};
+
+static PyObject *str_check;
 static long long serial_counter = 0;
 
 /* -- Shadow ------------------------------------------------------------------------------- */
 
-static RW_Shadow *
-shadow_new(PyObject *kind, PyObject *created_at)
+/* A new shadow of kind ``kind`` (one of rw_kind_names, compared by value). */
+RW_Shadow *
+rw_shadow_new(PyObject *kind, PyObject *created_at, PyObject *name)
 {
+    int kind_id = -1;
+    for (int i = 0; i < RW_KIND_COUNT && kind_id < 0; i++) {
+        int eq = PyUnicode_Compare(kind, rw_kind_names[i]);
+        if (eq == -1 && PyErr_Occurred()) {
+            return NULL;
+        }
+        if (eq == 0) {
+            kind = rw_kind_names[i];
+            kind_id = i;
+        }
+    }
+    if (kind_id < 0) {
+        PyErr_Format(PyExc_ValueError, "unknown kind of shadow: %R", kind);
+        return NULL;
+    }
     PyObject *locs = PyDict_New();
     RW_Shadow *sh = locs != NULL ? PyObject_GC_New(RW_Shadow, &RW_ShadowType) : NULL;
     if (sh == NULL) {
@@ -25,6 +46,8 @@ shadow_new(PyObject *kind, PyObject *created_at)
         return NULL;
     }
     sh->kind = Py_NewRef(kind);
+    sh->kind_id = (char)kind_id;
+    sh->name = Py_NewRef(name != NULL ? name : Py_None);
     sh->created_at = Py_NewRef(created_at);
     sh->locs = locs;
     sh->keys_w = NULL;
@@ -48,18 +71,20 @@ shadow_new(PyObject *kind, PyObject *created_at)
 static PyObject *
 shadow_tp_new(PyTypeObject *Py_UNUSED(type), PyObject *args, PyObject *kwds)
 {
-    static char *kwlist[] = {"kind", "created_at", NULL};
-    PyObject *kind, *created_at;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "UO:Shadow", kwlist, &kind, &created_at)) {
+    static char *kwlist[] = {"kind", "created_at", "name", NULL};
+    PyObject *kind, *created_at, *name = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "UO|O:Shadow", kwlist, &kind, &created_at,
+                                     &name)) {
         return NULL;
     }
-    return (PyObject *)shadow_new(kind, created_at);
+    return (PyObject *)rw_shadow_new(kind, created_at, name);
 }
 
 static int
 shadow_traverse(RW_Shadow *sh, visitproc visit, void *arg)
 {
     Py_VISIT(sh->kind);
+    Py_VISIT(sh->name);
     Py_VISIT(sh->created_at);
     Py_VISIT(sh->locs);
     Py_VISIT(sh->keys_wkey);
@@ -83,6 +108,7 @@ shadow_clear(RW_Shadow *sh)
     Py_CLEAR(sh->keys_wkey);
     Py_CLEAR(sh->locs);
     Py_CLEAR(sh->kind);
+    Py_CLEAR(sh->name);
     Py_CLEAR(sh->created_at);
     return 0;
 }
@@ -203,7 +229,10 @@ static PyMethodDef shadow_methods[] = {
 };
 
 static PyMemberDef shadow_members[] = {
-    {"kind", T_OBJECT, offsetof(RW_Shadow, kind), READONLY, "\"dict\" or \"defaultdict\""},
+    {"kind", T_OBJECT, offsetof(RW_Shadow, kind), READONLY,
+     "what it watches: \"dict\", \"defaultdict\", \"list\", \"set\", \"object\", \"module\""},
+    {"name", T_OBJECT, offsetof(RW_Shadow, name), READONLY,
+     "an object's class name, a module's name; None for the others"},
     {"created_at", T_OBJECT, offsetof(RW_Shadow, created_at), READONLY, NULL},
     {"locs", T_OBJECT, offsetof(RW_Shadow, locs), READONLY, NULL},
     {"serial", T_LONGLONG, offsetof(RW_Shadow, serial), READONLY, NULL},
@@ -288,9 +317,10 @@ attach(PyObject *d, PyObject **slot)
      * Python code (a garbage collection) that attached one meanwhile. */
     PyObject *made;
     if (rw_settings->tracking) {
-        PyObject *kind = PyObject_TypeCheck(d, rw_defaultdict) ? str_defaultdict : str_dict;
+        PyObject *kind = rw_kind_names[PyObject_TypeCheck(d, rw_defaultdict)
+                                       ? RW_KIND_DEFAULTDICT : RW_KIND_DICT];
         PyObject *created_at = cur != NULL ? cur : PyTuple_New(0);
-        made = created_at != NULL ? (PyObject *)shadow_new(kind, created_at) : NULL;
+        made = created_at != NULL ? (PyObject *)rw_shadow_new(kind, created_at, NULL) : NULL;
         if (cur == NULL) {
             Py_XDECREF(created_at);
         }
@@ -401,10 +431,13 @@ rw_shadow_ready(PyObject *module)
             return -1;
         }
     }
-    if ((str_dict == NULL && (str_dict = PyUnicode_InternFromString("dict")) == NULL)
-            || (str_defaultdict == NULL
-                && (str_defaultdict = PyUnicode_InternFromString("defaultdict")) == NULL)
-            || (str_check == NULL && (str_check = PyUnicode_InternFromString("check")) == NULL)
+    for (int i = 0; i < RW_KIND_COUNT; i++) {
+        if (rw_kind_names[i] == NULL
+                && (rw_kind_names[i] = PyUnicode_InternFromString(kind_names[i])) == NULL) {
+            return -1;
+        }
+    }
+    if ((str_check == NULL && (str_check = PyUnicode_InternFromString("check")) == NULL)
             || rw_sweep_ready() < 0) {
         return -1;
     }

@@ -41,6 +41,68 @@ ordered_before(PyObject *v, const long long *minc, Py_ssize_t n)
 #undef ENTRY
 }
 
+/* The number of keys of container ``d`` (a shadow of kind ``sh``), or -1. */
+static Py_ssize_t
+container_size(RW_Shadow *sh, PyObject *d)
+{
+    switch (sh->kind_id) {
+    case RW_KIND_LIST:
+        return PyList_GET_SIZE(d);
+    case RW_KIND_SET:
+        return PySet_GET_SIZE(d);
+    default:
+        return PyDict_Size(d);
+    }
+}
+
+/* Whether ``key`` is a key of container ``d`` now: 1, 0 or -1. */
+static int
+container_contains(RW_Shadow *sh, PyObject *d, PyObject *key)
+{
+    switch (sh->kind_id) {
+    case RW_KIND_LIST: {
+        if (!PyLong_Check(key)) {
+            return 0;
+        }
+        Py_ssize_t i = PyLong_AsSsize_t(key);
+        if (i == -1 && PyErr_Occurred()) {
+            PyErr_Clear();
+            return 0;
+        }
+        return 0 <= i && i < PyList_GET_SIZE(d);
+    }
+    case RW_KIND_SET:
+        return PySet_Contains(d, key);
+    default:
+        return PyDict_Contains(d, key);
+    }
+}
+
+/* The keys of container ``d`` now, as a new list (a list's keys are its indexes). */
+PyObject *
+rw_keys_now(RW_Shadow *sh, PyObject *d)
+{
+    switch (sh->kind_id) {
+    case RW_KIND_LIST: {
+        Py_ssize_t n = PyList_GET_SIZE(d);
+        PyObject *keys = PyList_New(n);
+        for (Py_ssize_t i = 0; keys != NULL && i < n; i++) {
+            PyObject *index = PyLong_FromSsize_t(i);
+            if (index == NULL) {
+                Py_CLEAR(keys);
+                break;
+            }
+            PyList_SET_ITEM(keys, i, index);
+        }
+        return keys;
+    }
+    case RW_KIND_SET:
+        return PySequence_List(d);
+    default:
+        return PyDict_Keys(d);
+    }
+}
+
 static int
 del_location(PyObject *locs, PyObject *key)
 {
@@ -88,7 +150,7 @@ rw_sweep(RW_Shadow *sh, PyObject *d)
         return -1;
     }
     PyObject *locs = Py_NewRef(sh->locs);
-    Py_ssize_t budget = PyDict_Size(d);
+    Py_ssize_t budget = container_size(sh, d);
     if (budget < 1024) {
         budget = 1024;
     }
@@ -97,7 +159,7 @@ rw_sweep(RW_Shadow *sh, PyObject *d)
     int rc = keys == NULL || kept == NULL ? -1 : 0;
     for (Py_ssize_t i = 0; rc == 0 && i < PyList_GET_SIZE(keys); i++) {
         PyObject *key = PyList_GET_ITEM(keys, i);
-        int present = PyDict_Contains(d, key);
+        int present = container_contains(sh, d, key);
         if (present < 0) {
             rc = -1;
             break;

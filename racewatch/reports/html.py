@@ -19,7 +19,17 @@ import jinja2
 from markupsafe import Markup
 
 from .files import write_atomically
-from .model import AccessInfo, Frame, Race, Report, Summary, SyncEvent, ThreadRef, Timeline
+from .model import (
+    AccessInfo,
+    Frame,
+    Race,
+    Report,
+    Summary,
+    SyncEvent,
+    ThreadRef,
+    Timeline,
+    location_words,
+)
 from .text import closing_line, thread_label
 
 # Races shown open when the page loads; the rest are collapsed <details>, which the browser
@@ -307,6 +317,8 @@ class RaceView:
     anchor: str
     kind: str
     location: str
+    whole: bool                 # the container's whole location (a dict's keys...)
+    container_label: str        # "the dict", "the Stats object", "module app"
     key: str | None
     headline: str
     meaning: str
@@ -363,16 +375,18 @@ def _operation(op: str) -> tuple[str, str]:
 def describe(race: Race, access: AccessInfo, *, with_key: bool = True) -> str:
     """An access in plain words: ``read of key 'hits' (d[k])``, ``len() of the dict``."""
     phrase, code = _operation(access.op)
-    if race.location == "keys":
+    container = race.container.phrase("the")
+    if race.whole:
         if not access.write:
-            return f"{phrase} of the {race.container.type}"
-        if access.op == "clear":
-            return f"clear() of the {race.container.type}"
+            return f"{phrase} of {container}"
+        if not access.update:
+            return f"{phrase} of {container}"
         verb = "delete" if access.op in DELETES else "insert"
-        key = f" of key {access.key}" if access.key is not None else ""
+        one = location_words(race.container.type)[0]
+        key = f" of {one} {access.key}" if access.key is not None else ""
         return f"{verb}{key} ({code})"
     verb = "write" if access.write else "read"
-    key = f" of key {race.key}" if with_key and race.key is not None else ""
+    key = f" of {race.where()}" if with_key and race.key is not None else ""
     return f"{verb}{key} ({code})"
 
 
@@ -476,7 +490,8 @@ class _Builder:
         view = RaceView(
             number=number, anchor=f"race-{number}", kind=race.kind, location=race.location,
             key=race.key, headline=headline(race),
-            meaning=KEYS_MEANING if race.location == "keys" else "",
+            meaning=KEYS_MEANING if race.location == "keys" else "", whole=race.whole,
+            container_label=race.container.phrase("the"),
             locks_note=locks_note(race),
             container_type=race.container.type,
             container_created=self.stack(race.container.created_at, sources=False,
@@ -577,7 +592,7 @@ def picture(race: Race, path: Callable[[str], str] = str) -> Picture:
         top = access.stack[0] if access.stack else None
         label = f"{'write' if access.write else 'read'}: {_operation(access.op)[1]}"
         # On the keys location the tooltip names the key inserted or deleted.
-        detail = describe(race, access) if race.location == "keys" else ""
+        detail = describe(race, access) if race.whole else ""
         return Mark(0, lane, "access", label, detail,
                     f"{_short_path(path(top.file))}:{top.line}" if top else "",
                     _elapsed(time - start) if time is not None else "", access.write)

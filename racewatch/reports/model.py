@@ -88,17 +88,49 @@ class AccessInfo:
                    _frames(data.get("stack")), data.get("key"), bool(data.get("update")))
 
 
+# What a location is called, by the type of its container: (one location, the whole
+# location, the field of a race's JSON that holds the one location).  A dict's key and
+# its set of keys; a list's item and its items (size and order); a set's element and its
+# members; an object's attribute; a module's global.
+LOCATION_WORDS = {
+    "dict": ("key", "keys", "key"),
+    "defaultdict": ("key", "keys", "key"),
+    "list": ("item", "items", "index"),
+    "set": ("element", "members", "element"),
+    "object": ("attribute", "attributes", "attribute"),
+    "module": ("global", "globals", "name"),
+}
+
+
+def location_words(container_type: str) -> tuple[str, str, str]:
+    return LOCATION_WORDS.get(container_type, LOCATION_WORDS["dict"])
+
+
 @dataclass
 class Container:
-    type: str                     # "dict" | "defaultdict"
+    type: str                     # "dict" | "defaultdict" | "list" | "set" | "object" | "module"
     created_at: list[Frame]
+    name: str | None = None       # an object's class name, a module's name
 
     def to_json(self) -> dict[str, Any]:
-        return {"type": self.type, "created_at": [f.to_json() for f in self.created_at]}
+        data = {"type": self.type, "created_at": [f.to_json() for f in self.created_at]}
+        if self.name is not None:
+            data["name"] = self.name
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Container:
-        return cls(str(data["type"]), _frames(data.get("created_at")))
+        name = data.get("name")
+        return cls(str(data["type"]), _frames(data.get("created_at")),
+                   str(name) if name is not None else None)
+
+    def phrase(self, article: str = "a") -> str:
+        """``a dict``, ``a Stats object``, ``module app`` (``article``: "a" or "the")."""
+        if self.type == "module":
+            return f"module {self.name}"
+        if self.type == "object":
+            return f"{article} {self.name or 'tracked'} object"
+        return f"{article} {self.type}"
 
 
 @dataclass
@@ -172,9 +204,26 @@ class Race:
     current: AccessInfo
     previous: AccessInfo
     count: int = 1
-    location: str = "key"         # "key" | "keys"
+    # The location's noun (location_words): "key" or "keys" for a dict, "item" or "items"
+    # for a list, "element" or "members" for a set, "attribute", "global".
+    location: str = "key"
     tests: list[str] = field(default_factory=list)
     timeline: Timeline | None = None
+    # The one location as its own JSON field holds it (a list's index as a number, an
+    # attribute's or a global's name as it is, an element's repr); None for a dict's key
+    # (``key`` is that) and for a whole location.
+    value: str | int | None = None
+
+    @property
+    def whole(self) -> bool:
+        """True for the container's whole location (a dict's keys, a list's items...)."""
+        return self.location == location_words(self.container.type)[1]
+
+    def where(self) -> str:
+        """The location in words: ``key 'x'``, ``item 3``, ``the keys``, ``global 'total'``."""
+        if self.whole:
+            return f"the {self.location}"
+        return f"{self.location} {self.key}"
 
     @property
     def signature(self) -> tuple:
@@ -184,7 +233,7 @@ class Race:
         return tuple(sorted((a, b)))
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data = {
             "kind": self.kind,
             "container": self.container.to_json(),
             "key": self.key,
@@ -195,6 +244,12 @@ class Race:
             "tests": list(self.tests),
             "timeline": self.timeline.to_json() if self.timeline else None,
         }
+        # The one location in its own field too: "index" (a number), "attribute", "name"
+        # (a global's), "element"; a dict's is "key" itself.
+        field_name = location_words(self.container.type)[2]
+        if not self.whole and field_name != "key":
+            data[field_name] = self.value
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Race:
@@ -208,7 +263,14 @@ class Race:
             location=str(data.get("location", "key")),
             tests=[str(t) for t in data.get("tests") or ()],
             timeline=Timeline.from_json(data["timeline"]) if data.get("timeline") else None,
+            value=_location_value(data),
         )
+
+
+def _location_value(data: dict[str, Any]) -> str | int | None:
+    field_name = location_words(str(data.get("container", {}).get("type", "dict")))[2]
+    value = data.get(field_name) if field_name != "key" else None
+    return value if isinstance(value, (str, int)) and not isinstance(value, bool) else None
 
 
 def _top(stack: list[Frame]) -> tuple[str, int]:

@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import quote
 
 from .files import write_atomically
-from .model import AccessInfo, Frame, Race, Report
+from .model import AccessInfo, Frame, Race, Report, location_words
 from .text import thread_label
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -80,10 +80,12 @@ class _Locations:
 
 def _access_words(race: Race, access: AccessInfo) -> str:
     verb = "update" if access.update else "write" if access.write else "read"
-    if race.location == "keys":
-        touched = f", key {access.key}" if access.key is not None else ""
-        return f"{verb} of the keys of the {race.container.type} ({access.op}{touched})"
-    return f"{verb} of key {race.key} ({access.op})"
+    if race.whole:
+        one = location_words(race.container.type)[0]
+        touched = f", {one} {access.key}" if access.key is not None else ""
+        container = race.container.phrase("the")
+        return f"{verb} of the {race.location} of {container} ({access.op}{touched})"
+    return f"{verb} of {race.where()} ({access.op})"
 
 
 def _thread(access: AccessInfo) -> str:

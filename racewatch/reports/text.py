@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import linecache
 
-from .model import AccessInfo, Frame, Race, ThreadRef
+from .model import AccessInfo, Frame, Race, ThreadRef, location_words
 
 RULE = "=" * 18
 
@@ -38,11 +38,12 @@ def _what(race: Race, access: AccessInfo, current: bool) -> str:
     verb = "Update" if access.update else "Write" if access.write else "Read"
     if not current:
         verb = "Previous " + verb.lower()
-    if race.location == "keys":
-        touched = f", key {access.key}" if access.key is not None else ""
-        target = f"the keys of the {race.container.type} ({access.op}{touched})"
+    if race.whole:
+        one = location_words(race.container.type)[0]
+        touched = f", {one} {access.key}" if access.key is not None else ""
+        target = f"the {race.location} of {race.container.phrase('the')} ({access.op}{touched})"
     else:
-        target = f"key {race.key} ({access.op})"
+        target = f"{race.where()} ({access.op})"
     return f"{verb} of {target} by thread {thread_label(access.thread)}"
 
 
@@ -66,8 +67,7 @@ def format_race(race: Race, pid: int | None = None, strip_prefix: str = "") -> s
         lines.extend(format_frames(access.stack, strip_prefix))
         lines.append(_locks(access, strip_prefix))
         lines.append("")
-    where = "the keys" if race.location == "keys" else f"key {race.key}"
-    lines.append(f"  Location is {where} of a {race.container.type} created at:")
+    lines.append(f"  Location is {race.where()} of {race.container.phrase()} created at:")
     lines.extend(format_frames(race.container.created_at, strip_prefix, source=False))
     lines.append("")
     seen = set()

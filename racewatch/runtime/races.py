@@ -10,7 +10,16 @@ import _thread
 import reprlib
 from collections.abc import Callable
 
-from ..reports.model import AccessInfo, Container, LockRef, Race, SyncEvent, ThreadRef, Timeline
+from ..reports.model import (
+    AccessInfo,
+    Container,
+    LockRef,
+    Race,
+    SyncEvent,
+    ThreadRef,
+    Timeline,
+    location_words,
+)
 from . import stacks
 from .settings import SETTINGS
 from .shadow import Access, Conflict
@@ -34,6 +43,17 @@ def key_repr(key) -> str:
         if len(text) > KEY_REPR_LIMIT:
             text = text[:KEY_REPR_LIMIT - 3] + "..."
     return text
+
+
+def location_value(field_name: str, key):
+    """A location as its own JSON field holds it (see ``model.Race.value``)."""
+    if field_name == "index":
+        return key if type(key) is int else None
+    if field_name in ("attribute", "name"):
+        return key if type(key) is str else key_repr(key)
+    if field_name == "element":
+        return key_repr(key)
+    return None
 
 
 def kind_of(previous: Access, current: Access) -> str:
@@ -142,16 +162,18 @@ class RaceTable:
 
     def _build(self, c: Conflict) -> Race:
         sh = c.shadow
+        one, whole, field_name = location_words(sh.kind)
         return Race(
             kind=kind_of(c.previous, c.current),
-            container=Container(sh.kind, stacks.resolve(sh.created_at)),
+            container=Container(sh.kind, stacks.resolve(sh.created_at), sh.name),
             key=None if c.on_keys else key_repr(c.key),
             current=access_info(c.current, c.current_key,
                                 c.on_keys and c.current.write and c.current_key is not None),
             previous=access_info(c.previous, c.previous_key,
                                  c.on_keys and c.previous.write and c.previous_key is not None),
-            location="keys" if c.on_keys else "key",
+            location=whole if c.on_keys else one,
             timeline=timeline(c.previous, c.current),
+            value=None if c.on_keys else location_value(field_name, c.key),
         )
 
     def races(self) -> list[Race]:

@@ -55,6 +55,11 @@ _monotonic_ns = time.monotonic_ns
 _BUDGET_MASK = 4095  # budget.CHECK_EVERY - 1: read the memory every 4096 accesses
 _dict_contains = dict.__contains__
 _dict_keys = dict.keys
+_dict_len = dict.__len__
+_list_len = list.__len__
+_set_len = set.__len__
+_set_contains = set.__contains__
+_set_iter = set.__iter__
 _capture = stacks.capture
 _current = REGISTRY.current
 
@@ -101,16 +106,25 @@ class KeysLoc(Loc):
         self.u = {}
 
 
+KINDS = ("dict", "defaultdict", "list", "set", "object", "module")
+# The containers whose keys come and go, and whose departed keys are forgotten in time.
+_SWEPT_KINDS = frozenset({"dict", "defaultdict", "list", "set"})
+
+
 class Shadow:
-    """The detector's state for one tracked dict."""
+    """The detector's state for one tracked container: a dict, a list, a set, an object's
+    attributes or a module's globals (``kind``), each key a location."""
 
-    __slots__ = ("lock", "locs", "keys", "allr", "wsum", "kind", "created_at", "serial",
-                 "sweep_at", "generation")
+    __slots__ = ("lock", "locs", "keys", "allr", "wsum", "kind", "name", "created_at",
+                 "serial", "sweep_at", "generation")
 
-    def __init__(self, kind: str, created_at):
+    def __init__(self, kind: str, created_at, name=None):
+        if kind not in KINDS:
+            raise ValueError(f"unknown kind of shadow: {kind!r}")
         serial = next(_serials)
         self.lock = _STRIPES[serial & 63]
         self.kind = kind
+        self.name = name  # an object's class name, a module's name; None for the others
         self.created_at = created_at
         self.serial = serial
         self.forget()
@@ -317,7 +331,7 @@ def on_write(d, key, op: str, keys_change: bool) -> None:
             conflicts = _check_write(sh, key, cur, vc, [])
             if keys_change:
                 _update_keys(sh, key, cur, vc, conflicts)
-                if len(sh.locs) > sh.sweep_at:
+                if len(sh.locs) > sh.sweep_at and sh.kind in _SWEPT_KINDS:
                     _sweep(sh, d)
     finally:
         ts.busy -= 1
@@ -386,7 +400,7 @@ def on_clear(d, op: str = "clear") -> None:
     ts.busy += 1
     try:
         with sh.lock:
-            for key in list(_dict_keys(d)):
+            for key in _keys_now(sh, d):
                 _check_write(sh, key, cur, vc, conflicts)
             _write_keys(sh, None, cur, vc, conflicts)
     finally:
@@ -508,8 +522,8 @@ def _sweep(sh: Shadow, d) -> None:
     """
     minc = REGISTRY.min_clock()
     locs = sh.locs
-    budget = max(1024, len(d))
-    absent = [k for k in locs if not _dict_contains(d, k)]
+    budget = max(1024, _size(sh, d))
+    absent = [k for k in locs if not _contains(sh, d, k)]
     kept = []
     for key in absent:
         if _ordered_before(locs[key], minc):
@@ -522,6 +536,33 @@ def _sweep(sh: Shadow, d) -> None:
             del locs[key]
         SETTINGS.forgotten_keys += excess
     sh.sweep_at = len(locs) + budget
+
+
+def _size(sh: Shadow, d) -> int:
+    """The number of keys of container ``d`` (whatever its own ``__len__`` says)."""
+    if sh.kind == "list":
+        return _list_len(d)
+    if sh.kind == "set":
+        return _set_len(d)
+    return _dict_len(d)
+
+
+def _keys_now(sh: Shadow, d) -> list:
+    """The keys of container ``d`` now, as a list (a list's keys are its indexes)."""
+    if sh.kind == "list":
+        return list(range(_list_len(d)))
+    if sh.kind == "set":
+        return list(_set_iter(d))
+    return list(_dict_keys(d))
+
+
+def _contains(sh: Shadow, d, key) -> bool:
+    """Whether ``key`` is a key of container ``d`` now (a list's keys are its indexes)."""
+    if sh.kind == "list":
+        return type(key) is int and 0 <= key < _list_len(d)
+    if sh.kind == "set":
+        return _set_contains(d, key)
+    return _dict_contains(d, key)
 
 
 def reinit_locks_after_fork() -> None:
