@@ -1,6 +1,7 @@
 """Weak registries: a WeakValueDictionary value's death happens before a lookup of its key
 that finds it gone."""
 
+import re
 import textwrap
 
 import pytest
@@ -164,5 +165,5 @@ def test_the_timeline_shows_the_death(tmp_path):
     (race,) = run.report["races"]
     events = race["timeline"]["previous_events"]
     died = [e for e in events if e["kind"] == "value died"]
-    assert [(e["what"], e["direction"]) for e in died] == \
-        [("WeakValueDictionary#1['report:42']", "release")], events
+    assert [e["direction"] for e in died] == ["release"], events
+    assert re.fullmatch(r"WeakValueDictionary#\d+\['report:42'\]", died[0]["what"]), died
