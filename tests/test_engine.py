@@ -2,6 +2,7 @@
 
 import concurrent.futures
 import gc
+import os
 import queue
 import sys
 import threading
@@ -189,6 +190,8 @@ def test_an_address_reused_by_a_new_dict_has_no_history(detector):
 
 def _patchable_state():
     import _thread
+    import fcntl
+    import weakref
 
     futures_base = concurrent.futures._base
     pool = concurrent.futures.ThreadPoolExecutor
@@ -210,6 +213,9 @@ def _patchable_state():
                         "add_done_callback", "_adjust_thread_count", "run")},
         "_base.wait": futures_base.wait,
         "_base._create_and_install_waiters": futures_base._create_and_install_waiters,
+        "fcntl.flock": fcntl.flock, "os.close": os.close,
+        **{f"WeakValueDictionary.{name}": vars(weakref.WeakValueDictionary)[name]
+           for name in ("__init__", "__getitem__", "get", "__contains__", "setdefault")},
     }
 
 
@@ -224,7 +230,8 @@ def test_stop_removes_exactly_what_start_installed():
     assert after["meta_path"] == before["meta_path"]
     changed = {k for k in before if during[k] is not before[k]}
     assert {"threading.Lock", "threading.RLock", "queue.SimpleQueue", "meta_path",
-            "Thread.start", "Queue.put", "Future.set_result"} <= changed
+            "Thread.start", "Queue.put", "Future.set_result", "fcntl.flock", "os.close",
+            "WeakValueDictionary.__init__", "WeakValueDictionary.get"} <= changed
 
 
 def test_start_twice_is_harmless():

@@ -1,4 +1,5 @@
-"""The happens-before edges of threading, queue and concurrent.futures, as patches.
+"""The happens-before edges of threading, queue, concurrent.futures, file locks and weak
+registries, as patches.
 
 Every patch goes through one ``Patcher``, which keeps the ``(parent, name, original)``
 triple of each change: ``uninstall`` puts back exactly what ``install`` replaced, in
@@ -175,10 +176,10 @@ def install() -> None:
     global _patcher
     if _patcher is not None:
         return
-    from . import compat, futures, locks, primitives, queues, threads
+    from . import compat, filelocks, futures, locks, primitives, queues, threads, weakrefs
 
     patcher = Patcher()
-    for module in (locks, threads, primitives, queues, futures, compat):
+    for module in (locks, threads, primitives, queues, futures, filelocks, weakrefs, compat):
         module.install(patcher)
     _patcher = patcher
 

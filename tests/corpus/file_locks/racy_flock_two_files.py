@@ -1,0 +1,36 @@
+"""Each function guards the totals with a lock file of its own: two files are two locks,
+and nothing orders the two sections."""
+import fcntl
+import os
+import tempfile
+import threading
+
+workdir = tempfile.TemporaryDirectory()
+totals = {"items": 0}
+
+
+def locked(name):
+    fd = os.open(os.path.join(workdir.name, name), os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd
+
+
+def count_order():
+    fd = locked("orders.lock")
+    totals["items"] += 1  # RACE
+    os.close(fd)
+
+
+def count_return():
+    fd = locked("returns.lock")
+    totals["items"] -= 1  # RACE
+    os.close(fd)
+
+
+threads = [threading.Thread(target=count_order), threading.Thread(target=count_return)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+print(sorted(totals))
+workdir.cleanup()
