@@ -23,7 +23,7 @@ from .instrument.policy import Policy
 from .reports import json_report, text
 from .reports.log import RaceLog
 from .reports.model import Race, Report, Summary
-from .runtime import core, shadow, sync
+from .runtime import core, module_globals, objects, shadow, sync
 from .runtime.races import RaceTable
 from .runtime.settings import SETTINGS
 from .runtime.shadow import REGISTRY
@@ -130,9 +130,13 @@ class Session:
             # Threads that started before racewatch: nothing is known of their order.
             REGISTRY.solo_allowed = False
         SETTINGS.enabled = True
+        # The classes instrumented code has defined (in an earlier session too): from now.
+        objects.hook_all()
 
     def uninstall(self) -> None:
         SETTINGS.enabled = False
+        objects.unhook_classes()
+        module_globals.forget_modules()
         self._excepthooks.uninstall()
         self.loaded.restore()
         if self.hook is not None:
@@ -191,6 +195,8 @@ class Session:
         REGISTRY.reset_after_fork()
         shadow.reinit_locks_after_fork()
         sync.reinit_locks_after_fork()
+        objects.reinit_after_fork()
+        module_globals.reinit_after_fork()
         SETTINGS.generation += 1
         self.table.reset_after_fork()
         self.pid = os.getpid()

@@ -28,9 +28,12 @@ def helper_calls(tree: ast.AST) -> list[ast.Call]:
 
 
 def rewritten_lines(source: str) -> dict[int, list[str]]:
+    """The helper calls on each line; the module's first statement, the same in every
+    module (``track_globals``), is looked at by its own tests."""
     found = defaultdict(list)
     for call in helper_calls(rewrite(ast.parse(source))):
-        found[call.lineno].append(call.func.attr)
+        if call.func.attr != "track_globals":
+            found[call.lineno].append(call.func.attr)
     return {line: sorted(kinds) for line, kinds in found.items()}
 
 
@@ -238,10 +241,10 @@ def test_global_declarations():
 
         def rebind():
             global dict
-            dict = OrderedDict
+            dict = OrderedDict                      # -> gwrite
 
         def use():
-            return dict()
+            return dict()                           # -> gread
 
         def only_declares():
             global type
@@ -417,22 +420,33 @@ def test_type_parameters():
 # -- where the new nodes go ------------------------------------------------------------------
 
 
-def test_a_module_without_dicts_is_left_unchanged():
+def test_a_module_with_nothing_to_watch_gets_only_its_first_statement():
     source = "import os\nx = [1]\nprint(os.sep, x)\n"
-    assert ast.dump(rewrite(ast.parse(source))) == ast.dump(ast.parse(source))
+    tree = rewrite(ast.parse(source))
+    first = tree.body.pop(0)
+    assert ast.unparse(first) == "@racewatch.track_globals(())"
+    assert ast.dump(tree) == ast.dump(ast.parse(source))
 
 
-def test_the_rewrite_adds_no_statement_and_no_module_global():
+def test_the_rewrite_adds_one_statement_and_no_module_global():
     """The helper is reached through builtins: the module keeps its statements (the
-    docstring and ``from __future__`` imports first) and its namespace."""
+    docstring and ``from __future__`` imports first) and its namespace; its own code
+    starts by saying it is instrumented, with the globals it rebinds."""
     source = textwrap.dedent('''\
         """Docstring."""
         from __future__ import annotations
         import os
         x = {}
+
+        def bump():
+            global x, y
+            x = y = 1
         ''')
     tree = rewrite(ast.parse(source))
-    assert [type(n).__name__ for n in tree.body] == ["Expr", "ImportFrom", "Import", "Assign"]
+    assert [type(n).__name__ for n in tree.body] == [
+        "Expr", "ImportFrom", "Expr", "Import", "Assign", "Expr", "FunctionDef"]
+    assert ast.unparse(tree.body[2]) == "@racewatch.track_globals(('x', 'y'))"
+    assert ast.unparse(tree.body[5]) == "@racewatch.gwrite('x')"
     assert ast.get_docstring(tree) == "Docstring."
     namespace = {}
     exec(compile_instrumented(source, "<m>"), namespace)
@@ -451,7 +465,7 @@ def test_new_nodes_take_the_location_of_what_they_wrap():
         b = dict(x=1) if a else type(a)
         """)
     tree = rewrite(ast.parse(source))
-    calls = helper_calls(tree)
+    calls = [c for c in helper_calls(tree) if c.func.attr != "track_globals"]
     assert len(calls) == 3
     for call in calls:
         wrapped = call.args[0] if call.func.attr == "track" else call
@@ -509,3 +523,98 @@ def test_rewritten_code_computes_what_the_original_computes():
     exec(compile(source, "<snippet>", "exec"), plain)
     exec(compile_instrumented(source, "<snippet>"), rewritten)
     assert repr(rewritten["result"]) == repr(plain["result"])
+
+
+# -- classes and module globals ---------------------------------------------------------------
+
+
+def test_every_class_gets_track_class_outermost():
+    source = textwrap.dedent("""\
+        import dataclasses
+
+        @dataclasses.dataclass(frozen=True)
+        class Point:
+            x: int
+
+        class Plain:
+            class Nested:
+                pass
+        """)
+    tree = rewrite(ast.parse(source))
+    classes = [n for n in ast.walk(tree) if isinstance(n, ast.ClassDef)]
+    for cls in classes:
+        assert ast.unparse(cls.decorator_list[0]) == "@racewatch.track_class"
+    point = classes[0]
+    assert ast.unparse(point.decorator_list[1]) == "dataclasses.dataclass(frozen=True)"
+    # In the first decorator's place: the class's first line (co_firstlineno) stays.
+    assert point.decorator_list[0].lineno == 3
+
+
+def test_slots_get_a_weakref_only_through_plain_bases():
+    source = textwrap.dedent("""\
+        class A:
+            __slots__ = ("a",)
+
+        class B(A, mod.Base):
+            __slots__ = ["b"]
+
+        class C(make_base()):
+            __slots__ = ("c",)
+        """)
+    tree = rewrite(ast.parse(source))
+    a, b, c = (n for n in tree.body if isinstance(n, ast.ClassDef))
+    assert ast.unparse(a.body[0]) == "__slots__ = @racewatch.weakref_slots(('a',), ())"
+    assert ast.unparse(b.body[0]) == "__slots__ = @racewatch.weakref_slots(['b'], (A, mod.Base))"
+    assert ast.unparse(c.body[0]) == "__slots__ = ('c',)"  # the base would be made again
+
+
+def test_rebound_globals_are_read_and_written_through_the_helpers():
+    check("""\
+        total = 0                                   # -> gwrite
+        seen = []
+        mode = "x"                                  # -> gwrite
+
+        def add(n):
+            global total
+            total += n                              # -> gupdate
+            return total                            # -> gread
+
+        def swap(a):
+            global mode
+            old, mode = mode, a                     # -> gread gwrite
+            for mode in a:                          # -> gwrite
+                print(mode, seen)                   # -> gread
+            with open(a) as mode:                   # -> gwrite
+                pass
+            if (mode := a):                         # -> gstore
+                del mode                            # -> gdelete
+
+        print([mode for _ in seen])                 # -> gread
+        """)
+
+
+def test_globals_only_read_or_rebound_nowhere_cost_nothing():
+    check("""\
+        LIMIT = 10
+
+        def use():
+            return LIMIT
+
+        def declares():
+            global never_bound
+            return never_bound
+        """)
+
+
+def test_module_level_rebound_name_in_a_class_body_or_a_lambda():
+    check("""\
+        counter = 0                                 # -> gwrite
+
+        def bump():
+            global counter
+            counter = counter + 1                   # -> gread gwrite
+
+        class K:
+            start = counter                         # -> gread
+            key = lambda self: counter              # -> gread
+        """)

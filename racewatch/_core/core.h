@@ -11,6 +11,8 @@
  *                  rules (shadow.py); engine.h holds what those files share
  *   dict_*.c       the tracked dict and defaultdict types, track(), public_type()
  *                  (tracked.py); dict.h holds what those files share
+ *   object.c       the attributes of instances of instrumented classes (objects.py)
+ *   globals.c      module globals rebound by the module's functions (module_globals.py)
  *   sync.c         SyncVar and the edge operations (sync.py), the tracked locks' methods
  *                  (patches/locks.py)
  */
@@ -245,13 +247,13 @@ typedef struct {
 /* What a shadow watches: the kinds of tracked containers (Shadow.kind names them). */
 enum {
     RW_KIND_DICT, RW_KIND_DEFAULTDICT, RW_KIND_LIST, RW_KIND_SET, RW_KIND_OBJECT,
-    RW_KIND_MODULE, RW_KIND_COUNT
+    RW_KIND_CLASS, RW_KIND_MODULE, RW_KIND_COUNT
 };
 
 typedef struct {
     PyObject_HEAD
-    PyObject *kind;          /* "dict" | "defaultdict" | "list" | "set" | "object" | "module" */
-    PyObject *name;          /* an object's class name, a module's name; None for the others */
+    PyObject *kind;          /* "dict", "defaultdict", "list", "set", "object", "class", "module" */
+    PyObject *name;          /* an object's class name, a class's, a module's; else None */
     PyObject *created_at;    /* a stack */
     PyObject *locs;          /* dict: key -> Access (written only) or Loc */
     RW_Access *keys_w;       /* the keys location (``keys`` shows it as a KeysLoc) */
@@ -295,6 +297,7 @@ extern PyObject *rw_ops[RW_OP_COUNT];
 
 int rw_shadow_ready(PyObject *module);
 RW_Shadow *rw_shadow_new(PyObject *kind, PyObject *created_at, PyObject *name);
+int rw_shadow_fresh(RW_Shadow *sh);
 extern PyObject *rw_kind_names[RW_KIND_COUNT];
 int rw_budget_check(RW_ThreadState *ts);
 int rw_enter_shadow(PyObject *d, RW_ThreadState *ts, RW_ThreadState **pts, RW_Shadow **psh);
@@ -359,6 +362,17 @@ rw_shadow_slot(PyObject *d)
 
 int rw_tracked_ready(PyObject *module);
 
+/* -- objects.py (object.c) -------------------------------------------------------------- */
+
+int rw_object_ready(PyObject *module);
+void rw_objects_after_fork(void);
+
+/* -- module_globals.py (globals.c) ------------------------------------------------------ */
+
+int rw_globals_ready(PyObject *module);
+int rw_instrumented(PyObject *globals);
+void rw_globals_after_fork(void);
+
 /* -- sync.py and patches/locks.py (sync.c) ---------------------------------------------- */
 
 int rw_sync_ready(PyObject *module);
@@ -381,10 +395,10 @@ rw_solo_get(void)
 #endif
 }
 
-/* shadow._enter: 1 when the access is to be checked (*pts holds a new reference to the
- * thread's state, *psh a borrowed shadow), 0 when not, -1 on error. */
+/* shadow.enter_thread: 1 when the calling thread's access is to be checked (*pts: its
+ * state, borrowed: the thread-local holds it), 0 when not, -1 on error. */
 static inline int
-rw_enter(PyObject *d, RW_ThreadState **pts, RW_Shadow **psh)
+rw_enter_thread(RW_ThreadState **pts)
 {
     if (!rw_settings->enabled) {
         return 0;
@@ -406,7 +420,18 @@ rw_enter(PyObject *d, RW_ThreadState **pts, RW_Shadow **psh)
          * with nothing now, and every thread started later inherits this thread's clock. */
         return 0;
     }
-    return rw_enter_shadow(d, ts, pts, psh);
+    *pts = ts;
+    return 1;
+}
+
+/* shadow._enter: 1 when the access is to be checked (*pts holds a new reference to the
+ * thread's state, *psh a borrowed shadow), 0 when not, -1 on error. */
+static inline int
+rw_enter(PyObject *d, RW_ThreadState **pts, RW_Shadow **psh)
+{
+    RW_ThreadState *ts;
+    int e = rw_enter_thread(&ts);
+    return e <= 0 ? e : rw_enter_shadow(d, ts, pts, psh);
 }
 
 #endif /* RACEWATCH_CORE_H */

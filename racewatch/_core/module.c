@@ -194,6 +194,8 @@ static PyObject *
 after_fork_in_child(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
 {
     rw_stacks_after_fork();
+    rw_objects_after_fork();
+    rw_globals_after_fork();
     Py_RETURN_NONE;
 }
 
@@ -234,13 +236,15 @@ core_exec(PyObject *module)
             return -1;
         }
         if (rw_tracked_ready(module) < 0 || rw_threadstate_ready(module) < 0
-                || rw_sync_ready(module) < 0) {
+                || rw_sync_ready(module) < 0 || rw_object_ready(module) < 0
+                || rw_globals_ready(module) < 0) {
             return -1;
         }
         initialized = 1;
     }
     else if (rw_shadow_ready(module) < 0 || rw_tracked_ready(module) < 0
-             || rw_threadstate_ready(module) < 0 || rw_sync_ready(module) < 0) {
+             || rw_threadstate_ready(module) < 0 || rw_sync_ready(module) < 0
+             || rw_object_ready(module) < 0 || rw_globals_ready(module) < 0) {
         return -1;
     }
     PyObject *solo = PyType_GenericAlloc(&RW_SoloSlotType, 0);

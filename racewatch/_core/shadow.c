@@ -12,7 +12,7 @@ static const char *op_names[RW_OP_COUNT] = {
 
 PyObject *rw_kind_names[RW_KIND_COUNT];
 static const char *kind_names[RW_KIND_COUNT] = {
-    "dict", "defaultdict", "list", "set", "object", "module",
+    "dict", "defaultdict", "list", "set", "object", "class", "module",
 };
 
 static PyObject *str_check;
@@ -230,7 +230,8 @@ static PyMethodDef shadow_methods[] = {
 
 static PyMemberDef shadow_members[] = {
     {"kind", T_OBJECT, offsetof(RW_Shadow, kind), READONLY,
-     "what it watches: \"dict\", \"defaultdict\", \"list\", \"set\", \"object\", \"module\""},
+     "what it watches: \"dict\", \"defaultdict\", \"list\", \"set\", \"object\", "
+     "\"class\", \"module\""},
     {"name", T_OBJECT, offsetof(RW_Shadow, name), READONLY,
      "an object's class name, a module's name; None for the others"},
     {"created_at", T_OBJECT, offsetof(RW_Shadow, created_at), READONLY, NULL},
@@ -371,6 +372,13 @@ attach(PyObject *d, PyObject **slot)
         Py_DECREF(old);
     }
     return NULL;
+}
+
+/* ``sh``, forgetting the history of its parent process in a forked child: 0 or -1. */
+int
+rw_shadow_fresh(RW_Shadow *sh)
+{
+    return sh->generation != rw_settings->generation ? shadow_forget(sh, 1) : 0;
 }
 
 int

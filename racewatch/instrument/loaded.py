@@ -111,6 +111,22 @@ def _functions(module: types.ModuleType) -> Iterator[types.FunctionType]:
             yield from from_class(value, seen)
 
 
+def _classes(module: types.ModuleType) -> Iterator[type]:
+    """The classes a module defined, nested ones included."""
+    name = module.__name__
+    todo = [v for v in list(vars(module).values())
+            if isinstance(v, type) and v.__module__ == name]
+    seen: set = set()
+    while todo:
+        cls = todo.pop()
+        if cls in seen:
+            continue
+        seen.add(cls)
+        yield cls
+        todo.extend(v for v in list(vars(cls).values())
+                    if isinstance(v, type) and v.__module__ == name)
+
+
 def _bytecode_available() -> bool:
     try:
         import bytecode  # noqa: F401
@@ -128,12 +144,17 @@ class LoadedCode:
     def instrument(self, policy: Policy, modules: Iterable[types.ModuleType] | None = None,
                    ) -> int:
         """Rewrite what the policy instruments; the number of functions rewritten."""
-        from ..runtime.tracked import track
+        from ..runtime.tracked import track, track_class, track_globals_of
 
         done: dict = {}
         for module in list(sys.modules.values() if modules is None else modules):
             if not self._wanted(policy, module):
                 continue
+            # Its code's attribute accesses are checked from now on, on the instances of the
+            # classes it defined (its globals are not: that takes the source's ``global``s).
+            track_globals_of(vars(module), ())
+            for cls in _classes(module):
+                track_class(cls)
             functions = list(_functions(module))
             # bytecode is imported only now (about 4 ms): most starts have nothing to rewrite.
             if functions and not _bytecode_available():

@@ -7,15 +7,26 @@ In a module chosen for instrumentation:
   ``collections.defaultdict`` (however it was imported: ``collections.defaultdict``,
   ``from collections import defaultdict``, an alias) is wrapped the same way;
 * every one-argument call of the builtin ``type`` becomes ``@racewatch.public_type(x)``,
-  so that ``type(d) is dict`` still holds for a tracked dict.
+  so that ``type(d) is dict`` still holds for a tracked dict;
+* every class statement gets ``@racewatch.track_class`` as its outermost decorator, so that
+  the attributes of its instances are watched (objects.py); a ``__slots__`` without
+  ``__weakref__`` gets one (the objects are found again through weak references), and the
+  class's ``__slots__`` is given back its own value once the class exists;
+* every module starts with ``@racewatch.track_globals(names)``: it is instrumented (only
+  instrumented code's attribute accesses are checked), and the module globals that some
+  function of the module rebinds (``global x``) are watched (module_globals.py): each
+  read of such a name ``x`` becomes ``@racewatch.gread("x", x)``, and each statement that
+  binds one is followed by ``@racewatch.gwrite("x")`` (``gupdate`` for ``x += ...``,
+  ``gdelete`` for ``del x``; a ``for``/``with`` target is recorded first thing in the
+  body, a walrus through ``gstore``).
 
 A name the module rebinds (a local ``dict``, a parameter called ``type``) is left alone:
 a small scope analysis resolves each name the way Python does (function scopes, class
 bodies, comprehensions, ``global``/``nonlocal``, walrus targets).  ``@racewatch`` cannot
 clash with user code (``@`` is not an identifier character; pytest's assertion rewriter
-uses the same trick); it is bound by one import placed after the docstring and the
-``from __future__`` imports.  Every new node takes the location of the node it wraps, so
-tracebacks and line numbers are those of the original source.  Annotations are left as
+uses the same trick); racewatch puts it in builtins (``install_helper``).  Every new node
+takes the location of the node it wraps, so tracebacks and line numbers are those of the
+original source.  Annotations are left as
 written: ``from __future__ import annotations`` turns them into strings.
 """
 
@@ -26,7 +37,7 @@ import ast
 HELPER = "@racewatch"
 HELPER_MODULE = "racewatch.runtime.tracked"
 # Bump when the rewrite changes: it is part of the cache tag (cache.py).
-TRANSFORM_VERSION = 2
+TRANSFORM_VERSION = 3
 
 
 def install_helper() -> None:
@@ -242,21 +253,119 @@ def _resolve(scope: _Scope, name: str) -> _Scope | None:
     return module if name in module.bound else None
 
 
+def _rebound_globals(scopes: dict[ast.AST, _Scope]) -> frozenset[str]:
+    """The module globals that a function (or a class body) of the module rebinds."""
+    names = set()
+    for scope in scopes.values():
+        if scope.parent is not None:
+            names |= scope.declared_global
+    return frozenset(names)
+
+
+def _pure_load(node: ast.expr) -> bool:
+    """A name or a dotted name: evaluating it again changes nothing."""
+    while isinstance(node, ast.Attribute):
+        node = node.value
+    return isinstance(node, ast.Name)
+
+
 class _Rewriter(ast.NodeTransformer):
-    def __init__(self, scopes: dict[ast.AST, _Scope]):
+    def __init__(self, scopes: dict[ast.AST, _Scope], rebound: frozenset[str] = frozenset()):
         self.scopes = scopes
         self.scope: _Scope | None = None
         self.changed = False
+        self.rebound = rebound      # the module globals watched (see the docstring)
 
     def visit(self, node):
         scope = self.scopes.get(node)
         if scope is None:
-            return super().visit(node)
+            result = super().visit(node)
+        else:
+            saved, self.scope = self.scope, scope
+            try:
+                result = super().visit(node)
+            finally:
+                self.scope = saved
+        if self.rebound and isinstance(node, ast.stmt) and isinstance(result, ast.stmt):
+            records = self._global_records(result)
+            if records:
+                return [result, *records]
+        return result
+
+    # -- module globals ------------------------------------------------------------------
+
+    def _is_watched_global(self, name: str) -> bool:
+        return name in self.rebound and _resolve(self.scope, name) is self.scope.module()
+
+    def _record(self, fn: str, name: str, at: ast.AST, *more: ast.expr) -> ast.expr:
+        self.changed = True
+        call = ast.Call(func=self._helper(fn), args=[ast.Constant(name), *more], keywords=[])
+        return ast.fix_missing_locations(ast.copy_location(call, at))
+
+    def _record_stmt(self, fn: str, name: str, at: ast.AST) -> ast.stmt:
+        return ast.fix_missing_locations(ast.copy_location(
+            ast.Expr(self._record(fn, name, at)), at))
+
+    def _bound_names(self, target: ast.AST) -> list[str]:
+        """The watched globals an assignment to ``target`` binds (in unpacking order)."""
+        if isinstance(target, ast.Name):
+            return [target.id] if self._is_watched_global(target.id) else []
+        if isinstance(target, (ast.Tuple, ast.List)):
+            return [n for elt in target.elts for n in self._bound_names(elt)]
+        if isinstance(target, ast.Starred):
+            return self._bound_names(target.value)
+        return []
+
+    def _global_records(self, stmt: ast.stmt) -> list[ast.stmt]:
+        """What follows ``stmt`` to record the watched globals it binds (and, for the
+        compound statements that bind a target, what starts their body)."""
+        names: list[str] = []
+        fn = "gwrite"
+        if isinstance(stmt, ast.Assign):
+            names = [n for t in stmt.targets for n in self._bound_names(t)]
+        elif isinstance(stmt, ast.AugAssign):
+            names, fn = self._bound_names(stmt.target), "gupdate"
+        elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
+            names = self._bound_names(stmt.target)
+        elif isinstance(stmt, ast.Delete):
+            names, fn = [n for t in stmt.targets for n in self._bound_names(t)], "gdelete"
+        elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            for alias in stmt.names:
+                bound = alias.asname or alias.name.partition(".")[0]
+                if alias.name != "*" and self._is_watched_global(bound):
+                    names.append(bound)
+        elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            if self._is_watched_global(stmt.name):
+                names = [stmt.name]
+        elif isinstance(stmt, (ast.For, ast.AsyncFor)):
+            first = [self._record_stmt("gwrite", n, stmt.target)
+                     for n in self._bound_names(stmt.target)]
+            stmt.body[:0] = first
+        elif isinstance(stmt, (ast.With, ast.AsyncWith)):
+            first = [self._record_stmt("gwrite", n, item.optional_vars)
+                     for item in stmt.items if item.optional_vars is not None
+                     for n in self._bound_names(item.optional_vars)]
+            stmt.body[:0] = first
+        return [self._record_stmt(fn, n, stmt) for n in names]
+
+    def visit_Name(self, node):
+        if isinstance(node.ctx, ast.Load) and self._is_watched_global(node.id):
+            return self._record("gread", node.id, node, node)
+        return node
+
+    def visit_NamedExpr(self, node):
+        self.generic_visit(node)
+        # The walrus binds in the enclosing function (or module), not in a comprehension.
+        scope = self.scope
+        while isinstance(scope.node, _COMPREHENSIONS):
+            scope = scope.parent
         saved, self.scope = self.scope, scope
         try:
-            return super().visit(node)
+            if self._is_watched_global(node.target.id):
+                node.value = self._record("gstore", node.target.id, node.value, node.value)
         finally:
             self.scope = saved
+        return node
 
     # Scopes: visit what the enclosing scope evaluates there, not what the binder moved.
     def _function(self, node):
@@ -287,7 +396,30 @@ class _Rewriter(ast.NodeTransformer):
         node.keywords = [self.visit(k) for k in node.keywords]
         self.scope = saved
         node.body = self._body(node.body)
+        self._weakref_slots(node)
+        # Outermost: it gets the class the other decorators made.  Placed where the first
+        # decorator is (or the class statement), so that the class's first line stays.
+        at = node.decorator_list[0] if node.decorator_list else node
+        node.decorator_list.insert(0, ast.fix_missing_locations(
+            ast.copy_location(self._helper("track_class"), at)))
+        self.changed = True
         return node
+
+    def _weakref_slots(self, node: ast.ClassDef) -> None:
+        """``__slots__ = X`` in the class body becomes ``__slots__ =
+        @racewatch.weakref_slots(X, (bases...))``, which adds ``__weakref__`` where the class
+        would otherwise have none; left alone when a base is not a plain (dotted) name, which
+        evaluating again could change."""
+        if not all(_pure_load(b) for b in node.bases):
+            return
+        for stmt in node.body:
+            if (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
+                    and isinstance(stmt.targets[0], ast.Name)
+                    and stmt.targets[0].id == "__slots__"):
+                bases = ast.Tuple(elts=[_copy_load(b) for b in node.bases], ctx=ast.Load())
+                call = ast.Call(func=self._helper("weakref_slots"), args=[stmt.value, bases],
+                                keywords=[])
+                stmt.value = ast.fix_missing_locations(ast.copy_location(call, stmt.value))
 
     def _body(self, statements):
         result = []
@@ -385,11 +517,43 @@ class _Rewriter(ast.NodeTransformer):
         return ast.fix_missing_locations(call)
 
 
+def _copy_load(node: ast.expr) -> ast.expr:
+    """A fresh copy of a (dotted) name, to be loaded again."""
+    if isinstance(node, ast.Attribute):
+        return ast.copy_location(ast.Attribute(value=_copy_load(node.value), attr=node.attr,
+                                               ctx=ast.Load()), node)
+    return ast.copy_location(ast.Name(id=node.id, ctx=ast.Load()), node)
+
+
+def _prologue_index(body: list[ast.stmt]) -> int:
+    """Where the module's own code starts: after its docstring and __future__ imports."""
+    i = 0
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+            and isinstance(body[0].value.value, str):
+        i = 1
+    while i < len(body) and isinstance(body[i], ast.ImportFrom) \
+            and body[i].module == "__future__":
+        i += 1
+    return i
+
+
 def rewrite(tree: ast.Module) -> ast.Module:
-    """Rewrite ``tree`` in place (and return it); a module with no dict is left as it was."""
+    """Rewrite ``tree`` in place (and return it)."""
     binder = _Binder()
     binder.visit(tree)
-    _Rewriter(binder.scopes).visit(tree)
+    rebound = _rebound_globals(binder.scopes)
+    rewriter = _Rewriter(binder.scopes, rebound)
+    rewriter.visit(tree)
+    if isinstance(tree, ast.Module):
+        # Every instrumented module says so first thing (only its code's attribute accesses
+        # are checked), with the globals it rebinds.
+        at = tree.body[_prologue_index(tree.body)] if tree.body else tree
+        names = ast.Tuple(elts=[ast.Constant(n) for n in sorted(rebound)], ctx=ast.Load())
+        call = ast.Call(func=rewriter._helper("track_globals"), args=[names], keywords=[])
+        start = ast.Expr(call)
+        ast.copy_location(start, at)
+        ast.copy_location(call, at)
+        tree.body.insert(_prologue_index(tree.body), ast.fix_missing_locations(start))
     return tree
 
 

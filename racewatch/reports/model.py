@@ -98,6 +98,7 @@ LOCATION_WORDS = {
     "list": ("item", "items", "index"),
     "set": ("element", "members", "element"),
     "object": ("attribute", "attributes", "attribute"),
+    "class": ("attribute", "attributes", "attribute"),
     "module": ("global", "globals", "name"),
 }
 
@@ -108,9 +109,10 @@ def location_words(container_type: str) -> tuple[str, str, str]:
 
 @dataclass
 class Container:
-    type: str                     # "dict" | "defaultdict" | "list" | "set" | "object" | "module"
+    # "dict" | "defaultdict" | "list" | "set" | "object" | "class" | "module"
+    type: str
     created_at: list[Frame]
-    name: str | None = None       # an object's class name, a module's name
+    name: str | None = None       # an object's class name, a class's, a module's
 
     def to_json(self) -> dict[str, Any]:
         data = {"type": self.type, "created_at": [f.to_json() for f in self.created_at]}
@@ -128,6 +130,8 @@ class Container:
         """``a dict``, ``a Stats object``, ``module app`` (``article``: "a" or "the")."""
         if self.type == "module":
             return f"module {self.name}"
+        if self.type == "class":
+            return f"class {self.name}"
         if self.type == "object":
             return f"{article} {self.name or 'tracked'} object"
         return f"{article} {self.type}"

@@ -106,7 +106,7 @@ class KeysLoc(Loc):
         self.u = {}
 
 
-KINDS = ("dict", "defaultdict", "list", "set", "object", "module")
+KINDS = ("dict", "defaultdict", "list", "set", "object", "class", "module")
 # The containers whose keys come and go, and whose departed keys are forgotten in time.
 _SWEPT_KINDS = frozenset({"dict", "defaultdict", "list", "set"})
 
@@ -231,8 +231,9 @@ def _same_epoch_read(r, ts: ThreadState) -> bool:
     return a is not None and a.clock == ts.clock
 
 
-def _enter(d):
-    """(thread state, shadow) when this access is to be checked, else None."""
+def enter_thread() -> ThreadState | None:
+    """The calling thread's state when its access is to be checked, else None (the
+    detector is off, racewatch's own code runs, an ignored block, the lone thread)."""
     if not SETTINGS.enabled:
         return None
     ts = _current()
@@ -245,6 +246,23 @@ def _enter(d):
         # The only live thread, ordered after every finished one: this access can race
         # with nothing now, and every thread started later inherits this thread's clock.
         return None
+    return ts
+
+
+def fresh(sh: Shadow) -> Shadow:
+    """``sh``, forgetting the history of its parent process in a forked child."""
+    if sh.generation != SETTINGS.generation:
+        with sh.lock:
+            if sh.generation != SETTINGS.generation:
+                sh.forget()
+    return sh
+
+
+def _enter(d):
+    """(thread state, shadow) when this access is to be checked, else None."""
+    ts = enter_thread()
+    if ts is None:
+        return None
     try:
         sh = d._rw_shadow
     except AttributeError:
@@ -253,11 +271,7 @@ def _enter(d):
         sh = shadow_of(d)
         if sh is None:
             return None
-    if sh.generation != SETTINGS.generation:
-        with sh.lock:
-            if sh.generation != SETTINGS.generation:
-                sh.forget()
-    return ts, sh
+    return ts, fresh(sh)
 
 
 # -- the accesses ------------------------------------------------------------------------
@@ -266,9 +280,12 @@ def _enter(d):
 def on_read(d, key, op: str) -> None:
     """A read of ``key`` (present or not)."""
     entered = _enter(d)
-    if entered is None:
-        return
-    ts, sh = entered
+    if entered is not None:
+        read(*entered, key, op)
+
+
+def read(ts: ThreadState, sh: Shadow, key, op: str) -> None:
+    """A read of location ``key`` of ``sh`` by ``ts`` (``enter_thread`` said to check it)."""
     try:
         v = sh.locs.get(key)
     except Exception:  # unhashable key: the dict operation raises the same error
@@ -312,9 +329,13 @@ def on_read(d, key, op: str) -> None:
 def on_write(d, key, op: str, keys_change: bool) -> None:
     """A write of ``key``; ``keys_change`` when it inserts or deletes the key."""
     entered = _enter(d)
-    if entered is None:
-        return
-    ts, sh = entered
+    if entered is not None:
+        write(*entered, d, key, op, keys_change)
+
+
+def write(ts: ThreadState, sh: Shadow, d, key, op: str, keys_change: bool = False) -> None:
+    """A write of location ``key`` of ``sh`` (container ``d``) by ``ts``; ``keys_change``
+    when it inserts or deletes the key (an update of the whole location)."""
     try:
         v = sh.locs.get(key)
     except Exception:
@@ -367,9 +388,12 @@ def on_keys_read(d, op: str) -> None:
 def on_read_all(d, op: str) -> None:
     """A read of the set of keys and of every key: ``items()``, ``==``, ``repr``..."""
     entered = _enter(d)
-    if entered is None:
-        return
-    ts, sh = entered
+    if entered is not None:
+        read_all(*entered, op)
+
+
+def read_all(ts: ThreadState, sh: Shadow, op: str) -> None:
+    """A read of the whole location of ``sh`` and of every key location."""
     if _same_epoch_read(sh.allr, ts) and _same_epoch_read(sh.keys.r, ts):
         return
     cur = _make_access(ts, op, False)

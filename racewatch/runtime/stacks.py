@@ -49,6 +49,28 @@ def end_stacks_at_frames_of(module_globals: dict) -> None:
     _boundary_globals.add(id(module_globals))
 
 
+if sys.version_info >= (3, 11):
+    def hide_own_frames(exc: BaseException) -> None:
+        """Drop racewatch's frames from ``exc``'s traceback before a bare ``raise``, so that
+        a program sees the traceback plain Python gives it."""
+        own = _own_globals
+        kept = []
+        tb = exc.__traceback__
+        while tb is not None:
+            if id(tb.tb_frame.f_globals) not in own:
+                kept.append(tb)
+            tb = tb.tb_next
+        for a, b in zip(kept, kept[1:], strict=False):
+            a.tb_next = b
+        if kept:
+            kept[-1].tb_next = None
+        exc.__traceback__ = kept[0] if kept else None
+else:
+    def hide_own_frames(exc: BaseException) -> None:
+        """3.10 re-raises the traceback saved at the ``except``: nothing to do here (one
+        racewatch frame shows, as the README says)."""
+
+
 def is_racewatch_file(filename: str) -> bool:
     """True for a source file of the racewatch package itself."""
     return filename.startswith(_PACKAGE_DIR + os.sep)

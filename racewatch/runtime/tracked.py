@@ -18,12 +18,23 @@ the same:
 
 from __future__ import annotations
 
-import sys
 from collections import defaultdict
 from types import MethodType
 
 from . import shadow, stacks
 from .core import COMPILED
+
+# What else rewritten code calls: the class decorator, and the module globals' checks.
+from .module_globals import (  # noqa: F401
+    gdelete,
+    gread,
+    gstore,
+    gupdate,
+    gwrite,
+    track_globals,
+    track_globals_of,
+)
+from .objects import track_class, weakref_slots  # noqa: F401
 from .settings import SETTINGS
 
 _on_read = shadow.on_read
@@ -57,23 +68,7 @@ _dd_missing = defaultdict.__missing__
 
 CREATION_STACK_DEPTH = 8
 
-if sys.version_info >= (3, 11):
-    def _hide_frame(exc: BaseException) -> None:
-        """Drop this module's frames from the traceback before the bare ``raise``."""
-        kept = []
-        tb = exc.__traceback__
-        while tb is not None:
-            if tb.tb_frame.f_globals is not _GLOBALS:
-                kept.append(tb)
-            tb = tb.tb_next
-        for a, b in zip(kept, kept[1:], strict=False):
-            a.tb_next = b
-        if kept:
-            kept[-1].tb_next = None
-        exc.__traceback__ = kept[0] if kept else None
-else:
-    def _hide_frame(exc: BaseException) -> None:
-        """3.10 re-raises the traceback saved at the ``except``: nothing to do here."""
+_hide_frame = stacks.hide_own_frames
 
 
 class _TrackedRepr:

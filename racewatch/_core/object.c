@@ -1,0 +1,689 @@
+/* Attributes (objects.py, the reference): each (object, name) of an instance of a class
+ * that instrumented code defines is a location, and so is each (class, name) read through
+ * such an instance.
+ *
+ * hook_class(cls) replaces the type's tp_getattro and tp_setattro by the two below, which
+ * call what the type had, then check the access; a subclass made later inherits them.
+ * What each type had is kept in a table keyed by the type (the hooks), found again on
+ * every access: a subclass that inherited the hook finds its first hooked base's.  Where
+ * the location is, is decided as objects.py explains (a data descriptor's own code, the
+ * instance, a plain value of the class, nothing for a method).
+ *
+ * An object's shadow is found by its address in a table of ObjRef entries: an ObjRef is
+ * a weak reference to the object (a subtype of weakref.ref) holding the shadow, whose
+ * callback takes the entry out when the object dies, before its address can be reused.
+ *
+ * CONSISTENCY.  GIL builds: neither table runs Python code while it changes (an ObjRef
+ * and its shadow are made before the table is touched, since making them may collect
+ * garbage and so run other entries' callbacks).  Free-threaded builds: the object table
+ * is split by address into stripes, each under its own mutex; the hooks table is
+ * read without a lock: an entry is written whole before its type pointer is published,
+ * and a table that grows is replaced by a copy, the old one kept (readers may still be
+ * in it).
+ */
+
+#include "engine.h"
+
+#ifdef Py_GIL_DISABLED
+#define RW_ATOMIC_LOAD(p) __atomic_load_n(&(p), __ATOMIC_ACQUIRE)
+#define RW_ATOMIC_STORE(p, v) __atomic_store_n(&(p), (v), __ATOMIC_RELEASE)
+#else
+#define RW_ATOMIC_LOAD(p) (p)
+#define RW_ATOMIC_STORE(p, v) ((p) = (v))
+#endif
+
+static PyObject *str_dict, *str_getattr, *str_setattr, *str_delattr, *str_vars;
+
+static PyObject *obj_getattro(PyObject *obj, PyObject *name);
+static int obj_setattro(PyObject *obj, PyObject *name, PyObject *value);
+
+/* -- the hooks: what each hooked type had ------------------------------------------------ */
+
+typedef struct {
+    PyTypeObject *type;      /* NULL: an empty place */
+    getattrofunc getattro;
+    setattrofunc setattro;
+    char installed;          /* this type's own slots were replaced (not only inherited) */
+} rw_hook;
+
+typedef struct {
+    Py_ssize_t cap;          /* a power of two */
+    Py_ssize_t n;
+    rw_hook items[1];
+} rw_hook_table;
+
+static rw_hook_table *hooks = NULL;
+#ifdef Py_GIL_DISABLED
+static PyMutex hooks_mutex;
+#endif
+
+static inline size_t
+ptr_hash(const void *p)
+{
+    uintptr_t x = (uintptr_t)p >> 4;
+    return (size_t)(x * 0x9E3779B97F4A7C15ull);
+}
+
+static const rw_hook *
+hook_find(rw_hook_table *table, PyTypeObject *type)
+{
+    if (table == NULL) {
+        return NULL;
+    }
+    size_t mask = (size_t)table->cap - 1;
+    for (size_t i = ptr_hash(type) & mask;; i = (i + 1) & mask) {
+        PyTypeObject *t = RW_ATOMIC_LOAD(table->items[i].type);
+        if (t == type) {
+            return &table->items[i];
+        }
+        if (t == NULL) {
+            return NULL;
+        }
+    }
+}
+
+/* Add (or find) the entry of ``type``; called with the hooks' lock held (or the GIL). */
+static rw_hook *
+hook_add(PyTypeObject *type, getattrofunc getattro, setattrofunc setattro)
+{
+    rw_hook_table *table = hooks;
+    if (table == NULL || (table->n + 1) * 2 > table->cap) {
+        Py_ssize_t cap = table == NULL ? 16 : table->cap * 2;
+        rw_hook_table *grown = PyMem_RawCalloc(1, sizeof(rw_hook_table)
+                                               + (size_t)(cap - 1) * sizeof(rw_hook));
+        if (grown == NULL) {
+            PyErr_NoMemory();
+            return NULL;
+        }
+        grown->cap = cap;
+        for (Py_ssize_t i = 0; table != NULL && i < table->cap; i++) {
+            rw_hook *h = &table->items[i];
+            if (h->type == NULL) {
+                continue;
+            }
+            size_t mask = (size_t)cap - 1;
+            size_t j = ptr_hash(h->type) & mask;
+            while (grown->items[j].type != NULL) {
+                j = (j + 1) & mask;
+            }
+            grown->items[j] = *h;
+            grown->n++;
+        }
+        /* The old table is kept: on a free-threaded build a reader may still be in it. */
+        RW_ATOMIC_STORE(hooks, grown);
+        table = grown;
+    }
+    size_t mask = (size_t)table->cap - 1;
+    size_t i = ptr_hash(type) & mask;
+    while (table->items[i].type != NULL && table->items[i].type != type) {
+        i = (i + 1) & mask;
+    }
+    rw_hook *h = &table->items[i];
+    if (h->type == NULL) {
+        h->getattro = getattro;
+        h->setattro = setattro;
+        h->installed = 0;
+        RW_ATOMIC_STORE(h->type, type);   /* published whole */
+        table->n++;
+    }
+    return h;
+}
+
+/* What ``type`` had before the hook: its own entry, or its first hooked base's (a
+ * subclass inherits the hook), remembered for next time.  Never NULL for a type whose
+ * slots are the hooks. */
+static const rw_hook *
+hook_of(PyTypeObject *type)
+{
+    const rw_hook *h = hook_find(RW_ATOMIC_LOAD(hooks), type);
+    if (h != NULL) {
+        return h;
+    }
+    PyObject *mro = type->tp_mro;
+    Py_ssize_t n = mro != NULL ? PyTuple_GET_SIZE(mro) : 0;
+    for (Py_ssize_t i = 1; i < n && h == NULL; i++) {
+        h = hook_find(RW_ATOMIC_LOAD(hooks), (PyTypeObject *)PyTuple_GET_ITEM(mro, i));
+    }
+    if (h == NULL) {
+        return NULL;
+    }
+    const rw_hook *mine;
+#ifdef Py_GIL_DISABLED
+    PyMutex_Lock(&hooks_mutex);
+#endif
+    mine = hook_add(type, h->getattro, h->setattro);
+#ifdef Py_GIL_DISABLED
+    PyMutex_Unlock(&hooks_mutex);
+#endif
+    if (mine == NULL) {
+        PyErr_Clear();
+        return h;
+    }
+    return mine;
+}
+
+static PyObject *
+hook_class(PyObject *Py_UNUSED(module), PyObject *cls)
+{
+    if (!PyType_Check(cls)) {
+        return Py_NewRef(cls);   /* a class decorator that did not return a class */
+    }
+    PyTypeObject *type = (PyTypeObject *)cls;
+    if (!(type->tp_flags & Py_TPFLAGS_HEAPTYPE) || (type->tp_flags & Py_TPFLAGS_IMMUTABLETYPE)) {
+        return Py_NewRef(cls);
+    }
+    int rc = 0;
+#ifdef Py_GIL_DISABLED
+    PyMutex_Lock(&hooks_mutex);
+#endif
+    const rw_hook *known = hook_find(hooks, type);
+    if (known == NULL || !known->installed) {
+        getattrofunc get = type->tp_getattro == obj_getattro && known != NULL
+                           ? known->getattro : type->tp_getattro;
+        setattrofunc set = type->tp_setattro == obj_setattro && known != NULL
+                           ? known->setattro : type->tp_setattro;
+        rw_hook *h = hook_add(type, get, set);
+        if (h == NULL) {
+            rc = -1;
+        }
+        else {
+            h->installed = 1;
+            type->tp_getattro = obj_getattro;
+            type->tp_setattro = obj_setattro;
+        }
+    }
+#ifdef Py_GIL_DISABLED
+    PyMutex_Unlock(&hooks_mutex);
+#endif
+    if (rc < 0) {
+        return NULL;
+    }
+    PyType_Modified(type);   /* the interpreter's caches and specializations go */
+    return Py_NewRef(cls);
+}
+
+/* -- the objects' shadows: ObjRef and the table ------------------------------------------ */
+
+typedef struct {
+    PyWeakReference ref;
+    void *addr;              /* the object's address: its key in the table */
+    PyObject *shadow;        /* RW_Shadow */
+} RW_ObjRef;
+
+static PyTypeObject RW_ObjRefType;
+
+#define STRIPES 64
+
+typedef struct {
+    void *addr;              /* NULL: never used; TOMBSTONE: used, now free */
+    RW_ObjRef *ref;          /* a strong reference */
+} rw_objslot;
+
+typedef struct {
+    rw_objslot *slots;
+    Py_ssize_t cap, used, filled;   /* filled: used + tombstones */
+#ifdef Py_GIL_DISABLED
+    PyMutex mutex;
+#endif
+} rw_stripe;
+
+#define TOMBSTONE ((void *)1)
+
+static rw_stripe stripes[STRIPES];
+static PyObject *died_callback = NULL;
+
+static inline rw_stripe *
+stripe_of(const void *addr)
+{
+    return &stripes[(ptr_hash(addr) >> 32) % STRIPES];
+}
+
+static inline void
+stripe_lock(rw_stripe *s)
+{
+#ifdef Py_GIL_DISABLED
+    PyMutex_Lock(&s->mutex);
+#else
+    (void)s;
+#endif
+}
+
+static inline void
+stripe_unlock(rw_stripe *s)
+{
+#ifdef Py_GIL_DISABLED
+    PyMutex_Unlock(&s->mutex);
+#else
+    (void)s;
+#endif
+}
+
+static rw_objslot *
+slot_find(rw_stripe *s, const void *addr, int for_insert)
+{
+    if (s->cap == 0) {
+        return NULL;
+    }
+    size_t mask = (size_t)s->cap - 1;
+    rw_objslot *free_slot = NULL;
+    for (size_t i = ptr_hash(addr) & mask;; i = (i + 1) & mask) {
+        rw_objslot *slot = &s->slots[i];
+        if (slot->addr == addr) {
+            return slot;
+        }
+        if (slot->addr == TOMBSTONE && free_slot == NULL) {
+            free_slot = slot;
+        }
+        if (slot->addr == NULL) {
+            return for_insert ? (free_slot != NULL ? free_slot : slot) : NULL;
+        }
+    }
+}
+
+/* Grow (or clean) the stripe's table so that one more entry fits; no Python code runs. */
+static int
+stripe_reserve(rw_stripe *s)
+{
+    if ((s->filled + 1) * 2 <= s->cap) {
+        return 0;
+    }
+    Py_ssize_t cap = s->cap == 0 ? 64 : ((s->used + 1) * 4 > s->cap ? s->cap * 2 : s->cap);
+    rw_objslot *slots = PyMem_RawCalloc((size_t)cap, sizeof(rw_objslot));
+    if (slots == NULL) {
+        return -1;
+    }
+    rw_objslot *old = s->slots;
+    Py_ssize_t old_cap = s->cap;
+    s->slots = slots;
+    s->cap = cap;
+    s->filled = s->used;
+    for (Py_ssize_t i = 0; i < old_cap; i++) {
+        if (old[i].addr != NULL && old[i].addr != TOMBSTONE) {
+            size_t mask = (size_t)cap - 1;
+            size_t j = ptr_hash(old[i].addr) & mask;
+            while (slots[j].addr != NULL) {
+                j = (j + 1) & mask;
+            }
+            slots[j] = old[i];
+        }
+    }
+    PyMem_RawFree(old);
+    return 0;
+}
+
+/* The shadow of ``target``'s attributes (a new reference), made on first use; NULL with
+ * no error set when it cannot be watched (not weakly referenceable, the budget spent). */
+static PyObject *
+object_shadow(PyObject *target)
+{
+    rw_stripe *s = stripe_of(target);
+    PyObject *sh = NULL;
+    stripe_lock(s);
+    rw_objslot *slot = slot_find(s, target, 0);
+    if (slot != NULL) {
+        sh = Py_NewRef(slot->ref->shadow);
+    }
+    stripe_unlock(s);
+    if (sh != NULL || !rw_settings->tracking) {
+        return sh;
+    }
+    if (!PyType_SUPPORTS_WEAKREFS(Py_TYPE(target))) {
+        return NULL;
+    }
+    int is_class = PyType_Check(target);
+    PyObject *name = PyObject_GetAttrString(is_class ? target : (PyObject *)Py_TYPE(target),
+                                            "__qualname__");
+    if (name == NULL) {
+        PyErr_Clear();
+        name = PyUnicode_FromString(is_class ? ((PyTypeObject *)target)->tp_name
+                                             : Py_TYPE(target)->tp_name);
+        if (name == NULL) {
+            return NULL;
+        }
+    }
+    int depth = rw_settings->stack_depth < 8 ? rw_settings->stack_depth : 8;
+    PyObject *stack = rw_capture(depth, NULL, NULL);
+    PyObject *made = stack != NULL
+        ? (PyObject *)rw_shadow_new(rw_kind_names[is_class ? RW_KIND_CLASS : RW_KIND_OBJECT],
+                                    stack, name)
+        : NULL;
+    Py_XDECREF(stack);
+    Py_DECREF(name);
+    RW_ObjRef *ref = made != NULL
+        ? (RW_ObjRef *)PyObject_CallFunctionObjArgs((PyObject *)&RW_ObjRefType, target,
+                                                    died_callback, NULL)
+        : NULL;
+    if (ref == NULL) {
+        Py_XDECREF(made);
+        if (PyErr_ExceptionMatches(PyExc_TypeError)) {
+            PyErr_Clear();   /* cannot be weakly referenced after all */
+        }
+        return NULL;
+    }
+    ref->addr = target;
+    ref->shadow = made;
+    /* Made first, then published: making them may have run another entry's callback. */
+    stripe_lock(s);
+    slot = slot_find(s, target, 0);
+    if (slot != NULL) {
+        sh = Py_NewRef(slot->ref->shadow);   /* another thread was first */
+    }
+    else if (stripe_reserve(s) == 0) {
+        slot = slot_find(s, target, 1);
+        if (slot->addr == NULL) {
+            s->filled++;
+        }
+        slot->addr = target;
+        slot->ref = (RW_ObjRef *)Py_NewRef(ref);
+        s->used++;
+        sh = Py_NewRef(made);
+    }
+    stripe_unlock(s);
+    Py_DECREF(ref);
+    if (sh == NULL && !PyErr_Occurred()) {
+        PyErr_NoMemory();
+    }
+    return sh;
+}
+
+/* The weak reference's callback: the object is dying; its entry goes. */
+static PyObject *
+object_died(PyObject *Py_UNUSED(module), PyObject *arg)
+{
+    if (!Py_IS_TYPE(arg, &RW_ObjRefType)) {
+        Py_RETURN_NONE;
+    }
+    RW_ObjRef *ref = (RW_ObjRef *)arg;
+    rw_stripe *s = stripe_of(ref->addr);
+    RW_ObjRef *dropped = NULL;
+    stripe_lock(s);
+    rw_objslot *slot = slot_find(s, ref->addr, 0);
+    if (slot != NULL && slot->ref == ref) {
+        dropped = slot->ref;
+        slot->addr = TOMBSTONE;
+        slot->ref = NULL;
+        s->used--;
+    }
+    stripe_unlock(s);
+    Py_XDECREF(dropped);
+    Py_RETURN_NONE;
+}
+
+/* Forget every object's shadow (racewatch.stop(), and a forked child). */
+static void
+forget_objects(int after_fork)
+{
+    for (int i = 0; i < STRIPES; i++) {
+        rw_stripe *s = &stripes[i];
+#ifdef Py_GIL_DISABLED
+        if (after_fork) {
+            memset(&s->mutex, 0, sizeof(s->mutex));
+        }
+#else
+        (void)after_fork;
+#endif
+        stripe_lock(s);
+        rw_objslot *slots = s->slots;
+        Py_ssize_t cap = s->cap;
+        s->slots = NULL;
+        s->cap = s->used = s->filled = 0;
+        stripe_unlock(s);
+        for (Py_ssize_t j = 0; j < cap; j++) {
+            if (slots[j].addr != NULL && slots[j].addr != TOMBSTONE) {
+                Py_DECREF(slots[j].ref);
+            }
+        }
+        PyMem_RawFree(slots);
+    }
+}
+
+static int
+objref_traverse(RW_ObjRef *ref, visitproc visit, void *arg)
+{
+    Py_VISIT(ref->shadow);
+    return _PyWeakref_RefType.tp_traverse((PyObject *)ref, visit, arg);
+}
+
+static int
+objref_clear(RW_ObjRef *ref)
+{
+    Py_CLEAR(ref->shadow);
+    return _PyWeakref_RefType.tp_clear((PyObject *)ref);
+}
+
+static void
+objref_dealloc(RW_ObjRef *ref)
+{
+    Py_CLEAR(ref->shadow);
+    _PyWeakref_RefType.tp_dealloc((PyObject *)ref);
+}
+
+static PyTypeObject RW_ObjRefType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "racewatch._core.ObjRef",
+    .tp_doc = "A weak reference to a watched object, holding the shadow of its attributes.",
+    .tp_basicsize = sizeof(RW_ObjRef),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_traverse = (traverseproc)objref_traverse,
+    .tp_clear = (inquiry)objref_clear,
+    .tp_dealloc = (destructor)objref_dealloc,
+};
+
+/* -- checking an access ------------------------------------------------------------------- */
+
+enum { CHECK_READ, CHECK_WRITE, CHECK_ALL };
+
+/* One access to attribute ``name`` of ``target``; -1 with an exception set on error. */
+static int
+check(PyObject *target, PyObject *name, PyObject *op, int what)
+{
+    RW_ThreadState *ts;
+    int e = rw_enter_thread(&ts);
+    if (e <= 0) {
+        return e;
+    }
+    Py_INCREF(ts);
+    RW_Shadow *sh = (RW_Shadow *)object_shadow(target);
+    if (sh == NULL) {
+        Py_DECREF(ts);
+        return PyErr_Occurred() ? -1 : 0;
+    }
+    e = rw_shadow_fresh(sh);
+    if (e == 0) {
+        e = what == CHECK_ALL ? rw_on_read_all(ts, sh, op)
+            : what == CHECK_WRITE ? rw_on_write(ts, sh, target, name, op, 0)
+            : rw_on_read(ts, sh, target, name, op);
+    }
+    Py_DECREF(sh);
+    Py_DECREF(ts);
+    return e;
+}
+
+static inline int
+is_data_descriptor(PyObject *descr)
+{
+    return Py_TYPE(descr)->tp_descr_set != NULL;
+}
+
+/* What the type finds for ``name`` (a new reference, or NULL). */
+static inline PyObject *
+class_lookup(PyTypeObject *type, PyObject *name)
+{
+#if RW_PY313
+    return _PyType_LookupRef(type, name);
+#else
+    return Py_XNewRef(_PyType_Lookup(type, name));
+#endif
+}
+
+/* The read ``obj.name`` gave ``value`` (NULL: it raised AttributeError). */
+static int
+after_get(PyObject *obj, PyObject *name, PyObject *value)
+{
+    PyTypeObject *type = Py_TYPE(obj);
+    PyObject *descr = class_lookup(type, name);
+    PyObject *target = obj;
+    int what = CHECK_READ;
+    if (descr != NULL) {
+        if (is_data_descriptor(descr)) {
+            if (Py_IS_TYPE(descr, &PyMemberDescr_Type)) {
+                target = obj;
+            }
+            else if (Py_IS_TYPE(descr, &PyGetSetDescr_Type)
+                     && PyUnicode_Compare(name, str_dict) == 0) {
+                what = CHECK_ALL;
+            }
+            else {
+                target = NULL;   /* a property's own code is what it touches */
+            }
+        }
+        else if (Py_TYPE(descr)->tp_descr_get != NULL) {
+            target = NULL;       /* a method: the class's code, not data */
+        }
+        else if (value == descr) {
+            target = (PyObject *)type;
+        }
+        Py_DECREF(descr);
+    }
+    if (target == NULL) {
+        return 0;
+    }
+    return check(target, what == CHECK_ALL ? NULL : name, what == CHECK_ALL ? str_vars
+                 : str_getattr, what);
+}
+
+/* Only an access made by instrumented code is checked: the state a program shares through
+ * its own code (a library's code that reads its own attributes of an instance of a
+ * subclass, threading.Thread's, has its own synchronization). */
+static inline int
+from_instrumented_code(PyObject *name)
+{
+    return rw_settings->enabled && PyUnicode_CheckExact(name)
+           && rw_instrumented(PyEval_GetGlobals());
+}
+
+static PyObject *
+obj_getattro(PyObject *obj, PyObject *name)
+{
+    const rw_hook *h = hook_of(Py_TYPE(obj));
+    PyObject *value = h != NULL ? h->getattro(obj, name) : PyObject_GenericGetAttr(obj, name);
+    if (!from_instrumented_code(name)) {
+        return value;
+    }
+    if (value == NULL) {
+        if (!PyErr_ExceptionMatches(PyExc_AttributeError)) {
+            return NULL;
+        }
+        PyObject *exc = rw_err_fetch();
+        if (after_get(obj, name, NULL) < 0) {
+            Py_XDECREF(exc);
+            return NULL;
+        }
+        rw_err_restore(exc);
+        return NULL;
+    }
+    if (after_get(obj, name, value) < 0) {
+        Py_DECREF(value);
+        return NULL;
+    }
+    return value;
+}
+
+static int
+obj_setattro(PyObject *obj, PyObject *name, PyObject *value)
+{
+    const rw_hook *h = hook_of(Py_TYPE(obj));
+    int rc = h != NULL ? h->setattro(obj, name, value) : PyObject_GenericSetAttr(obj, name, value);
+    if (rc < 0 || !from_instrumented_code(name)) {
+        return rc;
+    }
+    PyObject *descr = class_lookup(Py_TYPE(obj), name);
+    int property = descr != NULL && is_data_descriptor(descr)
+                   && !Py_IS_TYPE(descr, &PyMemberDescr_Type);
+    Py_XDECREF(descr);
+    if (property) {
+        return 0;   /* a property's setter: its own code's accesses are checked */
+    }
+    return check(obj, name, value != NULL ? str_setattr : str_delattr, CHECK_WRITE);
+}
+
+/* -- stop ------------------------------------------------------------------------------- */
+
+static PyObject *
+unhook_classes(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
+{
+    /* Every type whose slots are the hooks gets back what it had; the table stays, for a
+     * subclass made meanwhile that still has the hooks (they call what it had). */
+    rw_hook_table *table = RW_ATOMIC_LOAD(hooks);
+    for (Py_ssize_t i = 0; table != NULL && i < table->cap; i++) {
+        rw_hook *h = &table->items[i];
+        PyTypeObject *type = h->type;
+        if (type == NULL) {
+            continue;
+        }
+        int changed = 0;
+        if (type->tp_getattro == obj_getattro) {
+            type->tp_getattro = h->getattro;
+            changed = 1;
+        }
+        if (type->tp_setattro == obj_setattro) {
+            type->tp_setattro = h->setattro;
+            changed = 1;
+        }
+        h->installed = 0;
+        if (changed) {
+            PyType_Modified(type);
+        }
+    }
+    forget_objects(0);
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+object_shadow_of(PyObject *Py_UNUSED(module), PyObject *target)
+{
+    PyObject *sh = object_shadow(target);
+    if (sh == NULL && !PyErr_Occurred()) {
+        Py_RETURN_NONE;
+    }
+    return sh;
+}
+
+void
+rw_objects_after_fork(void)
+{
+#ifdef Py_GIL_DISABLED
+    memset(&hooks_mutex, 0, sizeof(hooks_mutex));
+#endif
+    forget_objects(1);
+}
+
+static PyMethodDef object_functions[] = {
+    {"hook_class", hook_class, METH_O,
+     "Watch the attributes of the class's instances (and of its subclasses'); returns it."},
+    {"unhook_classes", unhook_classes, METH_NOARGS,
+     "Give every hooked class back its own attribute slots; forget every object."},
+    {"object_shadow_of", object_shadow_of, METH_O,
+     "The shadow of an object's (or a class's) attributes, made on first use, or None."},
+    {NULL}
+};
+
+static PyMethodDef died_def = {"_object_died", object_died, METH_O, NULL};
+
+int
+rw_object_ready(PyObject *module)
+{
+    if (died_callback == NULL) {
+        RW_ObjRefType.tp_base = &_PyWeakref_RefType;
+        if (PyType_Ready(&RW_ObjRefType) < 0
+                || (died_callback = PyCFunction_NewEx(&died_def, NULL, NULL)) == NULL
+                || (str_dict = PyUnicode_InternFromString("__dict__")) == NULL
+                || (str_getattr = PyUnicode_InternFromString("getattr")) == NULL
+                || (str_setattr = PyUnicode_InternFromString("setattr")) == NULL
+                || (str_delattr = PyUnicode_InternFromString("delattr")) == NULL
+                || (str_vars = PyUnicode_InternFromString("vars")) == NULL) {
+            return -1;
+        }
+    }
+    return PyModule_AddFunctions(module, object_functions);
+}

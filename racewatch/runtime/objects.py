@@ -1,0 +1,290 @@
+"""Attributes: each (object, name) of an instance of a class that instrumented code defines
+is a location, and so is each (class, name) read through such an instance.
+
+``track_class`` is applied to every class an instrumented module defines (the rewrite puts
+it on the class statement).  From then on, reading, setting and deleting an attribute of
+an instance is checked as a dict's key is (an object's attributes are its keys): a read of
+``obj.a`` (or of an attribute it lacks: ``hasattr`` before a lazy init), a write of
+``obj.a = v`` and ``del obj.a``, and ``vars(obj)``/``obj.__dict__``, which reads every
+attribute.  Which location an access is to is decided as Python's attribute lookup
+decides where the value comes from:
+
+* a data descriptor of the class (a ``property``...) runs code of its own: that code's
+  accesses are what is checked, not the name; a ``__slots__`` member is the instance's;
+* otherwise a value found in the instance is the instance's location; a plain value of the
+  class read through the instance is the class's location (``kind`` "class"); methods and
+  other descriptors with a ``__get__`` are the class's code, not data, and are not checked;
+* an attribute that is missing is the instance's location: the read that fails races
+  with the write that creates it.
+
+A write (or delete) is checked once it is done: one that fails (a frozen dataclass, a
+slot that does not exist) wrote nothing.
+
+Each object's shadow is found by the object's identity in a table that a weak reference
+to the object keeps honest: the entry goes when the object dies, before its address can
+be reused.  An object that cannot be weakly referenced is not watched (the rewrite gives
+instrumented classes with ``__slots__`` a ``__weakref__`` slot so that theirs can be).
+
+This is the pure-Python core: it puts ``__getattribute__``, ``__setattr__`` and
+``__delattr__`` in the class (the compiled core, racewatch/_core/object.c, changes the
+type's slots instead, and shows nothing in the class).
+"""
+
+from __future__ import annotations
+
+import _thread
+import sys
+import types
+import weakref
+
+from . import module_globals, shadow, stacks
+from .core import COMPILED
+from .settings import SETTINGS
+from .shadow import Shadow
+
+_MISSING = object()
+_getframe = sys._getframe
+_MemberDescriptor = types.MemberDescriptorType
+_GetSetDescriptor = types.GetSetDescriptorType
+CREATION_STACK_DEPTH = 8
+
+# Every class instrumented code defined (hooked while the detector runs)
+_defined: weakref.WeakSet = weakref.WeakSet()
+# hooked class -> (__getattribute__, __setattr__, __delattr__) it had before
+_hooked: dict[type, tuple] = {}
+# id(obj) -> (weak reference to obj, its Shadow)
+_shadows: dict[int, tuple] = {}
+_lock = _thread.RLock()  # re-entrant: a weakref callback may run while it is held
+
+
+def track_class(cls):
+    """Watch the attributes of ``cls``'s instances (and of its subclasses') while the
+    detector runs; ``cls`` itself is returned, as a class decorator does."""
+    if isinstance(cls, type):
+        slots = cls.__dict__.get("__slots__")
+        if slots is not None:
+            original = _given_slots.pop(id(slots), None)
+            if original is not None and original[0] is slots:
+                type.__setattr__(cls, "__slots__", original[1])
+        try:
+            _defined.add(cls)
+        except TypeError:
+            return cls
+        if SETTINGS.enabled:
+            hook_class(cls)
+    return cls
+
+
+# id(slots given) -> (slots given, slots written): weakref_slots to track_class
+_given_slots: dict[int, tuple] = {}
+
+
+def weakref_slots(slots, bases: tuple):
+    """The ``__slots__`` a class statement gets (see the rewrite): ``slots`` with a
+    ``__weakref__`` added when neither they nor a base gives the instances one, so that they
+    can be watched.  ``track_class`` gives the class its ``__slots__`` as written."""
+    if isinstance(slots, str):
+        names = (slots,)
+    elif isinstance(slots, dict):
+        names = tuple(slots)
+    else:
+        try:
+            names = tuple(slots)
+        except TypeError:
+            return slots  # type() will say what is wrong with them
+    if "__weakref__" in names:
+        return slots
+    for base in bases or (object,):
+        if not isinstance(base, type):
+            return slots
+        if base.__weakrefoffset__ or base.__itemsize__:  # has one already / cannot have one
+            return slots
+    given = {**slots, "__weakref__": None} if isinstance(slots, dict) else (*names, "__weakref__")
+    _given_slots[id(given)] = (given, slots)
+    return given
+
+
+def hook_all() -> None:
+    """``racewatch.start()``: hook every class instrumented code has defined."""
+    for cls in list(_defined):
+        hook_class(cls)
+
+
+def hook_class(cls: type) -> None:
+    if cls in _hooked:
+        return
+    _hook(cls)
+
+
+def _hook(cls: type) -> None:
+    get, set_, delete = cls.__getattribute__, cls.__setattr__, cls.__delattr__
+
+    def __getattribute__(self, name):
+        try:
+            value = get(self, name)
+        except AttributeError as exc:
+            if _from_instrumented_code(name, _getframe(1)):
+                _after_get(self, name, _MISSING)
+            stacks.hide_own_frames(exc)
+            raise
+        if _from_instrumented_code(name, _getframe(1)):
+            _after_get(self, name, value)
+        return value
+
+    def __setattr__(self, name, value):
+        try:
+            set_(self, name, value)
+        except BaseException as exc:
+            stacks.hide_own_frames(exc)
+            raise
+        if _from_instrumented_code(name, _getframe(1)):
+            _after_set(self, name, "setattr")
+
+    def __delattr__(self, name):
+        try:
+            delete(self, name)
+        except BaseException as exc:
+            stacks.hide_own_frames(exc)
+            raise
+        if _from_instrumented_code(name, _getframe(1)):
+            _after_set(self, name, "delattr")
+
+    for f, original in ((__getattribute__, get), (__setattr__, set_), (__delattr__, delete)):
+        f.__qualname__ = f"{cls.__qualname__}.{f.__name__}"
+        f.__doc__ = getattr(original, "__doc__", None)
+    _hooked[cls] = (cls.__dict__.get("__getattribute__", _MISSING),
+                    cls.__dict__.get("__setattr__", _MISSING),
+                    cls.__dict__.get("__delattr__", _MISSING))
+    cls.__getattribute__ = __getattribute__
+    cls.__setattr__ = __setattr__
+    cls.__delattr__ = __delattr__
+
+
+def unhook_classes() -> None:
+    """Give every hooked class back what it had, forget every object
+    (``racewatch.stop()``)."""
+    with _lock:
+        for cls, originals in list(_hooked.items()):
+            for name, original in zip(("__getattribute__", "__setattr__", "__delattr__"),
+                                      originals, strict=True):
+                if original is _MISSING:
+                    try:
+                        delattr(cls, name)
+                    except (AttributeError, TypeError):
+                        pass
+                else:
+                    setattr(cls, name, original)
+        _hooked.clear()
+        _shadows.clear()
+
+
+def _class_lookup(tp: type, name: str):
+    """What ``type`` finds for ``name`` in ``tp``'s MRO (CPython's _PyType_Lookup)."""
+    for klass in tp.__mro__:
+        found = klass.__dict__.get(name, _MISSING)
+        if found is not _MISSING:
+            return found
+    return _MISSING
+
+
+def _is_data_descriptor(descr) -> bool:
+    t = type(descr)
+    return hasattr(t, "__set__") or hasattr(t, "__delete__")
+
+
+def _from_instrumented_code(name, frame) -> bool:
+    """Only an access made by instrumented code is checked: the state a program shares
+    through its own code (a library's code that reads its own attributes of an instance of
+    a subclass, threading.Thread's, has its own synchronization)."""
+    return (SETTINGS.enabled and type(name) is str
+            and module_globals.instrumented(frame.f_globals))
+
+
+def _after_get(obj, name: str, value) -> None:
+    """The read ``obj.name`` gave ``value`` (``_MISSING``: AttributeError)."""
+    tp = type(obj)
+    descr = _class_lookup(tp, name)
+    if descr is not _MISSING:
+        if _is_data_descriptor(descr):
+            if type(descr) is _MemberDescriptor:
+                _check(obj, name, "getattr", False)
+            elif name == "__dict__" and type(descr) is _GetSetDescriptor:
+                _check(obj, None, "vars", False)
+            return
+        if hasattr(type(descr), "__get__"):
+            return  # a method (or another non-data descriptor): the class's code
+        if value is descr:
+            _check(tp, name, "getattr", False)
+            return
+    _check(obj, name, "getattr", False)
+
+
+def _after_set(obj, name, op: str) -> None:
+    descr = _class_lookup(type(obj), name)
+    if (descr is not _MISSING and _is_data_descriptor(descr)
+            and type(descr) is not _MemberDescriptor):
+        return  # a property's setter: its own code's accesses are checked
+    _check(obj, name, op, True)
+
+
+def _check(target, name, op: str, write: bool) -> None:
+    """One access to attribute ``name`` of ``target`` (None: every attribute)."""
+    ts = shadow.enter_thread()
+    if ts is None:
+        return
+    sh = shadow_of(target)
+    if sh is None:
+        return
+    sh = shadow.fresh(sh)
+    if name is None:
+        shadow.read_all(ts, sh, op)
+    elif write:
+        shadow.write(ts, sh, target, name, op)
+    else:
+        shadow.read(ts, sh, name, op)
+
+
+def shadow_of(target) -> Shadow | None:
+    """The shadow of an object's (or a class's) attributes, made on first use; None when it
+    cannot be watched (it cannot be weakly referenced, or the memory budget is spent)."""
+    key = id(target)
+    entry = _shadows.get(key)
+    if entry is not None:
+        return entry[1]
+    if not SETTINGS.tracking:
+        return None
+    is_class = isinstance(target, type)
+    name = target.__qualname__ if is_class else type(target).__qualname__
+    made = Shadow("class" if is_class else "object",
+                  stacks.capture(min(CREATION_STACK_DEPTH, SETTINGS.stack_depth)), name)
+    try:
+        ref = weakref.KeyedRef(target, _died, key)
+    except TypeError:
+        return None
+    with _lock:
+        entry = _shadows.get(key)
+        if entry is None:
+            entry = _shadows[key] = (ref, made)
+    return entry[1]
+
+
+def _died(ref) -> None:
+    # Before the object's memory (and so its id) can be reused.
+    with _lock:
+        entry = _shadows.get(ref.key)
+        if entry is not None and entry[0] is ref:
+            del _shadows[ref.key]
+
+
+def reinit_after_fork() -> None:
+    global _lock
+    _lock = _thread.RLock()
+
+
+if COMPILED is not None:
+    # The same, with the type's own attribute slots (racewatch/_core/object.c).
+    hook_class = COMPILED.hook_class
+    unhook_classes = COMPILED.unhook_classes
+    shadow_of = COMPILED.object_shadow_of
+
+stacks.leave_out_frames_of(globals())
