@@ -98,9 +98,11 @@ def _report(args) -> int:
     for race in merged.races:
         sys.stdout.write(text.format_race(race, strip_prefix=args.strip_path_prefix))
     processes = len(reports)
+    suppressed = merged.summary.suppressed_races
     sys.stdout.write(f"{text.closing_line(len(merged.races))} in {processes} "
                      f"process{'es' if processes != 1 else ''} "
-                     f"({merged.summary.occurrences} occurrences)\n")
+                     f"({merged.summary.occurrences} occurrences)"
+                     f"{f', {suppressed} suppressed' if suppressed else ''}\n")
     if args.json:
         json_report.write(merged, args.json)
     if args.html:

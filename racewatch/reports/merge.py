@@ -30,6 +30,7 @@ def merge_reports(reports: list[Report], command: list[str] | None = None) -> Re
         s = r.summary
         summary.occurrences += s.occurrences
         summary.suppressed += s.suppressed
+        summary.suppressed_races += s.suppressed_races
         summary.threads += s.threads
         summary.dicts_tracked += s.dicts_tracked
         summary.accesses += s.accesses

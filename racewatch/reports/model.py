@@ -215,6 +215,7 @@ class Summary:
     races: int = 0                # distinct races
     occurrences: int = 0          # every time one of them was seen
     suppressed: int = 0           # occurrences matched by a suppression
+    suppressed_races: int = 0     # distinct races matched by one (per process, added up)
     threads: int = 0              # threads seen by the detector
     dicts_tracked: int = 0
     accesses: int = 0             # tracked accesses
