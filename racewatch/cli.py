@@ -116,6 +116,34 @@ def _report(args) -> int:
     return args.exitcode if merged.races else 0
 
 
+# An install without a C compiler falls back to the pure-Python core without a word (the
+# build's warning scrolls past in pip's output); the user should hear of it once per run,
+# with the way out, unless the pure-Python core is what they asked for.
+SLOW_CORE_NOTE = (
+    "racewatch: note: the pure-Python core runs: the compiled core, several times faster, "
+    "cannot be loaded ({why}); it is built when racewatch is installed, where a C compiler "
+    "and the Python headers are available\n"
+    "racewatch: note: to get it, install a C compiler and the Python headers (Debian, "
+    "Ubuntu: apt-get install gcc python3-dev), then reinstall racewatch with "
+    "pip install --force-reinstall --no-cache-dir; RACEWATCH_CORE=python chooses the "
+    "pure-Python core without this note\n")
+
+
+def _note_the_core() -> None:
+    from .runtime import core
+
+    if core.NAME != "python" or core.choice() != "auto":
+        return
+    try:
+        from . import _core  # noqa: F401
+
+        why = "racewatch._core is not built"  # its C sources, seen as a namespace package
+    except ImportError as exc:
+        why = str(exc)
+    sys.stderr.write(SLOW_CORE_NOTE.format(why=why))
+    sys.stderr.flush()
+
+
 def _run(parser, args) -> int:
     from .config import OptionError, resolve_options
 
@@ -124,6 +152,7 @@ def _run(parser, args) -> int:
     except OptionError as exc:
         sys.stderr.write(f"racewatch: error: {exc}\n")
         return USAGE_ERROR
+    _note_the_core()
 
     if args.module is not None:
         if not args.module:

@@ -46,6 +46,10 @@ def clean_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if (not k.startswith("RACEWATCH") or k == "RACEWATCH_CORE")
            and k not in ("PYTHONDONTWRITEBYTECODE",)}
+    # The core this process runs, named: where the compiled core is not built, a subprocess
+    # left to choose would also say so on stderr (racewatch run's note), which is not what
+    # most tests are about.
+    env.setdefault("RACEWATCH_CORE", active_core())
     env.update(extra)
     return env
 
