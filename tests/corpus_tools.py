@@ -9,6 +9,7 @@ marked line too.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -54,14 +55,31 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
+@functools.cache
+def schema_validator(name: str):
+    from racewatch.reports import schemas
+
+    return schemas.validator(name)
+
+
+def check_schema(data: dict, name: str = "report") -> dict:
+    """``data`` is valid under the shipped schema ``name`` ("report" or "log-line")."""
+    errors = sorted(schema_validator(name).iter_errors(data), key=lambda e: list(e.path))
+    assert not errors, "\n".join(f"{list(e.path)}: {e.message}" for e in errors[:5])
+    return data
+
+
 def run_racewatch(tmp_path: Path, program: str | Path, *args: str, options: tuple = (),
                   cwd: Path | None = None, env: dict | None = None) -> Run:
-    """``racewatch run --json ... program args`` in a subprocess."""
+    """``racewatch run --json ... program args`` in a subprocess; the report it writes is
+    checked against the JSON Schema racewatch ships."""
     report_path = tmp_path / "report.json"
     cmd = racewatch_command("run", "--json", str(report_path), *options, str(program), *args)
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT,
                           cwd=cwd or Path(program).parent, env=env or clean_env())
     report = json.loads(report_path.read_text()) if report_path.exists() else None
+    if report is not None:
+        check_schema(report)
     return Run(proc.returncode, proc.stdout, proc.stderr, report)
 
 

@@ -1,7 +1,9 @@
 """The report data model: one set of plain dataclasses that every format renders.
 
 The JSON form (``to_json``/``from_json``) is SPEC section 4, with a few additive fields
-(``location``, an access's ``key`` on the keys location, ``tests``) that consumers may ignore.
+(``format``, ``location``, an access's ``key`` on the keys location, ``tests``) that consumers
+may ignore.  racewatch/reports/schemas/ holds its JSON Schema, docs/json-report.md its
+documentation.
 """
 
 from __future__ import annotations
@@ -11,6 +13,12 @@ from dataclasses import asdict, dataclass, field
 TYPE_CHECKING = False  # typing costs start-up time; annotations are not evaluated
 if TYPE_CHECKING:
     from typing import Any
+
+
+# The version of the JSON report's and the log's format, beside racewatch's own version.
+# Adding a field keeps it; removing or renaming one, or changing what it means, bumps it
+# (and adds a schema file for the new format).
+FORMAT = 1
 
 
 @dataclass(frozen=True)
@@ -247,8 +255,8 @@ class Report:
     summary: Summary
 
     def to_json(self) -> dict[str, Any]:
-        return {"racewatch": self.version, "races": [r.to_json() for r in self.races],
-                "summary": self.summary.to_json()}
+        return {"racewatch": self.version, "format": FORMAT,
+                "races": [r.to_json() for r in self.races], "summary": self.summary.to_json()}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Report:
