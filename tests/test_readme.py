@@ -1,0 +1,86 @@
+"""The README shows what racewatch really prints, and says what the tests need."""
+
+from __future__ import annotations
+
+import difflib
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from corpus_tools import TIMEOUT, clean_env
+
+ROOT = Path(__file__).parent.parent
+README = ROOT / "README.md"
+# The sample's clone lives there; this one is wherever the tests run.
+SAMPLE_ROOT = "/home/me/racewatch"
+
+
+def section(title: str) -> str:
+    text = README.read_text()
+    start = text.index(f"\n## {title}\n")
+    end = text.find("\n## ", start + 1)
+    return text[start:end if end != -1 else None]
+
+
+def code_blocks(text: str) -> list[str]:
+    return re.findall(r"^```[a-z]*\n(.*?)^```$", text, flags=re.S | re.M)
+
+
+def normalise(output: str) -> str:
+    return re.sub(r"\(pid=\d+\)", "(pid=PID)", output.replace(f"{ROOT}/", f"{SAMPLE_ROOT}/"))
+
+
+def test_the_report_sample_is_what_the_example_prints():
+    block = code_blocks(section("What a report looks like"))[0]
+    command, expected = block.split("\n", 1)
+    assert command == "$ racewatch run examples/registry_racy.py"
+    argv = [sys.executable, "-m", "racewatch", *command.split()[2:]]
+    # As in a terminal: the program's output between the races and the closing line.
+    env = clean_env(PYTHONUNBUFFERED="1")
+    attempts = []
+    # The example's sleep orders its threads in time (not in happens-before): three tries
+    # absorb a machine so loaded that a plugin thread is still running after it.
+    for _ in range(3):
+        run = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             text=True, cwd=ROOT, env=env, timeout=TIMEOUT)
+        assert run.returncode == 66, run.stdout
+        attempts.append(normalise(run.stdout))
+        if attempts[-1] == normalise(expected):
+            return
+    diff = difflib.unified_diff(normalise(expected).splitlines(), attempts[0].splitlines(),
+                                "README", "racewatch run", lineterm="")
+    raise AssertionError("the README's sample is stale:\n" + "\n".join(diff))
+
+
+def test_the_sample_notes_are_true():
+    text = section("What a report looks like")
+    assert "racewatch: 2 races found" in text
+    stripped = subprocess.run(
+        [sys.executable, "-m", "racewatch", "run", "--strip-path-prefix", f"{ROOT}/",
+         "examples/registry_racy.py"],
+        capture_output=True, text=True, cwd=ROOT, env=clean_env(), timeout=TIMEOUT)
+    assert "`--strip-path-prefix \"$PWD/\"` prints `examples/registry_racy.py:18`" in text
+    assert "#0 register examples/registry_racy.py:18\n" in stripped.stderr
+
+
+def test_quick_start_says_what_the_browser_tests_need():
+    quick = " ".join(section("Quick start").split())
+    assert "Chromium" in quick and "apt-get install chromium" in quick
+    browser_tests = (ROOT / "tests" / "test_html_browser.py").read_text()
+    assert '"/usr/bin/chromium")' in browser_tests and "/usr/bin/chromium" in quick
+
+
+def test_pytest_says_why_the_browser_tests_skip():
+    """Without Chromium the quick start's pytest names the reason, not only "10 skipped"."""
+    env = {k: v for k, v in clean_env().items() if not k.startswith("PYTEST_")}
+    env["RACEWATCH_TEST_CHROMIUM"] = "/nonexistent/chromium"
+    run = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
+                          "tests/test_html_browser.py"],
+                         capture_output=True, text=True, cwd=ROOT, env=env, timeout=TIMEOUT)
+    assert run.returncode == 0, run.stdout
+    skipped = re.search(r"(\d+) skipped", run.stdout)
+    assert skipped and int(skipped.group(1)) >= 10, run.stdout
+    assert re.search(r"^SKIPPED \[\d+\] tests/test_html_browser.py:\d+: no Chromium at "
+                     r"/nonexistent/chromium \(apt-get install chromium\)$", run.stdout,
+                     flags=re.M), run.stdout
