@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -283,3 +284,51 @@ def test_report_reads_a_report_written_before_the_format_field(tmp_path, valid_r
     again = check_schema(json.loads((tmp_path / "again.json").read_text()))
     assert again["format"] == 1 and len(again["races"]) == len(older["races"])
 
+
+
+# -- docs/json-report.md: its example is a real run, its tables name every field -----------
+
+DOC = Path(__file__).parent.parent / "docs" / "json-report.md"
+# What changes from run to run and machine to machine.
+VOLATILE_SUMMARY = ("duration_s", "python", "core", "pid", "peak_rss_mb", "started_at")
+
+
+def documented_example() -> dict:
+    block = re.search(r"^```jsonc\n(.*?)^```$", DOC.read_text(), flags=re.S | re.M).group(1)
+    return json.loads(re.sub(r"\s+// .*$", "", block, flags=re.M))
+
+
+def steady(report: dict) -> dict:
+    report = copy.deepcopy(report)
+    report["racewatch"] = "VERSION"
+    for race in report["races"]:
+        if race["timeline"]:
+            race["timeline"]["previous_time"] = race["timeline"]["current_time"] = 0
+            for event in race["timeline"]["previous_events"] + race["timeline"]["current_events"]:
+                event["time"] = 0
+    for name in VOLATILE_SUMMARY:
+        report["summary"][name] = None
+    return report
+
+
+def test_documented_example_is_valid_and_is_what_the_example_writes(tmp_path):
+    documented = check_schema(documented_example())
+    root = Path(__file__).parent.parent
+    for _ in range(3):  # as in test_readme: the example orders its threads with a sleep
+        run = racewatch("run", "--json", str(tmp_path / "r.json"), "examples/registry_racy.py",
+                        cwd=root)
+        text = (tmp_path / "r.json").read_text().replace(f"{root}/", "/home/me/racewatch/")
+        real = steady(check_schema(json.loads(text)))
+        if real == steady(documented):
+            return
+    assert steady(documented) == real, run.stderr
+
+
+def test_documented_tables_name_every_field():
+    text = DOC.read_text()
+    root = schemas.load("report")
+    objects = [root, *root["$defs"].values()]
+    names = {name for schema in objects for name in schema.get("properties", {})}
+    assert len(names) > 50
+    missing = sorted(name for name in names if f"`{name}`" not in text)
+    assert missing == []
