@@ -84,3 +84,31 @@ def test_pytest_says_why_the_browser_tests_skip():
     assert re.search(r"^SKIPPED \[\d+\] tests/test_html_browser.py:\d+: no Chromium at "
                      r"/nonexistent/chromium \(apt-get install chromium\)$", run.stdout,
                      flags=re.M), run.stdout
+
+
+def test_troubleshooting_names_only_real_flags_options_and_fields():
+    text = section("Troubleshooting")
+    for title in ("No races found", "A module is not instrumented", "A slow run",
+                  "A report too big"):
+        assert f"**{title}" in text
+    helps = "\n".join(subprocess.run([sys.executable, *argv], capture_output=True, text=True,
+                                     env=clean_env(), timeout=TIMEOUT).stdout
+                      for argv in (["-m", "racewatch", "run", "--help"],
+                                   ["-m", "pytest", "--help"],
+                                   ["-m", "pip", "install", "--help"]))
+    flags = set(re.findall(r"(?<![\w-])--[a-z][a-z-]+", text))
+    assert {"--include", "--exclude", "--stack-depth", "--racewatch-include"} <= flags
+    assert [f for f in flags if not re.search(rf"(?<![\w-]){f}\b", helps)] == []
+
+    from racewatch.config import OPTION_NAMES
+    from racewatch.reports import schemas
+
+    report = schemas.load("report")
+    fields = {n for s in [report, *report["$defs"].values()] for n in s.get("properties", {})}
+    names = set(re.findall(r"`([a-z]+_[a-z_]+)`", text))
+    assert {"max_memory_mb", "tracking_cut", "dicts_tracked"} <= names
+    assert names - set(OPTION_NAMES) - fields == set()
+    import racewatch
+
+    for api in re.findall(r"`racewatch\.([a-z_]+)\(", text):
+        assert callable(getattr(racewatch, api)), api
