@@ -134,12 +134,20 @@ def _note_the_core() -> None:
 
     if core.NAME != "python" or core.choice() != "auto":
         return
-    try:
-        from . import _core  # noqa: F401
+    from importlib.util import find_spec
 
-        why = "racewatch._core is not built"  # its C sources, seen as a namespace package
-    except ImportError as exc:
-        why = str(exc)
+    spec = find_spec("racewatch._core")
+    if spec is None:
+        why = "racewatch._core is not installed"
+    elif spec.origin is None:  # its C sources' directory, seen as a namespace package
+        why = "racewatch._core is not built"
+    else:
+        try:
+            from . import _core  # noqa: F401
+
+            why = "racewatch._core is not a build of this racewatch"
+        except ImportError as exc:
+            why = str(exc)
     sys.stderr.write(SLOW_CORE_NOTE.format(why=why))
     sys.stderr.flush()
 

@@ -1,8 +1,7 @@
-"""Installing racewatch: what the distribution carries, and an install without a C compiler.
+"""Without the compiled core (an install where nothing could be compiled) the pure-Python
+core runs, and ``racewatch run`` says so once, unless that core is what the user chose.
 
-The tests that build the sdist and install it into fresh virtual environments take a few
-minutes and need the package index: they run when RACEWATCH_TEST_INSTALL=1 (as .ci/run
-sets it).  Without a compiler the pure-Python core runs, and ``racewatch run`` says so.
+test_distribution.py installs a real sdist without a C compiler.
 """
 
 from __future__ import annotations
@@ -79,3 +78,4 @@ def test_no_note_when_the_compiled_core_runs(tmp_path):
     run = racewatch_run(tmp_path, None, hide_compiled=False)
     assert run.returncode == 66, run.stderr
     assert "racewatch: note" not in run.stderr
+
