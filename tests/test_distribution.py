@@ -139,3 +139,23 @@ def test_sdist_installs_with_the_compiled_core_and_the_startup_hook(dist, tmp_pa
                        "print(m.metadata('racewatch')['License-Expression'])"],
                       env=base_env(), cwd=tmp_path)
     assert meta.stdout == "MIT\n"
+
+
+def test_the_oldest_setuptools_allowed_builds_it(dist, tmp_path):
+    """The floor in build-system.requires is real: a venv with exactly that setuptools
+    builds racewatch without build isolation (setuptools 76 rejects its license)."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:
+        import tomli as tomllib
+    requires = tomllib.loads((ROOT / "pyproject.toml").read_text())["build-system"]["requires"]
+    (floor,) = [r.split(">=")[1] for r in requires if r.startswith("setuptools>=")]
+    python = fresh_venv(tmp_path / "venv")
+    check_call([python, "-m", "pip", "install", "--no-cache-dir", f"setuptools=={floor}"],
+               env=base_env())
+    check_call([python, "-m", "pip", "install", "--no-cache-dir", "--no-build-isolation",
+                "--no-deps", dist["sdist"]], env=base_env(CC="/bin/false"))
+    meta = check_call([python, "-c", "import importlib.metadata as m; "
+                       "print(m.metadata('racewatch')['License-Expression'])"],
+                      env=base_env(), cwd=tmp_path)
+    assert meta.stdout == "MIT\n"
