@@ -12,8 +12,8 @@ from corpus_tools import TIMEOUT, clean_env
 
 ROOT = Path(__file__).parent.parent
 README = ROOT / "README.md"
-# The sample's clone lives there; this one is wherever the tests run.
-SAMPLE_ROOT = "/home/me/racewatch"
+sys.path.insert(0, str(ROOT / "docs"))
+import make_samples  # noqa: E402  (docs/make_samples.py: runs the example, normalises)
 
 
 def section(title: str) -> str:
@@ -27,30 +27,20 @@ def code_blocks(text: str) -> list[str]:
     return re.findall(r"^```[a-z]*\n(.*?)^```$", text, flags=re.S | re.M)
 
 
-def normalise(output: str) -> str:
-    return re.sub(r"\(pid=\d+\)", "(pid=PID)", output.replace(f"{ROOT}/", f"{SAMPLE_ROOT}/"))
-
-
 def test_the_report_sample_is_what_the_example_prints():
     block = code_blocks(section("What a report looks like"))[0]
-    command, expected = block.split("\n", 1)
-    assert command == "$ racewatch run examples/registry_racy.py"
-    argv = [sys.executable, "-m", "racewatch", *command.split()[2:]]
-    # As in a terminal: the program's output between the races and the closing line.
-    env = clean_env(PYTHONUNBUFFERED="1")
+    assert block.startswith(make_samples.COMMAND_LINE + "\n")
     attempts = []
     # The example's sleep orders its threads in time (not in happens-before): three tries
     # absorb a machine so loaded that a plugin thread is still running after it.
     for _ in range(3):
-        run = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                             text=True, cwd=ROOT, env=env, timeout=TIMEOUT)
-        assert run.returncode == 66, run.stdout
-        attempts.append(normalise(run.stdout))
-        if attempts[-1] == normalise(expected):
+        attempts.append(make_samples.terminal_sample())
+        if attempts[-1] == block:
             return
-    diff = difflib.unified_diff(normalise(expected).splitlines(), attempts[0].splitlines(),
-                                "README", "racewatch run", lineterm="")
-    raise AssertionError("the README's sample is stale:\n" + "\n".join(diff))
+    diff = difflib.unified_diff(block.splitlines(), attempts[0].splitlines(), "README",
+                                "racewatch run", lineterm="")
+    raise AssertionError("the README's sample is stale (python docs/make_samples.py "
+                         "rewrites it):\n" + "\n".join(diff))
 
 
 def test_the_sample_notes_are_true():

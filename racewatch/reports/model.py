@@ -1,9 +1,7 @@
 """The report data model: one set of plain dataclasses that every format renders.
 
 The JSON form (``to_json``/``from_json``) is SPEC section 4, with a few additive fields
-(``format``, ``location``, an access's ``key`` on the keys location, ``tests``) that consumers
-may ignore.  racewatch/reports/schemas/ holds its JSON Schema, docs/json-report.md its
-documentation.
+(``location``, an access's ``key`` on the keys location, ``tests``) that consumers may ignore.
 """
 
 from __future__ import annotations
@@ -15,9 +13,9 @@ if TYPE_CHECKING:
     from typing import Any
 
 
-# The version of the JSON report's and the log's format, beside racewatch's own version.
-# Adding a field keeps it; removing or renaming one, or changing what it means, bumps it
-# (and adds a schema file for the new format).
+# The version of the JSON report's and the log's format ("format", beside racewatch's own
+# version).  Adding a field keeps it; removing or renaming one, or changing what it means,
+# bumps it, with new schema files in racewatch/reports/schemas/ (docs/json-report.md).
 FORMAT = 1
 
 
