@@ -101,9 +101,11 @@ def _report(args) -> int:
     for race in merged.races:
         sys.stdout.write(text.format_race(race, strip_prefix=args.strip_path_prefix))
     processes = len(reports)
+    suppressed = merged.summary.suppressed_races
     sys.stdout.write(f"{text.closing_line(len(merged.races))} in {processes} "
                      f"process{'es' if processes != 1 else ''} "
-                     f"({merged.summary.occurrences} occurrences)\n")
+                     f"({merged.summary.occurrences} occurrences)"
+                     f"{f', {suppressed} suppressed' if suppressed else ''}\n")
     if args.json:
         json_report.write(merged, args.json)
     if args.html:
@@ -117,6 +119,42 @@ def _report(args) -> int:
     return args.exitcode if merged.races else 0
 
 
+# An install without a C compiler falls back to the pure-Python core without a word (the
+# build's warning scrolls past in pip's output); the user should hear of it once per run,
+# with the way out, unless the pure-Python core is what they asked for.
+SLOW_CORE_NOTE = (
+    "racewatch: note: the pure-Python core runs: the compiled core, several times faster, "
+    "cannot be loaded ({why}); it is built when racewatch is installed, where a C compiler "
+    "and the Python headers are available\n"
+    "racewatch: note: to get it, install a C compiler and the Python headers (Debian, "
+    "Ubuntu: apt-get install gcc python3-dev), then reinstall racewatch with "
+    "pip install --force-reinstall --no-cache-dir; RACEWATCH_CORE=python chooses the "
+    "pure-Python core without this note\n")
+
+
+def _note_the_core() -> None:
+    from .runtime import core
+
+    if core.NAME != "python" or core.choice() != "auto":
+        return
+    from importlib.util import find_spec
+
+    spec = find_spec("racewatch._core")
+    if spec is None:
+        why = "racewatch._core is not installed"
+    elif spec.origin is None:  # its C sources' directory, seen as a namespace package
+        why = "racewatch._core is not built"
+    else:
+        try:
+            from . import _core  # noqa: F401
+
+            why = "racewatch._core is not a build of this racewatch"
+        except ImportError as exc:
+            why = str(exc)
+    sys.stderr.write(SLOW_CORE_NOTE.format(why=why))
+    sys.stderr.flush()
+
+
 def _run(parser, args) -> int:
     from .config import OptionError, resolve_options
 
@@ -125,6 +163,7 @@ def _run(parser, args) -> int:
     except OptionError as exc:
         sys.stderr.write(f"racewatch: error: {exc}\n")
         return USAGE_ERROR
+    _note_the_core()
 
     if args.module is not None:
         if not args.module:

@@ -154,6 +154,7 @@ class Session:
             races=len(races),
             occurrences=self.table.occurrences,
             suppressed=self.table.suppressed,
+            suppressed_races=self.table.suppressed_races,
             threads=REGISTRY.threads_seen,
             dicts_tracked=SETTINGS.dicts_tracked,
             accesses=REGISTRY.accesses(),
@@ -277,7 +278,8 @@ def stop(closing_line: bool = False) -> Report | None:
         session.finished = report
         session.write_reports(report)
         if closing_line:
-            sys.stderr.write(text.closing_line(report.summary.races) + "\n")
+            sys.stderr.write(text.closing_line(report.summary.races,
+                                               report.summary.suppressed_races) + "\n")
             if report.summary.tracking_cut:
                 sys.stderr.write(f"racewatch: {report.summary.tracking_cut}\n")
             sys.stderr.flush()

@@ -174,12 +174,14 @@ class TestRun:
             return []
         races = report.races
         lines = []
+        suppressed = report.summary.suppressed_races
         if not races:
-            lines.append("racewatch: no races found")
+            lines.append(text.closing_line(0, suppressed))
         else:
             tests = sorted({t for r in races for t in r.tests})
+            hidden = f", {suppressed} suppressed" if suppressed else ""
             lines.append(f"racewatch: {len(races)} race{'s' if len(races) != 1 else ''} "
-                         f"found ({report.summary.occurrences} occurrences)")
+                         f"found ({report.summary.occurrences} occurrences){hidden}")
             if tests:
                 lines.append(f"  in {len(tests)} test{'s' if len(tests) != 1 else ''}:")
                 lines.extend(f"    {t}" for t in tests)

@@ -10,6 +10,7 @@ marked line too.  A line ``OPTIONS: --flag ...`` (in the docstring) gives the pr
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -48,18 +49,39 @@ def clean_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if (not k.startswith("RACEWATCH") or k == "RACEWATCH_CORE")
            and k not in ("PYTHONDONTWRITEBYTECODE",)}
+    # The core this process runs, named: where the compiled core is not built, a subprocess
+    # left to choose would also say so on stderr (racewatch run's note), which is not what
+    # most tests are about.
+    env.setdefault("RACEWATCH_CORE", active_core())
     env.update(extra)
     return env
 
 
+@functools.cache
+def schema_validator(name: str):
+    from racewatch.reports import schemas
+
+    return schemas.validator(name)
+
+
+def check_schema(data: dict, name: str = "report") -> dict:
+    """``data`` is valid under the shipped schema ``name`` ("report" or "log-line")."""
+    errors = sorted(schema_validator(name).iter_errors(data), key=lambda e: list(e.path))
+    assert not errors, "\n".join(f"{list(e.path)}: {e.message}" for e in errors[:5])
+    return data
+
+
 def run_racewatch(tmp_path: Path, program: str | Path, *args: str, options: tuple = (),
                   cwd: Path | None = None, env: dict | None = None) -> Run:
-    """``racewatch run --json ... program args`` in a subprocess."""
+    """``racewatch run --json ... program args`` in a subprocess; the report it writes is
+    checked against the JSON Schema racewatch ships."""
     report_path = tmp_path / "report.json"
     cmd = racewatch_command("run", "--json", str(report_path), *options, str(program), *args)
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT,
                           cwd=cwd or Path(program).parent, env=env or clean_env())
     report = json.loads(report_path.read_text()) if report_path.exists() else None
+    if report is not None:
+        check_schema(report)
     return Run(proc.returncode, proc.stdout, proc.stderr, report)
 
 

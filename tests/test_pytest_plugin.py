@@ -292,3 +292,11 @@ def test_run_parallel_reports_shared_module_state(project):
     out = result.stdout.str()
     assert "racewatch: 2 data races during the call of this test" in out
     assert "reserve_unsafe" in out
+
+
+def test_suppressions_file_hides_the_race_and_the_summary_counts_it(project):
+    (project.path / "supp.txt").write_text("race_top:reserve_unsafe\n")
+    result = run(project, "--racewatch", "--racewatch-suppressions", "supp.txt")
+    result.assert_outcomes(passed=3)
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(["racewatch: no races found, 2 suppressed"])

@@ -1,11 +1,13 @@
 """The race log of staging runs (``log_path``): one JSON line per race, the moment it is found.
 
-A race line is the RACE object of SPEC section 4 plus ``"pid"``; it carries the race's
-count so far, and the log gets a newer line for a race whose count grew by the time the
-process exits normally, followed by a summary line ``{"racewatch": ..., "pid": ...,
-"summary": {...}}``.  Each line is one ``os.write`` on a file opened for appending, so a
-process killed with SIGKILL loses no race already written, and processes sharing one file
-never interleave within a line.  Reading a log keeps, per process and race, the last line.
+A race line is the RACE object of SPEC section 4 plus ``"pid"`` and ``"format"``; it
+carries the race's count so far, and the log gets a newer line for a race whose count grew
+by the time the process exits normally, followed by a summary line ``{"racewatch": ...,
+"format": 1, "pid": ..., "summary": {...}}``.  Every line says its format: a process
+killed before its summary line leaves race lines a reader can still check.  Each line is
+one ``os.write`` on a file opened for appending, so a process killed with SIGKILL loses no
+race already written, and processes sharing one file never interleave within a line.
+Reading a log keeps, per process and race, the last line.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ..config import expand_pid
-from .model import Race, Report, Summary
+from .model import FORMAT, Race, Report, Summary
 
 
 class RaceLog:
@@ -48,7 +50,7 @@ class RaceLog:
             os.write(self._fd, line.encode("utf-8"))
 
     def write_race(self, race: Race) -> None:
-        self._append({**race.to_json(), "pid": os.getpid()})
+        self._append({**race.to_json(), "pid": os.getpid(), "format": FORMAT})
         self._written[race.signature] = race.count
 
     def write_final(self, report: Report) -> None:
@@ -56,7 +58,7 @@ class RaceLog:
         for race in report.races:
             if self._written.get(race.signature) != race.count:
                 self.write_race(race)
-        self._append({"racewatch": report.version, "pid": os.getpid(),
+        self._append({"racewatch": report.version, "format": FORMAT, "pid": os.getpid(),
                       "summary": report.summary.to_json()})
 
     def close(self) -> None:
@@ -105,6 +107,7 @@ def read_logs(paths: Iterable[str]) -> list[Report]:
                 continue
             try:
                 data = json.loads(line)
+                _check_format(data, f"{path}:{number}")
                 pid = int(data.get("pid", 0))
                 key = (path, pid)
                 process = processes.setdefault(key, ProcessLog(pid))
@@ -114,6 +117,8 @@ def read_logs(paths: Iterable[str]) -> list[Report]:
                 else:
                     race = Race.from_json(data)
                     process.races[race.signature] = race  # the last line wins
+            except LogError:
+                raise
             except (ValueError, KeyError, TypeError) as exc:
                 raise LogError(f"{path}:{number}: not a racewatch log line "
                                f"({type(exc).__name__}: {exc})") from None
@@ -129,7 +134,18 @@ def _whole_document(text: str) -> dict | None:
     return data if isinstance(data, dict) and "races" in data else None
 
 
+def _check_format(data: dict, where: str) -> None:
+    """A file written in a newer format is refused by name, not misread.  No ``format``:
+    written before the field existed, which is format 1."""
+    found = data.get("format", 1) if isinstance(data, dict) else 1
+    if not isinstance(found, int) or isinstance(found, bool) or found > FORMAT:
+        raise LogError(f"{where}: written in format {found!r} (by racewatch "
+                       f"{data.get('racewatch', 'of another version')}); this racewatch "
+                       f"reads format {FORMAT} and older: upgrade it")
+
+
 def _read_report(path: str, data: dict) -> Report:
+    _check_format(data, path)
     try:
         return Report.from_json(data)
     except (ValueError, KeyError, TypeError) as exc:

@@ -30,6 +30,7 @@ def merge_reports(reports: list[Report], command: list[str] | None = None) -> Re
         s = r.summary
         summary.occurrences += s.occurrences
         summary.suppressed += s.suppressed
+        summary.suppressed_races += s.suppressed_races
         summary.threads += s.threads
         summary.dicts_tracked += s.dicts_tracked
         summary.accesses += s.accesses
@@ -42,6 +43,12 @@ def merge_reports(reports: list[Report], command: list[str] | None = None) -> Re
             summary.tracking_cut = s.tracking_cut
         summary.python = summary.python or s.python
         summary.core = summary.core or s.core
+    # What every process agrees on stays: a pytest run (its xdist workers too) is "pytest",
+    # started when its first process started; a merge of mixed runs says neither.
+    modes = {r.summary.mode for r in reports}
+    summary.mode = modes.pop() if len(modes) == 1 else ""
+    starts = [r.summary.started_at for r in reports if r.summary.started_at]
+    summary.started_at = min(starts) if starts else ""
     summary.command = list(command) if command is not None else \
         (reports[0].summary.command if reports else [])
     version = reports[0].version if reports else ""

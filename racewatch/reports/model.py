@@ -14,6 +14,12 @@ if TYPE_CHECKING:
     from typing import Any
 
 
+# The version of the JSON report's and the log's format ("format", beside racewatch's own
+# version).  Adding a field keeps it; removing or renaming one, or changing what it means,
+# bumps it, with new schema files in racewatch/reports/schemas/ (docs/json-report.md).
+FORMAT = 1
+
+
 @dataclass(frozen=True)
 class Frame:
     file: str
@@ -286,6 +292,7 @@ class Summary:
     races: int = 0                # distinct races
     occurrences: int = 0          # every time one of them was seen
     suppressed: int = 0           # occurrences matched by a suppression
+    suppressed_races: int = 0     # distinct races matched by one (per process, added up)
     threads: int = 0              # threads seen by the detector
     dicts_tracked: int = 0
     accesses: int = 0             # tracked accesses
@@ -317,8 +324,8 @@ class Report:
     summary: Summary
 
     def to_json(self) -> dict[str, Any]:
-        return {"racewatch": self.version, "races": [r.to_json() for r in self.races],
-                "summary": self.summary.to_json()}
+        return {"racewatch": self.version, "format": FORMAT,
+                "races": [r.to_json() for r in self.races], "summary": self.summary.to_json()}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Report:

@@ -92,8 +92,9 @@ def format_race(race: Race, pid: int | None = None, strip_prefix: str = "") -> s
     return "\n".join(lines) + "\n"
 
 
-def closing_line(distinct: int) -> str:
-    """The last line racewatch prints: ``racewatch: N race(s) found`` (or none)."""
-    if distinct == 0:
-        return "racewatch: no races found"
-    return f"racewatch: {distinct} race{'s' if distinct != 1 else ''} found"
+def closing_line(distinct: int, suppressed: int = 0) -> str:
+    """The last line racewatch prints: ``racewatch: N race(s) found`` (or none), and how
+    many distinct races the suppressions hid, when any did."""
+    found = f"{distinct} race{'s' if distinct != 1 else ''}" if distinct else "no races"
+    hidden = f", {suppressed} suppressed" if suppressed else ""
+    return f"racewatch: {found} found{hidden}"

@@ -128,7 +128,7 @@ class RaceTable:
         self._races: dict[tuple, Race] = {}
         self._suppressed: set[tuple] = set()
         self.occurrences = 0
-        self.suppressed = 0
+        self.suppressed = 0  # occurrences; len(self._suppressed): distinct races
         self.listeners: list[Listener] = []
         # Decides whether a race is suppressed (see racewatch.suppressions); None: keep all.
         self.suppress: Callable[[Race, Conflict], bool] | None = None
@@ -179,6 +179,11 @@ class RaceTable:
     def races(self) -> list[Race]:
         with self._lock:
             return list(self._races.values())
+
+    @property
+    def suppressed_races(self) -> int:
+        """Distinct races (pairs of source lines) that a suppression hid."""
+        return len(self._suppressed)
 
     def reset_after_fork(self) -> None:
         """A forked child starts with no race: they are its parent's to report."""
