@@ -618,3 +618,34 @@ def test_module_level_rebound_name_in_a_class_body_or_a_lambda():
             start = counter                         # -> gread
             key = lambda self: counter              # -> gread
         """)
+
+
+def test_a_name_the_module_binds_twice_is_watched():
+    """A script's own top-level code can rebind a global while its threads run."""
+    check("""\
+        stopping = False                            # -> gwrite
+        retries = 3
+
+        def worker():
+            while not stopping:                     # -> gread
+                print(retries)
+
+        stopping = True                             # -> gwrite
+        """)
+
+
+def test_class_attributes_rebound_through_the_class():
+    check("""\
+        class Stats:
+            created = 0
+            label = "stats"
+
+            @classmethod
+            def make(cls):
+                cls.created += 1                    # -> class_update
+                return cls()
+
+        def reset():
+            Stats.created = 0                       # -> class_write
+            return Stats.created, Stats.label       # -> class_read
+        """)

@@ -516,6 +516,23 @@ class_lookup(PyTypeObject *type, PyObject *name)
 #endif
 }
 
+/* The class in ``type``'s MRO whose namespace holds ``name`` (borrowed), or ``type``. */
+static PyObject *
+owner_of(PyTypeObject *type, PyObject *name)
+{
+    PyObject *mro = type->tp_mro;
+    Py_ssize_t n = mro != NULL ? PyTuple_GET_SIZE(mro) : 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyTypeObject *k = (PyTypeObject *)PyTuple_GET_ITEM(mro, i);
+        PyObject *ns = k->tp_dict;
+        if (ns != NULL && PyDict_Contains(ns, name) > 0) {
+            return (PyObject *)k;
+        }
+    }
+    PyErr_Clear();
+    return (PyObject *)type;
+}
+
 /* The read ``obj.name`` gave ``value`` (NULL: it raised AttributeError). */
 static int
 after_get(PyObject *obj, PyObject *name, PyObject *value)
@@ -541,7 +558,7 @@ after_get(PyObject *obj, PyObject *name, PyObject *value)
             target = NULL;       /* a method: the class's code, not data */
         }
         else if (value == descr) {
-            target = (PyObject *)type;
+            target = owner_of(type, name);   /* the class whose attribute it is */
         }
         Py_DECREF(descr);
     }
@@ -639,6 +656,29 @@ unhook_classes(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
     Py_RETURN_NONE;
 }
 
+/* object_access(target, name, op, write): one access to an attribute of ``target`` (a
+ * class's, from its name in the rewritten code: see objects.class_read). */
+static PyObject *
+object_access(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 4 || !PyUnicode_Check(args[1]) || !PyUnicode_Check(args[2])) {
+        PyErr_SetString(PyExc_TypeError, "object_access(target, name, op, write)");
+        return NULL;
+    }
+    int write = PyObject_IsTrue(args[3]);
+    if (write < 0) {
+        return NULL;
+    }
+    PyObject *op = Py_NewRef(args[2]);
+    PyUnicode_InternInPlace(&op);
+    int rc = check(args[0], args[1], op, write ? CHECK_WRITE : CHECK_READ);
+    Py_DECREF(op);
+    if (rc < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
 static PyObject *
 object_shadow_of(PyObject *Py_UNUSED(module), PyObject *target)
 {
@@ -663,6 +703,8 @@ static PyMethodDef object_functions[] = {
      "Watch the attributes of the class's instances (and of its subclasses'); returns it."},
     {"unhook_classes", unhook_classes, METH_NOARGS,
      "Give every hooked class back its own attribute slots; forget every object."},
+    {"object_access", RW_CFUNC(object_access), METH_FASTCALL,
+     "object_access(target, name, op, write): one access to an attribute of target."},
     {"object_shadow_of", object_shadow_of, METH_O,
      "The shadow of an object's (or a class's) attributes, made on first use, or None."},
     {NULL}

@@ -14,7 +14,8 @@ In a module chosen for instrumentation:
   class's ``__slots__`` is given back its own value once the class exists;
 * every module starts with ``@racewatch.track_globals(names)``: it is instrumented (only
   instrumented code's attribute accesses are checked), and the module globals that some
-  function of the module rebinds (``global x``) are watched (module_globals.py): each
+  function of the module rebinds (``global x``), or that its top-level code binds more
+  than once, are watched (module_globals.py): each
   read of such a name ``x`` becomes ``@racewatch.gread("x", x)``, and each statement that
   binds one is followed by ``@racewatch.gwrite("x")`` (``gupdate`` for ``x += ...``,
   ``gdelete`` for ``del x``; a ``for``/``with`` target is recorded first thing in the
@@ -253,13 +254,65 @@ def _resolve(scope: _Scope, name: str) -> _Scope | None:
     return module if name in module.bound else None
 
 
-def _rebound_globals(scopes: dict[ast.AST, _Scope]) -> frozenset[str]:
-    """The module globals that a function (or a class body) of the module rebinds."""
+def _rebound_globals(tree: ast.AST, scopes: dict[ast.AST, _Scope]) -> frozenset[str]:
+    """The module globals that a function (or a class body) of the module rebinds, and those
+    its own top-level code binds more than once (a script's flag that threads poll)."""
     names = set()
     for scope in scopes.values():
         if scope.parent is not None:
             names |= scope.declared_global
+    counts: dict[str, int] = {}
+    for stmt in _module_level_statements(getattr(tree, "body", [])):
+        targets = (stmt.targets if isinstance(stmt, ast.Assign)
+                   else [stmt.target] if isinstance(stmt, (ast.AugAssign, ast.For, ast.AsyncFor))
+                   or (isinstance(stmt, ast.AnnAssign) and stmt.value is not None)
+                   else [])
+        for target in targets:
+            for node in ast.walk(target):
+                if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                    counts[node.id] = counts.get(node.id, 0) + 1
+    names |= {name for name, n in counts.items() if n > 1}
     return frozenset(names)
+
+
+def _module_level_statements(body: list[ast.stmt]):
+    """The statements the module's own code runs, in compound statements too, not in
+    functions or classes."""
+    for stmt in body:
+        yield stmt
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        for field in ("body", "orelse", "finalbody"):
+            yield from _module_level_statements(getattr(stmt, field, None) or [])
+        for handler in getattr(stmt, "handlers", None) or []:
+            yield from _module_level_statements(handler.body)
+
+
+class _ClassAttributes:
+    """Which class attributes the module rebinds through a class: ``Class.x = ...`` (a class
+    the module defines at its top level) or ``cls.x = ...`` in a classmethod.  Reads of
+    those names through such a class reference are checked too (through an instance, the
+    class hook sees them); other class attributes (methods, constants, enum members) are
+    read at no cost."""
+
+    def __init__(self, tree: ast.AST):
+        self.classes = {n.name for n in getattr(tree, "body", ()) if isinstance(n, ast.ClassDef)}
+        self.methods: dict[ast.AST, str] = {}   # classmethod -> the name of its first parameter
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.args.args \
+                    and any(isinstance(d, ast.Name) and d.id == "classmethod"
+                            for d in node.decorator_list):
+                self.methods[node] = node.args.args[0].arg
+        refs = self.classes | set(self.methods.values())
+        self.names: set[str] = set()
+        for node in ast.walk(tree):
+            targets = (node.targets if isinstance(node, (ast.Assign, ast.Delete))
+                       else [node.target] if isinstance(node, (ast.AugAssign, ast.AnnAssign))
+                       else [])
+            for target in targets:
+                if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) \
+                        and target.value.id in refs:
+                    self.names.add(target.attr)
 
 
 def _pure_load(node: ast.expr) -> bool:
@@ -270,11 +323,13 @@ def _pure_load(node: ast.expr) -> bool:
 
 
 class _Rewriter(ast.NodeTransformer):
-    def __init__(self, scopes: dict[ast.AST, _Scope], rebound: frozenset[str] = frozenset()):
+    def __init__(self, scopes: dict[ast.AST, _Scope], rebound: frozenset[str] = frozenset(),
+                 class_attributes: _ClassAttributes | None = None):
         self.scopes = scopes
         self.scope: _Scope | None = None
         self.changed = False
         self.rebound = rebound      # the module globals watched (see the docstring)
+        self.class_attributes = class_attributes
 
     def visit(self, node):
         scope = self.scopes.get(node)
@@ -286,11 +341,61 @@ class _Rewriter(ast.NodeTransformer):
                 result = super().visit(node)
             finally:
                 self.scope = saved
-        if self.rebound and isinstance(node, ast.stmt) and isinstance(result, ast.stmt):
-            records = self._global_records(result)
+        if isinstance(node, ast.stmt) and isinstance(result, ast.stmt):
+            records = self._global_records(result) if self.rebound else []
+            if self.class_attributes is not None and self.class_attributes.names:
+                records += self._class_records(result)
             if records:
                 return [result, *records]
         return result
+
+    # -- class attributes rebound through the class ---------------------------------------
+
+    def _is_class_ref(self, node: ast.expr) -> bool:
+        ca = self.class_attributes
+        if not isinstance(node, ast.Name) or ca is None:
+            return False
+        scope = _resolve(self.scope, node.id)
+        if scope is None:
+            return False
+        if scope is self.scope.module():
+            return node.id in ca.classes
+        return ca.methods.get(scope.node) == node.id
+
+    def _class_records(self, stmt: ast.stmt) -> list[ast.stmt]:
+        """What follows ``stmt`` to record the class attributes it binds or deletes."""
+        if isinstance(stmt, ast.Assign):
+            targets, fn = stmt.targets, "class_write"
+        elif isinstance(stmt, ast.AugAssign):
+            targets, fn = [stmt.target], "class_update"
+        elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
+            targets, fn = [stmt.target], "class_write"
+        elif isinstance(stmt, ast.Delete):
+            targets, fn = stmt.targets, "class_write"
+        else:
+            return []
+        records = []
+        for target in targets:
+            if isinstance(target, ast.Attribute) and self._is_class_ref(target.value):
+                self.changed = True
+                call = ast.Call(func=self._helper(fn), args=[_copy_load(target.value),
+                                                              ast.Constant(target.attr)],
+                                keywords=[])
+                records.append(ast.fix_missing_locations(ast.copy_location(
+                    ast.Expr(ast.copy_location(call, stmt)), stmt)))
+        return records
+
+    def visit_Attribute(self, node):
+        self.generic_visit(node)
+        ca = self.class_attributes
+        if (isinstance(node.ctx, ast.Load) and ca is not None and node.attr in ca.names
+                and self._is_class_ref(node.value)):
+            self.changed = True
+            call = ast.Call(func=self._helper("class_read"),
+                            args=[_copy_load(node.value), ast.Constant(node.attr), node],
+                            keywords=[])
+            return ast.fix_missing_locations(ast.copy_location(call, node))
+        return node
 
     # -- module globals ------------------------------------------------------------------
 
@@ -541,8 +646,8 @@ def rewrite(tree: ast.Module) -> ast.Module:
     """Rewrite ``tree`` in place (and return it)."""
     binder = _Binder()
     binder.visit(tree)
-    rebound = _rebound_globals(binder.scopes)
-    rewriter = _Rewriter(binder.scopes, rebound)
+    rebound = _rebound_globals(tree, binder.scopes)
+    rewriter = _Rewriter(binder.scopes, rebound, _ClassAttributes(tree))
     rewriter.visit(tree)
     if isinstance(tree, ast.Module):
         # Every instrumented module says so first thing (only its code's attribute accesses

@@ -319,6 +319,7 @@ class RaceView:
     location: str
     whole: bool                 # the container's whole location (a dict's keys...)
     container_label: str        # "the dict", "the Stats object", "module app"
+    container_origin: str       # "created at", or "first watched at" (model.Container)
     key: str | None
     headline: str
     meaning: str
@@ -491,7 +492,7 @@ class _Builder:
             number=number, anchor=f"race-{number}", kind=race.kind, location=race.location,
             key=race.key, headline=headline(race),
             meaning=KEYS_MEANING if race.location == "keys" else "", whole=race.whole,
-            container_label=race.container.phrase("the"),
+            container_label=race.container.phrase("the"), container_origin=race.container.origin,
             locks_note=locks_note(race),
             container_type=race.container.type,
             container_created=self.stack(race.container.created_at, sources=False,

@@ -132,6 +132,13 @@ class Container:
         return cls(str(data["type"]), _frames(data.get("created_at")),
                    str(name) if name is not None else None)
 
+    @property
+    def origin(self) -> str:
+        """What ``created_at`` is: where a container was made; for an object's or a class's
+        attributes, where racewatch first watched them (it does not follow every object
+        from its birth, most never meet a second thread)."""
+        return "first watched at" if self.type in ("object", "class") else "created at"
+
     def phrase(self, article: str = "a") -> str:
         """``a dict``, ``a Stats object``, ``module app`` (``article``: "a" or "the")."""
         if self.type == "module":

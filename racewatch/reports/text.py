@@ -67,7 +67,8 @@ def format_race(race: Race, pid: int | None = None, strip_prefix: str = "") -> s
         lines.extend(format_frames(access.stack, strip_prefix))
         lines.append(_locks(access, strip_prefix))
         lines.append("")
-    lines.append(f"  Location is {race.where()} of {race.container.phrase()} created at:")
+    lines.append(f"  Location is {race.where()} of {race.container.phrase()} "
+                 f"{race.container.origin}:")
     lines.extend(format_frames(race.container.created_at, strip_prefix, source=False))
     lines.append("")
     seen = set()

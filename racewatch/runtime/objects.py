@@ -187,6 +187,14 @@ def _class_lookup(tp: type, name: str):
     return _MISSING
 
 
+def _owner(tp: type, name: str) -> type:
+    """The class in ``tp``'s MRO whose namespace holds ``name``."""
+    for klass in tp.__mro__:
+        if name in klass.__dict__:
+            return klass
+    return tp
+
+
 def _is_data_descriptor(descr) -> bool:
     t = type(descr)
     return hasattr(t, "__set__") or hasattr(t, "__delete__")
@@ -214,7 +222,7 @@ def _after_get(obj, name: str, value) -> None:
         if hasattr(type(descr), "__get__"):
             return  # a method (or another non-data descriptor): the class's code
         if value is descr:
-            _check(tp, name, "getattr", False)
+            _check(_owner(tp, name), name, "getattr", False)
             return
     _check(obj, name, "getattr", False)
 
@@ -225,6 +233,35 @@ def _after_set(obj, name, op: str) -> None:
             and type(descr) is not _MemberDescriptor):
         return  # a property's setter: its own code's accesses are checked
     _check(obj, name, op, True)
+
+
+def class_read(cls, name: str, value):
+    """``Class.name`` in rewritten code (a class the module defines): the read of the class's
+    location, unless it is the class's code (a method) or a property of the metaclass's;
+    returns ``value``, which Python's own lookup found."""
+    if SETTINGS.enabled and isinstance(cls, type) and cls in _defined:
+        descr = _class_lookup(cls, name)
+        if (descr is not _MISSING and value is descr
+                and not hasattr(type(descr), "__get__")):
+            access(_owner(cls, name), name, "getattr", False)
+    return value
+
+
+def class_write(cls, name: str) -> None:
+    """The statement before bound (or deleted) ``Class.name``."""
+    if SETTINGS.enabled and isinstance(cls, type) and cls in _defined:
+        access(cls, name, "setattr", True)
+
+
+def class_update(cls, name: str) -> None:
+    """``Class.name += ...``: a read and a write of the class's location."""
+    if SETTINGS.enabled and isinstance(cls, type) and cls in _defined:
+        access(_owner(cls, name), name, "getattr", False)
+        access(cls, name, "setattr", True)
+
+
+def access(target, name, op: str, write: bool) -> None:
+    _check(target, name, op, write)
 
 
 def _check(target, name, op: str, write: bool) -> None:
@@ -285,6 +322,7 @@ if COMPILED is not None:
     # The same, with the type's own attribute slots (racewatch/_core/object.c).
     hook_class = COMPILED.hook_class
     unhook_classes = COMPILED.unhook_classes
+    access = COMPILED.object_access
     shadow_of = COMPILED.object_shadow_of
 
 stacks.leave_out_frames_of(globals())

@@ -34,7 +34,13 @@ from .module_globals import (  # noqa: F401
     track_globals,
     track_globals_of,
 )
-from .objects import track_class, weakref_slots  # noqa: F401
+from .objects import (  # noqa: F401
+    class_read,
+    class_update,
+    class_write,
+    track_class,
+    weakref_slots,
+)
 from .settings import SETTINGS
 
 _on_read = shadow.on_read
