@@ -2,12 +2,16 @@
  * that instrumented code defines is a location, and so is each (class, name) read through
  * such an instance.
  *
- * hook_class(cls) replaces the type's tp_getattro and tp_setattro by the two below, which
- * call what the type had, then check the access; a subclass made later inherits them.
- * What each type had is kept in a table keyed by the type (the hooks), found again on
- * every access: a subclass that inherited the hook finds its first hooked base's.  Where
- * the location is, is decided as objects.py explains (a data descriptor's own code, the
- * instance, a plain value of the class, nothing for a method).
+ * hook_class(cls) replaces the type's tp_getattro by the one below, which calls what the
+ * type had, then checks the access; a subclass made later inherits it.  What each type had
+ * is kept in a table keyed by the type (the hooks), found again on every access: a
+ * subclass that inherited the hook finds its first hooked base's.  Writes go through
+ * ``__setattr__`` and ``__delattr__`` put in the class's namespace (wrapping the class's
+ * own, if it had them), not through tp_setattro: ``object.__setattr__(obj, ...)``, which
+ * frozen dataclasses and attrs call, refuses a type whose C-level setattro is not its
+ * base's (typeobject.c's hackcheck) and accepts one whose __setattr__ is in its
+ * namespace.  Where the location is, is decided as objects.py explains (a data
+ * descriptor's own code, the instance, a plain value of the class, nothing for a method).
  *
  * An object's shadow is found by its address in a table of ObjRef entries: an ObjRef is
  * a weak reference to the object (a subtype of weakref.ref) holding the shadow, whose
@@ -33,17 +37,19 @@
 #endif
 
 static PyObject *str_dict, *str_getattr, *str_setattr, *str_delattr, *str_vars;
+static PyObject *str_setattr_name, *str_delattr_name;
 
 static PyObject *obj_getattro(PyObject *obj, PyObject *name);
-static int obj_setattro(PyObject *obj, PyObject *name, PyObject *value);
+static PyMethodDef setattr_def, delattr_def;
 
 /* -- the hooks: what each hooked type had ------------------------------------------------ */
 
 typedef struct {
     PyTypeObject *type;      /* NULL: an empty place */
     getattrofunc getattro;
-    setattrofunc setattro;
-    char installed;          /* this type's own slots were replaced (not only inherited) */
+    PyObject *own_setattr;   /* the __setattr__ its namespace held (a strong reference), */
+    PyObject *own_delattr;   /* or NULL; likewise __delattr__ */
+    char installed;          /* this type itself was hooked (not only a subclass of one) */
 } rw_hook;
 
 typedef struct {
@@ -84,7 +90,7 @@ hook_find(rw_hook_table *table, PyTypeObject *type)
 
 /* Add (or find) the entry of ``type``; called with the hooks' lock held (or the GIL). */
 static rw_hook *
-hook_add(PyTypeObject *type, getattrofunc getattro, setattrofunc setattro)
+hook_add(PyTypeObject *type, getattrofunc getattro)
 {
     rw_hook_table *table = hooks;
     if (table == NULL || (table->n + 1) * 2 > table->cap) {
@@ -121,7 +127,7 @@ hook_add(PyTypeObject *type, getattrofunc getattro, setattrofunc setattro)
     rw_hook *h = &table->items[i];
     if (h->type == NULL) {
         h->getattro = getattro;
-        h->setattro = setattro;
+        h->own_setattr = h->own_delattr = NULL;
         h->installed = 0;
         RW_ATOMIC_STORE(h->type, type);   /* published whole */
         table->n++;
@@ -151,7 +157,7 @@ hook_of(PyTypeObject *type)
 #ifdef Py_GIL_DISABLED
     PyMutex_Lock(&hooks_mutex);
 #endif
-    mine = hook_add(type, h->getattro, h->setattro);
+    mine = hook_add(type, h->getattro);
 #ifdef Py_GIL_DISABLED
     PyMutex_Unlock(&hooks_mutex);
 #endif
@@ -173,6 +179,14 @@ hook_class(PyObject *Py_UNUSED(module), PyObject *cls)
         return Py_NewRef(cls);
     }
     int rc = 0;
+    rw_hook *h = NULL;
+    PyObject *ns = type->tp_dict;
+    PyObject *own_set = ns != NULL ? PyDict_GetItemWithError(ns, str_setattr_name) : NULL;
+    PyObject *own_del = ns != NULL && !PyErr_Occurred()
+                        ? PyDict_GetItemWithError(ns, str_delattr_name) : NULL;
+    if (PyErr_Occurred()) {
+        return NULL;
+    }
 #ifdef Py_GIL_DISABLED
     PyMutex_Lock(&hooks_mutex);
 #endif
@@ -180,16 +194,15 @@ hook_class(PyObject *Py_UNUSED(module), PyObject *cls)
     if (known == NULL || !known->installed) {
         getattrofunc get = type->tp_getattro == obj_getattro && known != NULL
                            ? known->getattro : type->tp_getattro;
-        setattrofunc set = type->tp_setattro == obj_setattro && known != NULL
-                           ? known->setattro : type->tp_setattro;
-        rw_hook *h = hook_add(type, get, set);
+        h = hook_add(type, get);
         if (h == NULL) {
             rc = -1;
         }
         else {
             h->installed = 1;
+            Py_XSETREF(h->own_setattr, Py_XNewRef(own_set));
+            Py_XSETREF(h->own_delattr, Py_XNewRef(own_del));
             type->tp_getattro = obj_getattro;
-            type->tp_setattro = obj_setattro;
         }
     }
 #ifdef Py_GIL_DISABLED
@@ -198,7 +211,22 @@ hook_class(PyObject *Py_UNUSED(module), PyObject *cls)
     if (rc < 0) {
         return NULL;
     }
+    if (h != NULL) {
+        /* Setting them updates the type's tp_setattro (to the one that looks them up). */
+        PyObject *set = PyDescr_NewMethod(type, &setattr_def);
+        PyObject *del = set != NULL ? PyDescr_NewMethod(type, &delattr_def) : NULL;
+        /* type's own setattro: a metaclass's __setattr__ has no say in this */
+        if (del == NULL || PyType_Type.tp_setattro(cls, str_setattr_name, set) < 0
+                || PyType_Type.tp_setattro(cls, str_delattr_name, del) < 0) {
+            rc = -1;
+        }
+        Py_XDECREF(set);
+        Py_XDECREF(del);
+    }
     PyType_Modified(type);   /* the interpreter's caches and specializations go */
+    if (rc < 0) {
+        return NULL;
+    }
     return Py_NewRef(cls);
 }
 
@@ -607,13 +635,8 @@ obj_getattro(PyObject *obj, PyObject *name)
 }
 
 static int
-obj_setattro(PyObject *obj, PyObject *name, PyObject *value)
+after_set(PyObject *obj, PyObject *name, PyObject *op)
 {
-    const rw_hook *h = hook_of(Py_TYPE(obj));
-    int rc = h != NULL ? h->setattro(obj, name, value) : PyObject_GenericSetAttr(obj, name, value);
-    if (rc < 0 || !from_instrumented_code(name)) {
-        return rc;
-    }
     PyObject *descr = class_lookup(Py_TYPE(obj), name);
     int property = descr != NULL && is_data_descriptor(descr)
                    && !Py_IS_TYPE(descr, &PyMemberDescr_Type);
@@ -621,38 +644,136 @@ obj_setattro(PyObject *obj, PyObject *name, PyObject *value)
     if (property) {
         return 0;   /* a property's setter: its own code's accesses are checked */
     }
-    return check(obj, name, value != NULL ? str_setattr : str_delattr, CHECK_WRITE);
+    return check(obj, name, op, CHECK_WRITE);
 }
+
+/* What ``super(cls, self).<attr>(*args)`` calls: the next ``attr`` in ``self``'s MRO after
+ * ``cls``, unless ``own`` (the one ``cls``'s namespace had) says otherwise. */
+static PyObject *
+call_next(PyObject *self, PyTypeObject *cls, PyObject *attr, PyObject *own,
+          PyObject *const *args, Py_ssize_t nargs)
+{
+    PyObject *stack[3];
+    stack[0] = self;
+    for (Py_ssize_t i = 0; i < nargs; i++) {
+        stack[i + 1] = args[i];
+    }
+    if (own != NULL) {
+        return PyObject_Vectorcall(own, stack, (size_t)nargs + 1, NULL);
+    }
+    PyObject *mro = Py_TYPE(self)->tp_mro;
+    Py_ssize_t n = mro != NULL ? PyTuple_GET_SIZE(mro) : 0, i = 0;
+    while (i < n && PyTuple_GET_ITEM(mro, i) != (PyObject *)cls) {
+        i++;
+    }
+    for (i++; i < n; i++) {
+        PyTypeObject *base = (PyTypeObject *)PyTuple_GET_ITEM(mro, i);
+        PyObject *found = base->tp_dict != NULL
+                          ? PyDict_GetItemWithError(base->tp_dict, attr) : NULL;
+        if (found != NULL) {
+            if (base == &PyBaseObject_Type) {
+                /* object's own, without the call through its slot wrapper */
+                int rc = PyObject_GenericSetAttr(self, args[0], nargs == 2 ? args[1] : NULL);
+                return rc < 0 ? NULL : Py_NewRef(Py_None);
+            }
+            Py_INCREF(found);
+            PyObject *r = PyObject_Vectorcall(found, stack, (size_t)nargs + 1, NULL);
+            Py_DECREF(found);
+            return r;
+        }
+        if (PyErr_Occurred()) {
+            return NULL;
+        }
+    }
+    int rc = PyObject_GenericSetAttr(self, args[0], nargs == 2 ? args[1] : NULL);
+    return rc < 0 ? NULL : Py_NewRef(Py_None);
+}
+
+/* The __setattr__ (``nargs`` 2) and __delattr__ (1) put in a hooked class's namespace. */
+static PyObject *
+set_or_delete(PyObject *self, PyTypeObject *cls, PyObject *const *args, size_t nargsf,
+              PyObject *kwnames, Py_ssize_t want)
+{
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    const char *what = want == 2 ? "__setattr__" : "__delattr__";
+    if (kwnames != NULL && PyTuple_GET_SIZE(kwnames)) {
+        PyErr_Format(PyExc_TypeError, "%s() takes no keyword arguments", what);
+        return NULL;
+    }
+    if (nargs != want) {
+        PyErr_Format(PyExc_TypeError, "expected %zd argument%s, got %zd", want,
+                     want == 1 ? "" : "s", nargs);
+        return NULL;
+    }
+    const rw_hook *h = hook_find(RW_ATOMIC_LOAD(hooks), cls);
+    PyObject *own = h == NULL ? NULL : want == 2 ? h->own_setattr : h->own_delattr;
+    PyObject *r = call_next(self, cls, want == 2 ? str_setattr_name : str_delattr_name, own,
+                            args, nargs);
+    if (r != NULL && from_instrumented_code(args[0])
+            && after_set(self, args[0], want == 2 ? str_setattr : str_delattr) < 0) {
+        Py_CLEAR(r);
+    }
+    return r;
+}
+
+static PyObject *
+obj_setattr_method(PyObject *self, PyTypeObject *cls, PyObject *const *args, size_t nargsf,
+                   PyObject *kwnames)
+{
+    return set_or_delete(self, cls, args, nargsf, kwnames, 2);
+}
+
+static PyObject *
+obj_delattr_method(PyObject *self, PyTypeObject *cls, PyObject *const *args, size_t nargsf,
+                   PyObject *kwnames)
+{
+    return set_or_delete(self, cls, args, nargsf, kwnames, 1);
+}
+
+static PyMethodDef setattr_def = {
+    "__setattr__", RW_CFUNC(obj_setattr_method), METH_METHOD | METH_FASTCALL | METH_KEYWORDS,
+    "Implement setattr(self, name, value)."};
+static PyMethodDef delattr_def = {
+    "__delattr__", RW_CFUNC(obj_delattr_method), METH_METHOD | METH_FASTCALL | METH_KEYWORDS,
+    "Implement delattr(self, name)."};
 
 /* -- stop ------------------------------------------------------------------------------- */
 
 static PyObject *
 unhook_classes(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
 {
-    /* Every type whose slots are the hooks gets back what it had; the table stays, for a
-     * subclass made meanwhile that still has the hooks (they call what it had). */
+    /* Every type whose slot is the hook gets back what it had, and every hooked class its
+     * own __setattr__ and __delattr__ (or none); the table stays, for a subclass made
+     * meanwhile that still has the hook (it calls what the subclass had). */
     rw_hook_table *table = RW_ATOMIC_LOAD(hooks);
+    int rc = 0;
     for (Py_ssize_t i = 0; table != NULL && i < table->cap; i++) {
         rw_hook *h = &table->items[i];
         PyTypeObject *type = h->type;
         if (type == NULL) {
             continue;
         }
-        int changed = 0;
         if (type->tp_getattro == obj_getattro) {
             type->tp_getattro = h->getattro;
-            changed = 1;
-        }
-        if (type->tp_setattro == obj_setattro) {
-            type->tp_setattro = h->setattro;
-            changed = 1;
-        }
-        h->installed = 0;
-        if (changed) {
             PyType_Modified(type);
+        }
+        if (h->installed) {
+            h->installed = 0;
+            PyObject *own_set = h->own_setattr, *own_del = h->own_delattr;
+            h->own_setattr = h->own_delattr = NULL;
+            /* type's own setattro: a metaclass's __setattr__ has no say in this */
+            if (PyType_Type.tp_setattro((PyObject *)type, str_setattr_name, own_set) < 0
+                    || PyType_Type.tp_setattro((PyObject *)type, str_delattr_name, own_del) < 0) {
+                rc = -1;
+            }
+            Py_XDECREF(own_set);
+            Py_XDECREF(own_del);
         }
     }
     forget_objects(0);
+    if (rc < 0) {
+        return NULL;
+    }
     Py_RETURN_NONE;
 }
 
@@ -723,7 +844,9 @@ rw_object_ready(PyObject *module)
                 || (str_getattr = PyUnicode_InternFromString("getattr")) == NULL
                 || (str_setattr = PyUnicode_InternFromString("setattr")) == NULL
                 || (str_delattr = PyUnicode_InternFromString("delattr")) == NULL
-                || (str_vars = PyUnicode_InternFromString("vars")) == NULL) {
+                || (str_vars = PyUnicode_InternFromString("vars")) == NULL
+                || (str_setattr_name = PyUnicode_InternFromString("__setattr__")) == NULL
+                || (str_delattr_name = PyUnicode_InternFromString("__delattr__")) == NULL) {
             return -1;
         }
     }

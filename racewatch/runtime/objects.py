@@ -26,8 +26,8 @@ be reused.  An object that cannot be weakly referenced is not watched (the rewri
 instrumented classes with ``__slots__`` a ``__weakref__`` slot so that theirs can be).
 
 This is the pure-Python core: it puts ``__getattribute__``, ``__setattr__`` and
-``__delattr__`` in the class (the compiled core, racewatch/_core/object.c, changes the
-type's slots instead, and shows nothing in the class).
+``__delattr__`` in the class (the compiled core, racewatch/_core/object.c, puts the last
+two there too, and reads through the type's slot instead).
 """
 
 from __future__ import annotations
