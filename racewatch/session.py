@@ -130,12 +130,13 @@ class Session:
             # Threads that started before racewatch: nothing is known of their order.
             REGISTRY.solo_allowed = False
         SETTINGS.enabled = True
-        # The classes instrumented code has defined (in an earlier session too): from now.
-        objects.hook_all()
+        # The classes instrumented code has defined (in an earlier session too), once a
+        # second thread runs.
+        objects.start()
 
     def uninstall(self) -> None:
         SETTINGS.enabled = False
-        objects.unhook_classes()
+        objects.stop()
         module_globals.forget_modules()
         self._excepthooks.uninstall()
         self.loaded.restore()

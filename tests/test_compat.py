@@ -70,9 +70,6 @@ KNOWN = {
                                   "d, as for any dict subclass that overrides iteration "
                                   "(and the pure-Python core hashes a key again in more "
                                   "places)"),
-    "classes_and_functions.py": (True, "an instrumented class has racewatch's __setattr__ "
-                                       "and __delattr__ in its namespace (the pure-Python "
-                                       "core's __getattribute__ too)"),
     "caught_tracebacks.py": (PURE and sys.version_info < (3, 11),
                              "3.10 keeps the pure-Python core's frame in the traceback of "
                              "an exception a program catches (and formats itself)"),

@@ -155,6 +155,16 @@ struct RW_Access;
 struct RW_Loc;
 
 #define RW_LOC_CACHE 4
+#define RW_ATTR_SEEN 64
+
+/* An attribute this thread accessed in its current epoch (objects.py, ``attr_seen``). */
+typedef struct {
+    PyObject *target;        /* compared by address: ``ref`` says whether it is still alive */
+    PyObject *name;          /* a strong reference */
+    PyObject *ref;           /* the target's ObjRef (object.c), a strong reference */
+    long long clock;
+    char write;
+} rw_attr_seen;
 
 typedef struct {
     PyObject_HEAD
@@ -180,6 +190,7 @@ typedef struct {
     /* The locations this thread made last, to share with the next identical one. */
     struct RW_Loc *loc_cache[RW_LOC_CACHE];
     int loc_cache_next;
+    rw_attr_seen attr_seen[RW_ATTR_SEEN];
 } RW_ThreadState;
 
 extern PyTypeObject RW_ThreadStateType;

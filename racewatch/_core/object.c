@@ -50,6 +50,7 @@ typedef struct {
     PyObject *own_setattr;   /* the __setattr__ its namespace held (a strong reference), */
     PyObject *own_delattr;   /* or NULL; likewise __delattr__ */
     char installed;          /* this type itself was hooked (not only a subclass of one) */
+    char generic_next;       /* neither its own, and object's come next in its MRO */
 } rw_hook;
 
 typedef struct {
@@ -168,6 +169,27 @@ hook_of(PyTypeObject *type)
     return mine;
 }
 
+/* Whether the next __setattr__ and __delattr__ after ``type`` in its MRO are object's. */
+static int
+generic_after(PyTypeObject *type)
+{
+    PyObject *mro = type->tp_mro;
+    Py_ssize_t n = mro != NULL ? PyTuple_GET_SIZE(mro) : 0;
+    for (Py_ssize_t i = 1; i < n; i++) {
+        PyTypeObject *base = (PyTypeObject *)PyTuple_GET_ITEM(mro, i);
+        if (base == &PyBaseObject_Type) {
+            return 1;
+        }
+        PyObject *ns = base->tp_dict;
+        if (ns == NULL || PyDict_Contains(ns, str_setattr_name) != 0
+                || PyDict_Contains(ns, str_delattr_name) != 0) {
+            PyErr_Clear();
+            return 0;
+        }
+    }
+    return 0;
+}
+
 static PyObject *
 hook_class(PyObject *Py_UNUSED(module), PyObject *cls)
 {
@@ -202,6 +224,7 @@ hook_class(PyObject *Py_UNUSED(module), PyObject *cls)
             h->installed = 1;
             Py_XSETREF(h->own_setattr, Py_XNewRef(own_set));
             Py_XSETREF(h->own_delattr, Py_XNewRef(own_del));
+            h->generic_next = own_set == NULL && own_del == NULL && generic_after(type);
             type->tp_getattro = obj_getattro;
         }
     }
@@ -339,21 +362,22 @@ stripe_reserve(rw_stripe *s)
     return 0;
 }
 
-/* The shadow of ``target``'s attributes (a new reference), made on first use; NULL with
- * no error set when it cannot be watched (not weakly referenceable, the budget spent). */
-static PyObject *
-object_shadow(PyObject *target)
+/* The ObjRef of ``target`` (a new reference), holding the shadow of its attributes, made
+ * on first use; NULL with no error set when it cannot be watched (not weakly
+ * referenceable, the budget spent). */
+static RW_ObjRef *
+object_ref(PyObject *target)
 {
     rw_stripe *s = stripe_of(target);
-    PyObject *sh = NULL;
+    RW_ObjRef *found = NULL;
     stripe_lock(s);
     rw_objslot *slot = slot_find(s, target, 0);
     if (slot != NULL) {
-        sh = Py_NewRef(slot->ref->shadow);
+        found = (RW_ObjRef *)Py_NewRef(slot->ref);
     }
     stripe_unlock(s);
-    if (sh != NULL || !rw_settings->tracking) {
-        return sh;
+    if (found != NULL || !rw_settings->tracking) {
+        return found;
     }
     if (!PyType_SUPPORTS_WEAKREFS(Py_TYPE(target))) {
         return NULL;
@@ -394,7 +418,7 @@ object_shadow(PyObject *target)
     stripe_lock(s);
     slot = slot_find(s, target, 0);
     if (slot != NULL) {
-        sh = Py_NewRef(slot->ref->shadow);   /* another thread was first */
+        found = (RW_ObjRef *)Py_NewRef(slot->ref);   /* another thread was first */
     }
     else if (stripe_reserve(s) == 0) {
         slot = slot_find(s, target, 1);
@@ -404,13 +428,26 @@ object_shadow(PyObject *target)
         slot->addr = target;
         slot->ref = (RW_ObjRef *)Py_NewRef(ref);
         s->used++;
-        sh = Py_NewRef(made);
+        found = (RW_ObjRef *)Py_NewRef(ref);
     }
     stripe_unlock(s);
     Py_DECREF(ref);
-    if (sh == NULL && !PyErr_Occurred()) {
+    if (found == NULL && !PyErr_Occurred()) {
         PyErr_NoMemory();
     }
+    return found;
+}
+
+/* The shadow of ``target``'s attributes (a new reference), or NULL as object_ref. */
+static PyObject *
+object_shadow(PyObject *target)
+{
+    RW_ObjRef *ref = object_ref(target);
+    if (ref == NULL) {
+        return NULL;
+    }
+    PyObject *sh = Py_NewRef(ref->shadow);
+    Py_DECREF(ref);
     return sh;
 }
 
@@ -501,7 +538,41 @@ static PyTypeObject RW_ObjRefType = {
 
 enum { CHECK_READ, CHECK_WRITE, CHECK_ALL };
 
-/* One access to attribute ``name`` of ``target``; -1 with an exception set on error. */
+static inline rw_attr_seen *
+seen_entry(RW_ThreadState *ts, PyObject *target, PyObject *name)
+{
+    uintptr_t i = ((uintptr_t)target >> 4) ^ ((uintptr_t)name >> 3);
+    return &ts->attr_seen[i & (RW_ATTR_SEEN - 1)];
+}
+
+/* An access to attribute ``name`` of ``target`` that this thread made already in its
+ * current epoch (a read: a read or a write; a write: a write): counted as the access it
+ * is, not checked again (see check()).  1 when it was, 0 when not, -1 on error. */
+static inline int
+seen_again(PyObject *target, PyObject *name, int write)
+{
+    RW_ThreadState *ts = rw_tls_state;
+    if (ts == NULL || ts->busy || ts->ignoring) {
+        return 0;
+    }
+    rw_attr_seen *seen = seen_entry(ts, target, name);
+    if (seen->ref == NULL || seen->target != target || seen->name != name
+            || seen->clock != ts->clock || (write && !seen->write)
+            || ((PyWeakReference *)seen->ref)->wr_object != target) {
+        return 0;
+    }
+    ts->accesses++;
+    if (!(ts->accesses & RW_BUDGET_MASK) && rw_settings->budget != NULL
+            && rw_settings->budget != Py_None && rw_budget_check(ts) < 0) {
+        return -1;
+    }
+    return 1;
+}
+
+/* One access to attribute ``name`` of ``target`` (NULL: every attribute); -1 with an
+ * exception set on error.  An attribute this thread read (or wrote) already in its current
+ * epoch is not checked again for a read (or anything): objects.py's ``attr_seen`` says
+ * why that is sound, and the pure-Python core keeps the same table the same way. */
 static int
 check(PyObject *target, PyObject *name, PyObject *op, int what)
 {
@@ -510,19 +581,38 @@ check(PyObject *target, PyObject *name, PyObject *op, int what)
     if (e <= 0) {
         return e;
     }
+    rw_attr_seen *seen = NULL;
+    if (what != CHECK_ALL) {
+        seen = seen_entry(ts, target, name);
+        if (seen->ref != NULL && seen->target == target && seen->name == name
+                && seen->clock == ts->clock && (seen->write || what == CHECK_READ)
+                && ((PyWeakReference *)seen->ref)->wr_object == target) {
+            return 0;
+        }
+    }
     Py_INCREF(ts);
-    RW_Shadow *sh = (RW_Shadow *)object_shadow(target);
-    if (sh == NULL) {
+    RW_ObjRef *ref = object_ref(target);
+    if (ref == NULL) {
         Py_DECREF(ts);
         return PyErr_Occurred() ? -1 : 0;
     }
+    RW_Shadow *sh = (RW_Shadow *)ref->shadow;
     e = rw_shadow_fresh(sh);
     if (e == 0) {
         e = what == CHECK_ALL ? rw_on_read_all(ts, sh, op)
             : what == CHECK_WRITE ? rw_on_write(ts, sh, target, name, op, 0)
             : rw_on_read(ts, sh, target, name, op);
     }
-    Py_DECREF(sh);
+    if (e == 0 && seen != NULL) {
+        int same = seen->ref == (PyObject *)ref && seen->name == name
+                   && seen->clock == ts->clock;
+        seen->write = (char)(what == CHECK_WRITE || (same && seen->write));
+        seen->target = target;
+        seen->clock = ts->clock;
+        Py_XSETREF(seen->name, Py_NewRef(name));
+        Py_XSETREF(seen->ref, Py_NewRef(ref));
+    }
+    Py_DECREF(ref);
     Py_DECREF(ts);
     return e;
 }
@@ -627,7 +717,8 @@ obj_getattro(PyObject *obj, PyObject *name)
         rw_err_restore(exc);
         return NULL;
     }
-    if (after_get(obj, name, value) < 0) {
+    int seen = seen_again(obj, name, 0);
+    if (seen < 0 || (seen == 0 && after_get(obj, name, value) < 0)) {
         Py_DECREF(value);
         return NULL;
     }
@@ -706,12 +797,23 @@ set_or_delete(PyObject *self, PyTypeObject *cls, PyObject *const *args, size_t n
         return NULL;
     }
     const rw_hook *h = hook_find(RW_ATOMIC_LOAD(hooks), cls);
-    PyObject *own = h == NULL ? NULL : want == 2 ? h->own_setattr : h->own_delattr;
-    PyObject *r = call_next(self, cls, want == 2 ? str_setattr_name : str_delattr_name, own,
-                            args, nargs);
-    if (r != NULL && from_instrumented_code(args[0])
-            && after_set(self, args[0], want == 2 ? str_setattr : str_delattr) < 0) {
-        Py_CLEAR(r);
+    PyObject *r;
+    if (h != NULL && h->generic_next && Py_TYPE(self) == cls) {
+        /* the usual class: object's own, without the walk and the call through its wrapper */
+        r = PyObject_GenericSetAttr(self, args[0], want == 2 ? args[1] : NULL) < 0
+            ? NULL : Py_NewRef(Py_None);
+    }
+    else {
+        PyObject *own = h == NULL ? NULL : want == 2 ? h->own_setattr : h->own_delattr;
+        r = call_next(self, cls, want == 2 ? str_setattr_name : str_delattr_name, own,
+                      args, nargs);
+    }
+    if (r != NULL && from_instrumented_code(args[0])) {
+        int seen = seen_again(self, args[0], 1);
+        if (seen < 0 || (seen == 0
+                         && after_set(self, args[0], want == 2 ? str_setattr : str_delattr) < 0)) {
+            Py_CLEAR(r);
+        }
     }
     return r;
 }

@@ -88,6 +88,9 @@ threadstate_traverse(RW_ThreadState *ts, visitproc visit, void *arg)
     Py_VISIT(ts->spawn_clock);
     Py_VISIT(ts->sentinel_ref);
     Py_VISIT(ts->cache_stack);
+    for (int i = 0; i < RW_ATTR_SEEN; i++) {
+        Py_VISIT(ts->attr_seen[i].ref);
+    }
     return 0;
 }
 
@@ -103,6 +106,10 @@ threadstate_clear(RW_ThreadState *ts)
     Py_CLEAR(ts->cache_stack);
     for (int i = 0; i < RW_LOC_CACHE; i++) {
         Py_CLEAR(ts->loc_cache[i]);
+    }
+    for (int i = 0; i < RW_ATTR_SEEN; i++) {
+        Py_CLEAR(ts->attr_seen[i].name);
+        Py_CLEAR(ts->attr_seen[i].ref);
     }
     return 0;
 }

@@ -40,10 +40,13 @@ import weakref
 from . import module_globals, shadow, stacks
 from .core import COMPILED
 from .settings import SETTINGS
-from .shadow import Shadow
+from .shadow import REGISTRY, Shadow
+from .threads import ATTR_SEEN
 
 _MISSING = object()
 _getframe = sys._getframe
+_current = REGISTRY.current
+_BUDGET_MASK = 4095  # as shadow.py's
 _MemberDescriptor = types.MemberDescriptorType
 _GetSetDescriptor = types.GetSetDescriptorType
 CREATION_STACK_DEPTH = 8
@@ -70,7 +73,7 @@ def track_class(cls):
             _defined.add(cls)
         except TypeError:
             return cls
-        if SETTINGS.enabled:
+        if SETTINGS.enabled and _threads:
             hook_class(cls)
     return cls
 
@@ -104,10 +107,29 @@ def weakref_slots(slots, bases: tuple):
     return given
 
 
-def hook_all() -> None:
-    """``racewatch.start()``: hook every class instrumented code has defined."""
+# Whether more than one thread has run since the detector started: until then no class is
+# hooked (a lone thread's accesses need no checking, and a hooked class costs every one of
+# them something); from then on every class instrumented code defines is.
+_threads = False
+
+
+def threads_began() -> None:
+    """A second thread begins (or had begun when the detector started): hook every class
+    instrumented code has defined, and those it defines from now on."""
+    global _threads
+    _threads = True
     for cls in list(_defined):
         hook_class(cls)
+
+
+def start() -> None:
+    """``racewatch.start()``: the classes are hooked once a second thread begins."""
+    global _threads
+    _threads = False
+    if REGISTRY.solo is None:
+        threads_began()
+    else:
+        REGISTRY.on_threads = threads_began
 
 
 def hook_class(cls: type) -> None:
@@ -127,7 +149,7 @@ def _hook(cls: type) -> None:
                 _after_get(self, name, _MISSING)
             stacks.hide_own_frames(exc)
             raise
-        if _from_instrumented_code(name, _getframe(1)):
+        if _from_instrumented_code(name, _getframe(1)) and not _seen_again(self, name, False):
             _after_get(self, name, value)
         return value
 
@@ -137,7 +159,7 @@ def _hook(cls: type) -> None:
         except BaseException as exc:
             stacks.hide_own_frames(exc)
             raise
-        if _from_instrumented_code(name, _getframe(1)):
+        if _from_instrumented_code(name, _getframe(1)) and not _seen_again(self, name, True):
             _after_set(self, name, "setattr")
 
     def __delattr__(self, name):
@@ -146,7 +168,7 @@ def _hook(cls: type) -> None:
         except BaseException as exc:
             stacks.hide_own_frames(exc)
             raise
-        if _from_instrumented_code(name, _getframe(1)):
+        if _from_instrumented_code(name, _getframe(1)) and not _seen_again(self, name, True):
             _after_set(self, name, "delattr")
 
     for f, original in ((__getattribute__, get), (__setattr__, set_), (__delattr__, delete)):
@@ -160,9 +182,16 @@ def _hook(cls: type) -> None:
     cls.__delattr__ = __delattr__
 
 
+def stop() -> None:
+    """``racewatch.stop()``: every class gets back what it had; every object is forgotten."""
+    global _threads
+    _threads = False
+    REGISTRY.on_threads = None
+    unhook_classes()
+
+
 def unhook_classes() -> None:
-    """Give every hooked class back what it had, forget every object
-    (``racewatch.stop()``)."""
+    """Give every hooked class back what it had, forget every object."""
     with _lock:
         for cls, originals in list(_hooked.items()):
             for name, original in zip(("__getattribute__", "__setattr__", "__delattr__"),
@@ -264,30 +293,81 @@ def access(target, name, op: str, write: bool) -> None:
     _check(target, name, op, write)
 
 
+def _seen_index(target, name) -> int:
+    return ((id(target) >> 4) ^ (id(name) >> 3)) & (ATTR_SEEN - 1)
+
+
+def _seen_again(target, name, write: bool) -> bool:
+    """An access to attribute ``name`` of ``target`` that this thread made already in its
+    current epoch (a read: a read or a write; a write: a write): counted as the access it
+    is, and not checked again.
+
+    Each thread remembers, in a small table (``ThreadState.attr_seen``, indexed as the
+    compiled core indexes its own, so that both skip the same accesses), the attributes it
+    accessed in its current epoch.  Skipping such an access is sound: whatever another
+    thread does to the location without ordering is checked, and reported, against the
+    access that made the entry, or against this thread's write if that came first; it only
+    spares the same pair of unordered accesses being found again.  The entry holds a weak
+    reference to its object, so that another object at the same address is not taken for
+    it.
+    """
+    ts = _current()
+    if ts.busy or ts.ignoring:
+        return False
+    e = ts.attr_seen[_seen_index(target, name)]
+    if (e is None or e[0] != id(target) or e[1] is not name or e[3] != ts.clock
+            or (write and not e[4]) or e[2]() is not target):
+        return False
+    ts.accesses += 1
+    if not ts.accesses & _BUDGET_MASK and SETTINGS.budget is not None:
+        SETTINGS.budget.check()
+    return True
+
+
 def _check(target, name, op: str, write: bool) -> None:
     """One access to attribute ``name`` of ``target`` (None: every attribute)."""
     ts = shadow.enter_thread()
     if ts is None:
         return
-    sh = shadow_of(target)
-    if sh is None:
+    if name is not None and _seen_again_in(ts, target, name, write):
         return
+    entry = _entry(target)
+    if entry is None:
+        return
+    ref, sh = entry
     sh = shadow.fresh(sh)
     if name is None:
         shadow.read_all(ts, sh, op)
-    elif write:
+        return
+    if write:
         shadow.write(ts, sh, target, name, op)
     else:
         shadow.read(ts, sh, name, op)
+    i = _seen_index(target, name)
+    e = ts.attr_seen[i]
+    same = e is not None and e[2] is ref and e[1] is name and e[3] == ts.clock
+    ts.attr_seen[i] = (id(target), name, ref, ts.clock, write or (same and e[4]))
+
+
+def _seen_again_in(ts, target, name, write: bool) -> bool:
+    e = ts.attr_seen[_seen_index(target, name)]
+    return (e is not None and e[0] == id(target) and e[1] is name and e[3] == ts.clock
+            and (e[4] or not write) and e[2]() is target)
 
 
 def shadow_of(target) -> Shadow | None:
     """The shadow of an object's (or a class's) attributes, made on first use; None when it
     cannot be watched (it cannot be weakly referenced, or the memory budget is spent)."""
+    entry = _entry(target)
+    return entry[1] if entry is not None else None
+
+
+def _entry(target):
+    """(weak reference to ``target``, its Shadow), made on first use, or None."""
     key = id(target)
     entry = _shadows.get(key)
     if entry is not None:
-        return entry[1]
+        return entry
     if not SETTINGS.tracking:
         return None
     is_class = isinstance(target, type)
@@ -302,7 +382,7 @@ def shadow_of(target) -> Shadow | None:
         entry = _shadows.get(key)
         if entry is None:
             entry = _shadows[key] = (ref, made)
-    return entry[1]
+    return entry
 
 
 def _died(ref) -> None:

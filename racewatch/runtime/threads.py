@@ -27,6 +27,7 @@ from .stacks import EMPTY_STACK, Stack
 
 MAX_UNORDERED_DEAD_SLOTS = 64
 EVENTS_KEPT = 128  # sync events remembered per thread, for the timeline of a race
+ATTR_SEEN = 64  # attributes a thread remembers accessing in its epoch (objects.py)
 
 # The compiled core finds the current thread's state in a C thread-local, without a Python
 # call: the registry hands it each state it installs for the calling thread, and takes it
@@ -79,6 +80,7 @@ class ThreadState:
         "spawn_clock",  # what threads started as internals inherit (a pool's workers)
         "last",       # the last Access record made, reused while nothing changed
         "accesses",   # tracked accesses made by this thread
+        "attr_seen",  # attributes accessed in the current epoch (objects.py)
         "dead",
         "_sentinel_ref",
         "__weakref__",
@@ -96,6 +98,7 @@ class ThreadState:
         self.spawn_clock = None
         self.last = None
         self.accesses = 0
+        self.attr_seen = [None] * ATTR_SEEN
         self.dead = False
         self._sentinel_ref = None
 
@@ -131,6 +134,7 @@ class ThreadRegistry:
         self.solo: ThreadState | None = None
         self.solo_allowed = True
         self._starting = 0  # threads announced by ``forking`` that have not begun yet
+        self.on_threads = None  # see _threads_began
 
     # -- the current thread -------------------------------------------------------------
 
@@ -146,6 +150,7 @@ class ThreadRegistry:
         ident = _thread.get_ident()
         if self._live:
             self.solo_allowed = False
+            self._threads_began()
         if name is None:
             name = _thread_name(ident)
         return self.begin(name, ident, EMPTY_STACK, None, None, thread_obj)
@@ -218,6 +223,15 @@ class ThreadRegistry:
         with self._lock:
             self._starting += 1
             self.solo = None
+        self._threads_began()
+
+    def _threads_began(self) -> None:
+        """A second thread is beginning: ``on_threads`` is called, once (objects.py hooks
+        the classes then: while one thread runs alone, nothing needs watching)."""
+        callback = self.on_threads
+        if callback is not None:
+            self.on_threads = None
+            callback()
 
     def fork_failed(self) -> None:
         """The thread announced by ``forking`` could not be started."""

@@ -57,7 +57,7 @@ try:
 except TypeError as exc:
     print("abstract:", type(exc).__name__)
 try:
-    sq.missing
+    print(sq.missing)
 except AttributeError as exc:
     print("missing:", exc)
 print(hasattr(sq, "missing"), getattr(sq, "missing", "default"))
