@@ -8,7 +8,7 @@ to release and re-acquire its lock, so those edges come from here too; for a pla
 ``Condition`` falls back to ``release()``/``acquire()``.
 
 The methods below are the pure-Python core's; with the compiled core, ``Lock`` and
-``RLock`` inherit the same methods in C (racewatch/_core/sync.c: ``LockBase``,
+``RLock`` inherit the same methods in C (racewatch/_core/locks.c: ``LockBase``,
 ``RLockBase``), since a program that takes a lock around each dict access pays for them
 twice per access.
 """
