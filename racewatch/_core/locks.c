@@ -207,11 +207,21 @@ lock_at_fork_reinit(RW_Lock *self, PyObject *Py_UNUSED(ignored))
     Py_RETURN_NONE;
 }
 
+/* The real lock's repr, naming the tracked lock's address (the one id() gives). */
 static PyObject *
 lock_repr(RW_Lock *self)
 {
-    return self->lock != NULL ? PyObject_Repr(self->lock)
-                              : PyUnicode_FromString("<unbound racewatch lock>");
+    if (self->lock == NULL) {
+        return PyUnicode_FromString("<unbound racewatch lock>");
+    }
+    PyObject *text = PyObject_Repr(self->lock);
+    PyObject *real = text != NULL ? PyUnicode_FromFormat(" at %p>", self->lock) : NULL;
+    PyObject *own = real != NULL ? PyUnicode_FromFormat(" at %p>", self) : NULL;
+    PyObject *result = own != NULL ? PyUnicode_Replace(text, real, own, 1) : NULL;
+    Py_XDECREF(own);
+    Py_XDECREF(real);
+    Py_XDECREF(text);
+    return result;
 }
 
 /* RLock's Condition protocol: Condition.wait releases and re-acquires through these. */

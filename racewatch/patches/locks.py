@@ -1,31 +1,43 @@
 """``threading.Lock`` and ``threading.RLock``: release before the next acquire.
 
-Both are replaced by classes wrapping the real lock (``_thread.lock`` and ``_thread.RLock``
-are C types whose methods cannot be patched).  Locks made before ``racewatch.start()``
-are plain and add no edges: start racewatch before the program makes its locks.  The
-``_release_save``/``_acquire_restore`` pair of the RLock is what ``Condition.wait`` uses
-to release and re-acquire its lock, so those edges come from here too; for a plain Lock,
-``Condition`` falls back to ``release()``/``acquire()``.
+Both hand out objects of racewatch's wrapping the real lock (``_thread.lock`` and
+``_thread.RLock`` are C types whose methods cannot be patched).  Locks made before
+``racewatch.start()`` are plain and add no edges: start racewatch before the program makes
+its locks.  The ``_release_save``/``_acquire_restore`` pair of the RLock is what
+``Condition.wait`` uses to release and re-acquire its lock, so those edges come from here
+too; for a plain Lock, ``Condition`` falls back to ``release()``/``acquire()``.
 
-The methods below are the pure-Python core's; with the compiled core, ``Lock`` and
-``RLock`` inherit the same methods in C (racewatch/_core/locks.c: ``LockBase``,
-``RLockBase``), since a program that takes a lock around each dict access pays for them
-twice per access.
+What a program can see of a tracked lock is what it sees of a plain one (libraries check:
+trio asserts ``lock.__class__.__module__ == "_thread"``): the type is named ``lock`` or
+``RLock`` in module ``_thread``, ``__class__`` is the real type (so ``isinstance`` against
+``_thread.LockType`` and ``_thread.RLock`` holds), ``repr`` is the real lock's with the
+tracked lock's address, and pickling, copying and ``dir()`` are the real lock's, errors
+included.  ``threading.RLock`` stays a function (threading's own, over a namespace where
+its ``_CRLock`` is the tracked type).  ``type(lock) is _thread.LockType`` and
+``threading.Lock is _thread.allocate_lock`` cannot hold (README, "What is known to differ").
+
+The methods below are the pure-Python core's; with the compiled core, the tracked types
+inherit the same methods in C (racewatch/_core/locks.c: ``LockBase``, ``RLockBase``), since
+a program that takes a lock around each dict access pays for them twice per access.
 """
 
 from __future__ import annotations
 
 import _thread
+import builtins
+import sys
 import threading
+from types import FunctionType
 
 from ..runtime import stacks
 from ..runtime.core import COMPILED
 from ..runtime.settings import SETTINGS
 from ..runtime.sync import LockInfo, SyncVar, acquire, hold, release_store, unhold
-from ..runtime.tracked import _hide_frame
+from ..runtime.tracebacks import hide_racewatch_frames
 from .context import building_internals, thread_state
 
-_allocate_lock = _thread.allocate_lock
+# What threading.Lock is on this version: the factory function up to 3.12, the type on 3.13.
+_plain_lock = _thread.LockType if sys.version_info >= (3, 13) else _thread.allocate_lock
 _CRLock = _thread.RLock
 
 
@@ -57,7 +69,7 @@ class _PyLockMethods:
         try:
             ok = self._lock.acquire(blocking, timeout)
         except BaseException as exc:
-            _hide_frame(exc)
+            hide_racewatch_frames(exc)
             raise
         if ok:
             _on_acquire(self)
@@ -74,7 +86,7 @@ class _PyLockMethods:
         try:
             self._lock.release()
         except BaseException as exc:
-            _hide_frame(exc)
+            hide_racewatch_frames(exc)
             raise
 
     def __exit__(self, *exc_info):
@@ -88,7 +100,7 @@ class _PyLockMethods:
         self._sync = SyncVar(self._sync.label)
 
     def __repr__(self):
-        return repr(self._lock)
+        return _with_own_address(repr(self._lock), self._lock, self)
 
 
 class _PyRLockMethods:
@@ -107,7 +119,7 @@ class _PyRLockMethods:
         try:
             ok = self._lock.acquire(blocking, timeout)
         except BaseException as exc:
-            _hide_frame(exc)
+            hide_racewatch_frames(exc)
             raise
         if ok:
             self._depth += 1
@@ -125,7 +137,7 @@ class _PyRLockMethods:
         try:
             self._lock.release()
         except BaseException as exc:
-            _hide_frame(exc)
+            hide_racewatch_frames(exc)
             raise
 
     def __exit__(self, *exc_info):
@@ -155,7 +167,12 @@ class _PyRLockMethods:
         self._depth = 0
 
     def __repr__(self):
-        return repr(self._lock)
+        return _with_own_address(repr(self._lock), self._lock, self)
+
+
+def _with_own_address(text: str, real, tracked) -> str:
+    """The real lock's repr, naming the tracked lock's address (which ``id()`` gives)."""
+    return text.replace(f" at {id(real):#x}>", f" at {id(tracked):#x}>")
 
 
 if COMPILED is not None:
@@ -164,28 +181,93 @@ else:
     _LockMethods, _RLockMethods = _PyLockMethods, _PyRLockMethods
 
 
-def _lock_info(kind: str) -> LockInfo:
-    return LockInfo(kind, stacks.capture(min(8, SETTINGS.stack_depth)))
+# -- passing for the _thread types -------------------------------------------------------------
+
+# tracked type -> the type it passes for
+_STANDS_FOR: dict[type, type] = {}
 
 
-class Lock(_LockMethods):
+class _PassesFor(type):
+    """The tracked lock types' metaclass.  ``__name__`` is the plain type's (``lock``), while
+    the name CPython puts in error messages is the dotted one (``'_thread.lock' object has
+    no attribute ...``), as for the C type.  On 3.13 ``threading.Lock`` is a type and
+    ``isinstance(lock, threading.Lock)`` holds for any lock: so it does here for locks
+    racewatch leaves plain (made before the start, or inside a primitive)."""
+
+    @property
+    def __name__(cls):
+        return cls.__qualname__
+
+    def __instancecheck__(cls, obj):
+        return type.__instancecheck__(cls, obj) or isinstance(obj, _STANDS_FOR.get(cls, ()))
+
+    def __subclasscheck__(cls, sub):
+        return type.__subclasscheck__(cls, sub) or issubclass(sub, _STANDS_FOR.get(cls, ()))
+
+
+class _FromRealLock:
+    """An attribute read from the real lock: pickling, copying and ``dir()`` see exactly what
+    they see of a plain lock, errors included (``cannot pickle '_thread.lock' object``)."""
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self
+        return getattr(obj._lock, self.name)
+
+
+def _stand_in_class(self):
+    cls = type(self)
+    return _STANDS_FOR.get(cls, cls)
+
+
+def _set_class(self, value):
+    self._lock.__class__ = value  # what assigning it does to a plain lock (a TypeError)
+
+
+def _passes_for(cls: type, plain: type) -> type:
+    _STANDS_FOR[cls] = plain
+    type.__dict__["__name__"].__set__(cls, f"{plain.__module__}.{plain.__qualname__}")
+    return cls
+
+
+class TrackedLock(_LockMethods, metaclass=_PassesFor):
     """A ``threading.Lock`` whose acquires and releases are happens-before edges."""
 
     __slots__ = ()
+    __module__ = "_thread"
+    __qualname__ = _thread.LockType.__qualname__
+    __doc__ = _thread.LockType.__doc__
+    __class__ = property(_stand_in_class, _set_class)
+    __reduce_ex__ = _FromRealLock()
+    __reduce__ = _FromRealLock()
+    __getstate__ = _FromRealLock()
+    __dir__ = _FromRealLock()
 
-    def __new__(cls):
+    def __new__(cls, *args, **kwargs):
+        lock = _plain_lock(*args, **kwargs)  # its own errors for arguments
         if building_internals():
-            return _allocate_lock()
+            return lock
         self = _LockMethods.__new__(cls)
         info = _lock_info("Lock")
-        self._bind(_allocate_lock(), SyncVar(f"Lock#{info.serial}"), info)
+        self._bind(lock, SyncVar(f"Lock#{info.serial}"), info)
         return self
 
 
-class RLock(_RLockMethods):
+class TrackedRLock(_RLockMethods, metaclass=_PassesFor):
     """A ``threading.RLock``; only the outermost acquire and release are edges."""
 
     __slots__ = ()
+    __module__ = "_thread"
+    __qualname__ = _CRLock.__qualname__
+    __doc__ = _CRLock.__doc__
+    __class__ = property(_stand_in_class, _set_class)
+    __reduce_ex__ = _FromRealLock()
+    __reduce__ = _FromRealLock()
+    __getstate__ = _FromRealLock()
+    __dir__ = _FromRealLock()
 
     def __new__(cls, *args, **kwargs):
         if building_internals():
@@ -200,8 +282,41 @@ class RLock(_RLockMethods):
         return getattr(self._lock, name)
 
 
+_passes_for(TrackedLock, _thread.LockType)
+_passes_for(TrackedRLock, _CRLock)
+
+# The real lock's old aliases (up to 3.13 at least), tracked as well.
+for _alias, _method in (("acquire_lock", "acquire"), ("release_lock", "release"),
+                        ("locked_lock", "locked")):
+    if hasattr(_thread.LockType, _alias):
+        setattr(TrackedLock, _alias, getattr(_LockMethods, _method))
+
+
+def _lock_info(kind: str) -> LockInfo:
+    return LockInfo(kind, stacks.capture(min(8, SETTINGS.stack_depth)))
+
+
+def _rlock_factory(original: FunctionType) -> FunctionType:
+    """``threading.RLock`` itself (its code, name, docstring, warnings and frame), over a
+    namespace where the ``_CRLock`` it calls is the tracked type."""
+    code = original.__code__
+    namespace = {name: getattr(threading, name) for name in code.co_names
+                 if hasattr(threading, name)}
+    namespace.update(__name__=threading.__name__, __builtins__=builtins,
+                     _CRLock=TrackedRLock)
+    factory = FunctionType(code, namespace, original.__name__, original.__defaults__,
+                           original.__closure__)
+    factory.__qualname__, factory.__doc__ = original.__qualname__, original.__doc__
+    factory.__kwdefaults__ = original.__kwdefaults__
+    stacks.leave_out_frames_of(namespace)
+    return factory
+
+
+RLock = _rlock_factory(threading.RLock)
+
+
 def install(patcher) -> None:
-    patcher.replace(threading, "Lock", Lock)
+    patcher.replace(threading, "Lock", TrackedLock)
     patcher.replace(threading, "RLock", RLock)
 
 
