@@ -105,10 +105,16 @@ class Patcher:
         items.insert(0, value)
         self._undo.append((items, None, value, "prepend"))
 
+    def on_undo(self, undo: Callable[[], None]) -> None:
+        """Call ``undo()`` when the patches are undone (in reverse order, as the others)."""
+        self._undo.append((undo, None, None, "call"))
+
     def undo(self) -> None:
         while self._undo:
             parent, name, original, *how = self._undo.pop()
-            if how == ["item"]:
+            if how == ["call"]:
+                parent()
+            elif how == ["item"]:
                 if original is _MISSING:
                     parent.pop(name, None)
                 else:
@@ -175,10 +181,10 @@ def install() -> None:
     global _patcher
     if _patcher is not None:
         return
-    from . import compat, futures, locks, primitives, queues, threads
+    from . import compat, futures, locks, primitives, queues, signals, threads
 
     patcher = Patcher()
-    for module in (locks, threads, primitives, queues, futures, compat):
+    for module in (locks, signals, threads, primitives, queues, futures, compat):
         module.install(patcher)
     _patcher = patcher
 

@@ -16,9 +16,16 @@ included.  ``threading.RLock`` stays a function (threading's own, over a namespa
 its ``_CRLock`` is the tracked type).  ``type(lock) is _thread.LockType`` and
 ``threading.Lock is _thread.allocate_lock`` cannot hold (README, "What is known to differ").
 
+Signals: CPython runs no Python signal handler inside a C method, so plain ``with lock:``
+never leaves a lock held because a handler raised.  The tracked methods keep that promise:
+an exception on the acquire side (a handler's, or any other) leaves the lock free, as if
+the acquire had not happened; on the release side the real release always happens, and
+with the pure-Python core the handlers wait until it has (patches/signals.py).
+
 The methods below are the pure-Python core's; with the compiled core, the tracked types
-inherit the same methods in C (racewatch/_core/locks.c: ``LockBase``, ``RLockBase``), since
-a program that takes a lock around each dict access pays for them twice per access.
+inherit the same methods in C (racewatch/_core/locks.c: ``LockBase``, ``RLockBase``), where
+no handler can run between the real lock's operation and the bookkeeping, and a program
+that takes a lock around each dict access pays for them twice per access.
 """
 
 from __future__ import annotations
@@ -35,10 +42,13 @@ from ..runtime.settings import SETTINGS
 from ..runtime.sync import LockInfo, SyncVar, acquire, hold, release_store, unhold
 from ..runtime.tracebacks import hide_racewatch_frames
 from .context import building_internals, thread_state
+from .signals import held, protect_acquire, protect_release, run_held
 
 # What threading.Lock is on this version: the factory function up to 3.12, the type on 3.13.
 _plain_lock = _thread.LockType if sys.version_info >= (3, 13) else _thread.allocate_lock
 _CRLock = _thread.RLock
+_lock_acquire, _lock_release = _thread.LockType.acquire, _thread.LockType.release
+_rlock_acquire, _rlock_release = _CRLock.acquire, _CRLock.release
 
 
 def _on_acquire(lock) -> None:
@@ -55,6 +65,15 @@ def _on_release(lock) -> None:
         release_store(lock._sync, ts)
 
 
+# The pure-Python methods.  On the acquire side, ``taken.extend(map(real_acquire, ...))``
+# calls the real acquire and keeps what it returned with no bytecode in between, so that
+# the frame knows whether it holds the lock: signals.py holds handlers back from then on,
+# they run at the end (``while held: run_held()``: on 3.10 a handler can run as a call
+# returns), and the ``except`` gives the lock back when one raises.  On the release side,
+# handlers are held back from the first instruction, the real release sits in a
+# ``finally``, and the held handlers run once the frame is ``settled``.
+
+
 class _PyLockMethods:
     """A tracked ``threading.Lock``'s methods: the real lock's, plus the edges."""
 
@@ -66,31 +85,59 @@ class _PyLockMethods:
         self._info = info
 
     def acquire(self, blocking=True, timeout=-1):
+        taken = []
         try:
-            ok = self._lock.acquire(blocking, timeout)
+            taken.extend(map(_lock_acquire, (self._lock,), (blocking,), (timeout,)))
+            if taken[0]:
+                _on_acquire(self)
+            while held:
+                run_held()
         except BaseException as exc:
+            if taken and taken[0]:
+                self.release()
             hide_racewatch_frames(exc)
             raise
-        if ok:
-            _on_acquire(self)
-        return ok
+        return taken[0]
 
     def __enter__(self):
-        self._lock.acquire()
-        _on_acquire(self)
+        taken = []
+        try:
+            taken.extend(map(_lock_acquire, (self._lock,)))
+            _on_acquire(self)
+            while held:
+                run_held()
+        except BaseException as exc:
+            if taken:
+                self.release()
+            hide_racewatch_frames(exc)
+            raise
         return True
 
     def release(self):
-        if self._lock.locked():
-            _on_release(self)
         try:
-            self._lock.release()
+            try:
+                if self._lock.locked():
+                    _on_release(self)
+            finally:
+                _lock_release(self._lock)
         except BaseException as exc:
             hide_racewatch_frames(exc)
             raise
+        finally:
+            settled = True  # noqa: F841 -- read by signals.py in this frame's locals
+            if held:
+                run_held()
 
     def __exit__(self, *exc_info):
-        self.release()
+        try:
+            self.release()
+        except BaseException as exc:
+            hide_racewatch_frames(exc)
+            raise
+        finally:
+            settled = True  # noqa: F841
+            if held:
+                run_held()
 
     def locked(self):
         return self._lock.locked()
@@ -116,50 +163,84 @@ class _PyRLockMethods:
         self._depth = 0  # changed only by the owner, while it holds the lock
 
     def acquire(self, blocking=True, timeout=-1):
+        taken = []
+        counted = False
         try:
-            ok = self._lock.acquire(blocking, timeout)
+            taken.extend(map(_rlock_acquire, (self._lock,), (blocking,), (timeout,)))
+            if taken[0]:
+                self._depth += 1
+                counted = True
+                if self._depth == 1:
+                    _on_acquire(self)
+            while held:
+                run_held()
         except BaseException as exc:
+            if taken and taken[0]:
+                if counted:
+                    self.release()
+                else:
+                    _rlock_release(self._lock)
             hide_racewatch_frames(exc)
             raise
-        if ok:
-            self._depth += 1
-            if self._depth == 1:
-                _on_acquire(self)
-        return ok
+        return taken[0]
 
     __enter__ = acquire
 
     def release(self):
-        if self._lock._is_owned():
-            if self._depth == 1:
-                _on_release(self)
-            self._depth -= 1
         try:
-            self._lock.release()
+            try:
+                if self._lock._is_owned():
+                    depth = self._depth
+                    self._depth = depth - 1  # before the real release: another thread may take it
+                    if depth == 1:
+                        _on_release(self)
+            finally:
+                _rlock_release(self._lock)
         except BaseException as exc:
             hide_racewatch_frames(exc)
             raise
+        finally:
+            settled = True  # noqa: F841 -- read by signals.py in this frame's locals
+            if held:
+                run_held()
 
     def __exit__(self, *exc_info):
-        self.release()
+        try:
+            self.release()
+        except BaseException as exc:
+            hide_racewatch_frames(exc)
+            raise
+        finally:
+            settled = True  # noqa: F841
+            if held:
+                run_held()
 
     def _is_owned(self):
         return self._lock._is_owned()
 
     def _release_save(self):
-        if self._lock._is_owned():
-            depth = self._depth
-            self._depth = 0
-            _on_release(self)
-        else:
+        try:
             depth = 0
-        return self._lock._release_save(), depth
+            if self._lock._is_owned():
+                depth, self._depth = self._depth, 0
+                _on_release(self)
+            return self._lock._release_save(), depth
+        finally:
+            settled = True  # noqa: F841
+            if held:
+                run_held()
 
     def _acquire_restore(self, saved):
-        state, depth = saved
-        self._lock._acquire_restore(state)
-        self._depth = depth
-        _on_acquire(self)
+        # Uninterruptible, as the C method is: the real one blocks without running handlers.
+        try:
+            state, depth = saved
+            self._lock._acquire_restore(state)
+            self._depth = depth
+            _on_acquire(self)
+        finally:
+            settled = True  # noqa: F841
+            if held:
+                run_held()
 
     def _at_fork_reinit(self):
         self._lock._at_fork_reinit()
@@ -168,6 +249,12 @@ class _PyRLockMethods:
 
     def __repr__(self):
         return _with_own_address(repr(self._lock), self._lock, self)
+
+
+protect_acquire(_PyLockMethods.acquire, _PyLockMethods.__enter__, _PyRLockMethods.acquire)
+protect_release(_PyLockMethods.release, _PyLockMethods.__exit__, _PyRLockMethods.release,
+                _PyRLockMethods.__exit__, _PyRLockMethods._release_save,
+                _PyRLockMethods._acquire_restore)
 
 
 def _with_own_address(text: str, real, tracked) -> str:
