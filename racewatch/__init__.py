@@ -22,14 +22,45 @@ def start(**options: Any):
     """Start detecting races; options are those of SPEC section 5 (``stack_depth=16``...).
 
     Options not given come from ``[tool.racewatch]`` and ``RACEWATCH_OPTIONS``.  Modules
-    imported from now on, under the current directory, are instrumented.  Start before
-    the program makes its locks and threads: those made earlier are invisible.  Calling
-    it again while running returns the running session.
+    imported from now on, under the current directory, are instrumented, and so are the
+    functions they defined already.  Code that is running as ``start()`` is called (the
+    script's module level, the function that calls it) is not: when it goes on to build
+    dicts, a one-line warning on stderr says so.  Start before the program makes its
+    locks and threads: those made earlier are invisible.  Calling it again while running
+    returns the running session.
     """
+    import sys
+
     from . import session
     from .config import resolve_options
 
-    return session.start(resolve_options(cli=options))
+    caller = sys._getframe(1)
+    already = session.current()
+    active = session.start(resolve_options(cli=options))
+    if already is None and active.hook is not None:
+        _warn_of_running_code(caller, active.hook.policy)
+    return active
+
+
+def _warn_of_running_code(caller, policy) -> None:
+    import os
+    import sys
+
+    from .instrument.loaded import running_untracked
+
+    frames = running_untracked(caller, policy)
+    if not frames:
+        return
+    frame = frames[0]
+    code = frame.f_code
+    where = "the module level" if code.co_name == "<module>" else f"{code.co_name}()"
+    sys.stderr.write(
+        f"racewatch: warning: start() was called while {where} of "
+        f"{os.path.basename(code.co_filename)} was running: the dicts it goes on to make "
+        f"(line {frame.f_lineno} on) are not tracked; run the program with 'racewatch run', "
+        "or move that code into a function defined before start() or a module imported "
+        "after it\n")
+    sys.stderr.flush()
 
 
 def stop():

@@ -55,10 +55,10 @@ def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
         from racewatch import testrun  # chooses the core (RACEWATCH_CORE) as it imports
 
         options = testrun.options_from(early_config)
+        detect = not _is_xdist_controller(early_config)
+        run = testrun.TestRun(early_config, options, detect=detect)  # reads suppressions
     except OptionError as exc:
         raise pytest.UsageError(f"racewatch: {exc}") from None
-    detect = not _is_xdist_controller(early_config)
-    run = testrun.TestRun(early_config, options, detect=detect)
     early_config.stash[_RUN] = run
     early_config.pluginmanager.register(_ActiveHooks(run), "racewatch-active")
 
@@ -127,7 +127,7 @@ class _ActiveHooks:
             report = self.run.finish()
             config.workeroutput["racewatch"] = json.dumps(
                 {"report": report.to_json() if report else None,
-                 "outside": len(self.run.outside)})
+                 "outside": len(self.run.outside), "unused": self.run.unused})
             return
         self.run.complete()
         if self.run.races_outside() and session.exitstatus == 0:

@@ -28,7 +28,7 @@ from .runtime.races import RaceTable
 from .runtime.settings import SETTINGS
 from .runtime.shadow import REGISTRY
 from .runtime.tracebacks import ExceptHooks
-from .suppressions import Suppressions
+from .suppressions import Suppressions, unused_lines
 
 # Set in the environment of a watched process, so that its children know they are
 # children (and leave the parent's report files alone: see ``write_reports``).
@@ -283,6 +283,8 @@ def stop(closing_line: bool = False) -> Report | None:
                                                report.summary.suppressed_races) + "\n")
             if report.summary.tracking_cut:
                 sys.stderr.write(f"racewatch: {report.summary.tracking_cut}\n")
+            for line in unused_lines(session.suppressions.unused()):
+                sys.stderr.write(line + "\n")
             sys.stderr.flush()
         return report
 

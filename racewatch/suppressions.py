@@ -1,12 +1,17 @@
 """Suppressions: ThreadSanitizer's file format, and the ``# racewatch: ignore`` comment.
 
     # comments and blank lines are ignored
-    race:mypkg/vendored/*       a function name or file path in either stack
-    race_top:Cache.get          only the innermost frame of either access
+    race:mypkg/vendored/*       # a function name or file path in either stack
+    race_top:Cache.get          # only the innermost frame of either access
 
 A pattern matches as in ThreadSanitizer: as a substring, ``*`` matching any run of
-characters, ``^`` and ``$`` anchoring it at the start or the end.  A ``# racewatch:
-ignore`` comment on the line of either access suppresses that race too.
+characters, ``^`` and ``$`` anchoring it at the start or the end.  A ``#`` that begins a
+line or follows a space or a tab begins a comment, as in a shell (``race:a#b`` keeps its
+``#``).  The file is UTF-8.  A ``# racewatch: ignore`` comment on the line of either access
+suppresses that race too.
+
+A rule is *used* when it matches a race (every rule that matches is, not only the first),
+so that a run can say which patterns matched nothing: a typo, or code that moved.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from .reports.model import Frame, Race
 
 KINDS = ("race", "race_top")
 _IGNORE_COMMENT = re.compile(r"#\s*racewatch:\s*ignore\b")
+_COMMENT = re.compile(r"(?:^|[ \t])#.*")
 
 
 def _compile(pattern: str) -> re.Pattern:
@@ -37,6 +43,16 @@ class Rule:
     pattern: str
     regex: re.Pattern
 
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.pattern}"
+
+    def matches(self, stacks) -> bool:
+        for frames in stacks:
+            candidates = frames[:1] if self.kind == "race_top" else frames
+            if any(self.matches_frame(f) for f in candidates):
+                return True
+        return False
+
     def matches_frame(self, frame: Frame) -> bool:
         return bool(self.regex.search(frame.function) or self.regex.search(frame.file))
 
@@ -46,19 +62,25 @@ class Suppressions:
 
     def __init__(self, rules: list[Rule] = ()):
         self.rules = list(rules)
+        self.used: set[int] = set()  # indexes of the rules that matched a race
 
     @classmethod
     def load(cls, path: str | Path) -> Suppressions:
-        """Read a suppressions file; a missing file or a bad line is an ``OptionError``."""
+        """Read a suppressions file; a missing file, one that is not UTF-8 or a bad line is
+        an ``OptionError``."""
         try:
-            lines = Path(path).read_text().splitlines()
+            lines = Path(path).read_text(encoding="utf-8").splitlines()
         except OSError as exc:
             raise OptionError(f"cannot read the suppressions file {str(path)!r}: "
                               f"{exc.strerror}") from None
+        except UnicodeDecodeError as exc:
+            raise OptionError(f"the suppressions file {str(path)!r} is not UTF-8 text "
+                              f"(byte {exc.object[exc.start]:#04x} at offset {exc.start})"
+                              ) from None
         rules = []
         for number, line in enumerate(lines, 1):
-            line = line.strip()
-            if not line or line.startswith("#"):
+            line = _COMMENT.sub("", line).strip()
+            if not line:
                 continue
             kind, sep, pattern = line.partition(":")
             if not sep or kind not in KINDS or not pattern.strip():
@@ -70,15 +92,18 @@ class Suppressions:
 
     def suppresses(self, race: Race) -> bool:
         stacks = (race.current.stack, race.previous.stack)
-        for frames in stacks:
-            if frames and _ignored_line(frames[0]):
-                return True
-        for rule in self.rules:
-            for frames in stacks:
-                candidates = frames[:1] if rule.kind == "race_top" else frames
-                if any(rule.matches_frame(f) for f in candidates):
-                    return True
-        return False
+        matched = [i for i, rule in enumerate(self.rules) if rule.matches(stacks)]
+        self.used.update(matched)
+        return bool(matched) or any(frames and _ignored_line(frames[0]) for frames in stacks)
+
+    def unused(self) -> list[str]:
+        """The rules, as written, that matched no race so far."""
+        return [str(rule) for i, rule in enumerate(self.rules) if i not in self.used]
+
+
+def unused_lines(unused: list[str]) -> list[str]:
+    """The closing summary's line for each rule that matched nothing in the whole run."""
+    return [f"racewatch: suppression {rule!r} matched nothing" for rule in unused]
 
 
 def _ignored_line(frame: Frame) -> bool:

@@ -22,6 +22,7 @@ from .reports import json_report, text
 from .reports.merge import merge_reports
 from .reports.model import Race, Report
 from .runtime import stacks
+from .suppressions import unused_lines
 
 
 @dataclass
@@ -51,6 +52,8 @@ class TestRun:
         self.counted: set[tuple] = set()           # signatures seen outside ignored tests
         self.worker_reports: list[Report] = []     # xdist: what the workers sent back
         self.worker_outside = 0
+        self.worker_unused: list[list[str]] = []   # xdist: each worker's unused suppressions
+        self.unused: list[str] | None = None       # this process's, once it has finished
         self.final: Report | None = None
         self.written: list[str] = []
         self.session = None
@@ -142,6 +145,7 @@ class TestRun:
         if self.final is None and self.session is not None:
             wait_for_threads()
             report = session.stop()
+            self.unused = self.session.suppressions.unused()
             self._pytest_patches.undo()
             if report is not None:
                 report.races = [r for r in report.races if r.signature in self.counted]
@@ -153,6 +157,16 @@ class TestRun:
         if data.get("report"):
             self.worker_reports.append(Report.from_json(data["report"]))
         self.worker_outside += int(data.get("outside", 0))
+        if data.get("unused") is not None:
+            self.worker_unused.append(list(data["unused"]))
+
+    def unused_suppressions(self) -> list[str]:
+        """The suppressions that matched nothing in the whole run: in no worker, under
+        xdist (each worker reads the same file)."""
+        lists = ([self.unused] if self.unused is not None else []) + self.worker_unused
+        if not lists:
+            return []
+        return [rule for rule in lists[0] if all(rule in other for other in lists[1:])]
 
     def complete(self) -> Report:
         """The run's report (the workers' merged in, under xdist), written where asked."""
@@ -189,6 +203,7 @@ class TestRun:
             if outside:
                 lines.append(f"  and {outside} outside any test (collection, session "
                              "fixtures, threads left running): see below")
+        lines.extend(unused_lines(self.unused_suppressions()))
         for path in self.written:
             lines.append(f"racewatch: report written to {path}")
         return lines

@@ -70,6 +70,8 @@ KNOWN = {
                                   "d, as for any dict subclass that overrides iteration "
                                   "(and the pure-Python core hashes a key again in more "
                                   "places)"),
+    "lock_factory.py": (True, "threading.Lock is racewatch's lock type: _thread.allocate_lock, "
+                              "which the import system calls, is left alone"),
     "caught_tracebacks.py": (PURE and sys.version_info < (3, 11),
                              "3.10 keeps the pure-Python core's frame in the traceback of "
                              "an exception a program catches (and formats itself)"),

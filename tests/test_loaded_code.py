@@ -4,8 +4,9 @@ import subprocess
 import sys
 import textwrap
 import traceback
+from pathlib import Path
 
-from corpus_tools import clean_env
+from corpus_tools import clean_env, racewatch_command
 
 from racewatch.instrument.loaded import rewrite_code
 from racewatch.instrument.transform import compile_instrumented
@@ -112,3 +113,112 @@ def test_start_inside_a_program_tracks_what_loaded_functions_make(tmp_path):
     # module made before start(); and the rewritten code is put back by stop().
     name = "Cache.put" if sys.version_info >= (3, 11) else "put"  # co_qualname is 3.11+
     assert run.stdout.splitlines() == [f"[(\"'k'\", '{name}')]", "False"]
+
+
+# -- code that is running as start() is called ------------------------------------------------
+
+WARNING = ("racewatch: warning: start() was called while {where} of app.py was running: the "
+           "dicts it goes on to make (line {line} on) are not tracked; run the program with "
+           "'racewatch run', or move that code into a function defined before start() or a "
+           "module imported after it\n")
+
+
+def run_app(tmp_path, source: str, *command: str):
+    (tmp_path / "app.py").write_text(textwrap.dedent(source))
+    return subprocess.run([*(command or (sys.executable,)), "app.py"], cwd=tmp_path,
+                          capture_output=True, text=True, env=clean_env(), timeout=120)
+
+
+def test_the_readme_snippet_does_what_it_says(tmp_path):
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    snippet = readme.split("### From your own code\n\n```python\n")[1].split("```")[0]
+    run = run_app(tmp_path, snippet)
+    assert (run.returncode, run.stdout) == (0, "races: 1\n"), run.stderr
+    assert "racewatch: warning" not in run.stderr
+
+
+RACY_AT_TOP_LEVEL = """\
+    import threading
+
+    import racewatch
+
+    racewatch.start()
+    hits = {}
+
+
+    def count(page):
+        hits[page] = hits.get(page, 0) + 1
+
+
+    threads = [threading.Thread(target=count, args=("home",)) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    print("races:", len(racewatch.stop().races))
+    """
+
+
+def test_start_at_a_scripts_module_level_warns_once(tmp_path):
+    run = run_app(tmp_path, RACY_AT_TOP_LEVEL)
+    assert (run.returncode, run.stdout) == (0, "races: 0\n"), run.stderr
+    assert run.stderr == WARNING.format(where="the module level", line=5)
+
+
+def test_no_warning_where_the_script_is_instrumented_already(tmp_path):
+    run = run_app(tmp_path, RACY_AT_TOP_LEVEL, *racewatch_command("run"))
+    assert run.stdout == "races: 1\n", run.stderr
+    assert "racewatch: warning" not in run.stderr
+
+
+def test_start_in_a_function_that_goes_on_to_make_dicts(tmp_path):
+    run = run_app(tmp_path, """\
+        import racewatch
+
+
+        def main():
+            racewatch.start()
+            settings = {"verbose": True}
+            racewatch.stop()
+            return settings
+
+
+        main()
+        """)
+    assert run.returncode == 0, run.stderr
+    assert run.stderr == WARNING.format(where="main()", line=5)
+
+
+def test_a_loop_brings_earlier_code_back(tmp_path):
+    run = run_app(tmp_path, """\
+        import racewatch
+
+        for attempt in range(2):
+            table = dict(attempt=attempt)
+            if attempt == 0:
+                racewatch.start()
+        racewatch.stop()
+        """)
+    assert run.stderr == WARNING.format(where="the module level", line=6)
+
+
+def test_no_warning_when_the_running_code_makes_no_dict(tmp_path):
+    run = run_app(tmp_path, """\
+        import racewatch
+
+
+        def main():
+            return {"made": "in a function defined before start()"}
+
+
+        if __name__ == "__main__":
+            racewatch.start()
+            print(main())
+            racewatch.stop()
+        """)
+    assert run.returncode == 0, run.stderr
+    assert run.stderr == ""
+    quiet = subprocess.run([sys.executable, "-c", "import racewatch; racewatch.start(); "
+                            "d = {}; racewatch.stop()"], cwd=tmp_path, capture_output=True,
+                           text=True, env=clean_env(), timeout=120)
+    assert quiet.stderr == ""  # -c code: no file to instrument, nothing to say

@@ -1,7 +1,12 @@
-"""Suppressions: ThreadSanitizer's patterns, race: against both stacks, race_top: the top."""
+"""Suppressions: ThreadSanitizer's patterns, race: against both stacks, race_top: the top;
+comments, the file's encoding, and the patterns that matched nothing in a whole run."""
 
 import json
+import re
 import subprocess
+import sys
+import textwrap
+from pathlib import Path
 
 import pytest
 from corpus_tools import clean_env, racewatch_command
@@ -42,6 +47,11 @@ def rules(tmp_path, text):
     ("race:*/lib/*", True),
     ("race:other", False),
     ("# just a comment\n\n", False),
+    ("race:Cache.put     # why: a trailing comment", True),
+    ("race_top:store_value\t# after a tab", True),
+    ("race:other  # Cache.put, in the comment only", False),
+    ("race:Cache.put#x", False),          # no space before it: part of the pattern
+    ("  race:Cache.put  ", True),
 ])
 def test_patterns(tmp_path, text, suppressed):
     assert rules(tmp_path, text).suppresses(RACE) is suppressed
@@ -134,3 +144,133 @@ def test_merged_logs_count_suppressed_races(tmp_path):
     assert run.returncode == 66, run.stderr
     assert run.stdout.rstrip().splitlines()[-1].startswith("racewatch: 1 race found in 1 process")
     assert run.stdout.rstrip().endswith(", 1 suppressed")
+
+
+def test_the_readme_example_means_what_it_says(tmp_path):
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    example = re.search(r"```\n(# comments and blank lines are ignored\n.*?)```", readme,
+                        re.S).group(1)
+    assert "# a function name" in example  # the example has trailing comments
+    assert [str(rule) for rule in rules(tmp_path, example).rules] == \
+        ["race:mypkg/vendored/*", "race_top:Cache.get"]
+
+
+def test_a_file_that_is_not_utf8(tmp_path):
+    path = tmp_path / "supp.txt"
+    path.write_bytes(b"race:caf\xe9\n")
+    with pytest.raises(OptionError, match=r"supp.txt' is not UTF-8 text \(byte 0xe9 at "
+                                          r"offset 8\)"):
+        Suppressions.load(path)
+
+
+def test_every_matching_rule_is_used_and_the_others_are_named(tmp_path):
+    s = rules(tmp_path, "race:Cache.put\nrace:main.py\nrace_top:nothing\nrace:other\n")
+    assert s.unused() == ["race:Cache.put", "race:main.py", "race_top:nothing", "race:other"]
+    assert s.suppresses(RACE)
+    assert s.unused() == ["race_top:nothing", "race:other"]
+
+
+# -- in a run: racewatch run, staging, pytest --racewatch (real processes) -------------------
+
+RACY = """\
+    import threading
+
+    counts = {"n": 0}
+
+
+    def bump():
+        counts["n"] += 1
+
+
+    def in_threads():
+        threads = [threading.Thread(target=bump) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+
+
+    if __name__ == "__main__":
+        in_threads()
+        print("done")
+    """
+
+SUPPRESSIONS = "# known\nrace:bump     # the counter, on purpose\nrace_top:stale_name  # moved\n"
+UNUSED = "racewatch: suppression 'race_top:stale_name' matched nothing\n"
+
+
+def project(tmp_path: Path, suppressions: str = SUPPRESSIONS) -> Path:
+    (tmp_path / "racy.py").write_text(textwrap.dedent(RACY))
+    (tmp_path / "supp.txt").write_text(suppressions)
+    return tmp_path
+
+
+def run(*args, cwd, env=None):
+    return subprocess.run(list(args), capture_output=True, text=True, cwd=cwd,
+                          env=env or clean_env(), timeout=120)
+
+
+def test_racewatch_run_suppresses_and_names_the_unused_pattern(tmp_path):
+    project(tmp_path)
+    result = run(*racewatch_command("run", "--suppressions", "supp.txt", "racy.py"),
+                 cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (0, "done\n"), result.stderr
+    assert result.stderr == "racewatch: no races found\n" + UNUSED
+
+
+def test_staging_names_the_unused_pattern(tmp_path):
+    project(tmp_path)
+    env = clean_env(RACEWATCH="1", RACEWATCH_OPTIONS="suppressions=supp.txt")
+    result = run(sys.executable, "racy.py", cwd=tmp_path, env=env)
+    assert (result.returncode, result.stdout) == (0, "done\n"), result.stderr
+    assert result.stderr == "racewatch: no races found\n" + UNUSED
+
+
+def test_no_line_when_every_pattern_matched(tmp_path):
+    project(tmp_path, "race:bump\n")
+    result = run(*racewatch_command("run", "--suppressions", "supp.txt", "racy.py"),
+                 cwd=tmp_path)
+    assert result.stderr == "racewatch: no races found\n"
+
+
+def pytest_env() -> dict:
+    env = clean_env()
+    for var in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID",
+                "PYTEST_ADDOPTS"):
+        env.pop(var, None)
+    return env
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["one process", "xdist"])
+def test_pytest_names_a_pattern_unused_in_every_worker(tmp_path, workers):
+    """Under xdist, a pattern is unused only when no worker used it: the racy test runs
+    in one worker, the quiet ones in the other."""
+    project(tmp_path)
+    (tmp_path / "test_racy.py").write_text("import racy\n\n\ndef test_racy():\n"
+                                           "    racy.in_threads()\n")
+    (tmp_path / "test_quiet.py").write_text(
+        "".join(f"def test_quiet_{i}():\n    pass\n\n\n" for i in range(4)))
+    result = run(sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *workers,
+                 "--racewatch", "--racewatch-suppressions", "supp.txt", cwd=tmp_path,
+                 env=pytest_env())
+    assert result.returncode == 0, result.stdout + result.stderr
+    summary = result.stdout.split("racewatch =")[-1]
+    assert "racewatch: no races found\n" + UNUSED in summary
+    assert "race:bump" not in summary
+
+
+def test_a_file_that_is_not_utf8_is_one_line_before_the_program_starts(tmp_path):
+    project(tmp_path)
+    (tmp_path / "supp.txt").write_bytes(b"race:bump # caf\xe9\n")
+    result = run(*racewatch_command("run", "--suppressions", "supp.txt", "racy.py"),
+                 cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr == ("racewatch: error: the suppressions file 'supp.txt' is not "
+                             "UTF-8 text (byte 0xe9 at offset 15)\n")
+    result = run(sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--racewatch",
+                 "--racewatch-suppressions", "supp.txt", cwd=tmp_path, env=pytest_env())
+    assert result.returncode == pytest.ExitCode.USAGE_ERROR
+    assert "Traceback" not in result.stderr + result.stdout
+    assert result.stderr.strip() == ("ERROR: racewatch: the suppressions file 'supp.txt' is "
+                                     "not UTF-8 text (byte 0xe9 at offset 15)")

@@ -13,8 +13,9 @@
  *                  (tracked.py); dict.h holds what those files share
  *   object.c       the attributes of instances of instrumented classes (objects.py)
  *   globals.c      module globals rebound by the module's functions (module_globals.py)
- *   sync.c         SyncVar and the edge operations (sync.py), the tracked locks' methods
- *                  (patches/locks.py)
+ *   sync.c         SyncVar and the edge operations (sync.py)
+ *   locks.c        the tracked locks' methods (patches/locks.py) and the questions every
+ *                  patch asks (patches/context.py)
  */
 
 #ifndef RACEWATCH_CORE_H
@@ -384,9 +385,29 @@ int rw_globals_ready(PyObject *module);
 int rw_instrumented(PyObject *globals);
 void rw_globals_after_fork(void);
 
-/* -- sync.py and patches/locks.py (sync.c) ---------------------------------------------- */
+/* -- sync.py (sync.c) ------------------------------------------------------------------- */
 
+typedef struct {
+    PyObject_HEAD
+    PyObject *state;    /* None, or (clock: list[int], releaser: ThreadState or None) */
+    PyObject *label;    /* "Lock#3", "Queue#1"... */
+} RW_SyncVar;
+
+extern PyTypeObject RW_SyncVarType;
+
+/* The edge operations, with sync.py's meaning (kind: the event's name in the timeline). */
+int rw_release_store(RW_SyncVar *sv, RW_ThreadState *ts, PyObject *kind);
+int rw_acquire(RW_SyncVar *sv, RW_ThreadState *ts, PyObject *kind);
+int rw_hold(RW_ThreadState *ts, PyObject *info);
+int rw_unhold(RW_ThreadState *ts, PyObject *info);
 int rw_sync_ready(PyObject *module);
+
+/* -- patches/locks.py and patches/context.py (locks.c) ---------------------------------- */
+
+int rw_locks_ready(PyObject *module);
+
+/* -- tracked.py (tracked.c) ------------------------------------------------------------- */
+
 PyObject *rw_track(PyObject *d);
 PyObject *rw_mod_track(PyObject *self, PyObject *d);
 PyObject *rw_keys_placeholder(PyObject *d);

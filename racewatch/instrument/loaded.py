@@ -13,10 +13,17 @@ are tracked: ``self.cache = {}`` in an ``__init__`` that runs after ``start()``.
 such a module made before (a module-level ``cache = {}``) exists already and is not
 tracked; ``dict(...)`` calls and ``type()`` need the names only the ast sees.  ``stop()``
 puts every original code object back.
+
+What no rewrite can reach is code already running: a frame keeps the code object it
+started with.  ``running_untracked`` finds the frames, below a ``start()``, whose code goes
+on to build dicts (a script's module level, above all), so that ``racewatch.start()`` can
+say so.
 """
 
 from __future__ import annotations
 
+import dis
+import os
 import sys
 import types
 from collections.abc import Iterable, Iterator
@@ -80,6 +87,56 @@ def rewrite_code(code: types.CodeType, track, done: dict) -> types.CodeType:
         result = code
     done[code] = result
     return result
+
+
+_DICT_NAMES = ("dict", "defaultdict")
+
+
+def _instrumented(code: types.CodeType) -> bool:
+    from ..runtime.tracked import track
+
+    return HELPER in code.co_names or any(c is track for c in code.co_consts)
+
+
+def _builds_dicts(code: types.CodeType, after: int = -1) -> bool:
+    """True when the instructions of ``code`` after offset ``after`` build a dict (a display,
+    a comprehension, a ``dict``/``defaultdict`` call), or make a function or class whose code
+    does.  A backward jump from there into earlier code (a loop) brings that code in too."""
+    instructions = list(dis.get_instructions(code))
+    jumps = set(dis.hasjrel) | set(dis.hasjabs)
+    start = min([after + 1] + [ins.argval for ins in instructions
+                               if ins.offset > after and ins.opcode in jumps
+                               and isinstance(ins.argval, int) and ins.argval <= after])
+    for ins in instructions:
+        if ins.offset < start:
+            continue
+        if ins.opname in _BUILDS or (
+                ins.opname in ("LOAD_NAME", "LOAD_GLOBAL", "LOAD_ATTR", "LOAD_METHOD")
+                and ins.argval in _DICT_NAMES):
+            return True
+        if isinstance(ins.argval, types.CodeType) and _builds_dicts(ins.argval):
+            return True
+    return False
+
+
+def running_untracked(frame, policy: Policy) -> list:
+    """The frames from ``frame`` down the stack that run code racewatch would instrument,
+    uninstrumented, and that go on to build dicts: no rewrite reaches a running frame."""
+    found = []
+    while frame is not None:
+        code = frame.f_code
+        name = frame.f_globals.get("__name__")
+        filename = code.co_filename
+        if filename.startswith("<") or not os.path.isfile(filename):  # -c, exec(), a REPL
+            wanted = False
+        elif name == "__main__":
+            wanted = policy.should_instrument_file(filename)
+        else:
+            wanted = isinstance(name, str) and policy.should_instrument(name, filename)
+        if wanted and not _instrumented(code) and _builds_dicts(code, frame.f_lasti):
+            found.append(frame)
+        frame = frame.f_back
+    return found
 
 
 def _functions(module: types.ModuleType) -> Iterator[types.FunctionType]:

@@ -106,10 +106,16 @@ class Patcher:
         items.insert(0, value)
         self._undo.append((items, None, value, "prepend"))
 
+    def on_undo(self, undo: Callable[[], None]) -> None:
+        """Call ``undo()`` when the patches are undone (in reverse order, as the others)."""
+        self._undo.append((undo, None, None, "call"))
+
     def undo(self) -> None:
         while self._undo:
             parent, name, original, *how = self._undo.pop()
-            if how == ["item"]:
+            if how == ["call"]:
+                parent()
+            elif how == ["item"]:
                 if original is _MISSING:
                     parent.pop(name, None)
                 else:
@@ -176,10 +182,11 @@ def install() -> None:
     global _patcher
     if _patcher is not None:
         return
-    from . import compat, filelocks, futures, locks, primitives, queues, threads, weakrefs
+    from . import compat, filelocks, futures, locks, primitives, queues, signals, threads, weakrefs
 
     patcher = Patcher()
-    for module in (locks, threads, primitives, queues, futures, filelocks, weakrefs, compat):
+    for module in (locks, signals, threads, primitives, queues, futures, filelocks, weakrefs,
+                   compat):
         module.install(patcher)
     _patcher = patcher
 

@@ -135,13 +135,13 @@ def after_fork_in_child() -> None:
     thread-table lock with ``RLock()``: ours, while patched.  Every thread start takes that
     lock, so in a forked child it would order all threads; it is swapped for a plain one
     (only one thread exists in the child right now, and it holds no lock)."""
-    from .locks import Lock, RLock
+    from .locks import TrackedLock, TrackedRLock
 
     for name in ("_active_limbo_lock", "_shutdown_locks_lock"):
         lock = getattr(threading, name, None)
-        if isinstance(lock, RLock):
+        if type(lock) is TrackedRLock:
             setattr(threading, name, _thread.RLock())
-        elif isinstance(lock, Lock):
+        elif type(lock) is TrackedLock:
             setattr(threading, name, _thread.allocate_lock())
 
 

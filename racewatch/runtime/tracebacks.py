@@ -39,6 +39,16 @@ def without_racewatch_frames(tb):
     return None
 
 
+if sys.version_info >= (3, 11):
+    def hide_racewatch_frames(exc: BaseException) -> None:
+        """Take racewatch's frames out of ``exc``'s traceback before a bare ``raise``: the
+        exception leaves a patched method as it leaves the C method it stands for."""
+        exc.__traceback__ = without_racewatch_frames(exc.__traceback__)
+else:
+    def hide_racewatch_frames(exc: BaseException) -> None:
+        """3.10 re-raises the traceback saved at the ``except``: nothing to do here."""
+
+
 def clean(exc: BaseException | None, seen=None) -> None:
     """Clean ``exc``'s traceback and those of the exceptions chained to it."""
     seen = set() if seen is None else seen
