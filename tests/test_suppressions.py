@@ -215,7 +215,7 @@ def test_racewatch_run_suppresses_and_names_the_unused_pattern(tmp_path):
     result = run(*racewatch_command("run", "--suppressions", "supp.txt", "racy.py"),
                  cwd=tmp_path)
     assert (result.returncode, result.stdout) == (0, "done\n"), result.stderr
-    assert result.stderr == "racewatch: no races found\n" + UNUSED
+    assert result.stderr == "racewatch: no races found, 1 suppressed\n" + UNUSED
 
 
 def test_staging_names_the_unused_pattern(tmp_path):
@@ -223,14 +223,14 @@ def test_staging_names_the_unused_pattern(tmp_path):
     env = clean_env(RACEWATCH="1", RACEWATCH_OPTIONS="suppressions=supp.txt")
     result = run(sys.executable, "racy.py", cwd=tmp_path, env=env)
     assert (result.returncode, result.stdout) == (0, "done\n"), result.stderr
-    assert result.stderr == "racewatch: no races found\n" + UNUSED
+    assert result.stderr == "racewatch: no races found, 1 suppressed\n" + UNUSED
 
 
 def test_no_line_when_every_pattern_matched(tmp_path):
     project(tmp_path, "race:bump\n")
     result = run(*racewatch_command("run", "--suppressions", "supp.txt", "racy.py"),
                  cwd=tmp_path)
-    assert result.stderr == "racewatch: no races found\n"
+    assert result.stderr == "racewatch: no races found, 1 suppressed\n"
 
 
 def pytest_env() -> dict:
@@ -255,7 +255,7 @@ def test_pytest_names_a_pattern_unused_in_every_worker(tmp_path, workers):
                  env=pytest_env())
     assert result.returncode == 0, result.stdout + result.stderr
     summary = result.stdout.split("racewatch =")[-1]
-    assert "racewatch: no races found\n" + UNUSED in summary
+    assert "racewatch: no races found, 1 suppressed\n" + UNUSED in summary
     assert "race:bump" not in summary
 
 
