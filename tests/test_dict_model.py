@@ -60,3 +60,23 @@ def test_report_key_order_makes_distinct_inserts_race(tmp_path, how):
     assert races and all(r["location"] == "keys" for r in races), strict.stderr
     assert all(r["current"]["update"] and r["previous"]["update"] for r in races)
     assert {line for r in races for line in _lines(r)} == {14}
+
+
+def test_pop_with_a_default_on_an_empty_dict_hashes_nothing(tmp_path):
+    """dict.pop(k, default) on an empty dict returns the default without hashing k: an
+    unhashable key is no error there, under racewatch either (while it checks accesses)."""
+    program = tmp_path / "pop.py"
+    program.write_text(
+        "import threading\n"
+        "from collections import defaultdict\n"
+        "other = threading.Thread(target=lambda: None)\n"
+        "other.start()\n"
+        "print({}.pop([], 0), defaultdict(list).pop([], 1))\n"
+        "try:\n"
+        "    {'a': 1}.pop([], 0)\n"
+        "except TypeError as exc:\n"
+        "    print(exc)\n"
+        "other.join()\n")
+    run = run_racewatch(tmp_path, program)
+    assert run.status == 0, run.stderr
+    assert run.stdout == "0 1\nunhashable type: 'list'\n"

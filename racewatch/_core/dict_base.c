@@ -207,7 +207,9 @@ rw_dict_key_read_or_write(PyObject *d, PyObject *key, PyObject *op, int present_
     if (e > 0) {
         int present = PyDict_Contains(d, key);
         if (present < 0) {
-            e = -1;
+            /* An unhashable key is no location; the dict's own method says what follows
+             * (pop with a default on an empty dict returns it without hashing). */
+            e = PyErr_ExceptionMatches(PyExc_TypeError) ? (PyErr_Clear(), 0) : -1;
         }
         else if (present == present_writes) {
             e = rw_on_write(ts, sh, d, key, op, 1);

@@ -13,11 +13,10 @@ write and its reads, its updates since that write: per thread slot, the latest u
 the key it touched.  With ``report_key_order=1`` an update is a write (for programs that
 rely on the order of insertion across threads).
 
-A location keeps its last write as an ``Access`` record (an epoch: slot and clock, plus
-the stack, operation and locks to report it with) and its reads since that write: one
-``Access`` while a single thread reads, a ``{slot: Access}`` map once reads are shared
-(FastTrack's adaptive read representation).  A location that has only been written is
-stored as the bare ``Access`` to keep a written-once key at one pointer.
+A location (a ``Loc``) keeps its last write as an ``Access`` record (an epoch: slot and
+clock, plus the stack, operation and locks to report it with) and its reads since that
+write: one ``Access`` while a single thread reads, a ``{slot: Access}`` map once reads are
+shared (FastTrack's adaptive read representation).
 
 Operations that read every key (``items()``, ``==``, ``repr``...) do not touch every
 location: the shadow keeps, per thread slot, the latest write to any key (``wsum``) and a
@@ -31,9 +30,15 @@ Concurrency: the fast path (an access in an epoch already recorded for the locat
 reads without a lock: only the accessing thread can create records of its own epoch, and
 reading a reference is atomic also without the GIL.  Everything else runs under the
 shadow's lock, one of a fixed set of striped locks, so the detector's state stays whole
-whatever the interpreter does between two bytecodes, with or without the GIL.  No user
-code runs under that lock except a key's ``__hash__``/``__eq__``; a re-entrant access
-from such code is ignored rather than deadlocking.
+whatever the interpreter does between two bytecodes, with or without the GIL.  No code of
+the program runs under that lock: a key's ``__hash__`` and ``__eq__`` run when its
+location is looked up (or made) in ``locs``, before the lock is taken, and the sweep of
+departed keys asks the container and deletes locations without it (a key's ``__hash__``
+that takes a lock of the program, while another thread holds that lock and waits for the
+shadow, could otherwise deadlock).  A location the sweep takes out while another thread
+updates it loses that update: a race can then be missed, never invented.  An access made
+by code that runs inside the locked part (a finalizer, a signal handler) is ignored
+rather than waited for.
 """
 
 from __future__ import annotations
@@ -65,7 +70,7 @@ _current = REGISTRY.current
 
 _STRIPES = tuple(_thread.allocate_lock() for _ in range(64))
 _serials = itertools.count(1)
-_attach_lock = _thread.allocate_lock()
+_attach_lock = _thread.RLock()  # re-entrant: a signal handler may attach one meanwhile
 
 
 class Access:
@@ -169,17 +174,19 @@ def shadow_of(d) -> Shadow | None:
         sh = stacks.EMPTY_STACK
     if type(sh) is Shadow or sh is None:
         return sh
+    # Made before the lock is taken (making it may collect garbage, and so run finalizers
+    # that make and share dicts of their own), then published under it.
+    made = None
+    if SETTINGS.tracking:
+        made = Shadow("defaultdict" if isinstance(d, _defaultdict) else "dict", sh)
     with _attach_lock:
         try:
             sh = d._rw_shadow
         except AttributeError:
             sh = stacks.EMPTY_STACK
         if type(sh) is not Shadow and sh is not None:
-            if SETTINGS.tracking:
-                kind = "defaultdict" if isinstance(d, _defaultdict) else "dict"
-                sh = Shadow(kind, sh)
-            else:  # the memory budget was spent before this dict was first shared
-                sh = None
+            # (None: the memory budget was spent before this dict was first shared.)
+            sh = made if made is None or made.created_at is sh else Shadow(made.kind, sh)
             d._rw_shadow = sh
         return sh
 
@@ -284,42 +291,46 @@ def on_read(d, key, op: str) -> None:
         read(*entered, key, op)
 
 
+def _location(sh: Shadow, key, loc=None) -> Loc | None:
+    """The location of ``key`` (``loc`` if the caller looked it up already), made if new;
+    None when the key is unhashable (the operation raises that itself) or the memory budget
+    is spent.  The key's ``__hash__`` and ``__eq__`` run here, under no lock of racewatch's."""
+    if loc is not None:
+        return loc
+    try:
+        loc = sh.locs.get(key)
+        if loc is None and SETTINGS.tracking:
+            loc = sh.locs.setdefault(key, Loc(None, None))
+    except Exception:
+        return None
+    return loc
+
+
 def read(ts: ThreadState, sh: Shadow, key, op: str) -> None:
     """A read of location ``key`` of ``sh`` by ``ts`` (``enter_thread`` said to check it)."""
     try:
-        v = sh.locs.get(key)
+        loc = sh.locs.get(key)
     except Exception:  # unhashable key: the dict operation raises the same error
         return
-    if v is not None:
-        if type(v) is Access:
-            if v.clock == ts.clock and v.slot == ts.slot:
-                return  # read after this thread's own write in this epoch
-        else:
-            if _same_epoch_read(v.r, ts):
-                return
-            w = v.w
-            if w is not None and w.clock == ts.clock and w.slot == ts.slot:
-                return
+    if loc is not None:
+        if _same_epoch_read(loc.r, ts):
+            return
+        w = loc.w
+        if w is not None and w.clock == ts.clock and w.slot == ts.slot:
+            return  # read after this thread's own write in this epoch
+    loc = _location(sh, key, loc)
+    if loc is None:
+        return
     cur = _make_access(ts, op, False)
     conflicts = None
     vc = ts.vc
     ts.busy += 1
     try:
         with sh.lock:
-            locs = sh.locs
-            v = locs.get(key)
-            if v is None:
-                if SETTINGS.tracking:  # else: the memory budget is spent, no new key
-                    locs[key] = Loc(None, cur)
-            elif type(v) is Access:
-                if not _covered(v, vc):
-                    conflicts = [Conflict(sh, key, False, v, cur)]
-                locs[key] = Loc(v, cur)
-            else:
-                w = v.w
-                if w is not None and not _covered(w, vc):
-                    conflicts = [Conflict(sh, key, False, w, cur)]
-                v.r = _add_read(v.r, cur, vc)
+            w = loc.w
+            if w is not None and not _covered(w, vc):
+                conflicts = [Conflict(sh, key, False, w, cur)]
+            loc.r = _add_read(loc.r, cur, vc)
     finally:
         ts.busy -= 1
     if conflicts:
@@ -337,23 +348,30 @@ def write(ts: ThreadState, sh: Shadow, d, key, op: str, keys_change: bool = Fals
     """A write of location ``key`` of ``sh`` (container ``d``) by ``ts``; ``keys_change``
     when it inserts or deletes the key (an update of the whole location)."""
     try:
-        v = sh.locs.get(key)
+        loc = sh.locs.get(key)
     except Exception:
         return
-    if not keys_change and v is not None:
-        w = v if type(v) is Access else v.w
+    if not keys_change and loc is not None:
+        w = loc.w
         if w is not None and w.clock == ts.clock and w.slot == ts.slot:
             return
+    loc = _location(sh, key, loc)
     cur = _make_access(ts, op, True)
     vc = ts.vc
+    sweep = False
     ts.busy += 1
     try:
         with sh.lock:
-            conflicts = _check_write(sh, key, cur, vc, [])
+            conflicts = []
+            if loc is not None:
+                _check_write(sh, key, loc, cur, vc, conflicts)
             if keys_change:
                 _update_keys(sh, key, cur, vc, conflicts)
                 if len(sh.locs) > sh.sweep_at and sh.kind in _SWEPT_KINDS:
-                    _sweep(sh, d)
+                    sh.sweep_at = 1 << 62  # this thread sweeps, no other meanwhile
+                    sweep = True
+        if sweep:
+            _sweep(sh, d)
     finally:
         ts.busy -= 1
     if conflicts:
@@ -423,9 +441,11 @@ def on_clear(d, op: str = "clear") -> None:
     conflicts = []
     ts.busy += 1
     try:
+        locations = [(key, _location(sh, key)) for key in _keys_now(sh, d)]
         with sh.lock:
-            for key in _keys_now(sh, d):
-                _check_write(sh, key, cur, vc, conflicts)
+            for key, loc in locations:
+                if loc is not None:
+                    _check_write(sh, key, loc, cur, vc, conflicts)
             _write_keys(sh, None, cur, vc, conflicts)
     finally:
         ts.busy -= 1
@@ -436,25 +456,17 @@ def on_clear(d, op: str = "clear") -> None:
 # -- the rules, under the shadow's lock --------------------------------------------------
 
 
-def _check_write(sh: Shadow, key, cur: Access, vc, conflicts: list) -> list:
-    locs = sh.locs
-    v = locs.get(key)
-    if v is not None:
-        if type(v) is Access:
-            if not _covered(v, vc):
-                conflicts.append(Conflict(sh, key, False, v, cur))
-        else:
-            w = v.w
-            if w is not None and not _covered(w, vc):
-                conflicts.append(Conflict(sh, key, False, w, cur))
-            for r in _unordered_reads(v.r, vc):
-                conflicts.append(Conflict(sh, key, False, r, cur))
+def _check_write(sh: Shadow, key, loc: Loc, cur: Access, vc, conflicts: list) -> None:
+    w = loc.w
+    if w is not None and not _covered(w, vc):
+        conflicts.append(Conflict(sh, key, False, w, cur))
+    for r in _unordered_reads(loc.r, vc):
+        conflicts.append(Conflict(sh, key, False, r, cur))
     for r in _unordered_reads(sh.allr, vc):
         conflicts.append(Conflict(sh, key, False, r, cur))
-    if v is not None or SETTINGS.tracking:  # else: the memory budget is spent, no new key
-        locs[key] = cur
-        sh.wsum[cur.slot] = (cur, key)
-    return conflicts
+    loc.w = cur
+    loc.r = None
+    sh.wsum[cur.slot] = (cur, key)
 
 
 def _unordered_writes(sh: Shadow, cur: Access, vc, conflicts: list) -> None:
@@ -519,9 +531,7 @@ def _read_keys(sh: Shadow, cur: Access, vc, conflicts: list) -> None:
     keys.r = _add_read(keys.r, cur, vc)
 
 
-def _ordered_before(v, minc) -> bool:
-    if type(v) is Access:
-        return v.clock <= entry(minc, v.slot)
+def _ordered_before(v: Loc, minc) -> bool:
     w = v.w
     if w is not None and w.clock > entry(minc, w.slot):
         return False
@@ -542,24 +552,31 @@ def _sweep(sh: Shadow, d) -> None:
     blocked in ``join``, a server loop) would keep them all, so past a budget of
     ``max(1024, len(d))`` deleted keys the oldest are forgotten: a race between such an
     old delete and a later access to the same key can then be missed, never invented.
-    Runs after the locations grew by a budget's worth: amortized O(1) per insert.
+    Runs after the locations grew by a budget's worth: amortized O(1) per insert.  It holds
+    no lock of racewatch's while it asks the container and deletes locations (the keys'
+    ``__eq__`` runs there); a location only goes if it is still the one it looked at.
     """
     minc = REGISTRY.min_clock()
     locs = sh.locs
     budget = max(1024, _size(sh, d))
-    absent = [k for k in locs if not _contains(sh, d, k)]
+    absent = [(k, v) for k, v in list(locs.items()) if not _contains(sh, d, k)]
     kept = []
-    for key in absent:
-        if _ordered_before(locs[key], minc):
-            del locs[key]
+    for key, loc in absent:
+        if _ordered_before(loc, minc):
+            _forget(locs, key, loc)
         else:
-            kept.append(key)
+            kept.append((key, loc))
     excess = len(kept) - budget
     if excess > 0:
-        for key in kept[:excess]:  # locs keeps first-insertion order: oldest first
-            del locs[key]
+        for key, loc in kept[:excess]:  # locs keeps first-insertion order: oldest first
+            _forget(locs, key, loc)
         SETTINGS.forgotten_keys += excess
     sh.sweep_at = len(locs) + budget
+
+
+def _forget(locs: dict, key, loc: Loc) -> None:
+    if locs.get(key) is loc:
+        locs.pop(key, None)
 
 
 def _size(sh: Shadow, d) -> int:

@@ -165,7 +165,11 @@ class _Tracking:
 
     def pop(self, key, /, *default):
         try:
-            if _contains(self, key):
+            try:
+                present = _contains(self, key)
+            except TypeError:  # unhashable: no location; pop says what follows (a default
+                return _dict_pop(self, key, *default)  # on an empty dict: no hashing)
+            if present:
                 _on_write(self, key, "pop", True)
             else:
                 _on_read(self, key, "pop")
