@@ -164,6 +164,7 @@ typedef struct {
     PyObject *name;          /* a strong reference */
     PyObject *ref;           /* the target's ObjRef (object.c), a strong reference */
     long long clock;
+    long long forgotten;     /* object.c's count of forgets (racewatch.stop()) when made */
     char write;
 } rw_attr_seen;
 

@@ -281,6 +281,9 @@ typedef struct {
 #define TOMBSTONE ((void *)1)
 
 static rw_stripe stripes[STRIPES];
+/* How many times every object was forgotten (stop, fork): an attribute a thread remembers
+ * seeing before that is not seen in the new history. */
+static long long forgotten = 0;
 static PyObject *died_callback = NULL;
 
 static inline rw_stripe *
@@ -478,6 +481,7 @@ object_died(PyObject *Py_UNUSED(module), PyObject *arg)
 static void
 forget_objects(int after_fork)
 {
+    forgotten++;
     for (int i = 0; i < STRIPES; i++) {
         rw_stripe *s = &stripes[i];
 #ifdef Py_GIL_DISABLED
@@ -558,6 +562,7 @@ seen_again(PyObject *target, PyObject *name, int write)
     rw_attr_seen *seen = seen_entry(ts, target, name);
     if (seen->ref == NULL || seen->target != target || seen->name != name
             || seen->clock != ts->clock || (write && !seen->write)
+            || seen->forgotten != forgotten
             || ((PyWeakReference *)seen->ref)->wr_object != target) {
         return 0;
     }
@@ -586,6 +591,7 @@ check(PyObject *target, PyObject *name, PyObject *op, int what)
         seen = seen_entry(ts, target, name);
         if (seen->ref != NULL && seen->target == target && seen->name == name
                 && seen->clock == ts->clock && (seen->write || what == CHECK_READ)
+                && seen->forgotten == forgotten
                 && ((PyWeakReference *)seen->ref)->wr_object == target) {
             return 0;
         }
@@ -605,10 +611,11 @@ check(PyObject *target, PyObject *name, PyObject *op, int what)
     }
     if (e == 0 && seen != NULL) {
         int same = seen->ref == (PyObject *)ref && seen->name == name
-                   && seen->clock == ts->clock;
+                   && seen->clock == ts->clock && seen->forgotten == forgotten;
         seen->write = (char)(what == CHECK_WRITE || (same && seen->write));
         seen->target = target;
         seen->clock = ts->clock;
+        seen->forgotten = forgotten;
         Py_XSETREF(seen->name, Py_NewRef(name));
         Py_XSETREF(seen->ref, Py_NewRef(ref));
     }

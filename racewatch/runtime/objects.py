@@ -190,8 +190,15 @@ def stop() -> None:
     unhook_classes()
 
 
+# How many times every object was forgotten (stop, fork): an attribute a thread remembers
+# seeing before that is not seen in the new history (as object.c's ``forgotten``).
+_forgotten = 0
+
+
 def unhook_classes() -> None:
     """Give every hooked class back what it had, forget every object."""
+    global _forgotten
+    _forgotten += 1
     with _lock:
         for cls, originals in list(_hooked.items()):
             for name, original in zip(("__getattribute__", "__setattr__", "__delattr__"),
@@ -316,7 +323,7 @@ def _seen_again(target, name, write: bool) -> bool:
         return False
     e = ts.attr_seen[_seen_index(target, name)]
     if (e is None or e[0] != id(target) or e[1] is not name or e[3] != ts.clock
-            or (write and not e[4]) or e[2]() is not target):
+            or (write and not e[4]) or e[5] != _forgotten or e[2]() is not target):
         return False
     ts.accesses += 1
     if not ts.accesses & _BUDGET_MASK and SETTINGS.budget is not None:
@@ -345,14 +352,15 @@ def _check(target, name, op: str, write: bool) -> None:
         shadow.read(ts, sh, name, op)
     i = _seen_index(target, name)
     e = ts.attr_seen[i]
-    same = e is not None and e[2] is ref and e[1] is name and e[3] == ts.clock
-    ts.attr_seen[i] = (id(target), name, ref, ts.clock, write or (same and e[4]))
+    same = (e is not None and e[2] is ref and e[1] is name and e[3] == ts.clock
+            and e[5] == _forgotten)
+    ts.attr_seen[i] = (id(target), name, ref, ts.clock, write or (same and e[4]), _forgotten)
 
 
 def _seen_again_in(ts, target, name, write: bool) -> bool:
     e = ts.attr_seen[_seen_index(target, name)]
     return (e is not None and e[0] == id(target) and e[1] is name and e[3] == ts.clock
-            and (e[4] or not write) and e[2]() is target)
+            and (e[4] or not write) and e[5] == _forgotten and e[2]() is target)
 
 
 def shadow_of(target) -> Shadow | None:
@@ -394,8 +402,9 @@ def _died(ref) -> None:
 
 
 def reinit_after_fork() -> None:
-    global _lock
+    global _lock, _forgotten
     _lock = _thread.RLock()
+    _forgotten += 1
 
 
 if COMPILED is not None:
