@@ -23,7 +23,7 @@ from .instrument.policy import Policy
 from .reports import json_report, text
 from .reports.log import RaceLog
 from .reports.model import Race, Report, Summary
-from .runtime import core, shadow, sync
+from .runtime import core, forks, shadow
 from .runtime.races import RaceTable
 from .runtime.settings import SETTINGS
 from .runtime.shadow import REGISTRY
@@ -34,7 +34,7 @@ from .suppressions import Suppressions
 # children (and leave the parent's report files alone: see ``write_reports``).
 PARENT_ENV = "RACEWATCH_PARENT_PID"
 
-_lock = threading.RLock()  # taken before start() patches threading: a plain RLock
+_lock = forks.lock()
 _session: Session | None = None
 
 
@@ -183,13 +183,13 @@ class Session:
             write(report, expand_pid(template), self.options)
 
     def after_fork_in_child(self) -> None:
-        """A forked child is a new process: new thread clocks, no race, its own log."""
-        from .patches import threads as thread_patches
+        """A forked child is a new process: new thread clocks, no race, its own log.
 
-        thread_patches.after_fork_in_child()
+        Runs from ``forks.settle()``, at the first racewatch operation in the child that
+        needs a lock, which may come before any after-fork hook (see forks.py).
+        """
         REGISTRY.reset_after_fork()
         shadow.reinit_locks_after_fork()
-        sync.reinit_locks_after_fork()
         SETTINGS.generation += 1
         self.table.reset_after_fork()
         self.pid = os.getpid()
@@ -286,11 +286,21 @@ def _finish_at_exit(session: Session) -> None:
         stop(closing_line=True)
 
 
-def _after_fork_in_child() -> None:
-    _lock._at_fork_reinit()
+def _reset_in_child() -> None:
     session = _session
     if session is not None:
         session.after_fork_in_child()
 
 
-os.register_at_fork(after_in_child=_after_fork_in_child)
+def _after_threading_after_fork() -> None:
+    """threading's own after-fork hook has run (it was registered first): see
+    ``patches.threads.after_fork_in_child``."""
+    forks.settle()
+    if _session is not None:
+        from .patches import threads as thread_patches
+
+        thread_patches.after_fork_in_child()
+
+
+forks.at_fork_in_child(_reset_in_child)
+os.register_at_fork(after_in_child=_after_threading_after_fork)

@@ -6,12 +6,11 @@ and reprs is done once per distinct race; a repeat costs two line look-ups.
 
 from __future__ import annotations
 
-import _thread
 import reprlib
 from collections.abc import Callable
 
 from ..reports.model import AccessInfo, Container, LockRef, Race, SyncEvent, ThreadRef, Timeline
-from . import stacks
+from . import forks, stacks
 from .settings import SETTINGS
 from .shadow import Access, Conflict
 from .threads import ThreadInfo
@@ -102,7 +101,7 @@ class RaceTable:
 
     def __init__(self):
         # Re-entrant: a listener (halt_on_error) may ask for the report while it runs.
-        self._lock = _thread.RLock()
+        self._lock = forks.lock()
         self._races: dict[tuple, Race] = {}
         self._suppressed: set[tuple] = set()
         self.occurrences = 0
@@ -158,7 +157,6 @@ class RaceTable:
 
     def reset_after_fork(self) -> None:
         """A forked child starts with no race: they are its parent's to report."""
-        self._lock._at_fork_reinit()
         self.clear()
 
     def clear(self) -> None:

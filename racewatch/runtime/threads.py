@@ -21,6 +21,7 @@ import collections
 import itertools
 import weakref
 
+from . import forks
 from .clock import VectorClock, entry
 from .core import COMPILED
 from .stacks import EMPTY_STACK, Stack
@@ -116,7 +117,10 @@ class ThreadRegistry:
     """Hands out logical ids and clock slots, and knows which threads are alive."""
 
     def __init__(self):
-        self._lock = _thread.allocate_lock()
+        # Re-entrant: a signal handler, a finalizer or a GC callback may run between two
+        # bytecodes of a method below and start, join or end a thread itself.  Every
+        # method calls forks.settle() before taking it (see forks.py).
+        self._lock = forks.lock()
         self._tids = itertools.count()
         self._slot_last: list[int] = []     # last clock value used on each slot
         self._free = collections.deque()    # slots of finished threads, oldest first
@@ -131,6 +135,7 @@ class ThreadRegistry:
         self.solo: ThreadState | None = None
         self.solo_allowed = True
         self._starting = 0  # threads announced by ``forking`` that have not begun yet
+        self._changes = 0   # bumped by every start, so that update_solo sees a stale answer
 
     # -- the current thread -------------------------------------------------------------
 
@@ -153,6 +158,7 @@ class ThreadRegistry:
     def begin(self, name: str, ident: int, created_at: Stack, parent_tid: int | None,
               inherit: VectorClock | None, thread_obj=None) -> ThreadState:
         """Install a new state for the calling thread, starting from clock ``inherit``."""
+        forks.settle()
         with self._lock:
             tid = next(self._tids)
             slot = self._allocate_slot()
@@ -165,6 +171,7 @@ class ThreadRegistry:
             self._live[slot] = state
             self.threads_seen += 1
             self.solo = None
+            self._changes += 1
             if parent_tid is not None and self._starting:
                 self._starting -= 1
         old = getattr(self._tls, "state", None)
@@ -200,6 +207,7 @@ class ThreadRegistry:
 
     def retire(self, state: ThreadState) -> None:
         """The thread of ``state`` has ended; its slot may be reused."""
+        forks.settle()
         with self._lock:
             # A state from before a fork (reset_after_fork) has nothing left to give back.
             if state.dead or self._live.get(state.slot) is not state:
@@ -215,12 +223,15 @@ class ThreadRegistry:
 
     def forking(self) -> None:
         """A live thread is about to start another: no thread is alone any more."""
+        forks.settle()
         with self._lock:
             self._starting += 1
             self.solo = None
+            self._changes += 1
 
     def fork_failed(self) -> None:
         """The thread announced by ``forking`` could not be started."""
+        forks.settle()
         with self._lock:
             if self._starting:
                 self._starting -= 1
@@ -231,7 +242,9 @@ class ThreadRegistry:
         Such a thread's accesses need no record: nothing can race with them now, and every
         thread started later inherits its clock.  Called when a thread ends or is joined.
         """
+        forks.settle()
         with self._lock:
+            changes = self._changes
             solo = None
             if self.solo_allowed and not self._starting and len(self._live) == 1:
                 (ts,) = self._live.values()
@@ -239,11 +252,13 @@ class ThreadRegistry:
                 last = self._slot_last
                 if all(last[s] <= entry(vc, s) for s in range(len(last)) if s != ts.slot):
                     solo = ts
-            self.solo = solo
+            # A signal handler may have started a thread meanwhile (the lock is re-entrant):
+            # then this answer is stale, and the None that forking() stored must stay.
+            if changes == self._changes:
+                self.solo = solo
 
     def reset_after_fork(self) -> None:
         """In a forked child: only the forking thread exists, and it starts afresh."""
-        self._lock._at_fork_reinit()
         self._slot_last = []
         self._free.clear()
         self._live = {}
@@ -270,6 +285,7 @@ class ThreadRegistry:
     # -- all threads ----------------------------------------------------------------------
 
     def live(self) -> list[ThreadState]:
+        forks.settle()
         with self._lock:
             return list(self._live.values())
 
@@ -302,6 +318,7 @@ class ThreadRegistry:
 
     def accesses(self) -> int:
         """Tracked accesses made so far by every thread."""
+        forks.settle()
         with self._lock:
             return self.finished_accesses + sum(ts.accesses for ts in self._live.values())
 
