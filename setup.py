@@ -23,7 +23,8 @@ PTH = "racewatch.pth"
 CORE = Extension(
     "racewatch._core",
     sources=[f"racewatch/_core/{name}.c"
-             for name in ("module", "threadstate", "stacks", "shadow", "tracked", "sync")],
+             for name in ("module", "threadstate", "stacks", "shadow", "tracked", "sync",
+                          "sink")],
     depends=["racewatch/_core/core.h"],
     optional=True,  # no compiler: the pure-Python core, never a failed install
 )

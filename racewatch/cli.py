@@ -90,7 +90,9 @@ def _report(args) -> int:
     from .reports.merge import merge_reports
 
     try:
-        reports = read_logs(args.logs)
+        reports = read_logs(args.logs,
+                            warn=lambda message: sys.stderr.write(f"racewatch: warning: "
+                                                                  f"{message}\n"))
     except LogError as exc:
         sys.stderr.write(f"racewatch: error: {exc}\n")
         return USAGE_ERROR

@@ -23,6 +23,7 @@ from .instrument.policy import Policy
 from .reports import json_report, text
 from .reports.log import RaceLog
 from .reports.model import Race, Report, Summary
+from .reports.output import Output
 from .runtime import core, forks, shadow
 from .runtime.races import RaceTable
 from .runtime.settings import SETTINGS
@@ -62,6 +63,9 @@ class Session:
         self.suppressions = Suppressions.load(options.suppressions) \
             if options.suppressions else Suppressions()
         self.log: RaceLog | None = None
+        # racewatch's own text goes to the stderr of now, whatever the program does with
+        # sys.stderr later (reports/output.py).
+        self.output = Output(sys.stderr)
         # A child of a watched process (spawned, or forked: see _after_fork_in_child).
         self.is_child = os.environ.get(PARENT_ENV) not in (None, "", str(os.getpid()))
 
@@ -69,8 +73,7 @@ class Session:
 
     def _print_race(self, race: Race, new: bool) -> None:
         if new:
-            sys.stderr.write(text.format_race(race, self.pid, self.options.strip_path_prefix))
-            sys.stderr.flush()
+            self.output.write(text.format_race(race, self.pid, self.options.strip_path_prefix))
 
     def _log_race(self, race: Race, new: bool) -> None:
         if new and self.log is not None:
@@ -88,9 +91,11 @@ class Session:
                 report = self.report()
                 self.finished = report
                 self.write_reports(report)
-        sys.stderr.write("racewatch: halt_on_error: stopping at the first race\n")
-        sys.stderr.flush()
-        sys.stdout.flush()
+        self.output.say("racewatch: halt_on_error: stopping at the first race\n")
+        try:
+            sys.stdout.flush()
+        except Exception:  # noqa: BLE001 -- the program's stdout, gone or broken
+            pass
         os._exit(self.options.exitcode)
 
     def add_listener(self, listener: Callable[[Race, bool], None]) -> None:
@@ -100,7 +105,7 @@ class Session:
 
     def install(self) -> None:
         SETTINGS.stack_depth = self.options.stack_depth
-        SETTINGS.sink = self.table.on_conflict
+        SETTINGS.sink = self.table.sink
         SETTINGS.tracking = True
         SETTINGS.tracking_cut = None
         SETTINGS.started_ns = time.monotonic_ns()
@@ -175,6 +180,9 @@ class Session:
         if self.log is not None:
             self.log.write_final(report)
             self.log.close()
+            lost = self.log.say_lost()
+            if lost:
+                self.output.say(lost + "\n")
         for template, write in ((self.options.json, _write_json),
                                 (self.options.html, _write_html),
                                 (self.options.sarif, _write_sarif)):
@@ -269,11 +277,16 @@ def stop(closing_line: bool = False) -> Report | None:
         report = session.report()
         session.finished = report
         session.write_reports(report)
+        output = session.output
+        if session.table.failures:
+            n = session.table.failures
+            output.say(f"racewatch: internal error: {n} race{'s' if n != 1 else ''} could not "
+                       f"be reported ({session.table.first_failure})\n")
         if closing_line:
-            sys.stderr.write(text.closing_line(report.summary.races) + "\n")
+            output.say_lost()
+            output.say(text.closing_line(report.summary.races) + "\n")
             if report.summary.tracking_cut:
-                sys.stderr.write(f"racewatch: {report.summary.tracking_cut}\n")
-            sys.stderr.flush()
+                output.say(f"racewatch: {report.summary.tracking_cut}\n")
         return report
 
 

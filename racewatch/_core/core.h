@@ -10,6 +10,8 @@
  *   tracked.c      the tracked dict and defaultdict types, track(), public_type() (tracked.py)
  *   sync.c         SyncVar and the edge operations (sync.py), the tracked locks' methods
  *                  (patches/locks.py)
+ *   sink.c         Sink: hands each conflict to RaceTable.on_conflict (races.py) without
+ *                  ever raising into the program's access
  */
 
 #ifndef RACEWATCH_CORE_H
@@ -347,6 +349,10 @@ PyObject *rw_keys_placeholder(PyObject *d);
 PyObject *rw_mod_public_type(PyObject *self, PyObject *obj);
 PyObject *rw_mod_is_tracked(PyObject *self, PyObject *obj);
 PyObject *rw_mod_reflected_first(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
+
+/* -- races.py (sink.c) ------------------------------------------------------------------ */
+
+int rw_sink_ready(PyObject *module);
 
 /* -- the hot path ----------------------------------------------------------------------- */
 

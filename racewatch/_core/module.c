@@ -231,13 +231,14 @@ core_exec(PyObject *module)
             return -1;
         }
         if (rw_tracked_ready(module) < 0 || rw_threadstate_ready(module) < 0
-                || rw_sync_ready(module) < 0) {
+                || rw_sync_ready(module) < 0 || rw_sink_ready(module) < 0) {
             return -1;
         }
         initialized = 1;
     }
     else if (rw_shadow_ready(module) < 0 || rw_tracked_ready(module) < 0
-             || rw_threadstate_ready(module) < 0 || rw_sync_ready(module) < 0) {
+             || rw_threadstate_ready(module) < 0 || rw_sync_ready(module) < 0
+             || rw_sink_ready(module) < 0) {
         return -1;
     }
     PyObject *solo = PyType_GenericAlloc(&RW_SoloSlotType, 0);
