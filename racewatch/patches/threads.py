@@ -11,6 +11,7 @@ keeping its ``finished`` event internal.
 from __future__ import annotations
 
 import _thread
+import sys
 import threading
 
 from ..runtime import stacks
@@ -54,15 +55,30 @@ def _start(wrapped, instance, args, kwargs):
         raise
 
 
+def _begin_started(thread: threading.Thread):
+    """Begin the calling thread, which ``thread.start()`` announced, from its start's clock;
+    its state if it has begun already (``None`` if it never was announced).
+
+    Called by the bootstrap patch, or earlier by ``REGISTRY.adopt`` (see
+    ``_begin_announced``), or both, nested: the start's entry is taken only once begun.
+    """
+    pending = _pending.get(thread)
+    if pending is None:
+        return _states.get(thread)
+    clock, created, parent_tid = pending
+    state = REGISTRY.begin(thread.name, _get_ident(), created, parent_tid, clock, thread)
+    note(state, "begin", f"started by T{parent_tid}", ACQUIRE, created)
+    _states.set(thread, state)
+    if _pending.pop(thread) is not None:
+        REGISTRY.started()
+    return state
+
+
 def _bootstrap_inner(wrapped, instance, args, kwargs):
-    pending = _pending.pop(instance)
     state = None
-    if pending is not None and SETTINGS.enabled:
-        clock, created, parent_tid = pending
-        state = REGISTRY.begin(instance.name, _get_ident(), created, parent_tid, clock, instance)
-        note(state, "begin", f"started by T{parent_tid}", ACQUIRE, created)
-        _states.set(instance, state)
-    elif pending is not None:
+    if SETTINGS.enabled:
+        state = _begin_started(instance)
+    elif _pending.pop(instance) is not None:
         REGISTRY.fork_failed()
     try:
         return wrapped(*args, **kwargs)
@@ -85,20 +101,34 @@ def _join(wrapped, instance, args, kwargs):
 class _ThreadFunction:
     """What ``_thread.start_new_thread`` runs: begins the child, then the user's function."""
 
-    __slots__ = ("function", "inherited")
+    __slots__ = ("function", "inherited", "state")
 
     def __init__(self, function, inherited):
         self.function = function
         self.inherited = inherited
+        self.state = None
+
+    def begin(self):
+        """Begin the calling thread from its start's clock, once (as ``_begin_started``)."""
+        inherited = self.inherited
+        if inherited is None:
+            return self.state
+        clock, created, parent_tid = inherited
+        ident = _get_ident()
+        state = REGISTRY.begin(f"Thread-{ident}", ident, created, parent_tid, clock)
+        note(state, "begin", f"started by T{parent_tid}", ACQUIRE, created)
+        self.state = state
+        if self.inherited is not None:
+            self.inherited = None
+            REGISTRY.started()
+        return state
 
     def __call__(self, *args, **kwargs):
-        clock, created, parent_tid = self.inherited
         state = None
         if SETTINGS.enabled:
-            ident = _get_ident()
-            state = REGISTRY.begin(f"Thread-{ident}", ident, created, parent_tid, clock)
-            note(state, "begin", f"started by T{parent_tid}", ACQUIRE, created)
-        else:
+            state = self.begin()
+        elif self.inherited is not None:
+            self.inherited = None
             REGISTRY.fork_failed()
         try:
             return self.function(*args, **kwargs)
@@ -129,6 +159,25 @@ def start_new_thread(function, args, kwargs=None):
 
 start_new_thread.__doc__ = _start_new_thread.__doc__
 
+_BOOTSTRAP = threading.Thread._bootstrap.__code__
+_THREAD_FUNCTION = _ThreadFunction.__call__.__code__
+
+
+def _begin_announced():
+    """``REGISTRY.begin_announced``: the state of a thread that a watched thread started,
+    asked for by code that runs in it before it has begun (a GC callback, a finalizer), or
+    None.  The thread's start is found in the frames that run it."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        code = frame.f_code
+        if code is _BOOTSTRAP or code is _THREAD_FUNCTION:
+            starter = frame.f_locals.get("self")
+            if code is _THREAD_FUNCTION:
+                return starter.begin() if isinstance(starter, _ThreadFunction) else None
+            return _begin_started(starter) if isinstance(starter, threading.Thread) else None
+        frame = frame.f_back
+    return None
+
 
 def after_fork_in_child() -> None:
     """threading's own after-fork handler, which ran just before racewatch's, re-makes its
@@ -154,6 +203,7 @@ def install(patcher) -> None:
     patcher.replace(_thread, "start_new_thread", start_new_thread)
     if hasattr(_thread, "start_new"):  # the old alias, removed in 3.13
         patcher.replace(_thread, "start_new", start_new_thread)
+    patcher.replace(REGISTRY, "begin_announced", _begin_announced)
 
 
 stacks.leave_out_frames_of(globals())

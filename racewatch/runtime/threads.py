@@ -20,9 +20,10 @@ import _thread
 import collections
 import itertools
 import weakref
+from collections.abc import Callable
 
 from . import forks
-from .clock import VectorClock, entry
+from .clock import VectorClock, entry, join_into
 from .core import COMPILED
 from .stacks import EMPTY_STACK, Stack
 
@@ -135,6 +136,8 @@ class ThreadRegistry:
         self.solo: ThreadState | None = None
         self.solo_allowed = True
         self._starting = 0  # threads announced by ``forking`` that have not begun yet
+        self.begin_announced: Callable[[], ThreadState | None] | None = None
+        self._ending: dict[int, ThreadState] = {}  # thread ident -> state, inside _ended
         self._changes = 0   # bumped by every start, so that update_solo sees a stale answer
 
     # -- the current thread -------------------------------------------------------------
@@ -147,7 +150,22 @@ class ThreadRegistry:
             return self.adopt()
 
     def adopt(self, name: str | None = None, thread_obj=None) -> ThreadState:
-        """Give the calling thread a root state: nothing is known to happen before it."""
+        """Give the calling thread a root state: nothing is known to happen before it.
+
+        Unless a watched thread started it and it has not begun yet: a garbage collection
+        (its ``gc.callbacks``, a ``__del__``) runs in whichever thread allocates, so it can
+        run in a new thread before the patch that begins the thread (its bootstrap) or in
+        the middle of that.  ``begin_announced`` (set by the thread patches) finds such a
+        thread's start and begins it from there.  A collection can also run in a thread
+        that is ending, in the middle of ``_ended``: it gets the state being ended.
+        """
+        ending = self._ending.get(_thread.get_ident())
+        if ending is not None:
+            return ending
+        if self._starting and self.begin_announced is not None:
+            state = self.begin_announced()
+            if state is not None:
+                return state
         ident = _thread.get_ident()
         if self._live:
             self.solo_allowed = False
@@ -157,8 +175,17 @@ class ThreadRegistry:
 
     def begin(self, name: str, ident: int, created_at: Stack, parent_tid: int | None,
               inherit: VectorClock | None, thread_obj=None) -> ThreadState:
-        """Install a new state for the calling thread, starting from clock ``inherit``."""
+        """Install a new state for the calling thread, starting from clock ``inherit``.
+
+        Allocations below may run a garbage collection, and its callbacks may need a state
+        for this thread before this one is installed: the state a nested call installed
+        meanwhile is joined into this one (it is the same OS thread) and retired.
+        """
         forks.settle()
+        sentinel = _Sentinel()
+        holder: list[ThreadState | None] = [None]
+        sentinel_ref = weakref.ref(
+            sentinel, lambda _ref, h=holder: self._ended(h[0]) if h[0] is not None else None)
         with self._lock:
             tid = next(self._tids)
             slot = self._allocate_slot()
@@ -172,22 +199,33 @@ class ThreadRegistry:
             self.threads_seen += 1
             self.solo = None
             self._changes += 1
-            if parent_tid is not None and self._starting:
-                self._starting -= 1
+        state._sentinel_ref = sentinel_ref
+        holder[0] = state
+        self._tls.sentinel = sentinel  # the thread-local's first use may allocate
         old = getattr(self._tls, "state", None)
-        if old is not None and old is not state:
-            self.retire(old)
-        sentinel = _Sentinel()
-        state._sentinel_ref = weakref.ref(sentinel, lambda _ref, s=state: self._ended(s))
-        self._tls.sentinel = sentinel
         self._tls.state = state
         if _hand_over is not None:
             _hand_over(state)
+        if old is not None and old is not state:
+            join_into(state.vc, old.vc)
+            self.retire(old)
         return state
+
+    def started(self) -> None:
+        """A thread announced by ``forking`` has begun (called once per start)."""
+        forks.settle()
+        with self._lock:
+            if self._starting:
+                self._starting -= 1
 
     def _ended(self, state: ThreadState) -> None:
         """The thread-local of ``state``'s thread was cleared: that thread has ended."""
-        self.retire(state)
+        ident = state.info.ident
+        self._ending[ident] = state
+        try:
+            self.retire(state)
+        finally:
+            self._ending.pop(ident, None)
         if _let_go is not None:
             _let_go(state)
 
@@ -231,10 +269,7 @@ class ThreadRegistry:
 
     def fork_failed(self) -> None:
         """The thread announced by ``forking`` could not be started."""
-        forks.settle()
-        with self._lock:
-            if self._starting:
-                self._starting -= 1
+        self.started()
 
     def update_solo(self) -> None:
         """Set ``solo`` if one thread is alive and every finished thread is ordered before it.
@@ -268,6 +303,7 @@ class ThreadRegistry:
         self.solo = None
         self.solo_allowed = True
         self._starting = 0
+        self._ending = {}
         self._tls.__dict__.pop("state", None)
         self._tls.__dict__.pop("sentinel", None)
         if _hand_over is not None:
