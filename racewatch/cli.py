@@ -174,9 +174,12 @@ def _run(parser, args) -> int:
     except BaseException as exc:  # the program's own failure: reported as Python would
         failure = exc
     status = runner.exit_status(failure)
+    interrupted = type(failure) is KeyboardInterrupt
     failure = None
     runner.shut_down()  # racewatch's own atexit handler ends the session and reports
     report = active.finished or session.stop(closing_line=True)
+    if interrupted:
+        runner.exit_by_sigint()
     if status == 0 and report is not None and report.races:
         status = options.exitcode
     return status
