@@ -85,10 +85,17 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _report(args) -> int:
-    from .reports import json_report, text
+    from .reports import text
+    from .reports.files import REPORT_FILES, failure, unwritable, write_report
     from .reports.log import LogError, read_logs
     from .reports.merge import merge_reports
 
+    for name in REPORT_FILES:
+        path = getattr(args, name)
+        reason = unwritable(path) if path else None
+        if reason is not None:
+            sys.stderr.write(f"racewatch: error: --{name}: cannot write {path!r}: {reason}\n")
+            return USAGE_ERROR
     try:
         reports = read_logs(args.logs,
                             warn=lambda message: sys.stderr.write(f"racewatch: warning: "
@@ -103,17 +110,18 @@ def _report(args) -> int:
     sys.stdout.write(f"{text.closing_line(len(merged.races))} in {processes} "
                      f"process{'es' if processes != 1 else ''} "
                      f"({merged.summary.occurrences} occurrences)\n")
-    if args.json:
-        json_report.write(merged, args.json)
-    if args.html:
-        from .reports import html
-
-        html.write(merged, args.html, strip_path_prefix=args.strip_path_prefix)
-    if args.sarif:
-        from .reports import sarif
-
-        sarif.write(merged, args.sarif)
-    return args.exitcode if merged.races else 0
+    status = args.exitcode if merged.races else 0
+    for name in REPORT_FILES:
+        path = getattr(args, name)
+        if not path:
+            continue
+        try:
+            write_report(name, merged, path, args.strip_path_prefix)
+        except OSError as exc:
+            sys.stderr.write(f"racewatch: error: cannot write {REPORT_FILES[name]} to "
+                             f"{path}: {failure(exc, path)}\n")
+            status = USAGE_ERROR
+    return status
 
 
 def _run(parser, args) -> int:

@@ -55,10 +55,10 @@ def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
         from racewatch import testrun  # chooses the core (RACEWATCH_CORE) as it imports
 
         options = testrun.options_from(early_config)
+        detect = not _is_xdist_controller(early_config)
+        run = testrun.TestRun(early_config, options, detect=detect)
     except OptionError as exc:
         raise pytest.UsageError(f"racewatch: {exc}") from None
-    detect = not _is_xdist_controller(early_config)
-    run = testrun.TestRun(early_config, options, detect=detect)
     early_config.stash[_RUN] = run
     early_config.pluginmanager.register(_ActiveHooks(run), "racewatch-active")
 

@@ -16,11 +16,12 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from . import __version__, patches
-from .config import Options, expand_pid
+from .config import OptionError, Options, expand_pid
 from .instrument.hook import RewriteHook
 from .instrument.loaded import LoadedCode
 from .instrument.policy import Policy
-from .reports import json_report, text
+from .reports import text
+from .reports.files import REPORT_FILES, failure, unwritable, write_report
 from .reports.log import RaceLog
 from .reports.model import Race, Report, Summary
 from .reports.output import Output
@@ -59,15 +60,26 @@ class Session:
         self.loaded = LoadedCode()
         self._print_races = print_races
         self.finished: Report | None = None
-        # Read now: a missing or malformed file is an OptionError before anything starts.
-        self.suppressions = Suppressions.load(options.suppressions) \
-            if options.suppressions else Suppressions()
-        self.log: RaceLog | None = None
         # racewatch's own text goes to the stderr of now, whatever the program does with
         # sys.stderr later (reports/output.py).
         self.output = Output(sys.stderr)
         # A child of a watched process (spawned, or forked: see _after_fork_in_child).
         self.is_child = os.environ.get(PARENT_ENV) not in (None, "", str(os.getpid()))
+        # Read now: a missing or malformed file, or a report that could not be written, is
+        # an OptionError before anything starts.
+        self.suppressions = Suppressions.load(options.suppressions) \
+            if options.suppressions else Suppressions()
+        for name, path in self._report_paths():
+            reason = unwritable(path)
+            if reason is not None:
+                raise OptionError(f"option {name!r}: cannot write {path!r}: {reason}")
+        self.log: RaceLog | None = None
+        if options.log_path:
+            try:
+                self.log = RaceLog(options.log_path)
+            except OSError as exc:
+                raise OptionError(f"option 'log_path': cannot open "
+                                  f"{expand_pid(options.log_path)!r}: {failure(exc)}") from None
 
     # -- listeners ----------------------------------------------------------------------
 
@@ -114,8 +126,7 @@ class Session:
 
             SETTINGS.budget = MemoryBudget(self.options.max_memory_mb)
         self.table.suppress = lambda race, _conflict: self.suppressions.suppresses(race)
-        if self.options.log_path:
-            self.log = RaceLog(self.options.log_path)
+        if self.log is not None:
             self.add_listener(self._log_race)
         elif self._print_races:
             self.add_listener(self._print_race)
@@ -183,12 +194,21 @@ class Session:
             lost = self.log.say_lost()
             if lost:
                 self.output.say(lost + "\n")
-        for template, write in ((self.options.json, _write_json),
-                                (self.options.html, _write_html),
-                                (self.options.sarif, _write_sarif)):
-            if not template or (self.is_child and "%p" not in template):
-                continue
-            write(report, expand_pid(template), self.options)
+        for name, path in self._report_paths():
+            try:
+                write_report(name, report, path, self.options.strip_path_prefix)
+            except Exception as exc:  # noqa: BLE001 -- one line, and the other reports
+                self.output.say(f"racewatch: error: cannot write {REPORT_FILES[name]} to "
+                                f"{path}: {failure(exc, path)}\n")
+
+    def _report_paths(self) -> list[tuple[str, str]]:
+        """(option, path) of each report file this process writes."""
+        paths = []
+        for name in REPORT_FILES:
+            template = getattr(self.options, name)
+            if template and not (self.is_child and "%p" not in template):
+                paths.append((name, expand_pid(template)))
+        return paths
 
     def after_fork_in_child(self) -> None:
         """A forked child is a new process: new thread clocks, no race, its own log.
@@ -207,22 +227,6 @@ class Session:
             self.log.reopen_after_fork()
         REGISTRY.current()
         REGISTRY.update_solo()
-
-
-def _write_json(report: Report, path: str, options: Options) -> None:
-    json_report.write(report, path)
-
-
-def _write_html(report: Report, path: str, options: Options) -> None:
-    from .reports import html
-
-    html.write(report, path, strip_path_prefix=options.strip_path_prefix)
-
-
-def _write_sarif(report: Report, path: str, options: Options) -> None:
-    from .reports import sarif
-
-    sarif.write(report, path)
 
 
 def _python_version() -> str:

@@ -51,10 +51,14 @@ class Suppressions:
     def load(cls, path: str | Path) -> Suppressions:
         """Read a suppressions file; a missing file or a bad line is an ``OptionError``."""
         try:
-            lines = Path(path).read_text().splitlines()
+            lines = Path(path).read_text(encoding="utf-8").splitlines()
         except OSError as exc:
             raise OptionError(f"cannot read the suppressions file {str(path)!r}: "
                               f"{exc.strerror}") from None
+        except UnicodeDecodeError as exc:
+            line = Path(path).read_bytes()[:exc.start].count(b"\n") + 1
+            raise OptionError(f"{path}:{line}: the suppressions file is not UTF-8 "
+                              f"(byte {exc.object[exc.start]:#04x})") from None
         rules = []
         for number, line in enumerate(lines, 1):
             line = line.strip()

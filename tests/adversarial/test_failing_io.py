@@ -145,3 +145,16 @@ def test_stderr_of_the_program_is_untouched(tmp_path):
     plain = run_plain(program, cwd=tmp_path)
     watched = run(racewatch_command("run", str(program)), tmp_path, clean_env(), 60)
     assert without_reports(watched.stderr) == plain.stderr
+
+
+def test_a_report_on_a_full_disk_is_one_line_and_the_others_are_written(tmp_path, full_disk):
+    program = _program(tmp_path)
+    json_path = full_disk / "report.json"
+    watched = run(racewatch_command("run", "--json", str(json_path), "--html", "r.html",
+                                    str(program)), tmp_path, clean_env(), 60)
+    assert watched.status == 66
+    assert watched.stderr.splitlines()[-2:] == [
+        f"racewatch: error: cannot write the JSON report to {json_path}: No space left on "
+        "device", f"racewatch: {LINES} races found"], watched.stderr[-2000:]
+    assert not json_path.exists() and not list(full_disk.glob("*.tmp"))
+    assert (tmp_path / "r.html").stat().st_size > 0
