@@ -77,7 +77,9 @@ def write_atomically(path: str, text: str) -> None:
     tmp = f"{path}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
+        # A file name that is not UTF-8 reaches a report as lone surrogates: written as
+        # \udcXX, which a JSON reader reads back as the same string.
+        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as f:
             f.write(text)
         os.replace(tmp, path)
     except BaseException:
