@@ -6,37 +6,15 @@ and reprs is done once per distinct race; a repeat costs two line look-ups.
 
 from __future__ import annotations
 
-import reprlib
 from collections.abc import Callable
 
 from ..reports.model import AccessInfo, Container, LockRef, Race, SyncEvent, ThreadRef, Timeline
 from . import forks, stacks
 from .core import COMPILED
+from .keys import describe
 from .settings import SETTINGS
 from .shadow import REGISTRY, Access, Conflict
 from .threads import ThreadInfo
-
-KEY_REPR_LIMIT = 120
-
-_repr = reprlib.Repr()
-_repr.maxstring = KEY_REPR_LIMIT
-_repr.maxother = KEY_REPR_LIMIT
-
-
-def key_repr(key, defer: bool = False) -> str:
-    """The key as reports show it: its repr, cut to a readable length, never raising
-    (but a RecursionError with ``defer``: the race is then reported later, with room)."""
-    try:
-        text = repr(key)
-    except Exception as exc:  # a key whose __repr__ fails must not break the report
-        if defer and isinstance(exc, RecursionError):
-            raise
-        return f"<{type(key).__name__} object; repr failed: {type(exc).__name__}>"
-    if len(text) > KEY_REPR_LIMIT:
-        text = _repr.repr(key)
-        if len(text) > KEY_REPR_LIMIT:
-            text = text[:KEY_REPR_LIMIT - 3] + "..."
-    return text
 
 
 def kind_of(previous: Access, current: Access) -> str:
@@ -47,11 +25,10 @@ def thread_ref(info: ThreadInfo) -> ThreadRef:
     return ThreadRef(info.current_name(), info.tid, stacks.resolve(info.created_at))
 
 
-def access_info(rec: Access, key=None, has_key: bool = False, defer: bool = False
-                ) -> AccessInfo:
+def access_info(rec: Access, key=None, has_key: bool = False) -> AccessInfo:
     locks = [LockRef(f"{lk.kind}#{lk.serial}", stacks.resolve(lk.created_at)) for lk in rec.locks]
     return AccessInfo(rec.op, rec.write, thread_ref(rec.thread), locks, stacks.resolve(rec.stack),
-                      key_repr(key, defer) if has_key else None)
+                      describe(key) if has_key else None)
 
 
 def _seconds(ns: int) -> float:
@@ -137,15 +114,15 @@ class RaceTable:
         try:
             if self.pending or self._unsent:
                 self.drain()
-            self._take(conflict, defer=True)
+            self._take(conflict)
         except RecursionError:
             self.pending.append(conflict)
         except Exception as exc:  # noqa: BLE001 -- never into the program's access
             self._failed(exc)
 
-    def _take(self, conflict: Conflict, defer: bool) -> None:
+    def _take(self, conflict: Conflict) -> None:
         """Count ``conflict`` or make it a new race, and tell the listeners.  Raises
-        RecursionError only before anything changed (``defer``: a key's repr too)."""
+        RecursionError only before anything changed."""
         prev, cur = conflict.previous, conflict.current
         a = stacks.innermost_line(prev.stack)
         b = stacks.innermost_line(cur.stack)
@@ -156,7 +133,7 @@ class RaceTable:
                 if signature in self._suppressed:
                     self.suppressed += 1
                     return
-                built = self._build(conflict, defer)
+                built = self._build(conflict)
                 if self.suppress is not None and self.suppress(built, conflict):
                     self._suppressed.add(signature)
                     self.suppressed += 1
@@ -186,7 +163,7 @@ class RaceTable:
             while pending:
                 conflict = pending.pop(0)
                 try:
-                    self._take(conflict, defer=False)
+                    self._take(conflict)
                 except RecursionError:
                     pending.insert(0, conflict)
                     return
@@ -200,18 +177,16 @@ class RaceTable:
         if self.first_failure is None:
             self.first_failure = f"{type(exc).__name__}: {exc}"
 
-    def _build(self, c: Conflict, defer: bool) -> Race:
+    def _build(self, c: Conflict) -> Race:
         sh = c.shadow
         return Race(
             kind=kind_of(c.previous, c.current),
             container=Container(sh.kind, stacks.resolve(sh.created_at)),
-            key=None if c.on_keys else key_repr(c.key, defer),
+            key=None if c.on_keys else describe(c.key),
             current=access_info(c.current, c.current_key,
-                                c.on_keys and c.current.write and c.current_key is not None,
-                                defer),
+                                c.on_keys and c.current.write and c.current_key is not None),
             previous=access_info(c.previous, c.previous_key,
-                                 c.on_keys and c.previous.write and c.previous_key is not None,
-                                 defer),
+                                 c.on_keys and c.previous.write and c.previous_key is not None),
             location="keys" if c.on_keys else "key",
             timeline=timeline(c.previous, c.current),
             count=0,
@@ -220,7 +195,7 @@ class RaceTable:
     def races(self) -> list[Race]:
         if self.pending or self._unsent:
             ts = REGISTRY.current()
-            ts.busy += 1  # keys' reprs run here, outside the engine: not the program's accesses
+            ts.busy += 1  # racewatch's own work, outside the engine: not the program's accesses
             try:
                 self.drain()
             finally:

@@ -1,4 +1,5 @@
-"""Text the program chose, in every report format: a key's repr, a thread's name, a
+"""Text the program chose, in every report format: a key's class name (a key of a class
+of the program's is shown as ``<module.Class object at 0x...>``), a thread's name, a
 function's name, a file's path.
 
 A program's text must not drive the terminal (ESC sequences, NUL, BEL), forge a report
@@ -15,7 +16,7 @@ from corpus_tools import clean_env, racewatch_command
 from harness import run
 
 FORGED = "\nSUMMARY: racewatch: data race forged.py:1 in forged\n"
-KEY_REPR = "Key\x1b[2J\x00" + FORGED + "<script>alert(1)</script>\u202eevil"
+KEY_NAME = "Key\x1b[2J\x00" + FORGED + "<script>alert(1)</script>\u202eevil"
 THREAD_NAME = "worker\x1b]0;pwned\x07" + FORGED
 FUNCTION_NAME = "work" + FORGED.rstrip("\n")
 FOLDER = "dir\x1b[31m" + FORGED.rstrip("\n").replace(":", "").replace(".", "")
@@ -23,13 +24,7 @@ FOLDER = "dir\x1b[31m" + FORGED.rstrip("\n").replace(":", "").replace(".", "")
 PROGRAM = f"""\
 import threading
 
-KEY_REPR = {KEY_REPR!r}
-
-
 class Key:
-    def __repr__(self):
-        return KEY_REPR
-
     def __hash__(self):
         return 1
 
@@ -37,6 +32,7 @@ class Key:
         return isinstance(other, Key)
 
 
+Key.__qualname__ = {KEY_NAME!r}
 d = {{}}
 key = Key()
 
@@ -79,7 +75,7 @@ def _check_text(text: str) -> None:
     summaries = [line for line in text.splitlines() if line.startswith("SUMMARY:")]
     assert len(summaries) == 1, summaries  # the forged ones are escaped inside other lines
     assert summaries[0].endswith("in work\\nSUMMARY: racewatch: data race forged.py:1 in forged")
-    assert "key Key\\x1b[2J\\x00\\nSUMMARY: racewatch:" in text
+    assert "key <__main__.Key\\x1b[2J\\x00\\nSUMMARY: racewatch:" in text
     assert "'worker\\x1b]0;pwned\\x07\\nSUMMARY: racewatch:" in text
     assert "dir\\x1b[31m\\nSUMMARY racewatch data race forgedpy1 in forged/prog.py" in text
 
@@ -99,7 +95,7 @@ def test_racewatch_report_prints_a_report_the_same_way(reports):
 def test_json_and_sarif_carry_the_text_exactly(reports):
     tmp_path, _ = reports
     (race,) = json.loads((tmp_path / "r.json").read_text())["races"]
-    assert race["key"] == KEY_REPR
+    assert race["key"].startswith(f"<__main__.{KEY_NAME[:80]}")
     assert race["current"]["thread"]["name"].startswith(THREAD_NAME)
     assert race["current"]["stack"][0]["function"] == FUNCTION_NAME
     assert FOLDER in race["current"]["stack"][0]["file"]
