@@ -6,8 +6,9 @@ racewatch's own reports are taken out, the same exit status (66 for a program th
 
 A program in ``programs/`` says what racewatch should find in a comment line near its
 top, ``# races: 0`` (a correct program) or ``# races: 1`` (that many distinct races), and
-may ask for ``# timeout: SECONDS`` or ``# stderr: any`` (stderr not compared: the program
-prints something that varies between runs, such as an object's address).
+may ask for ``# timeout: SECONDS``, ``# stderr: any`` (stderr not compared: the program
+prints something that varies between runs, such as an object's address) or ``# slow:
+yes`` (marked ``slow``: a load case, or one that waits out its timeout where it fails).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from corpus_tools import clean_env, racewatch_command
 
 PROGRAMS = Path(__file__).parent / "programs"
 DEFAULT_TIMEOUT = 60
-_HEADER = re.compile(r"^#\s*(races|timeout|stderr):\s*(\S+)\s*$")
+_HEADER = re.compile(r"^#\s*(races|timeout|stderr|slow):\s*(\S+)\s*$")
 _RULE = "=" * 18
 
 

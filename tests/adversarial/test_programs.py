@@ -3,7 +3,7 @@ racewatch, and must come out the same (see harness.py)."""
 
 import pytest
 from corpus_tools import active_core
-from harness import PROGRAMS, compare
+from harness import PROGRAMS, compare, headers
 
 PURE = active_core() == "python"
 
@@ -36,6 +36,8 @@ def _params():
     for program in sorted(PROGRAMS.glob("*.py")):
         failing, reason = KNOWN.get(program.name, (False, ""))
         marks = [pytest.mark.xfail(strict=True, reason=reason)] if failing else []
+        if headers(program).get("slow") == "yes":
+            marks.append(pytest.mark.slow)
         yield pytest.param(program, id=program.stem, marks=marks)
 
 

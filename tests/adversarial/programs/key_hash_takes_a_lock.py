@@ -3,7 +3,8 @@
 Plain python hashes outside any lock of its own; so must racewatch.
 """
 # races: 0
-# timeout: 20
+# timeout: 10
+# slow: yes
 import threading
 
 L = threading.Lock()
@@ -23,14 +24,14 @@ key = Locked()
 
 
 def hasher():
-    for _ in range(2000):
+    for _ in range(20000):
         with L:
             pass
         d.get(key)
 
 
 def writer():
-    for i in range(2000):
+    for i in range(20000):
         with L:
             d["b"] = i
 

@@ -4,7 +4,8 @@ A signal handler runs between two bytecodes of the main thread, and so possibly 
 middle of racewatch attaching its state to a new dict.
 """
 # races: 0
-# timeout: 20
+# timeout: 10
+# slow: yes
 import signal
 import threading
 
