@@ -137,7 +137,8 @@ class ThreadRegistry:
         self.solo_allowed = True
         self._starting = 0  # threads announced by ``forking`` that have not begun yet
         self.begin_announced: Callable[[], ThreadState | None] | None = None
-        self._ending: dict[int, ThreadState] = {}  # thread ident -> state, inside _ended
+        self._by_ident: dict[int, ThreadState] = {}  # OS thread ident -> its state, until
+        #                                              its thread-local is gone (_ended)
         self._changes = 0   # bumped by every start, so that update_solo sees a stale answer
 
     # -- the current thread -------------------------------------------------------------
@@ -157,9 +158,10 @@ class ThreadRegistry:
         run in a new thread before the patch that begins the thread (its bootstrap) or in
         the middle of that.  ``begin_announced`` (set by the thread patches) finds such a
         thread's start and begins it from there.  A collection can also run in a thread
-        that is ending, in the middle of ``_ended``: it gets the state being ended.
+        that is ending, after its thread-local was cleared and before ``_ended`` retired
+        its state: it gets that state.
         """
-        ending = self._ending.get(_thread.get_ident())
+        ending = self._by_ident.get(_thread.get_ident())
         if ending is not None:
             return ending
         if self._starting and self.begin_announced is not None:
@@ -196,6 +198,7 @@ class ThreadRegistry:
             info = ThreadInfo(tid, name, ident, created_at, parent_tid, thread_obj)
             state = ThreadState(info, slot, vc)
             self._live[slot] = state
+            self._by_ident[ident] = state
             self.threads_seen += 1
             self.solo = None
             self._changes += 1
@@ -219,15 +222,17 @@ class ThreadRegistry:
                 self._starting -= 1
 
     def _ended(self, state: ThreadState) -> None:
-        """The thread-local of ``state``'s thread was cleared: that thread has ended."""
-        ident = state.info.ident
-        self._ending[ident] = state
-        try:
-            self.retire(state)
-        finally:
-            self._ending.pop(ident, None)
+        """The thread-local of ``state``'s thread was cleared: that thread has ended.
+
+        Until this returns, code that runs in the ending thread (a collection run by the
+        allocations here) still finds its state through ``_by_ident``.
+        """
+        self.retire(state)
         if _let_go is not None:
             _let_go(state)
+        ident = state.info.ident
+        if self._by_ident.get(ident) is state:
+            del self._by_ident[ident]
 
     def _allocate_slot(self) -> int:
         free = self._free
@@ -267,6 +272,10 @@ class ThreadRegistry:
             self.solo = None
             self._changes += 1
 
+    def starting(self) -> bool:
+        """True while a thread announced by ``forking`` has not begun."""
+        return self._starting > 0
+
     def fork_failed(self) -> None:
         """The thread announced by ``forking`` could not be started."""
         self.started()
@@ -303,7 +312,7 @@ class ThreadRegistry:
         self.solo = None
         self.solo_allowed = True
         self._starting = 0
-        self._ending = {}
+        self._by_ident = {}
         self._tls.__dict__.pop("state", None)
         self._tls.__dict__.pop("sentinel", None)
         if _hand_over is not None:
@@ -315,6 +324,8 @@ class ThreadRegistry:
         if state is not None:
             self.retire(state)
             del self._tls.state
+            if self._by_ident.get(state.info.ident) is state:
+                del self._by_ident[state.info.ident]
             if _hand_over is not None:
                 _hand_over(None)
 

@@ -5,7 +5,8 @@ for a new dict included; a ``__del__`` that writes a new dict then needs that sa
 bookkeeping.
 """
 # races: 0
-# timeout: 20
+# timeout: 10
+# slow: yes
 import gc
 import threading
 
@@ -27,8 +28,8 @@ bystander = threading.Thread(target=idle.wait, daemon=True)  # every access coun
 bystander.start()
 gc.set_threshold(1)
 for made in range(3000):
-    Garbage()
     mine = {}
+    Garbage()  # garbage from here on: the next allocation may collect it
     mine["from main"] = made
 gc.set_threshold(700)
 gc.collect()
