@@ -88,12 +88,21 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _report(args) -> int:
-    from .reports import json_report, text
+    from .reports import text
+    from .reports.files import REPORT_FILES, failure, unwritable, write_report
     from .reports.log import LogError, read_logs
     from .reports.merge import merge_reports
 
+    for name in REPORT_FILES:
+        path = getattr(args, name)
+        reason = unwritable(path) if path else None
+        if reason is not None:
+            sys.stderr.write(f"racewatch: error: --{name}: cannot write {path!r}: {reason}\n")
+            return USAGE_ERROR
     try:
-        reports = read_logs(args.logs)
+        reports = read_logs(args.logs,
+                            warn=lambda message: sys.stderr.write(f"racewatch: warning: "
+                                                                  f"{message}\n"))
     except LogError as exc:
         sys.stderr.write(f"racewatch: error: {exc}\n")
         return USAGE_ERROR
@@ -106,17 +115,18 @@ def _report(args) -> int:
                      f"process{'es' if processes != 1 else ''} "
                      f"({merged.summary.occurrences} occurrences)"
                      f"{f', {suppressed} suppressed' if suppressed else ''}\n")
-    if args.json:
-        json_report.write(merged, args.json)
-    if args.html:
-        from .reports import html
-
-        html.write(merged, args.html, strip_path_prefix=args.strip_path_prefix)
-    if args.sarif:
-        from .reports import sarif
-
-        sarif.write(merged, args.sarif)
-    return args.exitcode if merged.races else 0
+    status = args.exitcode if merged.races else 0
+    for name in REPORT_FILES:
+        path = getattr(args, name)
+        if not path:
+            continue
+        try:
+            write_report(name, merged, path, args.strip_path_prefix)
+        except OSError as exc:
+            sys.stderr.write(f"racewatch: error: cannot write {REPORT_FILES[name]} to "
+                             f"{path}: {failure(exc, path)}\n")
+            status = USAGE_ERROR
+    return status
 
 
 # An install without a C compiler falls back to the pure-Python core without a word (the
@@ -215,9 +225,12 @@ def _run(parser, args) -> int:
     except BaseException as exc:  # the program's own failure: reported as Python would
         failure = exc
     status = runner.exit_status(failure)
+    interrupted = type(failure) is KeyboardInterrupt
     failure = None
     runner.shut_down()  # racewatch's own atexit handler ends the session and reports
     report = active.finished or session.stop(closing_line=True)
+    if interrupted:
+        runner.exit_by_sigint()
     if status == 0 and report is not None and report.races:
         status = options.exitcode
     return status

@@ -16,14 +16,16 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from . import __version__, patches
-from .config import Options, expand_pid
+from .config import OptionError, Options, expand_pid
 from .instrument.hook import RewriteHook
 from .instrument.loaded import LoadedCode
 from .instrument.policy import Policy
-from .reports import json_report, text
+from .reports import text
+from .reports.files import REPORT_FILES, failure, unwritable, write_report
 from .reports.log import RaceLog
 from .reports.model import Race, Report, Summary
-from .runtime import core, module_globals, objects, shadow, sync
+from .reports.output import Output
+from .runtime import core, forks, module_globals, objects, shadow
 from .runtime.races import RaceTable
 from .runtime.settings import SETTINGS
 from .runtime.shadow import REGISTRY
@@ -34,7 +36,7 @@ from .suppressions import Suppressions, unused_lines
 # children (and leave the parent's report files alone: see ``write_reports``).
 PARENT_ENV = "RACEWATCH_PARENT_PID"
 
-_lock = threading.RLock()  # taken before start() patches threading: a plain RLock
+_lock = forks.lock()
 _session: Session | None = None
 
 
@@ -58,19 +60,32 @@ class Session:
         self.loaded = LoadedCode()
         self._print_races = print_races
         self.finished: Report | None = None
-        # Read now: a missing or malformed file is an OptionError before anything starts.
-        self.suppressions = Suppressions.load(options.suppressions) \
-            if options.suppressions else Suppressions()
-        self.log: RaceLog | None = None
+        # racewatch's own text goes to the stderr of now, whatever the program does with
+        # sys.stderr later (reports/output.py).
+        self.output = Output(sys.stderr)
         # A child of a watched process (spawned, or forked: see _after_fork_in_child).
         self.is_child = os.environ.get(PARENT_ENV) not in (None, "", str(os.getpid()))
+        # Read now: a missing or malformed file, or a report that could not be written, is
+        # an OptionError before anything starts.
+        self.suppressions = Suppressions.load(options.suppressions) \
+            if options.suppressions else Suppressions()
+        for name, path in self._report_paths():
+            reason = unwritable(path)
+            if reason is not None:
+                raise OptionError(f"option {name!r}: cannot write {path!r}: {reason}")
+        self.log: RaceLog | None = None
+        if options.log_path:
+            try:
+                self.log = RaceLog(options.log_path)
+            except OSError as exc:
+                raise OptionError(f"option 'log_path': cannot open "
+                                  f"{expand_pid(options.log_path)!r}: {failure(exc)}") from None
 
     # -- listeners ----------------------------------------------------------------------
 
     def _print_race(self, race: Race, new: bool) -> None:
         if new:
-            sys.stderr.write(text.format_race(race, self.pid, self.options.strip_path_prefix))
-            sys.stderr.flush()
+            self.output.write(text.format_race(race, self.pid, self.options.strip_path_prefix))
 
     def _log_race(self, race: Race, new: bool) -> None:
         if new and self.log is not None:
@@ -88,9 +103,11 @@ class Session:
                 report = self.report()
                 self.finished = report
                 self.write_reports(report)
-        sys.stderr.write("racewatch: halt_on_error: stopping at the first race\n")
-        sys.stderr.flush()
-        sys.stdout.flush()
+        self.output.say("racewatch: halt_on_error: stopping at the first race\n")
+        try:
+            sys.stdout.flush()
+        except Exception:  # noqa: BLE001 -- the program's stdout, gone or broken
+            pass
         os._exit(self.options.exitcode)
 
     def add_listener(self, listener: Callable[[Race, bool], None]) -> None:
@@ -101,7 +118,7 @@ class Session:
     def install(self) -> None:
         SETTINGS.stack_depth = self.options.stack_depth
         SETTINGS.report_key_order = self.options.report_key_order
-        SETTINGS.sink = self.table.on_conflict
+        SETTINGS.sink = self.table.sink
         SETTINGS.tracking = True
         SETTINGS.tracking_cut = None
         SETTINGS.started_ns = time.monotonic_ns()
@@ -110,8 +127,7 @@ class Session:
 
             SETTINGS.budget = MemoryBudget(self.options.max_memory_mb)
         self.table.suppress = lambda race, _conflict: self.suppressions.suppresses(race)
-        if self.options.log_path:
-            self.log = RaceLog(self.options.log_path)
+        if self.log is not None:
             self.add_listener(self._log_race)
         elif self._print_races:
             self.add_listener(self._print_race)
@@ -182,21 +198,33 @@ class Session:
         if self.log is not None:
             self.log.write_final(report)
             self.log.close()
-        for template, write in ((self.options.json, _write_json),
-                                (self.options.html, _write_html),
-                                (self.options.sarif, _write_sarif)):
-            if not template or (self.is_child and "%p" not in template):
-                continue
-            write(report, expand_pid(template), self.options)
+            lost = self.log.say_lost()
+            if lost:
+                self.output.say(lost + "\n")
+        for name, path in self._report_paths():
+            try:
+                write_report(name, report, path, self.options.strip_path_prefix)
+            except Exception as exc:  # noqa: BLE001 -- one line, and the other reports
+                self.output.say(f"racewatch: error: cannot write {REPORT_FILES[name]} to "
+                                f"{path}: {failure(exc, path)}\n")
+
+    def _report_paths(self) -> list[tuple[str, str]]:
+        """(option, path) of each report file this process writes."""
+        paths = []
+        for name in REPORT_FILES:
+            template = getattr(self.options, name)
+            if template and not (self.is_child and "%p" not in template):
+                paths.append((name, expand_pid(template)))
+        return paths
 
     def after_fork_in_child(self) -> None:
-        """A forked child is a new process: new thread clocks, no race, its own log."""
-        from .patches import threads as thread_patches
+        """A forked child is a new process: new thread clocks, no race, its own log.
 
-        thread_patches.after_fork_in_child()
+        Runs from ``forks.settle()``, at the first racewatch operation in the child that
+        needs a lock, which may come before any after-fork hook (see forks.py).
+        """
         REGISTRY.reset_after_fork()
         shadow.reinit_locks_after_fork()
-        sync.reinit_locks_after_fork()
         objects.reinit_after_fork()
         module_globals.reinit_after_fork()
         SETTINGS.generation += 1
@@ -208,22 +236,6 @@ class Session:
             self.log.reopen_after_fork()
         REGISTRY.current()
         REGISTRY.update_solo()
-
-
-def _write_json(report: Report, path: str, options: Options) -> None:
-    json_report.write(report, path)
-
-
-def _write_html(report: Report, path: str, options: Options) -> None:
-    from .reports import html
-
-    html.write(report, path, strip_path_prefix=options.strip_path_prefix)
-
-
-def _write_sarif(report: Report, path: str, options: Options) -> None:
-    from .reports import sarif
-
-    sarif.write(report, path)
 
 
 def _python_version() -> str:
@@ -278,14 +290,19 @@ def stop(closing_line: bool = False) -> Report | None:
         report = session.report()
         session.finished = report
         session.write_reports(report)
+        output = session.output
+        if session.table.failures:
+            n = session.table.failures
+            output.say(f"racewatch: internal error: {n} race{'s' if n != 1 else ''} could not "
+                       f"be reported ({session.table.first_failure})\n")
         if closing_line:
-            sys.stderr.write(text.closing_line(report.summary.races,
-                                               report.summary.suppressed_races) + "\n")
+            output.say_lost()
+            output.say(text.closing_line(report.summary.races,
+                                         report.summary.suppressed_races) + "\n")
             if report.summary.tracking_cut:
-                sys.stderr.write(f"racewatch: {report.summary.tracking_cut}\n")
+                output.say(f"racewatch: {report.summary.tracking_cut}\n")
             for line in unused_lines(session.suppressions.unused()):
-                sys.stderr.write(line + "\n")
-            sys.stderr.flush()
+                output.say(line + "\n")
         return report
 
 
@@ -298,11 +315,21 @@ def _finish_at_exit(session: Session) -> None:
         stop(closing_line=True)
 
 
-def _after_fork_in_child() -> None:
-    _lock._at_fork_reinit()
+def _reset_in_child() -> None:
     session = _session
     if session is not None:
         session.after_fork_in_child()
 
 
-os.register_at_fork(after_in_child=_after_fork_in_child)
+def _after_threading_after_fork() -> None:
+    """threading's own after-fork hook has run (it was registered first): see
+    ``patches.threads.after_fork_in_child``."""
+    forks.settle()
+    if _session is not None:
+        from .patches import threads as thread_patches
+
+        thread_patches.after_fork_in_child()
+
+
+forks.at_fork_in_child(_reset_in_child)
+os.register_at_fork(after_in_child=_after_threading_after_fork)

@@ -74,9 +74,9 @@ class Suppressions:
             raise OptionError(f"cannot read the suppressions file {str(path)!r}: "
                               f"{exc.strerror}") from None
         except UnicodeDecodeError as exc:
-            raise OptionError(f"the suppressions file {str(path)!r} is not UTF-8 text "
-                              f"(byte {exc.object[exc.start]:#04x} at offset {exc.start})"
-                              ) from None
+            line = Path(path).read_bytes()[:exc.start].count(b"\n") + 1
+            raise OptionError(f"{path}:{line}: the suppressions file is not UTF-8 "
+                              f"(byte {exc.object[exc.start]:#04x})") from None
         rules = []
         for number, line in enumerate(lines, 1):
             line = _COMMENT.sub("", line).strip()

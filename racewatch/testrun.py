@@ -11,14 +11,15 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import __version__, session
-from .config import Options, resolve_options
+from .config import OptionError, Options, resolve_options
 from .instrument.transform import TRANSFORM_VERSION, install_helper, rewrite
 from .patches import Patcher
-from .reports import json_report, text
+from .reports import text
+from .reports.files import REPORT_FILES, failure, unwritable, write_report
 from .reports.merge import merge_reports
 from .reports.model import Race, Report
 from .runtime import stacks
@@ -56,12 +57,16 @@ class TestRun:
         self.unused: list[str] | None = None       # this process's, once it has finished
         self.final: Report | None = None
         self.written: list[str] = []
+        self.unwritten: list[str] = []
         self.session = None
         self._pytest_patches = Patcher()
+        check_report_paths(options)
         if detect:
             rootdir = Path(str(config.rootpath))
             args = list(config.invocation_params.args)
-            self.session = session.start(options, roots=[rootdir],
+            # The report files are this run's to write (complete(): the workers' merged in).
+            watched = replace(options, json=None, html=None, sarif=None)
+            self.session = session.start(watched, roots=[rootdir],
                                          command=["pytest", *args], print_races=False,
                                          mode="pytest")
             self.session.add_listener(self._on_race)
@@ -175,7 +180,7 @@ class TestRun:
         command = own.summary.command if own is not None else \
             ["pytest", *self.config.invocation_params.args]
         merged = merge_reports(reports, command=command)
-        self.written = write_reports(merged, self.options)
+        self.written, self.unwritten = write_reports(merged, self.options)
         self.merged = merged
         return merged
 
@@ -206,6 +211,7 @@ class TestRun:
         lines.extend(unused_lines(self.unused_suppressions()))
         for path in self.written:
             lines.append(f"racewatch: report written to {path}")
+        lines.extend(self.unwritten)
         return lines
 
     def outside_texts(self) -> list[str]:
@@ -241,23 +247,31 @@ def _end_stacks_where_pytest_calls_tests() -> None:
         stacks.end_stacks_at_frames_of(vars(module))
 
 
-def write_reports(report: Report, options: Options) -> list[str]:
-    """The report files the options ask for; their paths."""
-    written = []
-    if options.json:
-        json_report.write(report, options.json)
-        written.append(options.json)
-    if options.html:
-        from .reports import html
+def check_report_paths(options: Options) -> None:
+    """An OptionError now for a report file that could not be written at the end."""
+    for name in REPORT_FILES:
+        path = getattr(options, name)
+        reason = unwritable(path) if path else None
+        if reason is not None:
+            raise OptionError(f"option {name!r}: cannot write {path!r}: {reason}")
 
-        html.write(report, options.html, strip_path_prefix=options.strip_path_prefix)
-        written.append(options.html)
-    if options.sarif:
-        from .reports import sarif
 
-        sarif.write(report, options.sarif)
-        written.append(options.sarif)
-    return written
+def write_reports(report: Report, options: Options) -> tuple[list[str], list[str]]:
+    """The report files the options ask for: the paths written, and one line for each
+    that could not be (the others are written all the same)."""
+    written, failed = [], []
+    for name in REPORT_FILES:
+        path = getattr(options, name)
+        if not path:
+            continue
+        try:
+            write_report(name, report, path, options.strip_path_prefix)
+        except Exception as exc:  # noqa: BLE001 -- one line, and the other reports
+            failed.append(f"racewatch: error: cannot write {REPORT_FILES[name]} to {path}: "
+                          f"{failure(exc, path)}")
+        else:
+            written.append(path)
+    return written, failed
 
 
 def wait_for_threads() -> None:

@@ -16,6 +16,8 @@
  *   sync.c         SyncVar and the edge operations (sync.py)
  *   locks.c        the tracked locks' methods (patches/locks.py) and the questions every
  *                  patch asks (patches/context.py)
+ *   sink.c         Sink: hands each conflict to RaceTable.on_conflict (races.py) without
+ *                  ever raising into the program's access
  */
 
 #ifndef RACEWATCH_CORE_H
@@ -415,6 +417,10 @@ PyObject *rw_keys_placeholder(PyObject *d);
 PyObject *rw_mod_public_type(PyObject *self, PyObject *obj);
 PyObject *rw_mod_is_tracked(PyObject *self, PyObject *obj);
 PyObject *rw_mod_reflected_first(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
+
+/* -- races.py (sink.c) ------------------------------------------------------------------ */
+
+int rw_sink_ready(PyObject *module);
 
 /* -- the hot path ----------------------------------------------------------------------- */
 

@@ -17,7 +17,7 @@ import _thread
 import collections
 import threading
 
-from ..runtime import stacks
+from ..runtime import forks, stacks
 from ..runtime.sync import (
     SyncTable,
     SyncVar,
@@ -71,7 +71,12 @@ def _plain_variant(cls: type, names) -> type:
 
 
 class Permits:
-    """The permits of a semaphore: the initial ones (no edge), then returned ones (FIFO)."""
+    """The permits of a semaphore: the initial ones (no edge), then returned ones (FIFO).
+
+    The lock is re-entrant and made anew in a forked child (``forks.lock``): a signal
+    handler may release the same semaphore between two bytecodes of a method below, and
+    each method leaves the permits whole at every call it makes.
+    """
 
     __slots__ = ("initial", "returned", "lock", "label")
 
@@ -79,7 +84,7 @@ class Permits:
         self.label = label
         self.initial = initial
         self.returned = collections.deque()
-        self.lock = _thread.allocate_lock()
+        self.lock = forks.lock()
 
     def take(self):
         with self.lock:

@@ -12,12 +12,11 @@ envelope with its clock.  The queues' internal mutex and conditions add no edge.
 from __future__ import annotations
 
 import _queue
-import _thread
 import collections
 import operator
 import queue
 
-from ..runtime import stacks
+from ..runtime import forks, stacks
 from ..runtime.settings import SETTINGS
 from ..runtime.shadow import REGISTRY
 from ..runtime.sync import (
@@ -32,41 +31,50 @@ from .context import acquire_after, as_internal, building_internals, release_bef
 
 
 class QueueClocks:
-    """The clocks of the items in one queue, and of its ``task_done`` calls."""
+    """The clocks of the items in one queue, and of its ``task_done`` calls.
+
+    The lock is re-entrant and made anew in a forked child (``forks.lock``); a signal
+    handler may put into the same queue between two bytecodes of a method below, so each
+    method leaves the table whole at every call it makes, and an entry that such a handler
+    emptied and deleted first is no error.
+    """
 
     __slots__ = ("items", "lock", "done", "label")
 
     def __init__(self, label: str):
         self.label = label
         self.items: dict[int, collections.deque] = {}
-        self.lock = _thread.allocate_lock()
+        self.lock = forks.lock()
         self.done = SyncVar(label)
 
     def add(self, item, clock) -> None:
+        key = id(item)
         with self.lock:
-            self.items.setdefault(id(item), collections.deque()).append(clock)
+            self.items.setdefault(key, collections.deque()).append(clock)
 
     def take(self, item, newest: bool):
         """The clock put with ``item``: the newest one for a LIFO queue, else the oldest."""
+        key = id(item)
         with self.lock:
-            clocks = self.items.get(id(item))
+            clocks = self.items.get(key)
             if not clocks:
                 return None
             clock = clocks.pop() if newest else clocks.popleft()
             if not clocks:
-                del self.items[id(item)]
+                self.items.pop(key, None)
             return clock
 
     def discard(self, item, clock) -> None:
+        key = id(item)
         with self.lock:
-            clocks = self.items.get(id(item))
+            clocks = self.items.get(key)
             if clocks:
                 try:
                     clocks.remove(clock)
                 except ValueError:
                     pass
                 if not clocks:
-                    del self.items[id(item)]
+                    self.items.pop(key, None)
 
 
 _clocks = SyncTable(factory=lambda: None)  # Queue -> QueueClocks

@@ -30,7 +30,7 @@ from .model import (
     Timeline,
     location_words,
 )
-from .text import closing_line, thread_label
+from .text import closing_line, printable, thread_label
 
 # Races shown open when the page loads; the rest are collapsed <details>, which the browser
 # parses but does not lay out, so a run with thousands of races still opens quickly.
@@ -701,11 +701,21 @@ def caveats(summary: Summary) -> list[Fact]:
     return out
 
 
+def _visible(value):
+    """What the page prints of a value: the program's text with its control and format
+    characters (ESC, NUL, a bidi override) made visible as escapes, as in the text report
+    (autoescape then takes care of markup); its newlines and tabs stay."""
+    if isinstance(value, str) and not isinstance(value, Markup) and not value.isprintable():
+        return "\n".join(printable(line) for line in value.split("\n"))
+    return value
+
+
 @lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.PackageLoader("racewatch.reports", "templates"),
         autoescape=True,              # every value from the program's data is escaped
+        finalize=_visible,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True, lstrip_blocks=True,  # a smaller file for thousands of races
     )

@@ -8,13 +8,18 @@ killed before its summary line leaves race lines a reader can still check.  Each
 one ``os.write`` on a file opened for appending, so a process killed with SIGKILL loses no
 race already written, and processes sharing one file never interleave within a line.
 Reading a log keeps, per process and race, the last line.
+
+A log that cannot be written (a full disk, a file system gone read-only) costs the
+program nothing: the lines that could not be written are counted and said at exit.  A
+line the disk filled up in the middle of is left as the file's last line (nothing is
+written after it), and the reader skips such a torn last line with a warning.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from ..config import expand_pid
@@ -29,6 +34,10 @@ class RaceLog:
         self.path = ""
         self._fd: int | None = None
         self._written: dict[tuple, int] = {}  # signature -> count in the last line
+        self.lost: set[tuple] = set()  # signatures of races whose line could not be written
+        self.summary_lost = False
+        self.error: str | None = None  # why the first line could not be written
+        self._torn = False             # a line was cut short: nothing may follow it
         self.open()
 
     def open(self) -> None:
@@ -40,30 +49,63 @@ class RaceLog:
 
     def reopen_after_fork(self) -> None:
         """A forked child gets its own file (``%p``), not its parent's descriptor."""
-        if self._fd is not None:
-            os.close(self._fd)
-        self.open()
+        self.close()
+        self.lost = set()
+        self.summary_lost = False
+        self.error = None
+        self._torn = False
+        try:
+            self.open()
+        except OSError as exc:  # the child's own file cannot be made: count its lines
+            self.error = f"{exc.strerror or exc}"
 
-    def _append(self, data: dict) -> None:
-        if self._fd is not None:
-            line = json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n"
-            os.write(self._fd, line.encode("utf-8"))
+    def say_lost(self) -> str | None:
+        """One line about what could not be written, or None."""
+        n = len(self.lost)
+        if not n and not self.summary_lost:
+            return None
+        what = f"{n} race{'s' if n != 1 else ''}" if n else "the summary"
+        return f"racewatch: warning: {what} could not be written to {self.path} ({self.error})"
+
+    def _append(self, data: dict) -> bool:
+        """Write one whole line; False when it could not be written."""
+        if self._fd is None or self._torn:
+            return False
+        line = (json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n"
+                ).encode("utf-8", "backslashreplace")
+        written = 0
+        try:
+            while written < len(line):  # a short write: the disk filled up in the line
+                written += os.write(self._fd, line[written:])
+        except OSError as exc:
+            if self.error is None:
+                self.error = f"{exc.strerror or exc}"
+            self._torn = written > 0
+            return False
+        return True
 
     def write_race(self, race: Race) -> None:
-        self._append({**race.to_json(), "pid": os.getpid(), "format": FORMAT})
-        self._written[race.signature] = race.count
+        if self._append({**race.to_json(), "pid": os.getpid(), "format": FORMAT}):
+            self._written[race.signature] = race.count
+            self.lost.discard(race.signature)
+        elif race.signature not in self._written:
+            self.lost.add(race.signature)
 
     def write_final(self, report: Report) -> None:
         """At a normal exit: the races whose count grew, then the summary."""
         for race in report.races:
             if self._written.get(race.signature) != race.count:
                 self.write_race(race)
-        self._append({"racewatch": report.version, "format": FORMAT, "pid": os.getpid(),
-                      "summary": report.summary.to_json()})
+        self.summary_lost = not self._append({"racewatch": report.version, "format": FORMAT,
+                                              "pid": os.getpid(),
+                                              "summary": report.summary.to_json()})
 
     def close(self) -> None:
         if self._fd is not None:
-            os.close(self._fd)
+            try:
+                os.close(self._fd)
+            except OSError:
+                pass
             self._fd = None
 
 
@@ -88,8 +130,14 @@ class LogError(ValueError):
     """A file that is not a racewatch log or report: the message names it and the line."""
 
 
-def read_logs(paths: Iterable[str]) -> list[Report]:
-    """One report per process found in the given logs (or JSON reports)."""
+def read_logs(paths: Iterable[str], warn: Callable[[str], None] | None = None
+              ) -> list[Report]:
+    """One report per process found in the given logs (or JSON reports).
+
+    A last line that is cut short (no newline, not JSON: the disk filled up while it was
+    written) is skipped, and ``warn`` told; any other line that is not a log line makes
+    the file no log.
+    """
     processes: dict[tuple[str, int], ProcessLog] = {}
     reports: list[Report] = []
     for path in paths:
@@ -102,8 +150,14 @@ def read_logs(paths: Iterable[str]) -> list[Report]:
         if whole is not None:  # a JSON report (racewatch run --json), not a log
             reports.append(_read_report(path, whole))
             continue
-        for number, line in enumerate(text.splitlines(), 1):
+        lines = text.splitlines()
+        for number, line in enumerate(lines, 1):
             if not line.strip():
+                continue
+            if number == len(lines) and not text.endswith("\n") and not _is_json(line):
+                if warn is not None:
+                    warn(f"{path}:{number}: skipped a torn last line (the log was cut short "
+                         "while it was written)")
                 continue
             try:
                 data = json.loads(line)
@@ -123,6 +177,14 @@ def read_logs(paths: Iterable[str]) -> list[Report]:
                 raise LogError(f"{path}:{number}: not a racewatch log line "
                                f"({type(exc).__name__}: {exc})") from None
     return reports + [p.report() for p in processes.values()]
+
+
+def _is_json(line: str) -> bool:
+    try:
+        json.loads(line)
+    except ValueError:
+        return False
+    return True
 
 
 def _whole_document(text: str) -> dict | None:

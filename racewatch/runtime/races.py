@@ -6,8 +6,6 @@ and reprs is done once per distinct race; a repeat costs two line look-ups.
 
 from __future__ import annotations
 
-import _thread
-import reprlib
 from collections.abc import Callable
 
 from ..reports.model import (
@@ -20,29 +18,12 @@ from ..reports.model import (
     Timeline,
     location_words,
 )
-from . import stacks
+from . import forks, stacks
+from .core import COMPILED
+from .keys import describe
 from .settings import SETTINGS
-from .shadow import Access, Conflict
+from .shadow import REGISTRY, Access, Conflict
 from .threads import ThreadInfo
-
-KEY_REPR_LIMIT = 120
-
-_repr = reprlib.Repr()
-_repr.maxstring = KEY_REPR_LIMIT
-_repr.maxother = KEY_REPR_LIMIT
-
-
-def key_repr(key) -> str:
-    """The key as reports show it: its repr, cut to a readable length, never raising."""
-    try:
-        text = repr(key)
-    except Exception as exc:  # a key whose __repr__ fails must not break the report
-        return f"<{type(key).__name__} object; repr failed: {type(exc).__name__}>"
-    if len(text) > KEY_REPR_LIMIT:
-        text = _repr.repr(key)
-        if len(text) > KEY_REPR_LIMIT:
-            text = text[:KEY_REPR_LIMIT - 3] + "..."
-    return text
 
 
 def location_value(field_name: str, key):
@@ -50,9 +31,9 @@ def location_value(field_name: str, key):
     if field_name == "index":
         return key if type(key) is int else None
     if field_name in ("attribute", "name"):
-        return key if type(key) is str else key_repr(key)
+        return key if type(key) is str else describe(key)
     if field_name == "element":
-        return key_repr(key)
+        return describe(key)
     return None
 
 
@@ -69,7 +50,7 @@ def access_info(rec: Access, key=None, has_key: bool = False) -> AccessInfo:
     update of the set of keys, SPEC section 2)."""
     locks = [LockRef(f"{lk.kind}#{lk.serial}", stacks.resolve(lk.created_at)) for lk in rec.locks]
     return AccessInfo(rec.op, rec.write, thread_ref(rec.thread), locks, stacks.resolve(rec.stack),
-                      key_repr(key) if has_key else None, update=has_key)
+                      describe(key) if has_key else None, update=has_key)
 
 
 def _seconds(ns: int) -> float:
@@ -120,11 +101,18 @@ Listener = Callable[[Race, bool], None]
 
 
 class RaceTable:
-    """Every distinct race of the run, with its count, and who wants to hear of them."""
+    """Every distinct race of the run, with its count, and who wants to hear of them.
+
+    Reporting is racewatch's problem, never the program's: ``on_conflict`` runs inside the
+    program's own dict operation, and no Exception leaves it.  A conflict that finds no
+    room left on the stack (the program is near the recursion limit) waits in ``pending``
+    and is handled at the next race or when the report is made; so does a listener's
+    notice.  Anything else that fails is counted in ``failures`` and said at exit.
+    """
 
     def __init__(self):
         # Re-entrant: a listener (halt_on_error) may ask for the report while it runs.
-        self._lock = _thread.RLock()
+        self._lock = forks.lock()
         self._races: dict[tuple, Race] = {}
         self._suppressed: set[tuple] = set()
         self.occurrences = 0
@@ -132,33 +120,84 @@ class RaceTable:
         self.listeners: list[Listener] = []
         # Decides whether a race is suppressed (see racewatch.suppressions); None: keep all.
         self.suppress: Callable[[Race, Conflict], bool] | None = None
+        self.pending: list[Conflict] = []
+        self._unsent: list[tuple[Listener, Race, bool]] = []
+        self.failures = 0
+        self.first_failure: str | None = None
+        # What the engine calls (SETTINGS.sink): with the compiled core, a C callable that
+        # needs no frame of its own (see racewatch/_core/sink.c).
+        self.sink = COMPILED.Sink(self.on_conflict, self.pending) if COMPILED is not None \
+            else self.on_conflict
 
     def on_conflict(self, conflict: Conflict) -> None:
-        """The sink the shadow calls with each pair of unordered accesses."""
+        """The handler of each pair of unordered accesses the shadow finds."""
+        if forks.settle():
+            return  # found in a forked child before its reset: its parent's state
+        try:
+            if self.pending or self._unsent:
+                self.drain()
+            self._take(conflict)
+        except RecursionError:
+            self.pending.append(conflict)
+        except Exception as exc:  # noqa: BLE001 -- never into the program's access
+            self._failed(exc)
+
+    def _take(self, conflict: Conflict) -> None:
+        """Count ``conflict`` or make it a new race, and tell the listeners.  Raises
+        RecursionError only before anything changed."""
         prev, cur = conflict.previous, conflict.current
         a = stacks.innermost_line(prev.stack)
         b = stacks.innermost_line(cur.stack)
         signature = tuple(sorted((a or ("?", 0), b or ("?", 0))))
         with self._lock:
             race = self._races.get(signature)
-            if race is not None:
-                race.count += 1
-                self.occurrences += 1
-                new = False
-            elif signature in self._suppressed:
-                self.suppressed += 1
-                return
-            else:
-                race = self._build(conflict)
-                if self.suppress is not None and self.suppress(race, conflict):
+            if race is None:
+                if signature in self._suppressed:
+                    self.suppressed += 1
+                    return
+                built = self._build(conflict)
+                if self.suppress is not None and self.suppress(built, conflict):
                     self._suppressed.add(signature)
                     self.suppressed += 1
                     return
-                self._races[signature] = race
-                self.occurrences += 1
-                new = True
+                # A signal handler may have found the same race while this one was built.
+                race = self._races.setdefault(signature, built)
+            new = race.count == 0
+            race.count += 1
+            self.occurrences += 1
             for listener in self.listeners:
-                listener(race, new)
+                self._tell(listener, race, new)
+
+    def _tell(self, listener: Listener, race: Race, new: bool) -> bool:
+        try:
+            listener(race, new)
+        except RecursionError:
+            self._unsent.append((listener, race, new))
+            return False
+        except Exception as exc:  # noqa: BLE001 -- a listener's failure is counted, once
+            self._failed(exc)
+        return True
+
+    def drain(self) -> None:
+        """Handle the conflicts and notices that could not be handled when found."""
+        pending, unsent = self.pending, self._unsent
+        with self._lock:
+            while pending:
+                conflict = pending.pop(0)
+                try:
+                    self._take(conflict)
+                except RecursionError:
+                    pending.insert(0, conflict)
+                    return
+            while unsent:
+                if not self._tell(*unsent.pop(0)):
+                    unsent.insert(0, unsent.pop())  # back at the front, for the next time
+                    return
+
+    def _failed(self, exc: Exception) -> None:
+        self.failures += 1
+        if self.first_failure is None:
+            self.first_failure = f"{type(exc).__name__}: {exc}"
 
     def _build(self, c: Conflict) -> Race:
         sh = c.shadow
@@ -166,7 +205,7 @@ class RaceTable:
         return Race(
             kind=kind_of(c.previous, c.current),
             container=Container(sh.kind, stacks.resolve(sh.created_at), sh.name),
-            key=None if c.on_keys else key_repr(c.key),
+            key=None if c.on_keys else describe(c.key),
             current=access_info(c.current, c.current_key,
                                 c.on_keys and c.current.write and c.current_key is not None),
             previous=access_info(c.previous, c.previous_key,
@@ -174,9 +213,17 @@ class RaceTable:
             location=whole if c.on_keys else one,
             timeline=timeline(c.previous, c.current),
             value=None if c.on_keys else location_value(field_name, c.key),
+            count=0,
         )
 
     def races(self) -> list[Race]:
+        if self.pending or self._unsent:
+            ts = REGISTRY.current()
+            ts.busy += 1  # racewatch's own work, outside the engine: not the program's accesses
+            try:
+                self.drain()
+            finally:
+                ts.busy -= 1
         with self._lock:
             return list(self._races.values())
 
@@ -187,12 +234,13 @@ class RaceTable:
 
     def reset_after_fork(self) -> None:
         """A forked child starts with no race: they are its parent's to report."""
-        self._lock._at_fork_reinit()
         self.clear()
 
     def clear(self) -> None:
         with self._lock:
             self._races.clear()
             self._suppressed.clear()
+            self.pending.clear()
+            self._unsent.clear()
             self.occurrences = 0
             self.suppressed = 0

@@ -8,13 +8,12 @@ that let it through.  A sync object's clock is published as one immutable
 
 from __future__ import annotations
 
-import _thread
 import collections
 import itertools
 import time
 import weakref
 
-from . import stacks
+from . import forks, stacks
 from .clock import VectorClock, join_into, joined
 from .core import COMPILED
 from .stacks import Stack
@@ -40,11 +39,9 @@ class SyncVar:
         self.label = label
 
 
-_join_lock = _thread.allocate_lock()
-
-
-def reinit_locks_after_fork() -> None:
-    _join_lock._at_fork_reinit()
+# Guards the compare-and-store of ``release_join``; re-entrant, since a signal handler or a
+# finalizer may run in the middle of a release and release the same object itself.
+_join_lock = forks.lock()
 
 
 RELEASE, ACQUIRE = "release", "acquire"
@@ -68,9 +65,18 @@ def release_store(sv: SyncVar, ts: ThreadState, kind: str = "release") -> None:
 def release_join(sv: SyncVar, ts: ThreadState, kind: str = "release") -> None:
     """A release that adds to earlier ones (events, barriers, futures, annotations)."""
     note(ts, kind, sv.label, RELEASE)
-    with _join_lock:
+    forks.settle()
+    vc = ts.vc
+    while True:
+        # The join is computed outside the lock: it is Python code, and a signal handler
+        # that runs in it may release ``sv`` too.  The store goes through only if nobody
+        # published in between (a compare-and-store: no Python code runs under the lock).
         state = sv.state
-        sv.state = (joined(state[0] if state is not None else None, ts.vc), None)
+        clock = (joined(state[0] if state is not None else None, vc), None)
+        with _join_lock:
+            if sv.state is state:
+                sv.state = clock
+                break
     ts.tick()
 
 
@@ -126,13 +132,16 @@ class SyncTable:
     Keyed by ``id(obj)``: the entry goes in the weakref callback, which runs before the
     object's memory (and so its id) can be reused.  Objects that cannot be weakly
     referenced are kept alive by the table (the annotation API documents this).
+
+    No lock: every change is one dict operation, atomic with or without the GIL, so a
+    signal handler or a finalizer that makes a primitive in the middle of another one's
+    creation, or a forked child whose parent was creating one, finds the table whole.
     """
 
     def __init__(self, factory=None):
         # SyncVar looked up when called: with the compiled core it is rebound below.
         self._factory = factory if factory is not None else (lambda: SyncVar())
         self._entries: dict[int, tuple[object, object]] = {}
-        self._lock = _thread.allocate_lock()
 
     def _holder(self, obj, key: int):
         # One shared callback with the key on the reference (weakref.KeyedRef, as in
@@ -156,17 +165,14 @@ class SyncTable:
         entry = self._entries.get(key)
         if entry is not None:
             return entry[1]
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None:
-                entry = (self._holder(obj, key), self._factory())
-                self._entries[key] = entry
+        # Made before it is known to be needed; a loser's reference dies unused, and a
+        # weakref that dies before its referent never calls back.
+        entry = self._entries.setdefault(key, (self._holder(obj, key), self._factory()))
         return entry[1]
 
     def set(self, obj, value) -> None:
         key = id(obj)
-        with self._lock:
-            self._entries[key] = (self._holder(obj, key), value)
+        self._entries[key] = (self._holder(obj, key), value)
 
     def pop(self, obj, default=None):
         entry = self._entries.pop(id(obj), None)

@@ -20,8 +20,10 @@ import _thread
 import collections
 import itertools
 import weakref
+from collections.abc import Callable
 
-from .clock import VectorClock, entry
+from . import forks
+from .clock import VectorClock, entry, join_into
 from .core import COMPILED
 from .stacks import EMPTY_STACK, Stack
 
@@ -119,7 +121,10 @@ class ThreadRegistry:
     """Hands out logical ids and clock slots, and knows which threads are alive."""
 
     def __init__(self):
-        self._lock = _thread.allocate_lock()
+        # Re-entrant: a signal handler, a finalizer or a GC callback may run between two
+        # bytecodes of a method below and start, join or end a thread itself.  Every
+        # method calls forks.settle() before taking it (see forks.py).
+        self._lock = forks.lock()
         self._tids = itertools.count()
         self._slot_last: list[int] = []     # last clock value used on each slot
         self._free = collections.deque()    # slots of finished threads, oldest first
@@ -135,6 +140,10 @@ class ThreadRegistry:
         self.solo_allowed = True
         self._starting = 0  # threads announced by ``forking`` that have not begun yet
         self.on_threads = None  # see _threads_began
+        self.begin_announced: Callable[[], ThreadState | None] | None = None
+        self._by_ident: dict[int, ThreadState] = {}  # OS thread ident -> its state, until
+        #                                              its thread-local is gone (_ended)
+        self._changes = 0   # bumped by every start, so that update_solo sees a stale answer
 
     # -- the current thread -------------------------------------------------------------
 
@@ -146,7 +155,23 @@ class ThreadRegistry:
             return self.adopt()
 
     def adopt(self, name: str | None = None, thread_obj=None) -> ThreadState:
-        """Give the calling thread a root state: nothing is known to happen before it."""
+        """Give the calling thread a root state: nothing is known to happen before it.
+
+        Unless a watched thread started it and it has not begun yet: a garbage collection
+        (its ``gc.callbacks``, a ``__del__``) runs in whichever thread allocates, so it can
+        run in a new thread before the patch that begins the thread (its bootstrap) or in
+        the middle of that.  ``begin_announced`` (set by the thread patches) finds such a
+        thread's start and begins it from there.  A collection can also run in a thread
+        that is ending, after its thread-local was cleared and before ``_ended`` retired
+        its state: it gets that state.
+        """
+        ending = self._by_ident.get(_thread.get_ident())
+        if ending is not None:
+            return ending
+        if self._starting and self.begin_announced is not None:
+            state = self.begin_announced()
+            if state is not None:
+                return state
         ident = _thread.get_ident()
         if self._live:
             self.solo_allowed = False
@@ -157,7 +182,17 @@ class ThreadRegistry:
 
     def begin(self, name: str, ident: int, created_at: Stack, parent_tid: int | None,
               inherit: VectorClock | None, thread_obj=None) -> ThreadState:
-        """Install a new state for the calling thread, starting from clock ``inherit``."""
+        """Install a new state for the calling thread, starting from clock ``inherit``.
+
+        Allocations below may run a garbage collection, and its callbacks may need a state
+        for this thread before this one is installed: the state a nested call installed
+        meanwhile is joined into this one (it is the same OS thread) and retired.
+        """
+        forks.settle()
+        sentinel = _Sentinel()
+        holder: list[ThreadState | None] = [None]
+        sentinel_ref = weakref.ref(
+            sentinel, lambda _ref, h=holder: self._ended(h[0]) if h[0] is not None else None)
         with self._lock:
             tid = next(self._tids)
             slot = self._allocate_slot()
@@ -168,26 +203,41 @@ class ThreadRegistry:
             info = ThreadInfo(tid, name, ident, created_at, parent_tid, thread_obj)
             state = ThreadState(info, slot, vc)
             self._live[slot] = state
+            self._by_ident[ident] = state
             self.threads_seen += 1
             self.solo = None
-            if parent_tid is not None and self._starting:
-                self._starting -= 1
+            self._changes += 1
+        state._sentinel_ref = sentinel_ref
+        holder[0] = state
+        self._tls.sentinel = sentinel  # the thread-local's first use may allocate
         old = getattr(self._tls, "state", None)
-        if old is not None and old is not state:
-            self.retire(old)
-        sentinel = _Sentinel()
-        state._sentinel_ref = weakref.ref(sentinel, lambda _ref, s=state: self._ended(s))
-        self._tls.sentinel = sentinel
         self._tls.state = state
         if _hand_over is not None:
             _hand_over(state)
+        if old is not None and old is not state:
+            join_into(state.vc, old.vc)
+            self.retire(old)
         return state
 
+    def started(self) -> None:
+        """A thread announced by ``forking`` has begun (called once per start)."""
+        forks.settle()
+        with self._lock:
+            if self._starting:
+                self._starting -= 1
+
     def _ended(self, state: ThreadState) -> None:
-        """The thread-local of ``state``'s thread was cleared: that thread has ended."""
+        """The thread-local of ``state``'s thread was cleared: that thread has ended.
+
+        Until this returns, code that runs in the ending thread (a collection run by the
+        allocations here) still finds its state through ``_by_ident``.
+        """
         self.retire(state)
         if _let_go is not None:
             _let_go(state)
+        ident = state.info.ident
+        if self._by_ident.get(ident) is state:
+            del self._by_ident[ident]
 
     def _allocate_slot(self) -> int:
         free = self._free
@@ -205,6 +255,7 @@ class ThreadRegistry:
 
     def retire(self, state: ThreadState) -> None:
         """The thread of ``state`` has ended; its slot may be reused."""
+        forks.settle()
         with self._lock:
             # A state from before a fork (reset_after_fork) has nothing left to give back.
             if state.dead or self._live.get(state.slot) is not state:
@@ -220,9 +271,11 @@ class ThreadRegistry:
 
     def forking(self) -> None:
         """A live thread is about to start another: no thread is alone any more."""
+        forks.settle()
         with self._lock:
             self._starting += 1
             self.solo = None
+            self._changes += 1
         self._threads_began()
 
     def _threads_began(self) -> None:
@@ -233,11 +286,13 @@ class ThreadRegistry:
             self.on_threads = None
             callback()
 
+    def starting(self) -> bool:
+        """True while a thread announced by ``forking`` has not begun."""
+        return self._starting > 0
+
     def fork_failed(self) -> None:
         """The thread announced by ``forking`` could not be started."""
-        with self._lock:
-            if self._starting:
-                self._starting -= 1
+        self.started()
 
     def update_solo(self) -> None:
         """Set ``solo`` if one thread is alive and every finished thread is ordered before it.
@@ -245,7 +300,9 @@ class ThreadRegistry:
         Such a thread's accesses need no record: nothing can race with them now, and every
         thread started later inherits its clock.  Called when a thread ends or is joined.
         """
+        forks.settle()
         with self._lock:
+            changes = self._changes
             solo = None
             if self.solo_allowed and not self._starting and len(self._live) == 1:
                 (ts,) = self._live.values()
@@ -253,11 +310,13 @@ class ThreadRegistry:
                 last = self._slot_last
                 if all(last[s] <= entry(vc, s) for s in range(len(last)) if s != ts.slot):
                     solo = ts
-            self.solo = solo
+            # A signal handler may have started a thread meanwhile (the lock is re-entrant):
+            # then this answer is stale, and the None that forking() stored must stay.
+            if changes == self._changes:
+                self.solo = solo
 
     def reset_after_fork(self) -> None:
         """In a forked child: only the forking thread exists, and it starts afresh."""
-        self._lock._at_fork_reinit()
         self._slot_last = []
         self._free.clear()
         self._live = {}
@@ -267,6 +326,7 @@ class ThreadRegistry:
         self.solo = None
         self.solo_allowed = True
         self._starting = 0
+        self._by_ident = {}
         self._tls.__dict__.pop("state", None)
         self._tls.__dict__.pop("sentinel", None)
         if _hand_over is not None:
@@ -278,12 +338,15 @@ class ThreadRegistry:
         if state is not None:
             self.retire(state)
             del self._tls.state
+            if self._by_ident.get(state.info.ident) is state:
+                del self._by_ident[state.info.ident]
             if _hand_over is not None:
                 _hand_over(None)
 
     # -- all threads ----------------------------------------------------------------------
 
     def live(self) -> list[ThreadState]:
+        forks.settle()
         with self._lock:
             return list(self._live.values())
 
@@ -316,6 +379,7 @@ class ThreadRegistry:
 
     def accesses(self) -> int:
         """Tracked accesses made so far by every thread."""
+        forks.settle()
         with self._lock:
             return self.finished_accesses + sum(ts.accesses for ts in self._live.values())
 
