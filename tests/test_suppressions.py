@@ -158,8 +158,8 @@ def test_the_readme_example_means_what_it_says(tmp_path):
 def test_a_file_that_is_not_utf8(tmp_path):
     path = tmp_path / "supp.txt"
     path.write_bytes(b"race:caf\xe9\n")
-    with pytest.raises(OptionError, match=r"supp.txt' is not UTF-8 text \(byte 0xe9 at "
-                                          r"offset 8\)"):
+    with pytest.raises(OptionError, match=r"supp.txt:1: the suppressions file is not UTF-8 "
+                                          r"\(byte 0xe9\)"):
         Suppressions.load(path)
 
 
@@ -266,11 +266,11 @@ def test_a_file_that_is_not_utf8_is_one_line_before_the_program_starts(tmp_path)
                  cwd=tmp_path)
     assert result.returncode == 2
     assert result.stdout == ""
-    assert result.stderr == ("racewatch: error: the suppressions file 'supp.txt' is not "
-                             "UTF-8 text (byte 0xe9 at offset 15)\n")
+    assert result.stderr == ("racewatch: error: supp.txt:1: the suppressions file is not "
+                             "UTF-8 (byte 0xe9)\n")
     result = run(sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--racewatch",
                  "--racewatch-suppressions", "supp.txt", cwd=tmp_path, env=pytest_env())
     assert result.returncode == pytest.ExitCode.USAGE_ERROR
     assert "Traceback" not in result.stderr + result.stdout
-    assert result.stderr.strip() == ("ERROR: racewatch: the suppressions file 'supp.txt' is "
-                                     "not UTF-8 text (byte 0xe9 at offset 15)")
+    assert result.stderr.strip() == ("ERROR: racewatch: supp.txt:1: the suppressions file is "
+                                     "not UTF-8 (byte 0xe9)")

@@ -320,40 +320,51 @@ gstore(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
 static PyObject *
 forget_modules(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
 {
-    /* Emptied in place, its entries moved to the retired list (a reader may hold one). */
+    /* The table is replaced by an empty one.  A reader may still be in an entry of the old
+     * one: on a free-threaded build its shadow and names are kept (the retired list).  Its
+     * globals dict is only ever compared by address, and is let go at once: a module's
+     * namespace must die with its module (at exit, a program's open files are flushed as
+     * its globals go). */
     table_lock();
     rw_module_table *table = modules;
+    rw_module_table *empty = NULL;
     int rc = 0;
-    for (Py_ssize_t i = 0; table != NULL && i < table->cap && rc == 0; i++) {
-        rw_module_entry *e = &table->items[i];
-        if (e->globals == NULL) {
-            continue;
-        }
-        rc = PyList_Append(retired, e->shadow) < 0 || PyList_Append(retired, e->names) < 0
-             || PyList_Append(retired, e->globals) < 0 ? -1 : 0;
-    }
-    if (rc == 0 && table != NULL) {
-        rw_module_table *empty = PyMem_RawCalloc(1, sizeof(rw_module_table)
-                                                 + (size_t)(table->cap - 1)
-                                                   * sizeof(rw_module_entry));
+    if (table != NULL) {
+        empty = PyMem_RawCalloc(1, sizeof(rw_module_table)
+                                + (size_t)(table->cap - 1) * sizeof(rw_module_entry));
         if (empty == NULL) {
             rc = -1;
             PyErr_NoMemory();
         }
         else {
             empty->cap = table->cap;
-            for (Py_ssize_t i = 0; i < table->cap; i++) {
-                rw_module_entry *e = &table->items[i];
-                if (e->globals != NULL) {
-                    Py_DECREF(e->shadow);
-                    Py_DECREF(e->names);
-                    Py_DECREF(e->globals);
-                }
-            }
             RW_ATOMIC_STORE(modules, empty);
         }
     }
+#ifdef Py_GIL_DISABLED
+    for (Py_ssize_t i = 0; empty != NULL && i < table->cap && rc == 0; i++) {
+        rw_module_entry *e = &table->items[i];
+        if (e->globals != NULL) {
+            rc = PyList_Append(retired, e->shadow) < 0 || PyList_Append(retired, e->names) < 0
+                 ? -1 : 0;
+        }
+    }
+#endif
     table_unlock();
+    /* Released with no lock held: a namespace that goes may run finalizers. */
+    for (Py_ssize_t i = 0; empty != NULL && i < table->cap; i++) {
+        rw_module_entry *e = &table->items[i];
+        if (e->globals != NULL) {
+            Py_DECREF(e->shadow);
+            Py_DECREF(e->names);
+            Py_DECREF(e->globals);
+        }
+    }
+#ifndef Py_GIL_DISABLED
+    if (empty != NULL) {
+        PyMem_RawFree(table);   /* no reader can be in it: none runs without the GIL */
+    }
+#endif
     if (rc < 0) {
         return NULL;
     }

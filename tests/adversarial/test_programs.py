@@ -1,7 +1,6 @@
 """The adversarial programs (``programs/``): each runs under plain python and under
 racewatch, and must come out the same (see harness.py)."""
 
-import sys
 
 import pytest
 from corpus_tools import active_core
@@ -19,23 +18,6 @@ KNOWN: dict[str, tuple[bool, str]] = {
     "key_eq_inserts_during_lookup.py": (
         True, "an __eq__ that inserts during a lookup leaves more keys than under plain "
               "python: the engine looks the key up again"),
-    "pop_unhashable_with_default.py": (
-        True, "the engine hashes the key of pop(key, default) on an empty dict, which "
-              "plain python never does (TypeError: unhashable type: 'list')"),
-    "key_hash_takes_a_lock.py": (
-        PURE, "the pure-Python engine calls a key's __hash__ holding the dict's stripe lock "
-              "(a deadlock: hangs until the timeout)"),
-    "signal_handler_makes_dicts.py": (
-        PURE, "the pure-Python engine's attach lock is not re-entrant: a signal handler "
-              "that makes a dict in the middle of shadow_of deadlocks"),
-    "finalizer_makes_dicts.py": (
-        PURE and sys.version_info >= (3, 12),
-        "the pure-Python engine's attach lock is not re-entrant: a __del__ that makes a "
-        "dict while shadow_of holds it deadlocks (3.12 on runs a collection between any "
-        "two bytecodes, 3.10 and 3.11 only where an allocation asks for one)"),
-    "signal_handler_raises_inside_with_lock.py": (
-        PURE, "the pure-Python lock wrapper runs Python code between the real acquire or "
-              "release and returning: a handler raising there leaves the lock held"),
 }
 
 
