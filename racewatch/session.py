@@ -25,7 +25,7 @@ from .reports.log import RaceLog
 from .reports.model import Race, Report, Summary
 from .runtime import core, shadow, sync
 from .runtime.races import RaceTable
-from .runtime.settings import SETTINGS
+from .runtime.settings import SETTINGS, watch_mask
 from .runtime.shadow import REGISTRY
 from .runtime.tracebacks import ExceptHooks
 from .suppressions import Suppressions
@@ -101,6 +101,7 @@ class Session:
     def install(self) -> None:
         SETTINGS.stack_depth = self.options.stack_depth
         SETTINGS.report_key_order = self.options.report_key_order
+        SETTINGS.watch = watch_mask(self.options.watch)
         SETTINGS.sink = self.table.on_conflict
         SETTINGS.tracking = True
         SETTINGS.tracking_cut = None
@@ -152,6 +153,8 @@ class Session:
             suppressed=self.table.suppressed,
             threads=REGISTRY.threads_seen,
             dicts_tracked=SETTINGS.dicts_tracked,
+            lists_tracked=SETTINGS.lists_tracked,
+            sets_tracked=SETTINGS.sets_tracked,
             accesses=REGISTRY.accesses(),
             duration_s=round(time.monotonic() - self.started, 3),
             python=_python_version(),

@@ -1,12 +1,13 @@
-"""Standard-library code that insists on an exact dict, taught to take a tracked one.
+"""Standard-library code that insists on an exact dict, list or set, taught to take a
+tracked one.
 
-A tracked dict is a dict subclass; C code that checks ``PyDict_CheckExact`` or looks a
-type up in a table refuses it.  The known cases:
+A tracked container is a subclass of its builtin; C code that checks ``PyDict_CheckExact``
+(``PyList_CheckExact``...) or looks a type up in a table refuses it.  The known cases:
 
-* ``marshal.dumps``/``marshal.dump``: tracked dicts are handed over as plain copies;
+* ``marshal.dumps``/``marshal.dump``: tracked containers are handed over as plain copies;
 * ``xmlrpc.client``: its marshaller dispatches on ``type(value)``;
 * ``sqlite3``: adapters are looked up by exact type, so an adapter registered for ``dict``
-  (or ``defaultdict``) is registered for the tracked type too;
+  (or ``defaultdict``, ``list``, ``set``) is registered for the tracked type too;
 * ``str.maketrans`` is a method of ``str``, which cannot be patched: the rewrite turns
   ``X.maketrans(...)`` calls into ``tracked.maketrans(X, ...)`` (transform.py).
 
@@ -20,21 +21,24 @@ import sys
 from collections import defaultdict
 
 from ..runtime import stacks
-from ..runtime.tracked import TrackedDefaultDict, TrackedDict, _plain
+from ..runtime.tracked import TrackedDefaultDict, TrackedDict, TrackedList, TrackedSet, _plain
 
-_PUBLIC = {TrackedDict: dict, TrackedDefaultDict: defaultdict}
+_PUBLIC = {TrackedDict: dict, TrackedDefaultDict: defaultdict, TrackedList: list,
+           TrackedSet: set}
 _CONTAINERS = (list, tuple, set, frozenset)
 
 
 def plain_deep(value):
-    """``value`` with every tracked dict in it, at any depth, made plain; ``value`` itself
-    (nothing copied) when it holds none."""
+    """``value`` with every tracked container in it, at any depth, made plain; ``value``
+    itself (nothing copied) when it holds none."""
     t = type(value)
     if t in _PUBLIC:
         plain = _plain(value)
-        for key, item in plain.items():
-            plain[key] = plain_deep(item)
-        return plain
+        if isinstance(plain, dict):
+            for key, item in plain.items():
+                plain[key] = plain_deep(item)
+            return plain
+        return type(plain)(plain_deep(v) for v in plain)
     if t in _CONTAINERS:
         items = [plain_deep(v) for v in value]
         if all(a is b for a, b in zip(items, value, strict=True)):
@@ -73,7 +77,7 @@ def _shim_xmlrpc(module, patcher) -> None:
 
 
 def _shim_sqlite3(module, patcher) -> None:
-    """Adapters registered for dict or defaultdict, now and later, serve the tracked type."""
+    """Adapters registered for a builtin, now and later, serve its tracked type."""
     original = module.register_adapter
     adapters = getattr(module, "adapters", {})
     protocol = getattr(module, "PrepareProtocol", None)

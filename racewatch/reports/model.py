@@ -284,6 +284,8 @@ class Summary:
     suppressed: int = 0           # occurrences matched by a suppression
     threads: int = 0              # threads seen by the detector
     dicts_tracked: int = 0
+    lists_tracked: int = 0
+    sets_tracked: int = 0
     accesses: int = 0             # tracked accesses
     duration_s: float = 0.0
     python: str = ""

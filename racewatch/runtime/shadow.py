@@ -158,10 +158,12 @@ class Conflict:
 
 
 def shadow_of(d) -> Shadow | None:
-    """The shadow of tracked dict ``d``, made on first use; None when ``d`` is not tracked.
+    """The shadow of tracked container ``d`` (a dict, list or set), made on first use; None
+    when ``d`` is not tracked.
 
-    Until its first checked access a tracked dict's slot holds only its creation stack:
-    dicts that never meet a second thread (most of them) never pay for a shadow.
+    Until its first checked access a tracked container's slot holds only its creation
+    stack: containers that never meet a second thread (most of them) never pay for a
+    shadow.
     """
     try:
         sh = d._rw_shadow
@@ -176,12 +178,20 @@ def shadow_of(d) -> Shadow | None:
             sh = stacks.EMPTY_STACK
         if type(sh) is not Shadow and sh is not None:
             if SETTINGS.tracking:
-                kind = "defaultdict" if isinstance(d, _defaultdict) else "dict"
-                sh = Shadow(kind, sh)
+                sh = Shadow(_kind_of(d), sh)
             else:  # the memory budget was spent before this dict was first shared
                 sh = None
             d._rw_shadow = sh
         return sh
+
+
+def _kind_of(d) -> str:
+    """The kind of shadow a tracked container gets."""
+    if isinstance(d, list):
+        return "list"
+    if isinstance(d, set):
+        return "set"
+    return "defaultdict" if isinstance(d, _defaultdict) else "dict"
 
 
 def _make_access(ts: ThreadState, op: str, write: bool) -> Access:
