@@ -377,6 +377,7 @@ MANY_SEQUENCE_RACES = textwrap.dedent("""\
         len(tags)
         copy.deepcopy(items)
         pickle.dumps(members)
+        tags.update(grid)
         log.append("first done")
 
 
@@ -412,6 +413,7 @@ MANY_SEQUENCE_RACES = textwrap.dedent("""\
         tags.difference_update({1})
         repr(tags)
         tags == {1}
+        grid.extend(tags)
         members.clear()
 
 

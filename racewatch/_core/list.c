@@ -139,7 +139,7 @@ record_grown(PyObject *self, Py_ssize_t before, PyObject *op)
 static inline int
 is_tracked_list(PyObject *obj)
 {
-    return PyObject_TypeCheck(obj, &RW_TrackedListType);
+    return Py_IS_TYPE(obj, &RW_TrackedListType);
 }
 
 /* -- the slots ------------------------------------------------------------------------------- */
@@ -470,7 +470,16 @@ tl_remove(PyObject *self, PyObject *value)
         goto done;
     }
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(self); i++) {
+#ifdef Py_GIL_DISABLED
+        /* Another thread may shrink the list between two items: fetched safely. */
+        PyObject *item = PyList_GetItemRef(self, i);
+        if (item == NULL) {
+            PyErr_Clear();
+            break;
+        }
+#else
         PyObject *item = Py_NewRef(PyList_GET_ITEM(self, i));
+#endif
         int cmp = PyObject_RichCompareBool(item, value, Py_EQ);
         Py_DECREF(item);
         if (cmp < 0) {

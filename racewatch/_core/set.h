@@ -30,7 +30,7 @@ extern base_method rw_set_base[S_N];
 static inline int
 rw_is_tracked_set(PyObject *obj)
 {
-    return PyObject_TypeCheck(obj, &RW_TrackedSetType);
+    return Py_IS_TYPE(obj, &RW_TrackedSetType);
 }
 
 /* A read of the members of ``other`` when it is a tracked set (its table is read past its

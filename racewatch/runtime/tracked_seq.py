@@ -120,12 +120,18 @@ def _write_grown(lst, before: int, op: str) -> None:
             _on_write(lst, i, op, False)
 
 
-def _read_other(other, op: str) -> None:
-    """The other operand of a comparison or an algebra, read as a whole when tracked."""
-    t = type(other)
-    if t is TrackedList:
+def _read_list(other, op: str) -> None:
+    """The other operand of a list comparison or ``+``, read as a whole when it is a
+    tracked list (list's own reads it past its methods)."""
+    if type(other) is TrackedList:
         _on_read_all(other, op)
-    elif t is TrackedSet:
+
+
+def _read_set(other, op: str) -> None:
+    """The other operand of set algebra, its members read when it is a tracked set (set's
+    own reads its table past its methods; a tracked list or dict records its own read as
+    it is iterated)."""
+    if type(other) is TrackedSet:
         _on_keys_read(other, op)
 
 
@@ -307,7 +313,7 @@ class TrackedList(list):
 
     def __add__(self, other, /):
         _on_read_all(self, "add")
-        _read_other(other, "add")
+        _read_list(other, "add")
         try:
             return _track_list(list.__add__(self, other))
         except BaseException as exc:
@@ -374,7 +380,7 @@ def _list_comparison(name: str, reflected: str, op: str):
         if result is not NotImplemented:
             return result
         _on_read_all(self, op)
-        _read_other(other, op)
+        _read_list(other, op)
         try:
             return base(self, other)
         except BaseException as exc:
@@ -617,7 +623,7 @@ def _in_place(s, others, op: str, record, base) -> None:
     """update, difference_update...: each element recorded, for a checked access, before
     the builtin's method does its work (``record`` None: intersection_update)."""
     for o in others:
-        _read_other(o, op)
+        _read_set(o, op)
     if _checked(s):
         others = [_materialized(o) for o in others]
         if record is None:
@@ -632,7 +638,7 @@ def _in_place_operator(s, other, op: str, record, base):
     """|=, -=, &=, ^=: sets only (else NotImplemented, as set's own)."""
     if not isinstance(other, (set, frozenset)):
         return NotImplemented
-    _read_other(other, op)
+    _read_set(other, op)
     if _checked(s):
         if record is None:
             _record_kept(s, set.intersection(s, other), op)
@@ -649,7 +655,7 @@ def _set_algebra(name: str, op: str):
     def algebra(self, *others):
         _on_keys_read(self, op)
         for o in others:
-            _read_other(o, op)
+            _read_set(o, op)
         try:
             return _track_set(base(self, *others))
         except BaseException as exc:
@@ -666,7 +672,7 @@ def _set_test(name: str):
 
     def test(self, other, /):
         _on_keys_read(self, name)
-        _read_other(other, name)
+        _read_set(other, name)
         try:
             return base(self, other)
         except BaseException as exc:
@@ -689,7 +695,7 @@ def _set_operator(name: str, reflected: str, op: str, swapped: bool = False):
             if result is not NotImplemented:
                 return result
         _on_keys_read(self, op)
-        _read_other(other, op)
+        _read_set(other, op)
         try:
             if swapped:   # ``other OP self``: the left operand's own method
                 owner = frozenset if isinstance(other, frozenset) else set
@@ -711,7 +717,7 @@ def _set_comparison(name: str, reflected: str, op: str):
         if result is not NotImplemented:
             return result
         _on_keys_read(self, op)
-        _read_other(other, op)
+        _read_set(other, op)
         try:
             return base(self, other)
         except BaseException as exc:
