@@ -436,6 +436,49 @@ static method_spec set_methods[] = {
     {{"isdisjoint", ts_isdisjoint, METH_O, NULL}, S_ISDISJOINT},
 };
 
+/* The methods that take any number of sets are METH_VARARGS up to 3.12, METH_FASTCALL
+ * from 3.13 on: the tracked ones take the builtin's convention, whose wrong calls are
+ * worded differently (3.10 leaves out the "set." of "update() takes no keyword
+ * arguments"). */
+#define VARARGS(name)                                                                  \
+    static PyObject *                                                                  \
+    name##_varargs(PyObject *self, PyObject *args)                                     \
+    {                                                                                  \
+        return name(self, &PyTuple_GET_ITEM(args, 0), PyTuple_GET_SIZE(args));        \
+    }
+VARARGS(ts_update)
+VARARGS(ts_difference_update)
+VARARGS(ts_intersection_update)
+VARARGS(ts_union)
+VARARGS(ts_intersection)
+VARARGS(ts_difference)
+
+static const struct {
+    int base;
+    PyCFunction varargs;
+} varargs_methods[] = {
+    {S_UPDATE, ts_update_varargs},
+    {S_DIFFERENCE_UPDATE, ts_difference_update_varargs},
+    {S_INTERSECTION_UPDATE, ts_intersection_update_varargs},
+    {S_UNION, ts_union_varargs},
+    {S_INTERSECTION, ts_intersection_varargs},
+    {S_DIFFERENCE, ts_difference_varargs},
+};
+
+static void
+take_the_builtins_conventions(void)
+{
+    for (size_t i = 0; i < sizeof(set_methods) / sizeof(set_methods[0]); i++) {
+        for (size_t j = 0; j < sizeof(varargs_methods) / sizeof(varargs_methods[0]); j++) {
+            if (set_methods[i].base == varargs_methods[j].base
+                    && (rw_set_base[set_methods[i].base].flags & METH_VARARGS)) {
+                set_methods[i].def.ml_meth = varargs_methods[j].varargs;
+                set_methods[i].def.ml_flags = METH_VARARGS;
+            }
+        }
+    }
+}
+
 /* -- track ------------------------------------------------------------------------------------- */
 
 /* A tracked set with the elements of the exact set ``s`` (consumed when ``steal``): its
@@ -474,6 +517,7 @@ rw_set_ready(PyObject *module)
                             "racewatch._core: set's layout is not the one it was built for");
             return -1;
         }
+        take_the_builtins_conventions();
         RW_TrackedSetType.tp_base = &PySet_Type;
         RW_TrackedSetType.tp_doc = PySet_Type.tp_doc;
         RW_TrackedSetType.tp_hash = PyObject_HashNotImplemented;
