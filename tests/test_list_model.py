@@ -2,9 +2,12 @@
 list race looks like in each report; and the ``watch`` option."""
 
 import json
+import threading
 
 import pytest
 from corpus_tools import CORPUS, check_corpus_program, clean_env, corpus_programs, run_racewatch
+
+import racewatch
 
 PROGRAMS = CORPUS / "lists"
 
@@ -103,3 +106,34 @@ def test_defaultdict_list_makes_tracked_lists(tmp_path):
     assert race["container"]["type"] == "list" and race["location"] == "items"
     assert _lines(race) == {6, 8}
     assert json.loads(json.dumps(run.report))["summary"]["lists_tracked"] >= 1
+
+
+def test_track_copies_lists_and_sets_made_elsewhere():
+    from racewatch import session
+    from racewatch.config import Options
+
+    made_by_a_library = [1, 2]
+    members = {3}
+    session.start(Options(), instrument=False, print_races=False)
+    try:
+        items, tracked_members = racewatch.track(made_by_a_library), racewatch.track(members)
+        assert racewatch.is_tracked(items) and racewatch.is_tracked(tracked_members)
+        assert not racewatch.is_tracked(made_by_a_library)
+        assert items == made_by_a_library and items is not made_by_a_library
+        assert tracked_members == members and type(items).__name__ == "list"
+
+        def grow():
+            items.append(3)
+            tracked_members.add(4)
+
+        thread = threading.Thread(target=grow)
+        thread.start()
+        seen = (len(items), len(tracked_members))   # unordered with the thread's updates
+        thread.join()
+        report = session.current().report()
+    finally:
+        session.stop()
+    assert seen[0] in (2, 3)
+    kinds = sorted((r.container.type, r.location) for r in report.races)
+    assert kinds == [("list", "items"), ("set", "members")]
+    assert made_by_a_library == [1, 2] and members == {3}
