@@ -125,21 +125,26 @@ def ignore() -> Iterator[None]:
 
 
 def is_tracked(obj: object) -> bool:
-    """True for a dict that racewatch tracks."""
+    """True for a dict, list or set that racewatch tracks."""
     from .runtime.tracked import is_tracked as _is_tracked
 
     return _is_tracked(obj)
 
 
-def track(d: dict) -> dict:
-    """A tracked copy of ``d``, for a dict that code racewatch does not instrument made.
+def track(container):
+    """A tracked copy of ``container`` (a dict, defaultdict, list or set), for one that code
+    racewatch does not instrument made.
 
-    Returns ``d`` itself (not a copy) while the detector is stopped.
+    While the detector is stopped, or when the ``watch`` option leaves its kind out, the
+    copy is a plain one.
     """
     from collections import defaultdict
 
     from .runtime.tracked import track as _track
 
-    if type(d) is defaultdict:
-        return _track(defaultdict(d.default_factory, d))
-    return _track(dict(d))
+    t = type(container)
+    if t is defaultdict:
+        return _track(defaultdict(container.default_factory, container))
+    if t in (list, set):
+        return _track(t(container))
+    return _track(dict(container))

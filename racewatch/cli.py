@@ -27,6 +27,8 @@ _RUN_OPTIONS = [
     ("--stack-depth", "stack_depth", "N", "frames recorded per stack (default 32)"),
     ("--max-memory-mb", "max_memory_mb", "MB",
      "past this resident memory, stop tracking new dicts and keys (default: no budget)"),
+    ("--watch", "watch", "KINDS",
+     "what is tracked, comma-separated: dict,attr,global,list,set (default: all)"),
 ]
 
 

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from typing import Any
 
 ENV_OPTIONS = "RACEWATCH_OPTIONS"
+# What the ``watch`` option can name, in the order of Settings.watch's bits.
+WATCH_KINDS = ("dict", "attr", "global", "list", "set")
 
 
 class OptionError(ValueError):
@@ -40,6 +42,7 @@ class Options:
     stack_depth: int = 32
     max_memory_mb: int = 0          # 0: no budget
     report_key_order: bool = False  # 1: inserts and deletes of different keys race too
+    watch: tuple[str, ...] = WATCH_KINDS  # the kinds of shared state that are tracked
     # Where the options came from, for messages (not an option itself).
     sources: tuple[str, ...] = field(default=(), compare=False)
 
@@ -68,6 +71,8 @@ def _convert(name: str, value: Any, source: str):
         else:
             raise OptionError(f"{where}: expected module patterns, got {value!r}")
         return tuple(p for p in items if p)
+    if name == "watch":
+        return _watch_kinds(value, where)
     if name in ("exitcode", "stack_depth", "max_memory_mb"):
         if isinstance(value, bool) or not isinstance(value, (int, str)):
             raise OptionError(f"{where}: expected a whole number, got {value!r}")
@@ -94,6 +99,22 @@ def _convert(name: str, value: Any, source: str):
     if name == "strip_path_prefix":
         return value
     return value or None
+
+
+def _watch_kinds(value, where: str) -> tuple[str, ...]:
+    """``"dict,list"`` or ``["dict", "list"]``: known kinds only, at least one."""
+    if isinstance(value, str):
+        items = value.split(",")
+    elif isinstance(value, (list, tuple)) and all(isinstance(p, str) for p in value):
+        items = list(value)
+    else:
+        raise OptionError(f"{where}: expected some of {','.join(WATCH_KINDS)}, got {value!r}")
+    kinds = [p.strip() for p in items if p.strip()]
+    unknown = [k for k in kinds if k not in WATCH_KINDS]
+    if unknown or not kinds:
+        what = f"unknown kind {unknown[0]!r}" if unknown else "nothing to watch"
+        raise OptionError(f"{where}: {what} (expected some of {','.join(WATCH_KINDS)})")
+    return tuple(k for k in WATCH_KINDS if k in kinds)
 
 
 def parse_env_options(text: str, source: str = ENV_OPTIONS) -> dict[str, str]:

@@ -27,7 +27,7 @@ from .reports.model import Race, Report, Summary
 from .reports.output import Output
 from .runtime import core, forks, module_globals, objects, shadow
 from .runtime.races import RaceTable
-from .runtime.settings import SETTINGS
+from .runtime.settings import SETTINGS, watch_mask
 from .runtime.shadow import REGISTRY
 from .runtime.tracebacks import ExceptHooks
 from .suppressions import Suppressions, unused_lines
@@ -118,6 +118,7 @@ class Session:
     def install(self) -> None:
         SETTINGS.stack_depth = self.options.stack_depth
         SETTINGS.report_key_order = self.options.report_key_order
+        SETTINGS.watch = watch_mask(self.options.watch)
         SETTINGS.sink = self.table.sink
         SETTINGS.tracking = True
         SETTINGS.tracking_cut = None
@@ -174,6 +175,8 @@ class Session:
             suppressed_races=self.table.suppressed_races,
             threads=REGISTRY.threads_seen,
             dicts_tracked=SETTINGS.dicts_tracked,
+            lists_tracked=SETTINGS.lists_tracked,
+            sets_tracked=SETTINGS.sets_tracked,
             accesses=REGISTRY.accesses(),
             duration_s=round(time.monotonic() - self.started, 3),
             python=_python_version(),

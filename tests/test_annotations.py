@@ -10,7 +10,7 @@ def test_corpus(program, tmp_path):
     check_corpus_program(program, tmp_path)
 
 
-@pytest.mark.parametrize("handoff", ["list_handoff", "pipe_handoff"])
+@pytest.mark.parametrize("handoff", ["deque_handoff", "pipe_handoff"])
 def test_annotations_are_the_only_difference(handoff):
     ok = (CORPUS / "annotations" / f"ok_{handoff}.py").read_text().splitlines()
     racy = (CORPUS / "annotations" / f"racy_{handoff}.py").read_text().splitlines()

@@ -47,9 +47,9 @@ TYPE_BY_NAME = ("type(d) is dict holds where instrumented code calls type(...) b
 # they hold.  Each stays a strict expected failure: when one goes away (or only changes
 # its condition), the test says so.
 KNOWN = {
-    "pickle_bytes.py": (True, "a pickled dict loads the same, from other bytes (a REDUCE "
-                              "of builtins.dict): the pickler's dict opcode is for the "
-                              "exact type only"),
+    "pickle_bytes.py": (True, "a pickled dict, list or set loads the same, from other "
+                              "bytes (a reduce of the builtin): the pickler's opcodes for "
+                              "them are for the exact types only"),
     "submodule_attributes.py": (True, "racewatch imports threading, json and "
                                       "collections.abc itself"),
     "type_aliased.py": (True, TYPE_BY_NAME),
@@ -72,6 +72,11 @@ KNOWN = {
                                   "places)"),
     "lock_factory.py": (True, "threading.Lock is racewatch's lock type: _thread.allocate_lock, "
                               "which the import system calls, is left alone"),
+    "set_hash_calls.py": (PURE, "the pure-Python core looks an element up once more in "
+                                "the set methods that add or remove it"),
+    "caught_list_set_tracebacks.py": (PURE and sys.version_info < (3, 11),
+                                      "3.10 keeps the pure-Python core's frame in the "
+                                      "traceback of an exception a program catches"),
     "caught_tracebacks.py": (PURE and sys.version_info < (3, 11),
                              "3.10 keeps the pure-Python core's frame in the traceback of "
                              "an exception a program catches (and formats itself)"),

@@ -10,6 +10,7 @@ def test_defaults():
     assert options.exitcode == 66 and options.stack_depth == 32
     assert options.halt_on_error is False and options.max_memory_mb == 0
     assert options.report_key_order is False
+    assert options.watch == ("dict", "attr", "global", "list", "set")
 
 
 def test_precedence(tmp_path):
@@ -31,6 +32,10 @@ def test_precedence(tmp_path):
     ({"halt_on_error": "sometimes"}, "expected 0 or 1"),
     ({"report_key_order": "2"}, "option 'report_key_order' in test: expected 0 or 1"),
     ({"include": 3}, "expected module patterns"),
+    ({"watch": "dict,lists"}, r"option 'watch' in test: unknown kind 'lists' \(expected some "
+                              r"of dict,attr,global,list,set\)"),
+    ({"watch": ""}, "option 'watch' in test: nothing to watch"),
+    ({"watch": 1}, "option 'watch' in test: expected some of dict,attr,global,list,set"),
 ])
 def test_bad_values_are_named(values, fragment):
     with pytest.raises(OptionError, match=fragment):
@@ -46,3 +51,19 @@ def test_env_syntax():
 def test_pid_in_paths():
     assert expand_pid("races.%p.log", pid=42) == "races.42.log"
     assert expand_pid(None) is None
+
+
+def test_watch_from_each_source(tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[tool.racewatch]\nwatch = ["set", "dict"]\n')
+    assert resolve_options({}, environ={}, cwd=tmp_path).watch == ("dict", "set")
+    env = {"RACEWATCH_OPTIONS": "watch=list,attr"}
+    assert resolve_options({}, environ=env, cwd=tmp_path).watch == ("attr", "list")
+    cli = resolve_options({"watch": " global , dict "}, environ=env, cwd=tmp_path)
+    assert cli.watch == ("dict", "global")
+
+
+def test_watch_reaches_the_runtime_as_bits():
+    from racewatch.runtime.settings import WATCH_ALL, WATCH_BITS, watch_mask
+
+    assert watch_mask(("dict", "list")) == WATCH_BITS["dict"] | WATCH_BITS["list"]
+    assert watch_mask(Options().watch) == WATCH_ALL == 31

@@ -280,12 +280,12 @@ MANY_RACES = textwrap.dedent("""\
     # Two threads touch shared dicts one after the other, with nothing ordering them.
     import threading
     import time
-    from collections import defaultdict
+    from collections import defaultdict, deque
 
     shared = {"a": 1, "b": 2, "c": 3}
     counts = defaultdict(int)
     nested = defaultdict(dict)
-    log = []
+    log = deque()  # not tracked: polling it adds no race of its own
 
 
     def first():
@@ -329,6 +329,105 @@ MANY_RACES = textwrap.dedent("""\
     """)
 
 
+MANY_SEQUENCE_RACES = textwrap.dedent("""\
+    # Two threads touch shared lists and sets one after the other, with nothing ordering them.
+    import copy
+    import pickle
+    import threading
+    import time
+    from collections import deque
+
+    items = [0, 1, 2, 3, 4, 5]
+    queue = [10, 11, 12]
+    grid = [0] * 4
+    members = {"a", "b", "c"}
+    tags = {1, 2, 3}
+    log = deque()  # not tracked: polling it adds no race of its own (nor a count that
+                   # depends on how often the main thread polled)
+
+
+    def first():
+        global items, members, tags
+        items[0] = 1
+        items[-1]
+        items.append(6)
+        items.insert(1, 7)
+        items.extend([8, 9])
+        items += [10]
+        items.pop()
+        items.pop(0)
+        3 in items
+        items.index(3)
+        items.count(2)
+        items[1:3]
+        queue.pop(0)
+        grid[2] += 1
+        items.remove(8)
+        del items[2]
+        sorted(items)
+        members.add("d")
+        members.add("a")
+        members.discard("b")
+        members.discard("z")
+        "c" in members
+        members.update({"e", "f"})
+        members |= {"g"}
+        members -= {"c"}
+        tags & {2, 3}
+        tags.symmetric_difference_update({3, 4})
+        tags.intersection_update({1, 2, 3, 4})
+        len(tags)
+        copy.deepcopy(items)
+        pickle.dumps(members)
+        tags.update(grid)
+        log.append("first done")
+
+
+    def second():
+        global items, members, tags
+        items[0]
+        items[1] = 20
+        len(items)
+        items == [1]
+        items < [1]
+        items * 2
+        items + [1]
+        list(items)
+        items.copy()
+        queue[0]
+        grid[2] = 5
+        repr(items)
+        items.sort()
+        items.reverse()
+        items[0:2] = [1, 2, 3]
+        del items[0:1]
+        items *= 2
+        items.clear()
+        "d" in members
+        "z" in members
+        members.remove("a")
+        members.pop()
+        set(members)
+        sorted(tags)
+        tags.issubset({1, 2})
+        tags ^= {9}
+        tags &= {1, 9}
+        tags.difference_update({1})
+        repr(tags)
+        tags == {1}
+        grid.extend(tags)
+        members.clear()
+
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    while not log:          # not synchronization: the two threads stay unordered
+        time.sleep(0.001)
+    second()
+    thread.join()
+    """)
+
+
 def races_seen(report: dict) -> list:
     """What a user reads in a report, less its times and paths."""
     def lines(frames):
@@ -342,15 +441,19 @@ def races_seen(report: dict) -> list:
 
 
 @needs_compiled
-def test_both_cores_report_the_same_races(tmp_path):
+@pytest.mark.parametrize("source", [MANY_RACES, MANY_SEQUENCE_RACES], ids=["dicts", "lists-sets"])
+def test_both_cores_report_the_same_races(tmp_path, source):
     program = tmp_path / "many_races.py"
-    program.write_text(MANY_RACES)
+    program.write_text(source)
     reports = {}
     for core in ("c", "python"):
-        run = run_racewatch(tmp_path, program, env=clean_env(RACEWATCH_CORE=core))
+        # One hash seed: which element set.pop() takes depends on the strings' hashes.
+        env = clean_env(RACEWATCH_CORE=core, PYTHONHASHSEED="0")
+        run = run_racewatch(tmp_path, program, env=env)
         assert run.status == 66, run.stderr
         reports[core] = run.report
     assert len(reports["c"]["races"]) >= 10
     assert races_seen(reports["c"]) == races_seen(reports["python"])
-    for field in ("races", "occurrences", "accesses", "dicts_tracked", "threads"):
+    for field in ("races", "occurrences", "accesses", "dicts_tracked", "lists_tracked",
+                  "sets_tracked", "threads"):
         assert reports["c"]["summary"][field] == reports["python"]["summary"][field], field

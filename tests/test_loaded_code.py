@@ -48,6 +48,33 @@ def test_displays_comprehensions_and_nested_code_are_tracked():
     assert id(from_call[0]) not in handed
 
 
+def test_lists_and_sets_are_tracked_but_not_a_list_that_becomes_a_tuple():
+    def sample(a, b):
+        listed = [1, 2, 3]          # BUILD_LIST 0, then LIST_EXTEND of a constant tuple
+        squares = [x * x for x in a]
+        members = {a[0], b[0]}
+        constant = {1, 2, 3}
+        unique = {x for x in b}
+        gathered = (*a, *b)         # a list made only to become a tuple
+        return listed, squares, members, constant, unique, gathered, max(*a, *b)
+
+    expected = sample([1, 2], [3])
+    calls.clear()
+    result = rewritten(sample)([1, 2], [3])
+    assert result == expected
+    assert sorted(map(id, calls)) == sorted(map(id, result[:5]))
+
+
+def test_only_the_kinds_asked_for_are_rewritten():
+    def sample():
+        return {}, [], {1}
+
+    calls.clear()
+    sample.__code__ = rewrite_code(sample.__code__, fake_track, {}, ("dict",))
+    made = sample()
+    assert [id(c) for c in calls] == [id(made[0])]
+
+
 def test_exceptions_and_line_numbers_are_unchanged():
     def failing(d):
         try:

@@ -2,10 +2,11 @@
 compiles to.
 
 Each snippet marks the lines the rewrite must change with ``# -> KIND ...`` (``track``
-for a tracked dict, ``public_type`` for a rewritten ``type(x)``, once per call on that
-line); every unmarked line must come out as written.  A name the program binds itself is
-left alone: the snippets are the scope corner cases where Python's rules are easy to get
-wrong.
+for a tracked container, ``public_type`` for a rewritten ``type(x)``, ``reading`` for the
+argument of ``set(x)``, once per call on that line); every unmarked line must come out
+as written.  A name the program binds itself is left alone: the snippets are the scope
+corner cases where Python's rules are easy to get wrong.  They are about dicts (only dicts
+are rewritten for them) unless they say they are about lists and sets.
 """
 
 import ast
@@ -27,11 +28,11 @@ def helper_calls(tree: ast.AST) -> list[ast.Call]:
             and isinstance(node.func.value, ast.Name) and node.func.value.id == HELPER]
 
 
-def rewritten_lines(source: str) -> dict[int, list[str]]:
+def rewritten_lines(source: str, kinds) -> dict[int, list[str]]:
     """The helper calls on each line; the module's first statement, the same in every
     module (``track_globals``), is looked at by its own tests."""
     found = defaultdict(list)
-    for call in helper_calls(rewrite(ast.parse(source))):
+    for call in helper_calls(rewrite(ast.parse(source), kinds)):
         if call.func.attr != "track_globals":
             found[call.lineno].append(call.func.attr)
     return {line: sorted(kinds) for line, kinds in found.items()}
@@ -46,9 +47,9 @@ def marked_lines(source: str) -> dict[int, list[str]]:
     return marks
 
 
-def check(snippet: str) -> None:
+def check(snippet: str, kinds=("dict",)) -> None:
     source = textwrap.dedent(snippet)
-    assert rewritten_lines(source) == marked_lines(source)
+    assert rewritten_lines(source, kinds) == marked_lines(source)
 
 
 # -- what is wrapped -------------------------------------------------------------------------
@@ -90,6 +91,67 @@ def test_only_one_argument_calls_of_type():
         h = type
         i = [type(v) is dict for v in a]            # -> public_type
         """)
+
+
+# -- lists and sets --------------------------------------------------------------------------
+
+ALL = ("dict", "list", "set")
+
+
+def test_list_and_set_displays_comprehensions_and_calls():
+    check("""\
+        a = []                                      # -> track
+        b = [1, 2, *a]                              # -> track
+        c = [x for x in a]                          # -> track
+        d = {1, 2}                                  # -> track
+        e = {x for x in a}                          # -> track
+        f = list(a), sorted(a)                      # -> track track
+        g = set()                                   # -> track
+        h = set(a)                                  # -> reading track
+        i = frozenset(a)                            # -> reading
+        j = set([1, 2]), set(x for x in a)          # -> track track
+        k = list
+        [m, n] = a
+        o = a.copy()
+        """, ALL)
+
+
+def test_lists_and_sets_that_cannot_escape_are_not_tracked():
+    """Iterated, searched or unpacked in place, or handed to a builtin that only consumes
+    them: no other thread can ever reach them."""
+    check("""\
+        for x in [a, b]:
+            pass
+        for y in {a, b}:
+            pass
+        found = x in [a, b] or y not in {a, b}
+        squares = [v * v for v in [1, 2, 3]]        # -> track
+        f(*[a, b], *{c})
+        p, q = [a, b]
+        total = sum([v for v in a]) + len({v for v in a}) + max([a, b])
+        text = ", ".join([str(v) for v in a])
+        pairs = dict([(1, 2)]), tuple([a]), sorted([b, a])  # -> track track
+        kept = g([a, b])                            # -> track
+        """, ALL)
+
+
+def test_rebound_list_set_and_sorted_are_left_alone():
+    check("""\
+        from mylib import *
+        a = list(x), set(x), sorted(x), frozenset(x)
+
+        def f(list, set):
+            return list(x), set(x), [1]             # -> track
+        """, ALL)
+
+
+def test_only_the_watched_kinds_are_rewritten():
+    source = "a = {}\nb = []\nc = {1}\nd = set(c)\n"
+    assert rewritten_lines(source, ALL) == {1: ["track"], 2: ["track"], 3: ["track"],
+                                           4: ["reading", "track"]}
+    assert rewritten_lines(source, ("list",)) == {2: ["track"]}
+    assert rewritten_lines(source, ("set",)) == {3: ["track"], 4: ["reading", "track"]}
+    assert rewritten_lines(source, ("dict",)) == {1: ["track"]}
 
 
 # -- class scopes ----------------------------------------------------------------------------
@@ -420,12 +482,17 @@ def test_type_parameters():
 # -- where the new nodes go ------------------------------------------------------------------
 
 
-def test_a_module_with_nothing_to_watch_gets_only_its_first_statement():
-    source = "import os\nx = [1]\nprint(os.sep, x)\n"
+def test_a_module_without_containers_gets_only_its_first_statement():
+    """Every module says it is instrumented (``track_globals``); nothing else changes in one
+    with no container to track and no global to watch."""
+    source = "import os\nx = (1,)\nprint(os.sep, x, len([1]), 1 in {2})\n"
     tree = rewrite(ast.parse(source))
-    first = tree.body.pop(0)
-    assert ast.unparse(first) == "@racewatch.track_globals(())"
+    assert ast.unparse(tree.body.pop(0)) == "@racewatch.track_globals(())"
     assert ast.dump(tree) == ast.dump(ast.parse(source))
+    lists = "import os\nx = [1]\nprint(os.sep, x)\n"
+    tree = rewrite(ast.parse(lists), ("dict",))
+    tree.body.pop(0)
+    assert ast.dump(tree) == ast.dump(ast.parse(lists))
 
 
 def test_the_rewrite_adds_one_statement_and_no_module_global():
@@ -466,7 +533,7 @@ def test_new_nodes_take_the_location_of_what_they_wrap():
         """)
     tree = rewrite(ast.parse(source))
     calls = [c for c in helper_calls(tree) if c.func.attr != "track_globals"]
-    assert len(calls) == 3
+    assert len(calls) == 4   # the dict, the list in it, dict(x=1), type(a)
     for call in calls:
         wrapped = call.args[0] if call.func.attr == "track" else call
         where = (call.lineno, call.col_offset, call.end_lineno, call.end_col_offset)
@@ -649,3 +716,15 @@ def test_class_attributes_rebound_through_the_class():
             Stats.created = 0                       # -> class_write
             return Stats.created, Stats.label       # -> class_read
         """)
+def test_the_cache_tag_says_which_kinds_were_rewritten(monkeypatch):
+    """A module rewritten under ``watch=dict`` must not be run from the cache by a run that
+    watches lists too (nor the other way round)."""
+    from racewatch.instrument import cache
+    from racewatch.runtime.settings import SETTINGS, watch_mask
+
+    everything = cache._tag()
+    monkeypatch.setattr(SETTINGS, "watch", watch_mask(("dict", "attr", "global")))
+    dicts_only = cache._tag()
+    monkeypatch.setattr(SETTINGS, "watch", watch_mask(("dict", "list", "set")))
+    assert cache._tag() == everything != dicts_only
+    assert dicts_only.endswith("-dict")

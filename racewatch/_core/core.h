@@ -9,8 +9,13 @@
  *   access.c, location.c, shadow.c, rules.c, sweep.c, conflict.c
  *                  the engine: Access, Loc, KeysLoc, Shadow, Conflict and the FastTrack
  *                  rules (shadow.py); engine.h holds what those files share
+ *   tracked_base.c what every tracked container type shares (tracked.h)
  *   dict_*.c       the tracked dict and defaultdict types, track(), public_type()
  *                  (tracked.py); dict.h holds what those files share
+ *   list.c, list_methods.c
+ *                  the tracked list (tracked_seq.py)
+ *   set.c, set_algebra.c
+ *                  the tracked set (tracked_seq.py); set.h holds what they share
  *   object.c       the attributes of instances of instrumented classes (objects.py)
  *   globals.c      module globals rebound by the module's functions (module_globals.py)
  *   sync.c         SyncVar and the edge operations (sync.py)
@@ -133,14 +138,25 @@ typedef struct {
     int tracking;
     int stack_depth;
     int report_key_order;    /* inserts and deletes conflict with each other too */
+    int watch;               /* what is tracked: RW_WATCH_* bits (the ``watch`` option) */
     PyObject *sink;          /* callable(Conflict) or None */
     PyObject *budget;        /* a MemoryBudget or None */
     PyObject *tracking_cut;
     long long dicts_tracked;
+    long long lists_tracked;
+    long long sets_tracked;
     long long forgotten_keys;
     long long started_ns;
     long long generation;
 } RW_Settings;
+
+/* settings.WATCH_BITS: the order of config.WATCH_KINDS */
+#define RW_WATCH_DICT 1
+#define RW_WATCH_ATTR 2
+#define RW_WATCH_GLOBAL 4
+#define RW_WATCH_LIST 8
+#define RW_WATCH_SET 16
+#define RW_WATCH_ALL 31
 
 extern RW_Settings *rw_settings;
 extern PyTypeObject RW_SettingsType;
@@ -303,7 +319,17 @@ enum {
     RW_OP_SETDEFAULT, RW_OP_POP, RW_OP_POPITEM, RW_OP_UPDATE, RW_OP_IOR, RW_OP_CLEAR,
     RW_OP_LEN, RW_OP_ITER, RW_OP_REVERSED, RW_OP_KEYS, RW_OP_VALUES, RW_OP_ITEMS,
     RW_OP_EQ, RW_OP_NE, RW_OP_REDUCE, RW_OP_DEEPCOPY, RW_OP_COPY, RW_OP_OR, RW_OP_MISSING,
-    RW_OP_REPR, RW_OP_COUNT
+    RW_OP_REPR,
+    /* lists */
+    RW_OP_SLICE, RW_OP_SETSLICE, RW_OP_DELSLICE, RW_OP_APPEND, RW_OP_EXTEND, RW_OP_IADD,
+    RW_OP_INSERT, RW_OP_REMOVE, RW_OP_INDEX, RW_OP_COUNT_OF, RW_OP_COMPARE, RW_OP_ADD,
+    RW_OP_MUL, RW_OP_IMUL, RW_OP_SORT, RW_OP_REVERSE,
+    /* sets */
+    RW_OP_DISCARD, RW_OP_DIFFERENCE_UPDATE, RW_OP_INTERSECTION_UPDATE,
+    RW_OP_SYMMETRIC_DIFFERENCE_UPDATE, RW_OP_ISUB, RW_OP_IAND, RW_OP_IXOR, RW_OP_UNION,
+    RW_OP_INTERSECTION, RW_OP_DIFFERENCE, RW_OP_SYMMETRIC_DIFFERENCE, RW_OP_ISSUBSET,
+    RW_OP_ISSUPERSET, RW_OP_ISDISJOINT, RW_OP_AND, RW_OP_SUB, RW_OP_XOR,
+    RW_OP_COUNT
 };
 extern PyObject *rw_ops[RW_OP_COUNT];
 #define RW_OP(name) (rw_ops[RW_OP_##name])
@@ -354,14 +380,27 @@ typedef struct {
     PyObject *shadow;
 } RW_TrackedDefaultDict;
 
+/* tracked_seq.py (list.c, set.c) */
+typedef struct {
+    PyListObject list;
+    PyObject *shadow;        /* the creation stack, then the Shadow (or None) */
+} RW_TrackedList;
+
+typedef struct {
+    PySetObject set;
+    PyObject *shadow;
+} RW_TrackedSet;
+
 extern PyTypeObject RW_TrackedDictType;
 extern PyTypeObject *rw_tracked_defaultdict;   /* static up to 3.11, a heap type from 3.12 */
 extern PyTypeObject *rw_defaultdict;           /* collections.defaultdict */
+extern PyTypeObject RW_TrackedListType;
+extern PyTypeObject RW_TrackedSetType;
 
 PyObject **rw_shadow_slot_slow(PyObject *d);
 
-/* The slot of a tracked dict that holds its creation stack, then its shadow; NULL for an
- * object that is not a tracked dict. */
+/* The slot of a tracked container that holds its creation stack, then its shadow; NULL
+ * for an object that is not a tracked container. */
 static inline PyObject **
 rw_shadow_slot(PyObject *d)
 {
@@ -369,8 +408,14 @@ rw_shadow_slot(PyObject *d)
     if (t == &RW_TrackedDictType) {
         return &((RW_TrackedDict *)d)->shadow;
     }
+    if (t == &RW_TrackedListType) {
+        return &((RW_TrackedList *)d)->shadow;
+    }
     if (t == rw_tracked_defaultdict) {
         return &((RW_TrackedDefaultDict *)d)->shadow;
+    }
+    if (t == &RW_TrackedSetType) {
+        return &((RW_TrackedSet *)d)->shadow;
     }
     return rw_shadow_slot_slow(d);
 }

@@ -1,8 +1,8 @@
 /* The tracked dict and defaultdict (tracked.py), as C subclasses of the builtins
  * (declarations shared by their files):
  *
- *   dict_base.c     calling the builtins' own methods; the accesses each operation records
- *   dict_track.c    track(), public_type(), and the reflected-operand rule
+ *   dict_base.c     dict's own methods; the accesses a dict operation records
+ *   dict_track.c    track() of every kind, public_type(), and the reflected-operand rule
  *   dict_methods.c  the slots and methods of both types
  *   dict_update.c   update() and |=, pair by pair
  *   dict_type.c     the two type objects, their __repr__ descriptor, copy's dispatch
@@ -35,15 +35,7 @@
 #ifndef RACEWATCH_DICT_H
 #define RACEWATCH_DICT_H
 
-#include "core.h"
-
-typedef struct {
-    const char *name;
-    PyObject *descr;       /* the builtin's method descriptor, held: its PyMethodDef stays */
-    PyCFunction meth;
-    int flags;
-    const char *doc;
-} base_method;
+#include "tracked.h"
 
 enum {
     B_GET, B_SETDEFAULT, B_POP, B_POPITEM, B_KEYS, B_VALUES, B_ITEMS, B_UPDATE, B_CLEAR,
@@ -52,14 +44,9 @@ enum {
 };
 
 extern Py_ssize_t rw_dd_factory_offset;
-extern PyObject *rw_empty_tuple;
-extern PyObject *rw_copyreg_newobj;     /* copyreg.__newobj__ */
-extern PyObject *rw_copy_deepcopy;      /* copy.deepcopy */
-extern PyObject *rw_str_eq, *rw_str_ne, *rw_str_ror, *rw_str_copy, *rw_str_keys;
+extern PyObject *rw_str_eq, *rw_str_ne, *rw_str_ror, *rw_str_keys;
 extern base_method rw_base[B_COUNT];
 
-int rw_base_method_load(base_method *m, PyTypeObject *owner);
-PyObject *rw_base_call(base_method *m, PyObject *self, PyObject *const *args, Py_ssize_t nargs);
 PyObject *rw_base_update(PyObject *self, PyObject *args, PyObject *kwargs);
 PyObject *rw_base_update1(PyObject *self, PyObject *arg);
 
@@ -90,20 +77,12 @@ rw_is_tracking(PyObject *obj)
         || PyObject_TypeCheck(obj, rw_tracked_defaultdict);
 }
 
-/* The accesses each operation records (dict_base.c). */
-int rw_dict_read_all(PyObject *d, PyObject *op);
-int rw_dict_keys_read(PyObject *d, PyObject *op);
-int rw_dict_key_read(PyObject *d, PyObject *key, PyObject *op);
+/* The accesses a dict operation records beside tracked.h's (dict_base.c). */
 int rw_dict_key_write(PyObject *d, PyObject *key, PyObject *op);
 int rw_dict_key_read_or_write(PyObject *d, PyObject *key, PyObject *op, int present_writes);
 PyObject *rw_plain_copy(PyObject *self);
 PyObject *rw_items_iter(PyObject *self);
 PyObject *rw_new_defaultdict(PyObject *factory, PyObject *arg);
-
-/* dict_track.c */
-PyObject *rw_track_new(PyObject *d);
-PyObject *rw_reflected_first(PyObject *self, PyObject *other, PyObject *reflected);
-PyObject *rw_getattr_or_null(PyObject *obj, PyObject *name);
 
 /* dict_update.c */
 int rw_dict_update_ready(void);

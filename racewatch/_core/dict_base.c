@@ -1,13 +1,10 @@
-/* Calling the builtins' own methods directly, and the accesses each operation of a tracked
- * dict records (tracked.py's _on_read & co.): see dict.h. */
+/* dict's own methods, called directly, and the accesses a dict operation records beside
+ * tracked.h's (tracked.py's _on_write & co.): see dict.h. */
 
 #include "dict.h"
 
 Py_ssize_t rw_dd_factory_offset = 0;
-PyObject *rw_empty_tuple = NULL;
-PyObject *rw_copyreg_newobj = NULL;
-PyObject *rw_copy_deepcopy = NULL;
-PyObject *rw_str_eq, *rw_str_ne, *rw_str_ror, *rw_str_copy, *rw_str_keys;
+PyObject *rw_str_eq, *rw_str_ne, *rw_str_ror, *rw_str_keys;
 
 /* -- the builtins' own methods, called directly ------------------------------------------- */
 
@@ -20,85 +17,6 @@ base_method rw_base[B_COUNT] = {
     [B_REDUCE_EX] = {"__reduce_ex__"}, [B_DD_MISSING] = {"__missing__"},
     [B_DD_COPY] = {"copy"}, [B_DD_DUNDER_COPY] = {"__copy__"}, [B_DD_REDUCE] = {"__reduce__"},
 };
-
-int
-rw_base_method_load(base_method *m, PyTypeObject *owner)
-{
-    PyObject *descr = PyObject_GetAttrString((PyObject *)owner, m->name);
-    if (descr == NULL) {
-        return -1;
-    }
-    /* dict.fromkeys through the type is a bound builtin method: its descriptor is in the
-     * type's namespace. */
-    if (!PyObject_TypeCheck(descr, &PyMethodDescr_Type)
-            && !PyObject_TypeCheck(descr, &PyClassMethodDescr_Type)) {
-        PyObject *ns = PyObject_GetAttrString((PyObject *)owner, "__dict__");
-        PyObject *raw = ns != NULL ? PyMapping_GetItemString(ns, m->name) : NULL;
-        Py_XDECREF(ns);
-        Py_DECREF(descr);
-        if (raw == NULL) {
-            return -1;
-        }
-        descr = raw;
-    }
-    if (!PyObject_TypeCheck(descr, &PyMethodDescr_Type)
-            && !PyObject_TypeCheck(descr, &PyClassMethodDescr_Type)) {
-        PyErr_Format(PyExc_ImportError, "racewatch._core: %s.%s is not a C method",
-                     owner->tp_name, m->name);
-        Py_DECREF(descr);
-        return -1;
-    }
-    PyMethodDef *def = ((PyMethodDescrObject *)descr)->d_method;
-    m->descr = descr;
-    m->meth = def->ml_meth;
-    m->flags = def->ml_flags;
-    m->doc = def->ml_doc;
-    return 0;
-}
-
-/* Call the builtin's method on ``self`` (for a class method: the class). */
-PyObject *
-rw_base_call(base_method *m, PyObject *self, PyObject *const *args, Py_ssize_t nargs)
-{
-    switch (m->flags & (METH_VARARGS | METH_FASTCALL | METH_NOARGS | METH_O | METH_KEYWORDS)) {
-    case METH_NOARGS:
-        if (nargs == 0) {
-            return m->meth(self, NULL);
-        }
-        break;
-    case METH_O:
-        if (nargs == 1) {
-            return m->meth(self, args[0]);
-        }
-        break;
-    case METH_FASTCALL:
-        return ((rw_fastfunc)(void (*)(void))m->meth)(self, args, nargs);
-    case METH_FASTCALL | METH_KEYWORDS:
-        return ((rw_fastkwfunc)(void (*)(void))m->meth)(self, args, nargs, NULL);
-    default:
-        break;
-    }
-    PyObject *tuple = PyTuple_New(nargs);
-    if (tuple == NULL) {
-        return NULL;
-    }
-    for (Py_ssize_t i = 0; i < nargs; i++) {
-        PyTuple_SET_ITEM(tuple, i, Py_NewRef(args[i]));
-    }
-    PyObject *r;
-    if (m->flags & METH_VARARGS) {
-        r = (m->flags & METH_KEYWORDS)
-            ? ((PyCFunctionWithKeywords)(void (*)(void))m->meth)(self, tuple, NULL)
-            : m->meth(self, tuple);
-    }
-    else {
-        PyObject *bound = PyObject_GetAttrString(self, m->name);
-        r = bound != NULL ? PyObject_Call(bound, tuple, NULL) : NULL;
-        Py_XDECREF(bound);
-    }
-    Py_DECREF(tuple);
-    return r;
-}
 
 /* dict.update(self, *args, **kwargs) */
 PyObject *
@@ -127,59 +45,6 @@ rw_base_update1(PyObject *self, PyObject *arg)
 }
 
 /* -- helpers ------------------------------------------------------------------------------- */
-
-PyObject **
-rw_shadow_slot_slow(PyObject *d)
-{
-    PyTypeObject *t = Py_TYPE(d);
-    if (rw_tracked_defaultdict != NULL && PyType_IsSubtype(t, rw_tracked_defaultdict)) {
-        return &((RW_TrackedDefaultDict *)d)->shadow;
-    }
-    if (PyType_IsSubtype(t, &RW_TrackedDictType)) {
-        return &((RW_TrackedDict *)d)->shadow;
-    }
-    return NULL;
-}
-
-/* One whole-dict read (the reference's _on_read_all(d, op)). */
-int
-rw_dict_read_all(PyObject *d, PyObject *op)
-{
-    RW_ThreadState *ts;
-    RW_Shadow *sh;
-    int e = rw_enter(d, &ts, &sh);
-    if (e > 0) {
-        e = rw_on_read_all(ts, sh, op);
-        Py_DECREF(ts);
-    }
-    return e;
-}
-
-int
-rw_dict_keys_read(PyObject *d, PyObject *op)
-{
-    RW_ThreadState *ts;
-    RW_Shadow *sh;
-    int e = rw_enter(d, &ts, &sh);
-    if (e > 0) {
-        e = rw_on_keys_read(ts, sh, op);
-        Py_DECREF(ts);
-    }
-    return e;
-}
-
-int
-rw_dict_key_read(PyObject *d, PyObject *key, PyObject *op)
-{
-    RW_ThreadState *ts;
-    RW_Shadow *sh;
-    int e = rw_enter(d, &ts, &sh);
-    if (e > 0) {
-        e = rw_on_read(ts, sh, d, key, op);
-        Py_DECREF(ts);
-    }
-    return e;
-}
 
 /* A write of ``key`` that inserts it when absent (setitem, setdefault...). */
 int

@@ -8,7 +8,7 @@
 PyObject *
 tr_subscript(PyObject *self, PyObject *key)
 {
-    if (rw_dict_key_read(self, key, RW_OP(GETITEM)) < 0) {
+    if (rw_record_read(self, key, RW_OP(GETITEM)) < 0) {
         return NULL;
     }
     /* dict's own: a miss calls __missing__ (a tracked defaultdict's, below) */
@@ -29,7 +29,7 @@ tr_ass_subscript(PyObject *self, PyObject *key, PyObject *value)
 Py_ssize_t
 tr_length(PyObject *self)
 {
-    if (rw_dict_keys_read(self, RW_OP(LEN)) < 0) {
+    if (rw_record_keys_read(self, RW_OP(LEN)) < 0) {
         return -1;
     }
     return PyDict_Type.tp_as_mapping->mp_length(self);
@@ -38,7 +38,7 @@ tr_length(PyObject *self)
 int
 tr_contains(PyObject *self, PyObject *key)
 {
-    if (rw_dict_key_read(self, key, RW_OP(CONTAINS)) < 0) {
+    if (rw_record_read(self, key, RW_OP(CONTAINS)) < 0) {
         return -1;
     }
     return PyDict_Contains(self, key);
@@ -47,7 +47,7 @@ tr_contains(PyObject *self, PyObject *key)
 PyObject *
 tr_iter(PyObject *self)
 {
-    if (rw_dict_keys_read(self, RW_OP(ITER)) < 0) {
+    if (rw_record_keys_read(self, RW_OP(ITER)) < 0) {
         return NULL;
     }
     return PyDict_Type.tp_iter(self);
@@ -65,8 +65,8 @@ tr_richcompare(PyObject *self, PyObject *other, int op)
     }
     Py_DECREF(result);
     PyObject *name = op == Py_EQ ? RW_OP(EQ) : RW_OP(NE);
-    if (rw_dict_read_all(self, name) < 0
-            || (rw_is_tracking(other) && rw_dict_read_all(other, name) < 0)) {
+    if (rw_record_read_all(self, name) < 0
+            || (rw_is_tracking(other) && rw_record_read_all(other, name) < 0)) {
         return NULL;
     }
     return PyDict_Type.tp_richcompare(self, other, op);
@@ -75,7 +75,7 @@ tr_richcompare(PyObject *self, PyObject *other, int op)
 PyObject *
 tr_repr(PyObject *self)
 {
-    if (rw_dict_read_all(self, RW_OP(REPR)) < 0) {
+    if (rw_record_read_all(self, RW_OP(REPR)) < 0) {
         return NULL;
     }
     return (rw_is_dd(self) ? rw_defaultdict : &PyDict_Type)->tp_repr(self);
@@ -94,7 +94,7 @@ or_impl(PyObject *self, PyObject *other)
         return reflected;
     }
     Py_DECREF(reflected);
-    if (rw_dict_read_all(self, RW_OP(OR)) < 0) {
+    if (rw_record_read_all(self, RW_OP(OR)) < 0) {
         return NULL;
     }
     PyObject *result = rw_plain_copy(self);
@@ -113,7 +113,7 @@ ror_impl(PyObject *self, PyObject *other)
     if (!PyDict_Check(other)) {
         Py_RETURN_NOTIMPLEMENTED;
     }
-    if (rw_dict_read_all(self, RW_OP(OR)) < 0) {
+    if (rw_record_read_all(self, RW_OP(OR)) < 0) {
         return NULL;
     }
     PyObject *result = rw_is_dd(self) ? rw_new_defaultdict(rw_dd_factory(self), other)
@@ -170,7 +170,7 @@ tr_contains_method(PyObject *self, PyObject *key)
 PyObject *
 tr_get(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs >= 1 && nargs <= 2 && rw_dict_key_read(self, args[0], RW_OP(GET)) < 0) {
+    if (nargs >= 1 && nargs <= 2 && rw_record_read(self, args[0], RW_OP(GET)) < 0) {
         return NULL;
     }
     return rw_base_call(&rw_base[B_GET], self, args, nargs);
@@ -201,7 +201,7 @@ tr_popitem(PyObject *self, PyObject *Py_UNUSED(ignored))
     PyObject *item = rw_base_call0(B_POPITEM, self);
     if (item == NULL) {
         PyObject *exc = rw_err_fetch();
-        if (rw_dict_keys_read(self, RW_OP(POPITEM)) < 0) {
+        if (rw_record_keys_read(self, RW_OP(POPITEM)) < 0) {
             PyObject *now = rw_err_fetch();
             PyException_SetContext(now, exc);
             rw_err_restore(now);
@@ -214,7 +214,7 @@ tr_popitem(PyObject *self, PyObject *Py_UNUSED(ignored))
      * delete of the key it took. */
     RW_ThreadState *ts;
     RW_Shadow *sh;
-    int e = rw_dict_keys_read(self, RW_OP(POPITEM));
+    int e = rw_record_keys_read(self, RW_OP(POPITEM));
     if (e == 0 && (e = rw_enter(self, &ts, &sh)) > 0) {
         e = rw_on_write(ts, sh, self, PyTuple_GET_ITEM(item, 0), RW_OP(POPITEM), 1);
         Py_DECREF(ts);
@@ -245,7 +245,7 @@ tr_clear(PyObject *self, PyObject *Py_UNUSED(ignored))
 PyObject *
 tr_keys(PyObject *self, PyObject *Py_UNUSED(ignored))
 {
-    if (rw_dict_keys_read(self, RW_OP(KEYS)) < 0) {
+    if (rw_record_keys_read(self, RW_OP(KEYS)) < 0) {
         return NULL;
     }
     return rw_base_call0(B_KEYS, self);
@@ -254,7 +254,7 @@ tr_keys(PyObject *self, PyObject *Py_UNUSED(ignored))
 PyObject *
 tr_reversed(PyObject *self, PyObject *Py_UNUSED(ignored))
 {
-    if (rw_dict_keys_read(self, RW_OP(REVERSED)) < 0) {
+    if (rw_record_keys_read(self, RW_OP(REVERSED)) < 0) {
         return NULL;
     }
     return rw_base_call0(B_REVERSED, self);
@@ -263,7 +263,7 @@ tr_reversed(PyObject *self, PyObject *Py_UNUSED(ignored))
 PyObject *
 tr_values(PyObject *self, PyObject *Py_UNUSED(ignored))
 {
-    if (rw_dict_read_all(self, RW_OP(VALUES)) < 0) {
+    if (rw_record_read_all(self, RW_OP(VALUES)) < 0) {
         return NULL;
     }
     return rw_base_call0(B_VALUES, self);
@@ -272,7 +272,7 @@ tr_values(PyObject *self, PyObject *Py_UNUSED(ignored))
 PyObject *
 tr_items(PyObject *self, PyObject *Py_UNUSED(ignored))
 {
-    if (rw_dict_read_all(self, RW_OP(ITEMS)) < 0) {
+    if (rw_record_read_all(self, RW_OP(ITEMS)) < 0) {
         return NULL;
     }
     return rw_base_call0(B_ITEMS, self);
@@ -281,7 +281,7 @@ tr_items(PyObject *self, PyObject *Py_UNUSED(ignored))
 PyObject *
 td_copy(PyObject *self, PyObject *Py_UNUSED(ignored))
 {
-    if (rw_dict_read_all(self, RW_OP(COPY)) < 0) {
+    if (rw_record_read_all(self, RW_OP(COPY)) < 0) {
         return NULL;
     }
     return rw_track_new(rw_plain_copy(self));
@@ -290,7 +290,7 @@ td_copy(PyObject *self, PyObject *Py_UNUSED(ignored))
 PyObject *
 tdd_copy(PyObject *self, PyObject *Py_UNUSED(ignored))
 {
-    if (rw_dict_read_all(self, RW_OP(COPY)) < 0) {
+    if (rw_record_read_all(self, RW_OP(COPY)) < 0) {
         return NULL;
     }
     PyObject *plain = rw_plain_copy(self);
@@ -323,7 +323,7 @@ td_reduce_ex(PyObject *self, PyObject *protocol)
     if (proto == -1 && PyErr_Occurred()) {
         return NULL;
     }
-    if (rw_dict_read_all(self, RW_OP(REDUCE)) < 0) {
+    if (rw_record_read_all(self, RW_OP(REDUCE)) < 0) {
         return NULL;
     }
     PyObject *it = rw_items_iter(self);
@@ -345,7 +345,7 @@ td_reduce_ex(PyObject *self, PyObject *protocol)
 PyObject *
 tdd_reduce(PyObject *self, PyObject *Py_UNUSED(ignored))
 {
-    if (rw_dict_read_all(self, RW_OP(REDUCE)) < 0) {
+    if (rw_record_read_all(self, RW_OP(REDUCE)) < 0) {
         return NULL;
     }
     PyObject *factory = rw_dd_factory(self);
@@ -368,7 +368,7 @@ tdd_missing(PyObject *self, PyObject *key)
     /* dict's lookup calls this for a missing key: a defaultdict miss inserts the key. */
     PyObject *factory = rw_dd_factory(self);
     if (factory == NULL || factory == Py_None) {
-        if (rw_dict_key_read(self, key, RW_OP(MISSING)) < 0) {
+        if (rw_record_read(self, key, RW_OP(MISSING)) < 0) {
             return NULL;
         }
         return rw_base_call(&rw_base[B_DD_MISSING], self, &key, 1);
@@ -378,13 +378,12 @@ tdd_missing(PyObject *self, PyObject *key)
         Py_DECREF(factory);
         return NULL;
     }
-    PyObject *value;
-    if (factory == (PyObject *)&PyDict_Type) {
-        /* The dicts that a ``defaultdict(dict)`` makes are shared like their parent. */
-        value = rw_track_new(PyDict_New());
-    }
-    else {
-        value = PyObject_CallNoArgs(factory);
+    PyObject *value = PyObject_CallNoArgs(factory);
+    if (factory == (PyObject *)&PyDict_Type || factory == (PyObject *)&PyList_Type
+            || factory == (PyObject *)&PySet_Type) {
+        /* The dicts, lists and sets that a ``defaultdict(list)`` makes are shared like
+         * their parent. */
+        value = rw_track_new(value);
     }
     Py_DECREF(factory);
     if (value == NULL) {

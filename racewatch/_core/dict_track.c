@@ -1,5 +1,5 @@
-/* track(): what instrumented code calls on every dict it creates; public_type(); and the
- * rule by which a subclass operand's reflected method goes first. */
+/* track(): what instrumented code calls on every container it creates; public_type(); and
+ * the rule by which a subclass operand's reflected method goes first. */
 
 #include "dict.h"
 
@@ -8,12 +8,23 @@
 static PyObject *
 track_impl(PyObject *d, int steal)
 {
-    /* What instrumented code calls on every dict it creates: a tracked copy of ``d``. */
+    /* What instrumented code calls on every container it creates: a tracked copy of ``d``
+     * (see tracked.track, the reference). */
     PyObject *result = NULL;
     if (!(rw_settings->enabled && rw_settings->tracking)) {
         return steal ? d : Py_NewRef(d);
     }
     PyTypeObject *t = Py_TYPE(d);
+    int watch = rw_settings->watch;
+    if (t == &PyList_Type) {
+        return (watch & RW_WATCH_LIST) ? rw_track_list(d, steal) : steal ? d : Py_NewRef(d);
+    }
+    if (t == &PySet_Type) {
+        return (watch & RW_WATCH_SET) ? rw_track_set(d, steal) : steal ? d : Py_NewRef(d);
+    }
+    if (!(watch & RW_WATCH_DICT)) {
+        return steal ? d : Py_NewRef(d);
+    }
     if (t == &PyDict_Type) {
         result = PyDict_Type.tp_new(&RW_TrackedDictType, rw_empty_tuple, NULL);
         if (result != NULL && PyDict_GET_SIZE(d) && PyDict_Merge(result, d, 1) < 0) {
@@ -40,7 +51,14 @@ track_impl(PyObject *d, int steal)
         return NULL;
     }
     rw_settings->dicts_tracked++;
-    /* Where it was created; the shadow itself is made on first checked use (shadow.c). */
+    return rw_with_creation_stack(result);
+}
+
+/* ``result`` (consumed), a new tracked container, with where it was created in its slot;
+ * the shadow itself is made on first checked use (shadow.c). */
+PyObject *
+rw_with_creation_stack(PyObject *result)
+{
     int depth = rw_settings->stack_depth < 8 ? rw_settings->stack_depth : 8;
     PyObject *stack = rw_capture(depth, NULL, NULL);
     if (stack == NULL) {
@@ -73,40 +91,39 @@ rw_mod_track(PyObject *Py_UNUSED(module), PyObject *d)
     return rw_track(d);
 }
 
+PyTypeObject *
+rw_public_of(PyTypeObject *t)
+{
+    if (t == &RW_TrackedDictType) {
+        return &PyDict_Type;
+    }
+    if (t == &RW_TrackedListType) {
+        return &PyList_Type;
+    }
+    if (t == rw_tracked_defaultdict) {
+        return rw_defaultdict;
+    }
+    if (t == &RW_TrackedSetType) {
+        return &PySet_Type;
+    }
+    return NULL;
+}
+
 PyObject *
 rw_mod_public_type(PyObject *Py_UNUSED(module), PyObject *obj)
 {
     PyTypeObject *t = Py_TYPE(obj);
-    if (t == &RW_TrackedDictType) {
-        t = &PyDict_Type;
-    }
-    else if (t == rw_tracked_defaultdict) {
-        t = rw_defaultdict;
-    }
-    return Py_NewRef((PyObject *)t);
+    PyTypeObject *public = rw_public_of(t);
+    return Py_NewRef((PyObject *)(public != NULL ? public : t));
 }
 
 PyObject *
 rw_mod_is_tracked(PyObject *Py_UNUSED(module), PyObject *obj)
 {
-    PyTypeObject *t = Py_TYPE(obj);
-    return PyBool_FromLong(t == &RW_TrackedDictType || t == rw_tracked_defaultdict);
+    return PyBool_FromLong(rw_public_of(Py_TYPE(obj)) != NULL);
 }
 
 /* -- _reflected_first ------------------------------------------------------------------------ */
-
-
-static PyTypeObject *
-public_of(PyTypeObject *t)
-{
-    if (t == &RW_TrackedDictType) {
-        return &PyDict_Type;
-    }
-    if (t == rw_tracked_defaultdict) {
-        return rw_defaultdict;
-    }
-    return NULL;
-}
 
 PyObject *
 rw_getattr_or_null(PyObject *obj, PyObject *name)
@@ -118,8 +135,8 @@ rw_getattr_or_null(PyObject *obj, PyObject *name)
     return v;
 }
 
-/* What Python does before ``builtin_dict OP other``: when ``other`` is of a subclass of
- * that builtin that overrides the reflected method, that method goes first.  The tracked
+/* What Python does before ``builtin OP other`` (a dict, list or set): when ``other`` is of
+ * a subclass of that builtin that overrides the reflected method, that method goes first.  The tracked
  * types are not the builtin, so Python does not do it for them: they do it themselves.
  * A tracked operand counts as the builtin it stands for.  NotImplemented when the rule
  * does not apply or the method declined. */
@@ -127,11 +144,14 @@ PyObject *
 rw_reflected_first(PyObject *self, PyObject *other, PyObject *reflected)
 {
     PyTypeObject *t = Py_TYPE(other);
-    PyTypeObject *seen_as = public_of(t);
+    PyTypeObject *seen_as = rw_public_of(t);
     if (seen_as == NULL) {
         seen_as = t;
     }
-    PyTypeObject *public = rw_is_dd(self) ? rw_defaultdict : &PyDict_Type;
+    PyTypeObject *public = rw_public_of(Py_TYPE(self));
+    if (public == NULL) {
+        public = rw_is_dd(self) ? rw_defaultdict : &PyDict_Type;   /* a subclass of one */
+    }
     if (seen_as == public || !PyType_IsSubtype(seen_as, public)) {
         Py_RETURN_NOTIMPLEMENTED;
     }
@@ -174,8 +194,8 @@ rw_mod_reflected_first(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ss
         PyErr_SetString(PyExc_TypeError, "rw_reflected_first(self, other, name)");
         return NULL;
     }
-    if (!rw_is_tracking(args[0])) {
-        PyErr_SetString(PyExc_TypeError, "reflected_first: self is a tracked dict");
+    if (rw_public_of(Py_TYPE(args[0])) == NULL && !rw_is_tracking(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "reflected_first: self is a tracked container");
         return NULL;
     }
     PyObject *name = Py_NewRef(args[2]);

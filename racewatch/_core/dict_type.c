@@ -1,5 +1,5 @@
-/* The tracked dict and defaultdict type objects, their __repr__ descriptor, and copy's
- * dispatch tables for them. */
+/* The tracked dict and defaultdict type objects, copy's dispatch for them, and the
+ * module's tracked types and functions (list.c and set.c make their own types). */
 
 #include "dict.h"
 
@@ -9,12 +9,6 @@ PyTypeObject *rw_defaultdict = NULL;
 /* copy's dispatch tables: copy.copy(d) is d.copy() (a tracked copy), copy.deepcopy(d)
  * copies as copy's dict copier does (values before keys), into a tracked dict. */
 static PyObject *
-copy_tracked(PyObject *Py_UNUSED(module), PyObject *x)
-{
-    return PyObject_CallMethodNoArgs(x, rw_str_copy);
-}
-
-static PyObject *
 deepcopy_tracked(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
 {
     if (nargs != 2) {
@@ -22,7 +16,7 @@ deepcopy_tracked(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t 
         return NULL;
     }
     PyObject *x = args[0], *memo = args[1];
-    if (rw_dict_read_all(x, RW_OP(DEEPCOPY)) < 0) {
+    if (rw_record_read_all(x, RW_OP(DEEPCOPY)) < 0) {
         return NULL;
     }
     PyObject *result = rw_is_dd(x) ? rw_track_new(rw_new_defaultdict(rw_dd_factory(x), NULL))
@@ -66,52 +60,8 @@ deepcopy_tracked(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t 
     return result;
 }
 
-static PyMethodDef copy_defs[] = {
-    {"_copy_tracked", copy_tracked, METH_O, NULL},
-    {"_deepcopy_tracked", RW_CFUNC(deepcopy_tracked), METH_FASTCALL, NULL},
-    {NULL}
-};
-
-/* -- __repr__: a descriptor that is dict.__repr__ on the type ---------------------------------- */
-
-typedef struct {
-    PyObject_HEAD
-    PyObject *base;
-} RW_TrackedRepr;
-
-static PyObject *
-tr_repr_method(PyObject *self, PyObject *Py_UNUSED(ignored))
-{
-    return tr_repr(self);
-}
-
-static PyMethodDef repr_def = {"__repr__", tr_repr_method, METH_NOARGS, "Return repr(self)."};
-
-static PyObject *
-trackedrepr_get(RW_TrackedRepr *self, PyObject *obj, PyObject *Py_UNUSED(type))
-{
-    if (obj == NULL || obj == Py_None) {
-        return Py_NewRef(self->base);
-    }
-    return PyCFunction_NewEx(&repr_def, obj, NULL);
-}
-
-static void
-trackedrepr_dealloc(RW_TrackedRepr *self)
-{
-    Py_XDECREF(self->base);
-    Py_TYPE(self)->tp_free((PyObject *)self);
-}
-
-static PyTypeObject RW_TrackedReprType = {
-    PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "racewatch._core.TrackedRepr",
-    .tp_doc = "__repr__ that records a read of every key; type(d).__repr__ is the base's.",
-    .tp_basicsize = sizeof(RW_TrackedRepr),
-    .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_dealloc = (destructor)trackedrepr_dealloc,
-    .tp_descr_get = (descrgetfunc)trackedrepr_get,
-};
+static PyMethodDef deepcopy_def = {"_deepcopy_tracked", RW_CFUNC(deepcopy_tracked),
+                                   METH_FASTCALL, NULL};
 
 /* -- the types ----------------------------------------------------------------------------- */
 
@@ -235,11 +185,6 @@ static PyType_Spec tdd_spec = {
 #endif
 
 /* The methods, as descriptors of the builtin that defines them (d_type). */
-typedef struct {
-    PyMethodDef def;
-    int base;            /* whose docstring (and, for the dict ones, d_type dict) */
-} method_spec;
-
 static method_spec dict_methods[] = {
     {{"__getitem__", tr_getitem_method, METH_O, NULL}, B_GETITEM},
     {{"__contains__", tr_contains_method, METH_O, NULL}, B_CONTAINS},
@@ -269,89 +214,17 @@ static method_spec tdd_methods[] = {
 };
 
 static int
-install_methods(PyTypeObject *type, method_spec *specs, size_t n, PyTypeObject *owner)
-{
-    for (size_t i = 0; i < n; i++) {
-        method_spec *s = &specs[i];
-        s->def.ml_doc = rw_base[s->base].doc;
-        PyTypeObject *d_type = s->base == B_REDUCE_EX ? &PyBaseObject_Type : owner;
-        PyObject *descr = (s->def.ml_flags & METH_CLASS)
-            ? PyDescr_NewClassMethod(d_type, &s->def)
-            : PyDescr_NewMethod(d_type, &s->def);
-        if (descr == NULL) {
-            return -1;
-        }
-        int rc = PyDict_SetItemString(type->tp_dict, s->def.ml_name, descr);
-        Py_DECREF(descr);
-        if (rc < 0) {
-            return -1;
-        }
-    }
-    return 0;
-}
-
-static int
-install_repr(PyTypeObject *type, PyTypeObject *public)
-{
-    RW_TrackedRepr *descr = PyObject_New(RW_TrackedRepr, &RW_TrackedReprType);
-    if (descr == NULL) {
-        return -1;
-    }
-    descr->base = PyObject_GetAttrString((PyObject *)public, "__repr__");
-    if (descr->base == NULL) {
-        Py_DECREF(descr);
-        return -1;
-    }
-    int rc = PyDict_SetItemString(type->tp_dict, "__repr__", (PyObject *)descr);
-    Py_DECREF(descr);
-    type->tp_repr = tr_repr;
-    return rc;
-}
-
-static int
 finish_type(PyTypeObject *type, PyTypeObject *public, method_spec *own, size_t n_own)
 {
-    if (install_methods(type, dict_methods, sizeof(dict_methods) / sizeof(dict_methods[0]),
-                        &PyDict_Type) < 0
-            || install_methods(type, own, n_own, public) < 0
-            || install_repr(type, public) < 0) {
+    if (rw_install_methods(type, dict_methods, sizeof(dict_methods) / sizeof(dict_methods[0]),
+                           &PyDict_Type, rw_base) < 0
+            || rw_install_methods(type, own, n_own, public, rw_base) < 0
+            || rw_install_repr(type, public) < 0) {
         return -1;
     }
+    type->tp_repr = tr_repr;
     PyType_Modified(type);
     return 0;
-}
-
-static int
-register_copiers(PyObject *module)
-{
-    PyObject *copy = PyImport_ImportModule("copy");
-    if (copy == NULL) {
-        return -1;
-    }
-    int rc = -1;
-    PyObject *copiers = NULL, *deep = NULL, *copy_dispatch = NULL, *deep_dispatch = NULL;
-    rw_copy_deepcopy = PyObject_GetAttrString(copy, "deepcopy");
-    copy_dispatch = PyObject_GetAttrString(copy, "_copy_dispatch");
-    deep_dispatch = PyObject_GetAttrString(copy, "_deepcopy_dispatch");
-    if (rw_copy_deepcopy == NULL || copy_dispatch == NULL || deep_dispatch == NULL) {
-        goto done;
-    }
-    copiers = PyCFunction_NewEx(&copy_defs[0], module, NULL);
-    deep = PyCFunction_NewEx(&copy_defs[1], module, NULL);
-    if (copiers == NULL || deep == NULL
-            || PyObject_SetItem(copy_dispatch, (PyObject *)&RW_TrackedDictType, copiers) < 0
-            || PyObject_SetItem(deep_dispatch, (PyObject *)&RW_TrackedDictType, deep) < 0
-            || PyObject_SetItem(deep_dispatch, (PyObject *)rw_tracked_defaultdict, deep) < 0) {
-        goto done;
-    }
-    rc = 0;
-done:
-    Py_XDECREF(copiers);
-    Py_XDECREF(deep);
-    Py_XDECREF(copy_dispatch);
-    Py_XDECREF(deep_dispatch);
-    Py_DECREF(copy);
-    return rc;
 }
 
 static int
@@ -383,7 +256,10 @@ check_layout(void)
 }
 
 static PyMethodDef tracked_functions[] = {
-    {"track", rw_mod_track, METH_O, "A tracked copy of a fresh dict or defaultdict."},
+    {"track", rw_mod_track, METH_O,
+     "A tracked copy of a fresh dict, defaultdict, list or set."},
+    {"reading", rw_mod_reading, METH_O,
+     "set(x)'s argument: x, whose members are read when it is a tracked set."},
     {"public_type", rw_mod_public_type, METH_O,
      "type(obj) as instrumented code sees it: the tracked types show as the builtins."},
     {"is_tracked", rw_mod_is_tracked, METH_O, NULL},
@@ -405,20 +281,12 @@ rw_tracked_ready(PyObject *module)
         if (rw_defaultdict == NULL) {
             return -1;
         }
-        PyObject *copyreg = PyImport_ImportModule("copyreg");
-        if (copyreg == NULL) {
+        if (rw_tracked_base_ready() < 0 || check_layout() < 0) {
             return -1;
         }
-        rw_copyreg_newobj = PyObject_GetAttrString(copyreg, "__newobj__");
-        Py_DECREF(copyreg);
-        if (rw_copyreg_newobj == NULL || check_layout() < 0) {
-            return -1;
-        }
-        if ((rw_empty_tuple = PyTuple_New(0)) == NULL
-                || (rw_str_eq = PyUnicode_InternFromString("__eq__")) == NULL
+        if ((rw_str_eq = PyUnicode_InternFromString("__eq__")) == NULL
                 || (rw_str_ne = PyUnicode_InternFromString("__ne__")) == NULL
                 || (rw_str_ror = PyUnicode_InternFromString("__ror__")) == NULL
-                || (rw_str_copy = PyUnicode_InternFromString("copy")) == NULL
                 || (rw_str_keys = PyUnicode_InternFromString("keys")) == NULL) {
             return -1;
         }
@@ -429,7 +297,7 @@ rw_tracked_ready(PyObject *module)
                 return -1;
             }
         }
-        if (PyType_Ready(&RW_TrackedReprType) < 0 || rw_dict_update_ready() < 0) {
+        if (rw_dict_update_ready() < 0) {
             return -1;
         }
 
@@ -463,14 +331,15 @@ rw_tracked_ready(PyObject *module)
 #endif
         if (finish_type(rw_tracked_defaultdict, rw_defaultdict, tdd_methods,
                         sizeof(tdd_methods) / sizeof(tdd_methods[0])) < 0
-                || register_copiers(module) < 0) {
+                || rw_register_copiers(module, &RW_TrackedDictType, &deepcopy_def) < 0
+                || rw_register_copiers(module, rw_tracked_defaultdict, &deepcopy_def) < 0) {
             return -1;
         }
     }
     if (PyModule_AddObjectRef(module, "TrackedDict", (PyObject *)&RW_TrackedDictType) < 0
             || PyModule_AddObjectRef(module, "TrackedDefaultDict",
                                      (PyObject *)rw_tracked_defaultdict) < 0
-            || PyModule_AddObjectRef(module, "TrackedRepr", (PyObject *)&RW_TrackedReprType) < 0) {
+            || rw_list_ready(module) < 0 || rw_set_ready(module) < 0) {
         return -1;
     }
     return PyModule_AddFunctions(module, tracked_functions);

@@ -25,6 +25,7 @@ settings_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     s->enabled = 0;            /* racewatch.start() .. racewatch.stop() */
     s->tracking = 1;           /* False once the memory budget cut tracking of new dicts */
     s->stack_depth = 32;
+    s->watch = RW_WATCH_ALL;
     s->sink = Py_NewRef(Py_None);
     s->budget = Py_NewRef(Py_None);
     s->tracking_cut = Py_NewRef(Py_None);
@@ -124,7 +125,11 @@ static PyGetSetDef settings_getset[] = {
 
 static PyMemberDef settings_members[] = {
     {"stack_depth", T_INT, offsetof(RW_Settings, stack_depth), 0, NULL},
+    {"watch", T_INT, offsetof(RW_Settings, watch), 0,
+     "what is tracked: settings.WATCH_* bits (the watch option)"},
     {"dicts_tracked", T_LONGLONG, offsetof(RW_Settings, dicts_tracked), 0, NULL},
+    {"lists_tracked", T_LONGLONG, offsetof(RW_Settings, lists_tracked), 0, NULL},
+    {"sets_tracked", T_LONGLONG, offsetof(RW_Settings, sets_tracked), 0, NULL},
     {"forgotten_keys", T_LONGLONG, offsetof(RW_Settings, forgotten_keys), 0,
      "deleted keys whose history the shadow let go"},
     {"started_ns", T_LONGLONG, offsetof(RW_Settings, started_ns), 0,
@@ -207,7 +212,7 @@ static PyMethodDef module_functions[] = {
     {"end_stacks_at_frames_of", rw_mod_end_stacks_at_frames_of, METH_O,
      "Captured stacks end at a frame of this module (which is itself left out)."},
     {"shadow_of", rw_mod_shadow_of, METH_O,
-     "The shadow of a tracked dict, made on first use; None when not tracked."},
+     "The shadow of a tracked container, made on first use; None when not tracked."},
     {"on_read", RW_CFUNC(rw_mod_on_read), METH_FASTCALL, "on_read(d, key, op)"},
     {"on_write", RW_CFUNC(rw_mod_on_write), METH_FASTCALL,
      "on_write(d, key, op, keys_change)"},
@@ -286,7 +291,7 @@ static PyModuleDef_Slot core_slots[] = {
 static struct PyModuleDef core_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "racewatch._core",
-    .m_doc = "The compiled core of racewatch: tracked dicts and the happens-before engine.",
+    .m_doc = "The compiled core of racewatch: tracked containers and the happens-before engine.",
     .m_size = 0,
     .m_slots = core_slots,
 };

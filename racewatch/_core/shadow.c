@@ -1,5 +1,5 @@
-/* The Shadow type (the engine's state for one tracked dict), attaching a shadow to a
- * tracked dict on its first checked access, and entering an access (see engine.h). */
+/* The Shadow type (the engine's state for one tracked container), attaching a shadow to a
+ * tracked container on its first checked access, and entering an access (see engine.h). */
 
 #include "engine.h"
 
@@ -8,6 +8,11 @@ static const char *op_names[RW_OP_COUNT] = {
     "getitem", "get", "contains", "setitem", "delitem", "setdefault", "pop", "popitem",
     "update", "ior", "clear", "len", "iter", "reversed", "keys", "values", "items", "eq",
     "ne", "reduce", "deepcopy", "copy", "or", "missing", "repr",
+    "slice", "setslice", "delslice", "append", "extend", "iadd", "insert", "remove", "index",
+    "count", "compare", "add", "mul", "imul", "sort", "reverse",
+    "discard", "difference_update", "intersection_update", "symmetric_difference_update",
+    "isub", "iand", "ixor", "union", "intersection", "difference", "symmetric_difference",
+    "issubset", "issuperset", "isdisjoint", "and", "sub", "xor",
 };
 
 PyObject *rw_kind_names[RW_KIND_COUNT];
@@ -302,7 +307,7 @@ slot_load(PyObject **slot)
 static PyObject *retired_stacks = NULL;
 #endif
 
-/* shadow_of, for a tracked dict whose slot does not hold a shadow yet: a borrowed
+/* shadow_of, for a tracked container whose slot does not hold a shadow yet: a borrowed
  * reference to the shadow now attached, or NULL (no error set: not tracked). */
 static PyObject *
 attach(PyObject *d, PyObject **slot)
@@ -318,7 +323,9 @@ attach(PyObject *d, PyObject **slot)
      * Python code (a garbage collection) that attached one meanwhile. */
     PyObject *made;
     if (rw_settings->tracking) {
-        PyObject *kind = rw_kind_names[PyObject_TypeCheck(d, rw_defaultdict)
+        PyObject *kind = rw_kind_names[PyList_Check(d) ? RW_KIND_LIST
+                                       : PyAnySet_Check(d) ? RW_KIND_SET
+                                       : PyObject_TypeCheck(d, rw_defaultdict)
                                        ? RW_KIND_DEFAULTDICT : RW_KIND_DICT];
         PyObject *created_at = cur != NULL ? cur : PyTuple_New(0);
         made = created_at != NULL ? (PyObject *)rw_shadow_new(kind, created_at, NULL) : NULL;

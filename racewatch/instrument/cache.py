@@ -2,8 +2,9 @@
 
 A second run does not pay for rewriting a module again.  The file name carries the
 interpreter's cache tag, the optimization level (``-O`` strips asserts: its code must
-never be used without it, nor the other way round), racewatch's version and the
-rewrite's version, so neither an upgrade nor a plain ``python`` run can pick up the wrong
+never be used without it, nor the other way round), racewatch's version, the rewrite's
+version and the kinds the ``watch`` option leaves the rewrite, so neither an upgrade nor
+a plain ``python`` run nor another ``watch`` can pick up the wrong
 code.  The file is validated by a hash of the source, as a PEP 552 "checked" pyc is:
 an edit is seen whatever the clock says (a save within the same second, of the same
 length, included).  Files are written to a temporary name and moved into place with
@@ -22,7 +23,7 @@ import sys
 from types import CodeType
 
 from .. import __version__
-from .transform import TRANSFORM_VERSION
+from .transform import REWRITTEN_KINDS, TRANSFORM_VERSION, watched_kinds
 
 _MAGIC = importlib.util.MAGIC_NUMBER
 _FLAGS = (0b11).to_bytes(4, "little")  # hash-based, check the source (PEP 552)
@@ -31,7 +32,10 @@ _FLAGS = (0b11).to_bytes(4, "little")  # hash-based, check the source (PEP 552)
 def _tag() -> str:
     optimize = sys.flags.optimize
     level = f".opt-{optimize}" if optimize else ""
-    return f"{sys.implementation.cache_tag}{level}.racewatch-{__version__}-{TRANSFORM_VERSION}"
+    kinds = watched_kinds()
+    watch = "" if kinds == REWRITTEN_KINDS else "-" + "-".join(kinds)
+    return (f"{sys.implementation.cache_tag}{level}.racewatch-{__version__}-"
+            f"{TRANSFORM_VERSION}{watch}")
 
 
 def cache_path(source_path: str) -> str:

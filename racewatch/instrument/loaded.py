@@ -7,12 +7,18 @@ compiled; what is left to rewrite is their code objects, and for that the ``byte
 library is the right tool: it rebuilds a code object from instructions and recomputes
 what CPython needs (stack depth, line and exception tables, which change across 3.10-3.13).
 
-After each dict display and dict comprehension (``BUILD_MAP``, ``BUILD_CONST_KEY_MAP``)
-comes a call of ``tracked.track``, so that the dicts these functions create from now on
-are tracked: ``self.cache = {}`` in an ``__init__`` that runs after ``start()``.  What
-such a module made before (a module-level ``cache = {}``) exists already and is not
-tracked; ``dict(...)`` calls and ``type()`` need the names only the ast sees.  ``stop()``
-puts every original code object back.
+After each dict display and dict comprehension (``BUILD_MAP``, ``BUILD_CONST_KEY_MAP``),
+list display and comprehension (``BUILD_LIST``: ``[1, 2, 3]`` is ``BUILD_LIST 0`` then a
+``LIST_EXTEND`` of a constant tuple, and 3.12 inlines comprehensions) and set display and
+comprehension (``BUILD_SET``) comes a call of ``tracked.track``, so that the containers
+these functions create from now on are tracked: ``self.cache = {}`` in an ``__init__``
+that runs after ``start()``.  A list built only to become a tuple (``f(*a, *b)``,
+``(*a, b)``: ``LIST_TO_TUPLE``) is left alone when the pattern is plain to see.  What such
+a module made before (a module-level ``cache = {}``) exists already and is not tracked;
+``dict(...)``, ``list(...)`` and ``sorted(...)`` calls and ``type()`` need the names only
+the ast sees.  ``stop()`` puts every original code object back.  The classes such a module
+defined are watched (``track_class``), and its code counts as instrumented code; its
+globals are not (that takes the source's ``global`` statements).
 
 What no rewrite can reach is code already running: a frame keeps the code object it
 started with.  ``running_untracked`` finds the frames, below a ``start()``, whose code goes
@@ -29,9 +35,30 @@ import types
 from collections.abc import Iterable, Iterator
 
 from .policy import Policy
-from .transform import HELPER
+from .transform import HELPER, REWRITTEN_KINDS
 
-_BUILDS = ("BUILD_MAP", "BUILD_CONST_KEY_MAP")
+# The instructions that build a container of each kind.
+_BUILDS = {"dict": ("BUILD_MAP", "BUILD_CONST_KEY_MAP"), "list": ("BUILD_LIST",),
+           "set": ("BUILD_SET",)}
+_INTRINSIC_LIST_TO_TUPLE = 6  # CALL_INTRINSIC_1's argument (3.12+)
+
+
+def _becomes_a_tuple(items: list, start: int) -> bool:
+    """Whether the list built at ``items[start]`` only gathers what it is given to become a
+    tuple: loads, each appended or extended into it, then ``LIST_TO_TUPLE``."""
+    from bytecode import Instr
+
+    for item in items[start + 1:]:
+        if not isinstance(item, Instr):
+            return False
+        name = item.name
+        if name == "LIST_TO_TUPLE" or (name == "CALL_INTRINSIC_1"
+                                       and item.arg == _INTRINSIC_LIST_TO_TUPLE):
+            return True
+        if not (name.startswith("LOAD_")
+                or (name in ("LIST_EXTEND", "LIST_APPEND") and item.arg == 1)):
+            return False
+    return False
 
 
 def _call_track(track, location) -> list:
@@ -54,8 +81,10 @@ def _call_track(track, location) -> list:
             instr("SWAP", 2), instr("CALL", 1)]
 
 
-def rewrite_code(code: types.CodeType, track, done: dict) -> types.CodeType:
-    """``code`` (and the code objects nested in it) with every dict it builds tracked."""
+def rewrite_code(code: types.CodeType, track, done: dict, kinds=REWRITTEN_KINDS,
+                 ) -> types.CodeType:
+    """``code`` (and the code objects nested in it) with every container of ``kinds`` that
+    it builds tracked."""
     cached = done.get(code)
     if cached is not None:
         return cached
@@ -64,18 +93,21 @@ def rewrite_code(code: types.CodeType, track, done: dict) -> types.CodeType:
         return code
     from bytecode import Bytecode, Instr
 
+    builds = {name for kind in kinds for name in _BUILDS[kind]}
     bc = Bytecode.from_code(code)
+    original = list(bc)
     items = []
     changed = False
-    for item in bc:
+    for index, item in enumerate(original):
         if isinstance(item, Instr):
             if isinstance(item.arg, types.CodeType):
-                nested = rewrite_code(item.arg, track, done)
+                nested = rewrite_code(item.arg, track, done, kinds)
                 if nested is not item.arg:
                     item = Instr(item.name, nested, location=item.location)
                     changed = True
             items.append(item)
-            if item.name in _BUILDS:
+            if item.name in builds and not (item.name == "BUILD_LIST"
+                                            and _becomes_a_tuple(original, index)):
                 items.extend(_call_track(track, item.location))
                 changed = True
         else:
@@ -202,7 +234,9 @@ class LoadedCode:
                    ) -> int:
         """Rewrite what the policy instruments; the number of functions rewritten."""
         from ..runtime.tracked import track, track_class, track_globals_of
+        from .transform import watched_kinds
 
+        kinds = watched_kinds()
         done: dict = {}
         for module in list(sys.modules.values() if modules is None else modules):
             if not self._wanted(policy, module):
@@ -219,7 +253,7 @@ class LoadedCode:
             for function in functions:
                 code = function.__code__
                 try:
-                    new = rewrite_code(code, track, done)
+                    new = rewrite_code(code, track, done, kinds)
                 except Exception:  # noqa: BLE001 -- code the library cannot rebuild: left as is
                     continue
                 if new is not code:

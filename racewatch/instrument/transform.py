@@ -1,4 +1,4 @@
-"""The AST rewrite that makes instrumented code create tracked dicts.
+"""The AST rewrite that makes instrumented code create tracked dicts, lists and sets.
 
 In a module chosen for instrumentation:
 
@@ -6,6 +6,11 @@ In a module chosen for instrumentation:
 * every call of the builtin ``dict`` (``dict(...)``, ``dict.fromkeys(...)``) and of
   ``collections.defaultdict`` (however it was imported: ``collections.defaultdict``,
   ``from collections import defaultdict``, an alias) is wrapped the same way;
+* so are list and set displays and comprehensions, and calls of the builtins ``list``,
+  ``set`` and ``sorted``, except where the new list or set cannot escape (below);
+* the argument ``x`` of ``set(x)`` and ``frozenset(x)`` becomes ``@racewatch.reading(x)``:
+  they copy a set from its table, past any method, so the read of a tracked set is
+  recorded there;
 * every one-argument call of the builtin ``type`` becomes ``@racewatch.public_type(x)``,
   so that ``type(d) is dict`` still holds for a tracked dict;
 * every class statement gets ``@racewatch.track_class`` as its outermost decorator, so that
@@ -20,6 +25,16 @@ In a module chosen for instrumentation:
   binds one is followed by ``@racewatch.gwrite("x")`` (``gupdate`` for ``x += ...``,
   ``gdelete`` for ``del x``; a ``for``/``with`` target is recorded first thing in the
   body, a walrus through ``gstore``).
+
+What the ``watch`` option leaves out is not rewritten (the cache tag says which).  A list
+or set that only the expression using it ever sees is not tracked: no other thread can
+reach it, and lists are made everywhere.  That is a display or comprehension iterated
+in place (``for x in [a, b]``, a comprehension's ``for``), searched in place (``x in [a,
+b]``: CPython makes those tuples and frozensets itself), unpacked (``f(*[...])``,
+``a, b = [...]``) or handed to a builtin that only consumes it (``len``, ``sum``, ``min``,
+``max``, ``any``, ``all``, ``tuple``, ``list``, ``set``, ``frozenset``, ``sorted``,
+``dict``, ``enumerate``, ``zip``, ``map``, ``filter``, ``reversed``, ``iter``, and
+``"sep".join``).
 
 A name the module rebinds (a local ``dict``, a parameter called ``type``) is left alone:
 a small scope analysis resolves each name the way Python does (function scopes, class
@@ -38,7 +53,15 @@ import ast
 HELPER = "@racewatch"
 HELPER_MODULE = "racewatch.runtime.tracked"
 # Bump when the rewrite changes: it is part of the cache tag (cache.py).
-TRANSFORM_VERSION = 3
+TRANSFORM_VERSION = 4
+# The ``watch`` kinds that change the rewrite (the others are left to the runtime).
+REWRITTEN_KINDS = ("dict", "list", "set")
+# Builtins that only consume the iterable they are given: a display passed to one of them
+# cannot escape.
+_CONSUMERS = frozenset({"len", "sum", "min", "max", "any", "all", "tuple", "list", "set",
+                        "frozenset", "sorted", "dict", "enumerate", "zip", "map", "filter",
+                        "reversed", "iter"})
+_DISPLAYS = (ast.List, ast.Set, ast.ListComp, ast.SetComp)
 
 
 def install_helper() -> None:
@@ -207,8 +230,8 @@ class _Binder(ast.NodeVisitor):
                 if from_collections:
                     self.scope.bind("defaultdict", "defaultdict")
                 else:  # it may bring its own dict or type: not the builtins any more
-                    self.scope.bind("dict")
-                    self.scope.bind("type")
+                    for name in ("dict", "type", "list", "set", "frozenset", "sorted"):
+                        self.scope.bind(name)
                 continue
             kind = "defaultdict" if from_collections and alias.name == "defaultdict" else None
             self.scope.bind(alias.asname or alias.name, kind)
@@ -323,11 +346,14 @@ def _pure_load(node: ast.expr) -> bool:
 
 
 class _Rewriter(ast.NodeTransformer):
-    def __init__(self, scopes: dict[ast.AST, _Scope], rebound: frozenset[str] = frozenset(),
+    def __init__(self, scopes: dict[ast.AST, _Scope], kinds=REWRITTEN_KINDS,
+                 rebound: frozenset[str] = frozenset(),
                  class_attributes: _ClassAttributes | None = None):
         self.scopes = scopes
         self.scope: _Scope | None = None
         self.changed = False
+        self.kinds = frozenset(kinds)
+        self.quiet: set[int] = set()   # ids of displays that cannot escape (see above)
         self.rebound = rebound      # the module globals watched (see the docstring)
         self.class_attributes = class_attributes
 
@@ -538,6 +564,8 @@ class _Rewriter(ast.NodeTransformer):
 
     def _comprehension(self, node):
         first = node.generators[0]
+        for gen in node.generators:
+            self._quiet(gen.iter)
         saved, self.scope = self.scope, self.scope.parent
         first.iter = self.visit(first.iter)
         self.scope = saved
@@ -549,8 +577,12 @@ class _Rewriter(ast.NodeTransformer):
         if isinstance(node, ast.DictComp):
             node.key = self.visit(node.key)
             node.value = self.visit(node.value)
-            return self._track(node)
+            return self._track(node, "dict")
         node.elt = self.visit(node.elt)
+        if isinstance(node, ast.ListComp):
+            return self._track(node, "list")
+        if isinstance(node, ast.SetComp):
+            return self._track(node, "set")
         return node
 
     visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _comprehension
@@ -570,16 +602,66 @@ class _Rewriter(ast.NodeTransformer):
 
     def visit_Dict(self, node):
         self.generic_visit(node)
-        return self._track(node)
+        return self._track(node, "dict")
+
+    def visit_List(self, node):
+        self.generic_visit(node)
+        if not isinstance(node.ctx, ast.Load):
+            return node   # an unpacking target
+        return self._track(node, "list")
+
+    def visit_Set(self, node):
+        self.generic_visit(node)
+        return self._track(node, "set")
+
+    # Where a new list or set cannot escape.
+    def visit_For(self, node):
+        self._quiet(node.iter)
+        self.generic_visit(node)
+        return node
+
+    def visit_Compare(self, node):
+        for op, right in zip(node.ops, node.comparators, strict=True):
+            if isinstance(op, (ast.In, ast.NotIn)):
+                self._quiet(right)
+        self.generic_visit(node)
+        return node
+
+    def visit_Starred(self, node):
+        self._quiet(node.value)
+        self.generic_visit(node)
+        return node
+
+    def visit_Assign(self, node):
+        if all(isinstance(t, (ast.Tuple, ast.List)) for t in node.targets):
+            self._quiet(node.value)
+        self.generic_visit(node)
+        return node
+
+    def _quiet(self, node) -> None:
+        if isinstance(node, _DISPLAYS):
+            self.quiet.add(id(node))
 
     def visit_Call(self, node):
-        self.generic_visit(node)
         func = node.func
+        if ((isinstance(func, ast.Name) and func.id in _CONSUMERS and self._is_builtin(func.id))
+                or (isinstance(func, ast.Attribute) and func.attr == "join"
+                    and isinstance(func.value, ast.Constant)
+                    and isinstance(func.value.value, str))):
+            for arg in node.args:
+                self._quiet(arg)
+        self.generic_visit(node)
         if isinstance(func, ast.Name):
             if func.id == "dict" and self._is_builtin("dict"):
-                return self._track(node)
+                return self._track(node, "dict")
             if self._bound_to(func.id, "defaultdict"):
-                return self._track(node)
+                return self._track(node, "dict")
+            if func.id in ("set", "frozenset") and self._is_builtin(func.id):
+                self._reading_argument(node)
+            if func.id in ("list", "sorted") and self._is_builtin(func.id):
+                return self._track(node, "list")
+            if func.id == "set" and self._is_builtin("set"):
+                return self._track(node, "set")
             if (func.id == "type" and self._is_builtin("type") and len(node.args) == 1
                     and not node.keywords and not isinstance(node.args[0], ast.Starred)):
                 node.func = ast.fix_missing_locations(
@@ -597,10 +679,21 @@ class _Rewriter(ast.NodeTransformer):
             if isinstance(func.value, ast.Name):
                 owner = func.value.id
                 if func.attr == "fromkeys" and owner == "dict" and self._is_builtin("dict"):
-                    return self._track(node)
+                    return self._track(node, "dict")
                 if func.attr == "defaultdict" and self._bound_to(owner, "collections"):
-                    return self._track(node)
+                    return self._track(node, "dict")
         return node
+
+    def _reading_argument(self, node: ast.Call) -> None:
+        """``set(x)`` -> ``set(@racewatch.reading(x))``: a tracked set ``x`` is read there."""
+        if ("set" not in self.kinds or len(node.args) != 1 or node.keywords
+                or isinstance(node.args[0], (ast.Starred, ast.GeneratorExp, ast.Constant,
+                                             *_DISPLAYS))):
+            return
+        arg = node.args[0]
+        call = ast.Call(func=self._helper("reading"), args=[arg], keywords=[])
+        node.args[0] = ast.fix_missing_locations(ast.copy_location(call, arg))
+        self.changed = True
 
     def _is_builtin(self, name: str) -> bool:
         return _resolve(self.scope, name) is None
@@ -615,7 +708,9 @@ class _Rewriter(ast.NodeTransformer):
                              ctx=ast.Load())
 
 
-    def _track(self, node: ast.expr) -> ast.expr:
+    def _track(self, node: ast.expr, kind: str) -> ast.expr:
+        if kind not in self.kinds or id(node) in self.quiet:
+            return node
         self.changed = True
         call = ast.Call(func=self._helper("track"), args=[node], keywords=[])
         ast.copy_location(call, node)
@@ -642,12 +737,13 @@ def _prologue_index(body: list[ast.stmt]) -> int:
     return i
 
 
-def rewrite(tree: ast.Module) -> ast.Module:
-    """Rewrite ``tree`` in place (and return it)."""
+def rewrite(tree: ast.Module, kinds=REWRITTEN_KINDS) -> ast.Module:
+    """Rewrite ``tree`` in place (and return it), tracking the containers of ``kinds``
+    (some of REWRITTEN_KINDS)."""
     binder = _Binder()
     binder.visit(tree)
     rebound = _rebound_globals(tree, binder.scopes)
-    rewriter = _Rewriter(binder.scopes, rebound, _ClassAttributes(tree))
+    rewriter = _Rewriter(binder.scopes, kinds, rebound, _ClassAttributes(tree))
     rewriter.visit(tree)
     if isinstance(tree, ast.Module):
         # Every instrumented module says so first thing (only its code's attribute accesses
@@ -662,6 +758,13 @@ def rewrite(tree: ast.Module) -> ast.Module:
     return tree
 
 
+def watched_kinds() -> tuple[str, ...]:
+    """The REWRITTEN_KINDS that the ``watch`` option of the running detector selects."""
+    from ..runtime.settings import SETTINGS, WATCH_BITS
+
+    return tuple(k for k in REWRITTEN_KINDS if SETTINGS.watch & WATCH_BITS[k])
+
+
 def compile_instrumented(source: bytes | str, filename: str, mode: str = "exec"):
     """Parse, rewrite and compile ``source``: the same SyntaxError as plain Python on bad code.
 
@@ -671,7 +774,7 @@ def compile_instrumented(source: bytes | str, filename: str, mode: str = "exec")
     tree = compile(source, filename, mode, flags=ast.PyCF_ONLY_AST, dont_inherit=True)
     install_helper()
     try:
-        return compile(rewrite(tree), filename, mode, dont_inherit=True)
+        return compile(rewrite(tree, watched_kinds()), filename, mode, dont_inherit=True)
     except Exception as exc:  # noqa: BLE001 -- see the docstring
         failure = exc
     # Either the source itself is wrong where only the compiler looks (``return`` outside a

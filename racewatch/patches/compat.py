@@ -143,7 +143,7 @@ def _shim_xmlrpc(module, patcher) -> None:
 
 
 def _shim_sqlite3(module, patcher) -> None:
-    """Adapters registered for dict or defaultdict, now and later, serve the tracked type."""
+    """Adapters registered for a builtin, now and later, serve its tracked type."""
     original = module.register_adapter
     adapters = getattr(module, "adapters", {})
     protocol = getattr(module, "PrepareProtocol", None)

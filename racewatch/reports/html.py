@@ -69,7 +69,84 @@ OPERATIONS = {
     "reduce": ("pickling", "pickle.dumps(d)"),
     "deepcopy": ("deepcopy()", "copy.deepcopy(d)"),
 }
-DELETES = frozenset({"delitem", "pop", "popitem"})
+# A list's and a set's operations, where their words or their code differ from a dict's.
+KIND_OPERATIONS = {
+    "list": {
+        "getitem": ("l[i]", "l[i]"),
+        "setitem": ("assignment", "l[i] = v"),
+        "delitem": ("del", "del l[i]"),
+        "slice": ("slice", "l[a:b]"),
+        "setslice": ("slice assignment", "l[a:b] = ..."),
+        "delslice": ("slice deletion", "del l[a:b]"),
+        "append": ("append()", "l.append(x)"),
+        "extend": ("extend()", "l.extend(...)"),
+        "iadd": ("+= extend", "l += other"),
+        "insert": ("insert()", "l.insert(i, x)"),
+        "pop": ("pop()", "l.pop(i)"),
+        "remove": ("remove()", "l.remove(x)"),
+        "len": ("len()", "len(l)"),
+        "iter": ("iteration", "for x in l"),
+        "reversed": ("reversed()", "reversed(l)"),
+        "contains": ("'in' test", "x in l"),
+        "index": ("index()", "l.index(x)"),
+        "count": ("count()", "l.count(x)"),
+        "eq": ("== comparison", "l == other"),
+        "ne": ("!= comparison", "l != other"),
+        "compare": ("ordering comparison", "l < other"),
+        "copy": ("copy()", "l.copy()"),
+        "repr": ("repr()", "repr(l)"),
+        "add": ("+ concatenation", "l + other"),
+        "mul": ("* repetition", "l * n"),
+        "imul": ("*= repetition", "l *= n"),
+        "sort": ("sort()", "l.sort()"),
+        "reverse": ("reverse()", "l.reverse()"),
+        "clear": ("clear()", "l.clear()"),
+        "reduce": ("pickling", "pickle.dumps(l)"),
+        "deepcopy": ("deepcopy()", "copy.deepcopy(l)"),
+    },
+    "set": {
+        "contains": ("'in' test", "x in s"),
+        "add": ("add()", "s.add(x)"),
+        "discard": ("discard()", "s.discard(x)"),
+        "remove": ("remove()", "s.remove(x)"),
+        "pop": ("pop()", "s.pop()"),
+        "clear": ("clear()", "s.clear()"),
+        "len": ("len()", "len(s)"),
+        "iter": ("iteration", "for x in s"),
+        "copy": ("copy", "s.copy()"),
+        "repr": ("repr()", "repr(s)"),
+        "update": ("update()", "s.update(...)"),
+        "ior": ("|= update", "s |= other"),
+        "difference_update": ("difference_update()", "s.difference_update(...)"),
+        "isub": ("-= update", "s -= other"),
+        "intersection_update": ("intersection_update()", "s.intersection_update(...)"),
+        "iand": ("&= update", "s &= other"),
+        "symmetric_difference_update": ("symmetric_difference_update()",
+                                        "s.symmetric_difference_update(other)"),
+        "ixor": ("^= update", "s ^= other"),
+        "union": ("union()", "s.union(...)"),
+        "intersection": ("intersection()", "s.intersection(...)"),
+        "difference": ("difference()", "s.difference(...)"),
+        "symmetric_difference": ("symmetric_difference()", "s.symmetric_difference(other)"),
+        "issubset": ("issubset()", "s.issubset(other)"),
+        "issuperset": ("issuperset()", "s.issuperset(other)"),
+        "isdisjoint": ("isdisjoint()", "s.isdisjoint(other)"),
+        "or": ("| union", "s | other"),
+        "and": ("& intersection", "s & other"),
+        "sub": ("- difference", "s - other"),
+        "xor": ("^ symmetric difference", "s ^ other"),
+        "eq": ("== comparison", "s == other"),
+        "ne": ("!= comparison", "s != other"),
+        "compare": ("subset comparison", "s <= other"),
+        "reduce": ("pickling", "pickle.dumps(s)"),
+        "deepcopy": ("deepcopy()", "copy.deepcopy(s)"),
+    },
+}
+# Updates of the whole location that take a key, an item or an element out ("delete"),
+# that may put it in or take it out ("change"); the others put it in ("insert").
+DELETES = frozenset({"delitem", "pop", "popitem", "remove", "discard", "difference_update",
+                     "isub", "intersection_update", "iand"})
+TOGGLES = frozenset({"symmetric_difference_update", "ixor"})
 
 # Sync event kinds that hand this thread's past to another thread (the "release" side of
 # an edge); the others take one in.  Only the marker's shape depends on it.
@@ -83,6 +160,22 @@ KEYS_MEANING = (
     "operation is atomic), but an update races with a read or a write of the set: so the "
     "two threads race even though they may touch different keys."
 )
+ITEMS_MEANING = (
+    "The location here is the list's items (its length and order), not one item: len(), "
+    "iteration, searching, slicing and comparisons read it; append, extend, insert, pop, "
+    "remove and del update it; sort, reverse, clear and slice assignment write it. Two "
+    "updates do not race with each other (each list operation is atomic), but an update "
+    "races with a read or a write of the items: so the two threads race even though they "
+    "may touch different positions."
+)
+MEMBERS_MEANING = (
+    "The location here is the set's members, not one element: len(), iteration, "
+    "comparisons and set algebra read it; adding an element that was not there, or "
+    "removing one that was, updates it; clear() writes it. Two updates do not race with "
+    "each other (each set operation is atomic), but an update races with a read or a write "
+    "of the members: so the two threads race even though they may touch different elements."
+)
+WHOLE_MEANING = {"keys": KEYS_MEANING, "items": ITEMS_MEANING, "members": MEMBERS_MEANING}
 
 # Under ``sysconfig``'s stdlib/purelib paths, as the brief defines library frames; the
 # patterns catch the same places for a report rendered by another interpreter or machine.
@@ -369,20 +462,25 @@ def _short_path(path: str) -> str:
     return path.replace("\\", "/").rsplit("/", 1)[-1]
 
 
-def _operation(op: str) -> tuple[str, str]:
+def _operation(op: str, kind: str = "dict") -> tuple[str, str]:
+    """(words, code) for an operation on a container of type ``kind``."""
+    own = KIND_OPERATIONS.get(kind)
+    if own is not None and op in own:
+        return own[op]
     return OPERATIONS.get(op, (op, op))
 
 
 def describe(race: Race, access: AccessInfo, *, with_key: bool = True) -> str:
     """An access in plain words: ``read of key 'hits' (d[k])``, ``len() of the dict``."""
-    phrase, code = _operation(access.op)
+    phrase, code = _operation(access.op, race.container.type)
     container = race.container.phrase("the")
     if race.whole:
         if not access.write:
             return f"{phrase} of {container}"
         if not access.update:
             return f"{phrase} of {container}"
-        verb = "delete" if access.op in DELETES else "insert"
+        verb = ("delete" if access.op in DELETES else "change" if access.op in TOGGLES
+                else "insert")
         one = location_words(race.container.type)[0]
         key = f" of {one} {access.key}" if access.key is not None else ""
         return f"{verb}{key} ({code})"
@@ -480,7 +578,8 @@ class _Builder:
                  for lk in access.locks_held]
         return AccessView(
             role=role, verb="write" if access.write else "read",
-            code=_operation(access.op)[1], sentence=_sentence(describe(race, access)),
+            code=_operation(access.op, race.container.type)[1],
+            sentence=_sentence(describe(race, access)),
             thread=thread_label(access.thread),
             thread_origin=origin, thread_created=created, locks=locks, stack=stack,
             key=access.key)
@@ -491,7 +590,7 @@ class _Builder:
         view = RaceView(
             number=number, anchor=f"race-{number}", kind=race.kind, location=race.location,
             key=race.key, headline=headline(race),
-            meaning=KEYS_MEANING if race.location == "keys" else "", whole=race.whole,
+            meaning=WHOLE_MEANING.get(race.location, ""), whole=race.whole,
             container_label=race.container.phrase("the"), container_origin=race.container.origin,
             locks_note=locks_note(race),
             container_type=race.container.type,
@@ -591,7 +690,8 @@ def picture(race: Race, path: Callable[[str], str] = str) -> Picture:
 
     def access_mark(access: AccessInfo, lane: int, time: float | None) -> Mark:
         top = access.stack[0] if access.stack else None
-        label = f"{'write' if access.write else 'read'}: {_operation(access.op)[1]}"
+        code = _operation(access.op, race.container.type)[1]
+        label = f"{'write' if access.write else 'read'}: {code}"
         # On the keys location the tooltip names the key inserted or deleted.
         detail = describe(race, access) if race.whole else ""
         return Mark(0, lane, "access", label, detail,
@@ -669,7 +769,9 @@ def facts(report: Report) -> list[Fact]:
         out.append(Fact("Python", summary.python))
     out.append(Fact("Duration", _duration(summary.duration_s)))
     out.append(Fact("Threads seen", str(summary.threads)))
-    out.append(Fact("Dicts tracked", f"{summary.dicts_tracked:,}"))
+    out.append(Fact("Containers tracked", f"{summary.dicts_tracked:,} dicts, "
+                                          f"{summary.lists_tracked:,} lists, "
+                                          f"{summary.sets_tracked:,} sets"))
     out.append(Fact("Accesses checked", f"{summary.accesses:,}"))
     if summary.peak_rss_mb is not None:
         out.append(Fact("Memory", f"{summary.peak_rss_mb:,.1f} MB peak resident"))

@@ -302,6 +302,8 @@ class Summary:
     suppressed_races: int = 0     # distinct races matched by one (per process, added up)
     threads: int = 0              # threads seen by the detector
     dicts_tracked: int = 0
+    lists_tracked: int = 0
+    sets_tracked: int = 0
     accesses: int = 0             # tracked accesses
     duration_s: float = 0.0
     python: str = ""

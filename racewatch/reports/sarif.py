@@ -24,12 +24,12 @@ FINGERPRINT = "racewatch/linePair/v1"
 RULE = {
     "id": RULE_ID,
     "name": "DataRace",
-    "shortDescription": {"text": "Data race on a dict"},
+    "shortDescription": {"text": "Data race on a dict, list or set"},
     "fullDescription": {
-        "text": "Two threads accessed the same location of a dict (one key, or its set of "
-                "keys), at least one of them writing, and no synchronization ordered the two "
-                "accesses. The race is reported whether or not the bad interleaving happened "
-                "in this run."},
+        "text": "Two threads accessed the same location of a dict, list or set (one key, "
+                "item or element, or the keys, items or members as a whole), at least one of "
+                "them writing, and no synchronization ordered the two accesses. The race is "
+                "reported whether or not the bad interleaving happened in this run."},
     "help": {
         "text": "Order the two accesses: hold the same lock around both, or hand the data over "
                 "through a queue, an Event, a Future or Thread.join(). Each result shows the "

@@ -2,21 +2,38 @@
 
 from __future__ import annotations
 
+from ..config import WATCH_KINDS
 from .core import COMPILED
+
+# What can be watched (the ``watch`` option): one bit each in ``Settings.watch``.
+WATCH_BITS = {name: 1 << i for i, name in enumerate(WATCH_KINDS)}
+WATCH_DICT, WATCH_ATTR, WATCH_GLOBAL, WATCH_LIST, WATCH_SET = WATCH_BITS.values()
+WATCH_ALL = sum(WATCH_BITS.values())
+
+
+def watch_mask(names) -> int:
+    """The ``Settings.watch`` bits of the kinds ``names`` (known names only)."""
+    mask = 0
+    for name in names:
+        mask |= WATCH_BITS[name]
+    return mask
 
 
 class Settings:
     __slots__ = ("enabled", "tracking", "stack_depth", "sink", "dicts_tracked",
-                 "forgotten_keys", "started_ns", "budget", "tracking_cut", "generation",
-                 "report_key_order")
+                 "lists_tracked", "sets_tracked", "forgotten_keys", "started_ns", "budget",
+                 "tracking_cut", "generation", "report_key_order", "watch")
 
     def __init__(self):
         self.enabled = False        # racewatch.start() .. racewatch.stop()
         self.tracking = True        # False once the memory budget cut tracking of new dicts
         self.stack_depth = 32
         self.report_key_order = False  # inserts and deletes conflict with each other too
+        self.watch = WATCH_ALL      # what is tracked: WATCH_* bits (the ``watch`` option)
         self.sink = None            # callable(Conflict), set by the detector
         self.dicts_tracked = 0
+        self.lists_tracked = 0
+        self.sets_tracked = 0
         self.forgotten_keys = 0     # deleted keys whose history the shadow let go (shadow.py)
         self.started_ns = 0         # time.monotonic_ns() when the detector started
         self.budget = None          # a MemoryBudget (budget.py) when max_memory_mb is set

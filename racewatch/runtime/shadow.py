@@ -163,10 +163,12 @@ class Conflict:
 
 
 def shadow_of(d) -> Shadow | None:
-    """The shadow of tracked dict ``d``, made on first use; None when ``d`` is not tracked.
+    """The shadow of tracked container ``d`` (a dict, list or set), made on first use; None
+    when ``d`` is not tracked.
 
-    Until its first checked access a tracked dict's slot holds only its creation stack:
-    dicts that never meet a second thread (most of them) never pay for a shadow.
+    Until its first checked access a tracked container's slot holds only its creation
+    stack: containers that never meet a second thread (most of them) never pay for a
+    shadow.
     """
     try:
         sh = d._rw_shadow
@@ -178,7 +180,7 @@ def shadow_of(d) -> Shadow | None:
     # that make and share dicts of their own), then published under it.
     made = None
     if SETTINGS.tracking:
-        made = Shadow("defaultdict" if isinstance(d, _defaultdict) else "dict", sh)
+        made = Shadow(_kind_of(d), sh)
     with _attach_lock:
         try:
             sh = d._rw_shadow
@@ -189,6 +191,15 @@ def shadow_of(d) -> Shadow | None:
             sh = made if made is None or made.created_at is sh else Shadow(made.kind, sh)
             d._rw_shadow = sh
         return sh
+
+
+def _kind_of(d) -> str:
+    """The kind of shadow a tracked container gets."""
+    if isinstance(d, list):
+        return "list"
+    if isinstance(d, set):
+        return "set"
+    return "defaultdict" if isinstance(d, _defaultdict) else "dict"
 
 
 def _make_access(ts: ThreadState, op: str, write: bool) -> Access:

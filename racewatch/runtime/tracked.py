@@ -1,4 +1,5 @@
-"""The tracked ``dict`` and ``defaultdict`` that instrumented code creates.
+"""The tracked ``dict`` and ``defaultdict`` that instrumented code creates, and ``track()``
+for every kind (the tracked ``list`` and ``set`` are in tracked_seq.py).
 
 Each is a subclass whose methods tell the shadow (``shadow.py``) what they read and
 write, then do exactly what the base method does.  What a program can observe is kept
@@ -41,7 +42,7 @@ from .objects import (  # noqa: F401
     track_class,
     weakref_slots,
 )
-from .settings import SETTINGS
+from .settings import SETTINGS, WATCH_DICT, WATCH_LIST, WATCH_SET
 
 _on_read = shadow.on_read
 _on_write = shadow.on_write
@@ -71,6 +72,8 @@ _dict_clear = dict.clear
 _dict_repr = dict.__repr__
 _dd_repr = defaultdict.__repr__
 _dd_missing = defaultdict.__missing__
+_list_iter = list.__iter__
+_set_iter = set.__iter__
 
 CREATION_STACK_DEPTH = 8
 
@@ -80,15 +83,16 @@ _hide_frame = stacks.hide_own_frames
 class _TrackedRepr:
     """``__repr__`` that records a read of every key; ``type(d).__repr__`` is the base's."""
 
-    __slots__ = ("base",)
+    __slots__ = ("base", "method")
 
-    def __init__(self, base):
+    def __init__(self, base, method=None):
         self.base = base
+        self.method = method or _tracked_repr
 
     def __get__(self, instance, owner=None):
         if instance is None:
             return self.base
-        return MethodType(_tracked_repr, instance)
+        return MethodType(self.method, instance)
 
 
 def _tracked_repr(self):
@@ -414,8 +418,9 @@ class TrackedDefaultDict(_Tracking, defaultdict):
                 raise
         _on_write(self, key, "missing", not _contains(self, key))
         try:
-            # The dicts that a ``defaultdict(dict)`` makes are shared like their parent.
-            value = track({}) if factory is dict else factory()
+            # The dicts, lists and sets that a ``defaultdict(list)`` makes are shared like
+            # their parent.
+            value = track(factory()) if factory in _FRESH else factory()
         except BaseException as exc:
             _hide_frame(exc)
             raise
@@ -461,38 +466,58 @@ for _cls, _name, _module in ((TrackedDict, "dict", "builtins"),
     _cls.__qualname__ = _name
     _cls.__module__ = _module
 
-TRACKED_TYPES = (TrackedDict, TrackedDefaultDict)
-
 # What ``help(d.get)``, ``repr(d.get)`` and ``d.get.__doc__`` show: dict's own.
 for _name, _method in vars(_Tracking).items():
     _own = getattr(dict, _name, None)
     if _own is not None and getattr(_method, "__code__", None) is not None:
         _method.__doc__ = _own.__doc__
         _method.__qualname__ = f"dict.{_name}"
-PUBLIC_TYPE = {TrackedDict: dict, TrackedDefaultDict: defaultdict}
+
+_FRESH = (dict, list, set)  # what a defaultdict's factory makes tracked (on a miss)
 
 
 def track(d):
-    """What instrumented code calls on every dict it creates: a tracked copy of ``d``.
+    """What instrumented code calls on every container it creates: a tracked copy of ``d``.
 
-    ``d`` is always a fresh object (a display, a comprehension, a ``dict(...)`` or
-    ``defaultdict(...)`` call), so handing back a different object is invisible.  Anything
-    that is not exactly a dict or defaultdict comes back untouched, as does everything
-    while the detector is off or the memory budget has cut tracking.
+    ``d`` is always a fresh object (a display, a comprehension, a ``dict(...)``,
+    ``list(...)``, ``sorted(...)`` call...), so handing back a different object is
+    invisible.  Anything that is not exactly a dict, defaultdict, list or set comes back
+    untouched, as does everything while the detector is off, the memory budget has cut
+    tracking, or the ``watch`` option leaves its kind out.
     """
     if not (SETTINGS.enabled and SETTINGS.tracking):
         return d
     t = type(d)
-    if t is dict:
-        result = TrackedDict(d)
-    elif t is defaultdict:
-        result = TrackedDefaultDict(d.default_factory, d)
+    watch = SETTINGS.watch
+    if t is dict or t is defaultdict:
+        if not watch & WATCH_DICT:
+            return d
+        result = TrackedDict(d) if t is dict else TrackedDefaultDict(d.default_factory, d)
+        SETTINGS.dicts_tracked += 1
+    elif t is list:
+        if not watch & WATCH_LIST:
+            return d
+        result = TrackedList(d)
+        SETTINGS.lists_tracked += 1
+    elif t is set:
+        if not watch & WATCH_SET:
+            return d
+        result = TrackedSet(d)
+        SETTINGS.sets_tracked += 1
     else:
         return d
-    SETTINGS.dicts_tracked += 1
     # Where it was created; the shadow itself is made on first checked use (shadow.py).
     result._rw_shadow = _capture(min(CREATION_STACK_DEPTH, SETTINGS.stack_depth))
     return result
+
+
+def reading(value):
+    """What instrumented code passes to ``set(x)`` and ``frozenset(x)``: ``x`` itself, read.
+    They copy a set from its table, past its methods: this is where a tracked set's read
+    is recorded."""
+    if type(value) is TrackedSet:
+        _on_keys_read(value, "copy")
+    return value
 
 
 def maketrans(owner, *args, **kwargs):
@@ -503,11 +528,17 @@ def maketrans(owner, *args, **kwargs):
 
 
 def _plain(value):
+    """A plain copy of a tracked container (its items read without recording); anything
+    else as it is."""
     t = type(value)
     if t is TrackedDict:
         return dict(_dict_items(value))
     if t is TrackedDefaultDict:
         return defaultdict(value.default_factory, _dict_items(value))
+    if t is TrackedList:
+        return list(_list_iter(value))
+    if t is TrackedSet:
+        return set(_set_iter(value))
     return value
 
 
@@ -521,18 +552,25 @@ def is_tracked(obj) -> bool:
     return type(obj) in PUBLIC_TYPE
 
 
-if COMPILED is not None:
-    # The same two types in C (racewatch/_core/dict_*.c): their slots and methods check
-    # and then call dict's own, with no Python frame in between.
+_GLOBALS = globals()
+
+if COMPILED is None:
+    # The tracked list and set use the helpers above (a circular import, resolved by order).
+    from .tracked_seq import TrackedList, TrackedSet  # noqa: E402
+else:
+    # The same types in C (racewatch/_core/dict_*.c, list.c, set*.c): their slots and
+    # methods check and then call the builtin's own, with no Python frame in between.
     TrackedDict = COMPILED.TrackedDict
     TrackedDefaultDict = COMPILED.TrackedDefaultDict
-    TRACKED_TYPES = (TrackedDict, TrackedDefaultDict)
-    PUBLIC_TYPE = {TrackedDict: dict, TrackedDefaultDict: defaultdict}
+    TrackedList = COMPILED.TrackedList
+    TrackedSet = COMPILED.TrackedSet
     track = COMPILED.track
+    reading = COMPILED.reading
     public_type = COMPILED.public_type
     is_tracked = COMPILED.is_tracked
     _reflected_first = COMPILED.reflected_first
 
-
-_GLOBALS = globals()
+TRACKED_TYPES = (TrackedDict, TrackedDefaultDict, TrackedList, TrackedSet)
+PUBLIC_TYPE = {TrackedDict: dict, TrackedDefaultDict: defaultdict, TrackedList: list,
+               TrackedSet: set}
 stacks.leave_out_frames_of(_GLOBALS)

@@ -1,4 +1,4 @@
-"""Calling dict methods wrongly raises the TypeError that dict raises."""
+"""Calling dict, list and set methods wrongly raises the TypeError that they raise."""
 
 from collections import defaultdict
 
@@ -37,3 +37,24 @@ def wrong_calls(target):
 
 wrong_calls({"a": 1})
 wrong_calls(defaultdict(int))
+
+
+items = [1, 2]
+attempt("list insert(1)", lambda: items.insert(1))
+attempt("list append(1, 2)", lambda: items.append(1, 2))
+attempt("list append()", lambda: items.append())
+attempt("list pop(1, 2)", lambda: items.pop(1, 2))
+attempt("list index()", lambda: items.index())
+attempt("list count()", lambda: items.count())
+attempt("list sort(len)", lambda: items.sort(len))
+attempt("list sort(keys=)", lambda: items.sort(keys=len))
+attempt("list copy(1)", lambda: items.copy(1))
+attempt("list * str", lambda: items * "2")
+members = {1, 2}
+attempt("set add(1, 2)", lambda: members.add(1, 2))
+attempt("set discard()", lambda: members.discard())
+attempt("set pop(1)", lambda: members.pop(1))
+attempt("set update(x=1)", lambda: members.update(x=1))
+attempt("set issubset()", lambda: members.issubset())
+attempt("set symmetric_difference_update()", lambda: members.symmetric_difference_update())
+print(items, members)

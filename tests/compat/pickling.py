@@ -29,9 +29,16 @@ def cases():
     shared = {"s": 1}
     holder = {"first": shared, "second": shared, "list": [shared]}
     keys = {1: "int", (1, 2): "tuple", None: "none", frozenset({1}): "fs", 1.5: "float"}
+    items = [1, [2, 3]]
+    items.append({"in": "list"})
+    members = {4, 5}
+    members.add(6)
+    sequences = {"list": items, "set": members, "frozen": frozenset({7}), "empty_list": [],
+                 "empty_set": set(), "shared": [items, items], "sets": [members, {8}]}
     return {"plain": plain, "empty": empty, "counts": counts, "lists": lists, "tree": tree,
             "no_factory": no_factory, "recursive": recursive, "holder": holder,
-            "keys": keys, "record": Record(), "fromkeys": dict.fromkeys("ab", 0)}
+            "keys": keys, "record": Record(), "fromkeys": dict.fromkeys("ab", 0),
+            "sequences": sequences}
 
 
 def describe(obj):
@@ -42,6 +49,9 @@ def describe(obj):
         extra = f" self is self: {obj['self'] is obj}"
     if "first" in obj:
         extra = f" shared kept: {obj['first'] is obj['second'] is obj['list'][0]}"
+    if "shared" in obj:
+        extra = (f" shared kept: {obj['shared'][0] is obj['shared'][1] is obj['list']}"
+                 f" {obj['sets'][0] is obj['set']} {sorted(obj['set'])} {obj['list']}")
     factory = getattr(obj, "default_factory", "-")
     return f"{type(obj).__name__} {factory} {sorted(obj, key=repr)}{extra}"
 

@@ -1,9 +1,10 @@
-"""The same hand-off through a polled list, without annotations: racewatch cannot see it."""
+"""The same hand-off through a polled deque, without annotations: racewatch cannot see it."""
 import threading
 import time
+from collections import deque
 
 results = {}
-mailbox = []
+mailbox = deque()
 
 
 def worker():

@@ -1,11 +1,12 @@
-"""A hand-off through a plain list polled in a loop, declared with release()/acquire()."""
+"""A hand-off through a polled deque (not tracked), declared with release()/acquire()."""
 import threading
 import time
+from collections import deque
 
 import racewatch
 
 results = {}
-mailbox = []
+mailbox = deque()
 
 
 def worker():

@@ -1,0 +1,738 @@
+/* The tracked list (tracked_seq.TrackedList, the reference, says what each operation
+ * records and why): a C subclass of list with a shadow slot, whose slots and methods
+ * record their access, then call list's own implementation.
+ *
+ * A position is recorded as the base method finds it: a negative index reads ``items``
+ * too (where -1 is depends on the length), an index out of range reads ``items`` only.
+ * Positions are recorded only for an access that is checked (rw_enter says so): in a
+ * single thread, an index's ``__index__`` runs once, as list's own, and no int is made.
+ * Such an operation counts one access for entering, then one per location it records, as
+ * the reference does.
+ * What a program can observe is kept as for the tracked dict (dict.h): the type is named
+ * ``list``, ``__class__`` is list, the methods are descriptors of list with its
+ * docstrings, ``type(l).__repr__`` is ``list.__repr__``; pickling gives a plain list and
+ * copy a tracked one.
+ */
+
+#include "tracked.h"
+
+enum {
+    L_GETITEM, L_REVERSED, L_CLEAR, L_COPY, L_APPEND, L_INSERT, L_EXTEND, L_POP, L_REMOVE,
+    L_INDEX, L_COUNT, L_REVERSE, L_SORT, L_REDUCE_EX, L_N
+};
+
+static base_method list_base[L_N] = {
+    [L_GETITEM] = {"__getitem__"}, [L_REVERSED] = {"__reversed__"}, [L_CLEAR] = {"clear"},
+    [L_COPY] = {"copy"}, [L_APPEND] = {"append"}, [L_INSERT] = {"insert"},
+    [L_EXTEND] = {"extend"}, [L_POP] = {"pop"}, [L_REMOVE] = {"remove"},
+    [L_INDEX] = {"index"}, [L_COUNT] = {"count"}, [L_REVERSE] = {"reverse"},
+    [L_SORT] = {"sort"}, [L_REDUCE_EX] = {"__reduce_ex__"},
+};
+
+#define BASE_SEQ (PyList_Type.tp_as_sequence)
+#define BASE_MAP (PyList_Type.tp_as_mapping)
+
+/* -- recording a position ------------------------------------------------------------------ */
+
+enum { READ, WRITE, REMOVAL };   /* what is done at a position: REMOVAL updates ``items`` */
+
+/* Position ``i`` as the base method finds it, for a checked access (ts, sh). */
+static int
+at_position(RW_ThreadState *ts, RW_Shadow *sh, PyObject *self, Py_ssize_t i, PyObject *op,
+            int how)
+{
+    Py_ssize_t n = PyList_GET_SIZE(self);
+    if (i < 0) {
+        ts->accesses++;
+        if (rw_on_keys_read(ts, sh, op) < 0) {
+            return -1;
+        }
+        i += n;
+        if (i < 0) {
+            return 0;
+        }
+    }
+    ts->accesses++;
+    if (i >= n) {
+        return rw_on_keys_read(ts, sh, op);   /* IndexError: the length decides */
+    }
+    PyObject *pos = PyLong_FromSsize_t(i);
+    if (pos == NULL) {
+        return -1;
+    }
+    int rc = how == READ ? rw_on_read(ts, sh, self, pos, op)
+                         : rw_on_write(ts, sh, self, pos, op, how == REMOVAL);
+    Py_DECREF(pos);
+    return rc;
+}
+
+/* The access at position ``i`` (already a Py_ssize_t). */
+static int
+record_position(PyObject *self, Py_ssize_t i, PyObject *op, int how)
+{
+    RW_ThreadState *ts;
+    RW_Shadow *sh;
+    int e = rw_enter(self, &ts, &sh);
+    if (e > 0) {
+        e = at_position(ts, sh, self, i, op, how);
+        Py_DECREF(ts);
+    }
+    return e < 0 ? -1 : 0;
+}
+
+/* The access at the position ``key`` stands for; what to hand the base method (``key``
+ * itself, or the int its __index__ gave: __index__ runs once), or NULL on error.  A key
+ * that is no index is handed on unrecorded, for the base method to raise its TypeError. */
+static PyObject *
+record_key(PyObject *self, PyObject *key, PyObject *op, int how)
+{
+    RW_ThreadState *ts;
+    RW_Shadow *sh;
+    int e = rw_enter(self, &ts, &sh);
+    if (e <= 0) {
+        return e < 0 ? NULL : Py_NewRef(key);
+    }
+    PyObject *index;
+    if (PyLong_CheckExact(key)) {
+        index = Py_NewRef(key);
+    }
+    else if (PyIndex_Check(key)) {
+        index = PyNumber_Index(key);
+    }
+    else {
+        Py_DECREF(ts);
+        return Py_NewRef(key);
+    }
+    if (index != NULL) {
+        Py_ssize_t i = PyLong_AsSsize_t(index);
+        if (i == -1 && PyErr_Occurred()) {
+            PyErr_Clear();   /* too large: the base method raises its own error */
+        }
+        else if (at_position(ts, sh, self, i, op, how) < 0) {
+            Py_CLEAR(index);
+        }
+    }
+    Py_DECREF(ts);
+    return index;
+}
+
+/* After an operation that wrote everything and grew the list: its new positions. */
+static int
+record_grown(PyObject *self, Py_ssize_t before, PyObject *op)
+{
+    if (PyList_GET_SIZE(self) <= before) {
+        return 0;
+    }
+    RW_ThreadState *ts;
+    RW_Shadow *sh;
+    int e = rw_enter(self, &ts, &sh);
+    if (e <= 0) {
+        return e;
+    }
+    for (Py_ssize_t i = before; e >= 0 && i < PyList_GET_SIZE(self); i++) {
+        e = at_position(ts, sh, self, i, op, WRITE);
+    }
+    Py_DECREF(ts);
+    return e < 0 ? -1 : 0;
+}
+
+static inline int
+is_tracked_list(PyObject *obj)
+{
+    return Py_IS_TYPE(obj, &RW_TrackedListType);
+}
+
+/* -- the slots ------------------------------------------------------------------------------- */
+
+static PyObject *
+tl_subscript(PyObject *self, PyObject *key)
+{
+    if (PySlice_Check(key)) {
+        if (rw_record_read_all(self, RW_OP(SLICE)) < 0) {
+            return NULL;
+        }
+        return rw_track_new(BASE_MAP->mp_subscript(self, key));
+    }
+    PyObject *index = record_key(self, key, RW_OP(GETITEM), READ);
+    if (index == NULL) {
+        return NULL;
+    }
+    PyObject *r = BASE_MAP->mp_subscript(self, index);
+    Py_DECREF(index);
+    return r;
+}
+
+static int
+tl_ass_subscript(PyObject *self, PyObject *key, PyObject *value)
+{
+    if (PySlice_Check(key)) {
+        Py_ssize_t before = PyList_GET_SIZE(self);
+        PyObject *op = value != NULL ? RW_OP(SETSLICE) : RW_OP(DELSLICE);
+        if (rw_record_clear(self, op) < 0 || BASE_MAP->mp_ass_subscript(self, key, value) < 0) {
+            return -1;
+        }
+        return record_grown(self, before, op);
+    }
+    PyObject *index = value != NULL ? record_key(self, key, RW_OP(SETITEM), WRITE)
+                                    : record_key(self, key, RW_OP(DELITEM), REMOVAL);
+    if (index == NULL) {
+        return -1;
+    }
+    int rc = BASE_MAP->mp_ass_subscript(self, index, value);
+    Py_DECREF(index);
+    return rc;
+}
+
+/* PySequence_GetItem & co. (their index made non-negative with sq_length) */
+static PyObject *
+tl_item(PyObject *self, Py_ssize_t i)
+{
+    if (record_position(self, i, RW_OP(GETITEM), READ) < 0) {
+        return NULL;
+    }
+    return BASE_SEQ->sq_item(self, i);
+}
+
+static int
+tl_ass_item(PyObject *self, Py_ssize_t i, PyObject *value)
+{
+    int rc = value != NULL ? record_position(self, i, RW_OP(SETITEM), WRITE)
+                           : record_position(self, i, RW_OP(DELITEM), REMOVAL);
+    return rc < 0 ? -1 : BASE_SEQ->sq_ass_item(self, i, value);
+}
+
+static Py_ssize_t
+tl_length(PyObject *self)
+{
+    if (rw_record_keys_read(self, RW_OP(LEN)) < 0) {
+        return -1;
+    }
+    return PyList_GET_SIZE(self);
+}
+
+static int
+tl_contains(PyObject *self, PyObject *value)
+{
+    if (rw_record_read_all(self, RW_OP(CONTAINS)) < 0) {
+        return -1;
+    }
+    return BASE_SEQ->sq_contains(self, value);
+}
+
+static PyObject *
+tl_iter(PyObject *self)
+{
+    if (rw_record_read_all(self, RW_OP(ITER)) < 0) {
+        return NULL;
+    }
+    return PyList_Type.tp_iter(self);
+}
+
+static PyObject *
+tl_richcompare(PyObject *self, PyObject *other, int op)
+{
+    PyObject *result = rw_reflected_first(self, other, rw_reflected_compare[op]);
+    if (result != Py_NotImplemented) {
+        return result;
+    }
+    Py_DECREF(result);
+    PyObject *name = op == Py_EQ ? RW_OP(EQ) : op == Py_NE ? RW_OP(NE) : RW_OP(COMPARE);
+    if (rw_record_read_all(self, name) < 0
+            || (is_tracked_list(other) && rw_record_read_all(other, name) < 0)) {
+        return NULL;
+    }
+    return PyList_Type.tp_richcompare(self, other, op);
+}
+
+static PyObject *
+tl_repr(PyObject *self)
+{
+    if (rw_record_read_all(self, RW_OP(REPR)) < 0) {
+        return NULL;
+    }
+    return PyList_Type.tp_repr(self);
+}
+
+static PyObject *
+tl_concat(PyObject *self, PyObject *other)
+{
+    if (rw_record_read_all(self, RW_OP(ADD)) < 0
+            || (is_tracked_list(other) && rw_record_read_all(other, RW_OP(ADD)) < 0)) {
+        return NULL;
+    }
+    return rw_track_new(BASE_SEQ->sq_concat(self, other));
+}
+
+static PyObject *
+tl_repeat(PyObject *self, Py_ssize_t n)
+{
+    if (rw_record_read_all(self, RW_OP(MUL)) < 0) {
+        return NULL;
+    }
+    return rw_track_new(BASE_SEQ->sq_repeat(self, n));
+}
+
+/* An update of ``items`` that writes the position after the last (append, extend, +=). */
+static int
+record_append(PyObject *self, PyObject *op)
+{
+    RW_ThreadState *ts;
+    RW_Shadow *sh;
+    int e = rw_enter(self, &ts, &sh);
+    if (e > 0) {
+        PyObject *pos = PyLong_FromSsize_t(PyList_GET_SIZE(self));
+        e = pos != NULL ? rw_on_write(ts, sh, self, pos, op, 1) : -1;
+        Py_XDECREF(pos);
+        Py_DECREF(ts);
+    }
+    return e < 0 ? -1 : 0;
+}
+
+static PyObject *
+tl_inplace_concat(PyObject *self, PyObject *other)
+{
+    if (record_append(self, RW_OP(IADD)) < 0) {
+        return NULL;
+    }
+    return BASE_SEQ->sq_inplace_concat(self, other);
+}
+
+static PyObject *
+tl_inplace_repeat(PyObject *self, Py_ssize_t n)
+{
+    Py_ssize_t before = PyList_GET_SIZE(self);
+    if (rw_record_clear(self, RW_OP(IMUL)) < 0) {
+        return NULL;
+    }
+    PyObject *r = BASE_SEQ->sq_inplace_repeat(self, n);
+    if (r != NULL && record_grown(self, before, RW_OP(IMUL)) < 0) {
+        Py_CLEAR(r);
+    }
+    return r;
+}
+
+/* -- the methods ----------------------------------------------------------------------------- */
+
+static PyObject *
+tl_getitem_method(PyObject *self, PyObject *key)
+{
+    return tl_subscript(self, key);
+}
+
+static PyObject *
+tl_reversed(PyObject *self, PyObject *Py_UNUSED(ignored))
+{
+    if (rw_record_read_all(self, RW_OP(REVERSED)) < 0) {
+        return NULL;
+    }
+    return rw_base_call(&list_base[L_REVERSED], self, NULL, 0);
+}
+
+/* A method that writes everything (clear, reverse). */
+static PyObject *
+rewrite_all(PyObject *self, PyObject *op, int which)
+{
+    if (rw_record_clear(self, op) < 0) {
+        return NULL;
+    }
+    return rw_base_call(&list_base[which], self, NULL, 0);
+}
+
+static PyObject *
+tl_clear(PyObject *self, PyObject *Py_UNUSED(ignored))
+{
+    return rewrite_all(self, RW_OP(CLEAR), L_CLEAR);
+}
+
+static PyObject *
+tl_reverse(PyObject *self, PyObject *Py_UNUSED(ignored))
+{
+    return rewrite_all(self, RW_OP(REVERSE), L_REVERSE);
+}
+
+static PyObject *
+tl_sort(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    if (rw_record_clear(self, RW_OP(SORT)) < 0) {
+        return NULL;
+    }
+    return rw_base_call_kw(&list_base[L_SORT], self, args, nargs, kwnames);
+}
+
+static PyObject *
+tl_copy(PyObject *self, PyObject *Py_UNUSED(ignored))
+{
+    if (rw_record_read_all(self, RW_OP(COPY)) < 0) {
+        return NULL;
+    }
+    return rw_track_new(rw_base_call(&list_base[L_COPY], self, NULL, 0));
+}
+
+static PyObject *
+tl_append(PyObject *self, PyObject *value)
+{
+    if (record_append(self, RW_OP(APPEND)) < 0 || PyList_Append(self, value) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+tl_extend(PyObject *self, PyObject *iterable)
+{
+    if (record_append(self, RW_OP(EXTEND)) < 0) {
+        return NULL;
+    }
+    return rw_base_call(&list_base[L_EXTEND], self, &iterable, 1);
+}
+
+static PyObject *
+tl_insert(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    RW_ThreadState *ts;
+    RW_Shadow *sh;
+    int e = nargs == 2 ? rw_enter(self, &ts, &sh) : 0;
+    if (e <= 0) {
+        return e < 0 ? NULL : rw_base_call(&list_base[L_INSERT], self, args, nargs);
+    }
+    /* insert() clamps its index to the list: where the item goes is the position written
+     * (and a negative index reads ``items``, as elsewhere). */
+    PyObject *index = PyNumber_Index(args[0]);
+    if (index != NULL) {
+        Py_ssize_t i = PyLong_AsSsize_t(index);
+        Py_ssize_t n = PyList_GET_SIZE(self);
+        if (i == -1 && PyErr_Occurred()) {
+            PyErr_Clear();   /* insert() raises its own OverflowError */
+        }
+        else {
+            ts->accesses += i < 0 ? 2 : 1;
+            e = i < 0 ? rw_on_keys_read(ts, sh, RW_OP(INSERT)) : 0;
+            i = i < 0 ? (i + n < 0 ? 0 : i + n) : (i > n ? n : i);
+            PyObject *pos = e < 0 ? NULL : PyLong_FromSsize_t(i);
+            if (pos == NULL || rw_on_write(ts, sh, self, pos, RW_OP(INSERT), 1) < 0) {
+                Py_CLEAR(index);
+            }
+            Py_XDECREF(pos);
+        }
+    }
+    Py_DECREF(ts);
+    if (index == NULL) {
+        return NULL;
+    }
+    PyObject *pass[2] = {index, args[1]};
+    PyObject *r = rw_base_call(&list_base[L_INSERT], self, pass, 2);
+    Py_DECREF(index);
+    return r;
+}
+
+static PyObject *
+tl_pop(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs > 1) {
+        return rw_base_call(&list_base[L_POP], self, args, nargs);   /* its own TypeError */
+    }
+    if (PyList_GET_SIZE(self) == 0) {
+        /* IndexError: pop from empty list (the length decides) */
+        if (rw_record_keys_read(self, RW_OP(POP)) < 0) {
+            return NULL;
+        }
+        return rw_base_call(&list_base[L_POP], self, args, nargs);
+    }
+    if (nargs == 0) {
+        if (record_position(self, -1, RW_OP(POP), REMOVAL) < 0) {
+            return NULL;
+        }
+        return rw_base_call(&list_base[L_POP], self, args, 0);
+    }
+    PyObject *index = record_key(self, args[0], RW_OP(POP), REMOVAL);
+    if (index == NULL) {
+        return NULL;
+    }
+    PyObject *r = rw_base_call(&list_base[L_POP], self, &index, 1);
+    Py_DECREF(index);
+    return r;
+}
+
+static PyObject *
+tl_remove(PyObject *self, PyObject *value)
+{
+    RW_ThreadState *ts;
+    RW_Shadow *sh;
+    int e = rw_enter(self, &ts, &sh);
+    if (e <= 0) {
+        return e < 0 ? NULL : rw_base_call(&list_base[L_REMOVE], self, &value, 1);
+    }
+    /* A search (a read of every item, as index()), then the removal of what it found: the
+     * comparisons are list.remove's own, in its order, each made once. */
+    PyObject *r = NULL;
+    ts->accesses++;
+    if (rw_on_read_all(ts, sh, RW_OP(REMOVE)) < 0) {
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(self); i++) {
+#ifdef Py_GIL_DISABLED
+        /* Another thread may shrink the list between two items: fetched safely. */
+        PyObject *item = PyList_GetItemRef(self, i);
+        if (item == NULL) {
+            PyErr_Clear();
+            break;
+        }
+#else
+        PyObject *item = Py_NewRef(PyList_GET_ITEM(self, i));
+#endif
+        int cmp = PyObject_RichCompareBool(item, value, Py_EQ);
+        Py_DECREF(item);
+        if (cmp < 0) {
+            goto done;
+        }
+        if (cmp > 0) {
+            if (at_position(ts, sh, self, i, RW_OP(REMOVE), REMOVAL) == 0
+                    && PyList_SetSlice(self, i, i + 1, NULL) == 0) {
+                r = Py_NewRef(Py_None);
+            }
+            goto done;
+        }
+    }
+    PyErr_SetString(PyExc_ValueError, "list.remove(x): x not in list");
+done:
+    Py_DECREF(ts);
+    return r;
+}
+
+static PyObject *
+tl_index(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (rw_record_read_all(self, RW_OP(INDEX)) < 0) {
+        return NULL;
+    }
+    return rw_base_call(&list_base[L_INDEX], self, args, nargs);
+}
+
+static PyObject *
+tl_count(PyObject *self, PyObject *value)
+{
+    if (rw_record_read_all(self, RW_OP(COUNT_OF)) < 0) {
+        return NULL;
+    }
+    return rw_base_call(&list_base[L_COUNT], self, &value, 1);
+}
+
+/* A plain list in the pickle (loading it never needs racewatch), as a list subclass
+ * reduces: copyreg.__newobj__ from protocol 2 on; before, list and its items. */
+static PyObject *
+tl_reduce_ex(PyObject *self, PyObject *protocol)
+{
+    long proto = PyLong_AsLong(protocol);
+    if (proto == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (rw_record_read_all(self, RW_OP(REDUCE)) < 0) {
+        return NULL;
+    }
+    PyObject *it = PyList_Type.tp_iter(self);
+    if (it == NULL) {
+        return NULL;
+    }
+    if (proto >= 2) {
+        return Py_BuildValue("(O(O)ONO)", rw_copyreg_newobj, (PyObject *)&PyList_Type, Py_None,
+                             it, Py_None);
+    }
+    return Py_BuildValue("(OOONO)", (PyObject *)&PyList_Type, rw_empty_tuple, Py_None, it,
+                         Py_None);
+}
+
+static PyObject *
+tl_get_class(PyObject *Py_UNUSED(self), void *Py_UNUSED(closure))
+{
+    return Py_NewRef((PyObject *)&PyList_Type);
+}
+
+/* copy.deepcopy(l): as copy's list copier does, into a tracked list. */
+static PyObject *
+deepcopy_list(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "deepcopy copier takes (x, memo)");
+        return NULL;
+    }
+    PyObject *x = args[0], *memo = args[1];
+    if (rw_record_read_all(x, RW_OP(DEEPCOPY)) < 0) {
+        return NULL;
+    }
+    PyObject *y = rw_track_new(PyList_New(0));
+    PyObject *id = y != NULL ? PyLong_FromVoidPtr(x) : NULL;
+    if (id == NULL || PyObject_SetItem(memo, id, y) < 0) {
+        Py_XDECREF(id);
+        Py_XDECREF(y);
+        return NULL;
+    }
+    Py_DECREF(id);
+    PyObject *it = PyList_Type.tp_iter(x);
+    PyObject *item;
+    while (it != NULL && (item = PyIter_Next(it)) != NULL) {
+        PyObject *copied = PyObject_CallFunctionObjArgs(rw_copy_deepcopy, item, memo, NULL);
+        Py_DECREF(item);
+        if (copied == NULL || PyList_Append(y, copied) < 0) {
+            Py_XDECREF(copied);
+            break;
+        }
+        Py_DECREF(copied);
+    }
+    Py_XDECREF(it);
+    if (PyErr_Occurred()) {
+        Py_DECREF(y);
+        return NULL;
+    }
+    return y;
+}
+
+static PyMethodDef deepcopy_def = {"_deepcopy_tracked_list", RW_CFUNC(deepcopy_list),
+                                   METH_FASTCALL, NULL};
+
+/* -- the type -------------------------------------------------------------------------------- */
+
+static void
+tl_dealloc(PyObject *self)
+{
+    PyObject_GC_UnTrack(self);
+    Py_TRASHCAN_BEGIN(self, tl_dealloc)
+    Py_CLEAR(((RW_TrackedList *)self)->shadow);
+    PyList_Type.tp_dealloc(self);
+    Py_TRASHCAN_END
+}
+
+static int
+tl_traverse(PyObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(((RW_TrackedList *)self)->shadow);
+    return PyList_Type.tp_traverse(self, visit, arg);
+}
+
+static int
+tl_clear_refs(PyObject *self)
+{
+    Py_CLEAR(((RW_TrackedList *)self)->shadow);
+    return PyList_Type.tp_clear(self);
+}
+
+static PyGetSetDef tl_getset[] = {
+    {"__class__", tl_get_class, NULL, NULL, NULL},
+    {NULL}
+};
+
+static PySequenceMethods tl_as_sequence = {
+    .sq_length = tl_length,
+    .sq_concat = tl_concat,
+    .sq_repeat = tl_repeat,
+    .sq_item = tl_item,
+    .sq_ass_item = tl_ass_item,
+    .sq_contains = tl_contains,
+    .sq_inplace_concat = tl_inplace_concat,
+    .sq_inplace_repeat = tl_inplace_repeat,
+};
+
+static PyMappingMethods tl_as_mapping = {tl_length, tl_subscript, tl_ass_subscript};
+
+PyTypeObject RW_TrackedListType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "list",
+    .tp_basicsize = sizeof(RW_TrackedList),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC
+                | Py_TPFLAGS_SEQUENCE,
+    .tp_dealloc = tl_dealloc,
+    .tp_traverse = tl_traverse,
+    .tp_clear = tl_clear_refs,
+    .tp_repr = tl_repr,
+    .tp_as_sequence = &tl_as_sequence,
+    .tp_as_mapping = &tl_as_mapping,
+    .tp_iter = tl_iter,
+    .tp_richcompare = tl_richcompare,
+    .tp_getset = tl_getset,
+};
+
+static method_spec list_methods[] = {
+    {{"__getitem__", tl_getitem_method, METH_O, NULL}, L_GETITEM},
+    {{"__reversed__", tl_reversed, METH_NOARGS, NULL}, L_REVERSED},
+    {{"clear", tl_clear, METH_NOARGS, NULL}, L_CLEAR},
+    {{"copy", tl_copy, METH_NOARGS, NULL}, L_COPY},
+    {{"append", tl_append, METH_O, NULL}, L_APPEND},
+    {{"insert", RW_CFUNC(tl_insert), METH_FASTCALL, NULL}, L_INSERT},
+    {{"extend", tl_extend, METH_O, NULL}, L_EXTEND},
+    {{"pop", RW_CFUNC(tl_pop), METH_FASTCALL, NULL}, L_POP},
+    {{"remove", tl_remove, METH_O, NULL}, L_REMOVE},
+    {{"index", RW_CFUNC(tl_index), METH_FASTCALL, NULL}, L_INDEX},
+    {{"count", tl_count, METH_O, NULL}, L_COUNT},
+    {{"reverse", tl_reverse, METH_NOARGS, NULL}, L_REVERSE},
+    {{"sort", RW_CFUNC(tl_sort), METH_FASTCALL | METH_KEYWORDS, NULL}, L_SORT},
+    {{"__reduce_ex__", tl_reduce_ex, METH_O, NULL}, L_REDUCE_EX},
+};
+
+/* -- track ------------------------------------------------------------------------------------ */
+
+/* A tracked list with the items of the exact list ``l`` (consumed when ``steal``). */
+PyObject *
+rw_track_list(PyObject *l, int steal)
+{
+    PyObject *result = PyType_GenericAlloc(&RW_TrackedListType, 0);
+    if (result == NULL) {
+        if (steal) {
+            Py_DECREF(l);
+        }
+        return NULL;
+    }
+#ifndef Py_GIL_DISABLED
+    if (steal && Py_REFCNT(l) == 1) {
+        /* Nothing else can see ``l`` (a display, a comprehension, a list(...) call the
+         * caller is done with): its item array moves, in O(1), however long. */
+        PyListObject *from = (PyListObject *)l, *to = (PyListObject *)result;
+        to->ob_item = from->ob_item;
+        to->allocated = from->allocated;
+        Py_SET_SIZE(to, Py_SIZE(from));
+        from->ob_item = NULL;
+        from->allocated = 0;
+        Py_SET_SIZE(from, 0);
+        Py_DECREF(l);
+        rw_settings->lists_tracked++;
+        return rw_with_creation_stack(result);
+    }
+#endif
+    int rc = PyList_SetSlice(result, 0, 0, l);
+    if (steal) {
+        Py_DECREF(l);
+    }
+    if (rc < 0) {
+        Py_DECREF(result);
+        return NULL;
+    }
+    rw_settings->lists_tracked++;
+    return rw_with_creation_stack(result);
+}
+
+int
+rw_list_ready(PyObject *module)
+{
+    if (RW_TrackedListType.tp_base == NULL) {
+        if (rw_base_table_load(list_base, L_REDUCE_EX, &PyList_Type) < 0
+                || rw_base_method_load(&list_base[L_REDUCE_EX], &PyBaseObject_Type) < 0
+                || PyList_Type.tp_basicsize != (Py_ssize_t)sizeof(PyListObject)) {
+            if (!PyErr_Occurred()) {
+                PyErr_SetString(PyExc_ImportError,
+                                "racewatch._core: list's layout is not the one it was built for");
+            }
+            return -1;
+        }
+        RW_TrackedListType.tp_base = &PyList_Type;
+        RW_TrackedListType.tp_doc = PyList_Type.tp_doc;
+        RW_TrackedListType.tp_hash = PyObject_HashNotImplemented;
+        if (PyType_Ready(&RW_TrackedListType) < 0
+                || rw_install_methods(&RW_TrackedListType, list_methods,
+                                      sizeof(list_methods) / sizeof(list_methods[0]),
+                                      &PyList_Type, list_base) < 0
+                || rw_install_repr(&RW_TrackedListType, &PyList_Type) < 0
+                || rw_register_copiers(module, &RW_TrackedListType, &deepcopy_def) < 0) {
+            return -1;
+        }
+        PyType_Modified(&RW_TrackedListType);
+    }
+    return PyModule_AddObjectRef(module, "TrackedList", (PyObject *)&RW_TrackedListType);
+}

@@ -1,0 +1,92 @@
+/* What every tracked container type shares (tracked.py and tracked_seq.py are the
+ * reference): the dict and defaultdict (dict.h, dict_*.c), the list (list.c) and the set
+ * (set.h, set*.c).  tracked_base.c holds it:
+ *
+ *   calling a builtin's own C method directly (base_method);
+ *   installing methods as descriptors *of the builtin* (its docstrings, reprs, qualnames)
+ *   and the __repr__ descriptor that is the builtin's own on the type;
+ *   the accesses an operation records (rw_record_*), each entering the engine itself;
+ *   registering copy's dispatch for a tracked type; the slot of the shadow.
+ *
+ * Each type's slots and methods record what they read and write, then call the builtin's
+ * own implementation: no Python frame, so tracebacks are those of a plain container on
+ * every version.
+ */
+
+#ifndef RACEWATCH_TRACKED_H
+#define RACEWATCH_TRACKED_H
+
+#include "core.h"
+
+/* -- a builtin's own methods ------------------------------------------------------------- */
+
+typedef struct {
+    const char *name;
+    PyObject *descr;       /* the builtin's method descriptor, held: its PyMethodDef stays */
+    PyCFunction meth;
+    int flags;
+    const char *doc;
+} base_method;
+
+int rw_base_method_load(base_method *m, PyTypeObject *owner);
+PyObject *rw_base_call(base_method *m, PyObject *self, PyObject *const *args, Py_ssize_t nargs);
+/* Load the ``n`` methods of a table from ``owner``. */
+int rw_base_table_load(base_method *table, int n, PyTypeObject *owner);
+/* A METH_FASTCALL | METH_KEYWORDS call of the builtin's method, keywords passed on. */
+PyObject *rw_base_call_kw(base_method *m, PyObject *self, PyObject *const *args,
+                          Py_ssize_t nargs, PyObject *kwnames);
+
+/* A method of a tracked type, installed as a descriptor of ``owner`` (d_type) with the
+ * docstring of ``table[base]``: the builtin's. */
+typedef struct {
+    PyMethodDef def;
+    int base;
+} method_spec;
+
+int rw_install_methods(PyTypeObject *type, method_spec *specs, size_t n, PyTypeObject *owner,
+                       base_method *table);
+/* __repr__: a descriptor that is ``public.__repr__`` on the type, and whose bound method
+ * calls ``type->tp_repr`` (the tracked one) on an instance. */
+int rw_install_repr(PyTypeObject *type, PyTypeObject *public);
+
+extern PyObject *rw_empty_tuple;
+extern PyObject *rw_copyreg_newobj;     /* copyreg.__newobj__ */
+extern PyObject *rw_copy_deepcopy;      /* copy.deepcopy */
+extern PyObject *rw_str_copy;
+int rw_tracked_base_ready(void);
+/* copy.copy(x) is x.copy() (a tracked copy); copy.deepcopy(x) is ``deep`` (x, memo). */
+int rw_register_copiers(PyObject *module, PyTypeObject *type, PyMethodDef *deep);
+
+/* -- the accesses an operation records ----------------------------------------------------- */
+
+/* Each enters the engine for ``d`` (rw_enter) and, when the access is to be checked,
+ * applies the rule: 0 done (checked or not), -1 error. */
+int rw_record_read(PyObject *d, PyObject *key, PyObject *op);
+int rw_record_write(PyObject *d, PyObject *key, PyObject *op, int update);
+int rw_record_keys_read(PyObject *d, PyObject *op);
+int rw_record_read_all(PyObject *d, PyObject *op);
+int rw_record_clear(PyObject *d, PyObject *op);
+
+/* -- the types ------------------------------------------------------------------------------ */
+
+PyObject *rw_track_new(PyObject *d);
+PyObject *rw_with_creation_stack(PyObject *result);
+/* The builtin a tracked type stands for, or NULL for another type. */
+PyTypeObject *rw_public_of(PyTypeObject *t);
+PyObject *rw_reflected_first(PyObject *self, PyObject *other, PyObject *reflected);
+PyObject *rw_getattr_or_null(PyObject *obj, PyObject *name);
+
+/* The tracked list (list.c) */
+int rw_list_ready(PyObject *module);
+PyObject *rw_track_list(PyObject *l, int steal);
+
+/* The tracked set (set.c) */
+int rw_set_ready(PyObject *module);
+PyObject *rw_track_set(PyObject *s, int steal);
+PyObject *rw_mod_reading(PyObject *self, PyObject *value);
+
+/* The interned names of the reflected comparison methods, by Py_LT..Py_GE: what Python
+ * calls on the right operand (``__gt__`` for ``<``). */
+extern PyObject *rw_reflected_compare[6];
+
+#endif /* RACEWATCH_TRACKED_H */

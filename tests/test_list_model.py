@@ -1,0 +1,139 @@
+"""The lists corpus: racy programs report their two lines, correct ones stay silent; what a
+list race looks like in each report; and the ``watch`` option."""
+
+import json
+import threading
+
+import pytest
+from corpus_tools import CORPUS, check_corpus_program, clean_env, corpus_programs, run_racewatch
+
+import racewatch
+
+PROGRAMS = CORPUS / "lists"
+
+
+@pytest.mark.parametrize("program", corpus_programs("lists"), ids=lambda p: p.stem)
+def test_corpus(program, tmp_path):
+    check_corpus_program(program, tmp_path)
+
+
+def _lines(race):
+    return {race["current"]["stack"][0]["line"], race["previous"]["stack"][0]["line"]}
+
+
+def test_a_lost_update_names_the_item(tmp_path):
+    run = run_racewatch(tmp_path, PROGRAMS / "racy_item_augmented_assignment.py")
+    assert run.status == 66, run.stderr
+    [race] = run.report["races"]
+    assert race["location"] == "item" and race["index"] == 0 and race["key"] == "0"
+    assert race["container"]["type"] == "list"
+    assert race["container"]["created_at"][0]["line"] == 4
+    assert {race["current"]["op"], race["previous"]["op"]} <= {"getitem", "setitem"}
+    assert "Location is item 0 of a list created at:" in run.stderr
+    assert "of item 0 (getitem)" in run.stderr or "of item 0 (setitem)" in run.stderr
+
+
+def test_an_append_is_an_update_of_the_items(tmp_path):
+    html = tmp_path / "report.html"
+    run = run_racewatch(tmp_path, PROGRAMS / "racy_poll_len_of_results.py",
+                        options=("--html", str(html)))
+    assert run.status == 66, run.stderr
+    [race] = run.report["races"]
+    assert race["location"] == "items" and "index" not in race
+    assert race["kind"] == "write/read"
+    current, previous = race["current"], race["previous"]
+    assert current["op"] == "len" and current["update"] is False
+    assert previous["op"] == "append" and previous["update"] is True
+    assert previous["key"] in ("0", "1")
+    assert "Read of the items of the list (len) by thread T0 'MainThread'" in run.stderr
+    assert "Previous update of the items of the list (append, item " in run.stderr
+    page = html.read_text()
+    assert "l.append(x)" in page and "len(l)" in page
+    assert "The location here is the list&#39;s items" in page
+
+
+def test_pop_writes_the_position_it_removes(tmp_path):
+    run = run_racewatch(tmp_path, PROGRAMS / "racy_queue_pop_vs_peek.py")
+    assert run.status == 66, run.stderr
+    on_item = [r for r in run.report["races"] if r["location"] == "item"]
+    assert [r["index"] for r in on_item] == [0], run.stderr
+    assert {on_item[0]["current"]["op"], on_item[0]["previous"]["op"]} == {"pop", "getitem"}
+
+
+@pytest.mark.parametrize("how", ["flag", "env", "pyproject"])
+def test_watch_leaves_out_the_kinds_it_does_not_name(tmp_path, how):
+    program = tmp_path / "lost_update.py"
+    program.write_text((PROGRAMS / "racy_item_augmented_assignment.py").read_text())
+    options, env = (), clean_env()
+    if how == "flag":
+        options = ("--watch", "dict,set")
+    elif how == "env":
+        env = clean_env(RACEWATCH_OPTIONS="watch=dict,set")
+    else:
+        (tmp_path / "pyproject.toml").write_text('[tool.racewatch]\nwatch = ["dict", "set"]\n')
+    quiet = run_racewatch(tmp_path, program, options=options, env=env)
+    assert quiet.status == 0 and quiet.report["races"] == [], quiet.stderr
+    assert quiet.report["summary"]["lists_tracked"] == 0
+    assert quiet.stdout == "True\n"
+    watched = run_racewatch(tmp_path, program, options=("--watch", "list"))
+    assert watched.status == 66 and watched.report["summary"]["lists_tracked"] >= 1
+
+
+def test_a_bad_watch_value_is_a_one_line_error(tmp_path):
+    program = tmp_path / "prog.py"
+    program.write_text("print('ran')\n")
+    run = run_racewatch(tmp_path, program, options=("--watch", "dict,lists"))
+    assert run.status == 2 and "ran" not in run.stdout
+    [line] = run.stderr.strip().splitlines()
+    assert "'watch'" in line and "'lists'" in line and "dict,attr,global,list,set" in line
+
+
+def test_defaultdict_list_makes_tracked_lists(tmp_path):
+    """``groups[k].append(x)``: the lists a defaultdict(list) makes are shared like it."""
+    program = tmp_path / "groups.py"
+    program.write_text(
+        "import threading\n"
+        "from collections import defaultdict\n"
+        "groups = defaultdict(list)\n"
+        "groups['a'].append(0)\n"
+        "def add():\n"
+        "    groups['a'].append(1)\n"
+        "threading.Thread(target=add).start()\n"
+        "print(len(groups['a']) >= 1)\n")
+    run = run_racewatch(tmp_path, program)
+    assert run.status == 66, run.stderr
+    [race] = run.report["races"]
+    assert race["container"]["type"] == "list" and race["location"] == "items"
+    assert _lines(race) == {6, 8}
+    assert json.loads(json.dumps(run.report))["summary"]["lists_tracked"] >= 1
+
+
+def test_track_copies_lists_and_sets_made_elsewhere():
+    from racewatch import session
+    from racewatch.config import Options
+
+    made_by_a_library = [1, 2]
+    members = {3}
+    session.start(Options(), instrument=False, print_races=False)
+    try:
+        items, tracked_members = racewatch.track(made_by_a_library), racewatch.track(members)
+        assert racewatch.is_tracked(items) and racewatch.is_tracked(tracked_members)
+        assert not racewatch.is_tracked(made_by_a_library)
+        assert items == made_by_a_library and items is not made_by_a_library
+        assert tracked_members == members and type(items).__name__ == "list"
+
+        def grow():
+            items.append(3)
+            tracked_members.add(4)
+
+        thread = threading.Thread(target=grow)
+        thread.start()
+        seen = (len(items), len(tracked_members))   # unordered with the thread's updates
+        thread.join()
+        report = session.current().report()
+    finally:
+        session.stop()
+    assert seen[0] in (2, 3)
+    kinds = sorted((r.container.type, r.location) for r in report.races)
+    assert kinds == [("list", "items"), ("set", "members")]
+    assert made_by_a_library == [1, 2] and members == {3}
