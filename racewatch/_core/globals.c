@@ -15,6 +15,7 @@
  */
 
 #include "engine.h"
+#include "tracked.h"
 
 #ifdef Py_GIL_DISABLED
 #define RW_ATOMIC_LOAD(p) __atomic_load_n(&(p), __ATOMIC_ACQUIRE)
@@ -298,7 +299,19 @@ gdelete(PyObject *Py_UNUSED(module), PyObject *name)
 static PyObject *
 gupdate(PyObject *Py_UNUSED(module), PyObject *name)
 {
-    if (check_caller(name, str_load, 0) < 0 || check_caller(name, str_store, 1) < 0) {
+    if (check_caller(name, str_load, 0) < 0) {
+        return NULL;
+    }
+    /* A tracked container's in-place operator (``seen |= new``) changes the container, and
+     * returns it: the name is bound to the object it had, a read only. */
+    PyObject *globals = PyEval_GetGlobals();
+    PyObject *value = globals != NULL && PyUnicode_Check(name)
+                      ? PyDict_GetItemWithError(globals, name) : NULL;
+    if (value == NULL && PyErr_Occurred()) {
+        return NULL;
+    }
+    if ((value == NULL || rw_public_of(Py_TYPE(value)) == NULL)
+            && check_caller(name, str_store, 1) < 0) {
         return NULL;
     }
     Py_RETURN_NONE;

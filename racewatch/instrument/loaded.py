@@ -142,7 +142,7 @@ def _builds_dicts(code: types.CodeType, after: int = -1) -> bool:
     for ins in instructions:
         if ins.offset < start:
             continue
-        if ins.opname in _BUILDS or (
+        if ins.opname in _BUILDS["dict"] or (
                 ins.opname in ("LOAD_NAME", "LOAD_GLOBAL", "LOAD_ATTR", "LOAD_METHOD")
                 and ins.argval in _DICT_NAMES):
             return True

@@ -548,7 +548,12 @@ class _Rewriter(ast.NodeTransformer):
                     and isinstance(stmt.targets[0], ast.Name)
                     and stmt.targets[0].id == "__slots__"):
                 bases = ast.Tuple(elts=[_copy_load(b) for b in node.bases], ctx=ast.Load())
-                call = ast.Call(func=self._helper("weakref_slots"), args=[stmt.value, bases],
+                value = stmt.value
+                if (isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute)
+                        and value.func.attr == "track" and isinstance(value.func.value, ast.Name)
+                        and value.func.value.id == HELPER):
+                    value = value.args[0]  # the class's own __slots__, never shared: as written
+                call = ast.Call(func=self._helper("weakref_slots"), args=[value, bases],
                                 keywords=[])
                 stmt.value = ast.fix_missing_locations(ast.copy_location(call, stmt.value))
 

@@ -98,10 +98,19 @@ def gdelete(name: str) -> None:
 
 
 def gupdate(name: str) -> None:
-    """``x += ...`` on global ``name``: a read and a write."""
+    """``x += ...`` on global ``name``: a read and a write; a read only when ``x`` is a
+    tracked container, whose in-place operator (``seen |= new``) changes it and returns it
+    (the name is bound to the object it had)."""
     g = _getframe(1).f_globals
     _check(g, name, "load", False)
-    _check(g, name, "store", True)
+    if type(g.get(name)) not in _tracked_types():
+        _check(g, name, "store", True)
+
+
+def _tracked_types():
+    from .tracked import PUBLIC_TYPE  # tracked imports this module
+
+    return PUBLIC_TYPE
 
 
 def gstore(name: str, value):
