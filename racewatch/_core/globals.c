@@ -259,7 +259,8 @@ check(PyObject *globals, PyObject *name, PyObject *op, int write)
 static int
 check_caller(PyObject *name, PyObject *op, int write)
 {
-    if (!rw_settings->enabled || !PyUnicode_Check(name)) {
+    if (!rw_settings->enabled || !(rw_settings->watch & RW_WATCH_GLOBAL)
+            || !PyUnicode_Check(name)) {
         return 0;
     }
     return check(PyEval_GetGlobals(), name, op, write);
@@ -389,8 +390,8 @@ forget_modules(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
 static int
 module_check(PyObject *self, PyObject *name, PyObject *op, int write)
 {
-    if (!rw_settings->enabled || !PyUnicode_CheckExact(name)
-            || !rw_instrumented(PyEval_GetGlobals())) {
+    if (!rw_settings->enabled || !(rw_settings->watch & RW_WATCH_GLOBAL)
+            || !PyUnicode_CheckExact(name) || !rw_instrumented(PyEval_GetGlobals())) {
         return 0;   /* checked from instrumented code only, as attributes are */
     }
     PyObject *globals = PyModule_GetDict(self);

@@ -700,8 +700,8 @@ after_get(PyObject *obj, PyObject *name, PyObject *value)
 static inline int
 from_instrumented_code(PyObject *name)
 {
-    return rw_settings->enabled && PyUnicode_CheckExact(name)
-           && rw_instrumented(PyEval_GetGlobals());
+    return rw_settings->enabled && (rw_settings->watch & RW_WATCH_ATTR)
+           && PyUnicode_CheckExact(name) && rw_instrumented(PyEval_GetGlobals());
 }
 
 static PyObject *

@@ -25,7 +25,7 @@ import types
 
 from . import shadow, stacks
 from .core import COMPILED
-from .settings import SETTINGS
+from .settings import SETTINGS, WATCH_GLOBAL
 from .shadow import Shadow
 
 _getframe = sys._getframe
@@ -69,6 +69,8 @@ def instrumented(g) -> bool:
 
 
 def _check(g: dict, name: str, op: str, write: bool) -> None:
+    if not SETTINGS.watch & WATCH_GLOBAL:
+        return
     entry = _modules.get(id(g))
     if entry is None or entry[0] is not g:
         return

@@ -39,7 +39,7 @@ import weakref
 
 from . import module_globals, shadow, stacks
 from .core import COMPILED
-from .settings import SETTINGS
+from .settings import SETTINGS, WATCH_ATTR
 from .shadow import REGISTRY, Shadow
 from .threads import ATTR_SEEN
 
@@ -74,7 +74,7 @@ def track_class(cls):
         except TypeError:
             return cls
         if SETTINGS.enabled and _threads:
-            hook_class(cls)
+            _hook_if_watched(cls)
     return cls
 
 
@@ -119,7 +119,7 @@ def threads_began() -> None:
     global _threads
     _threads = True
     for cls in list(_defined):
-        hook_class(cls)
+        _hook_if_watched(cls)
 
 
 def start() -> None:
@@ -136,6 +136,11 @@ def hook_class(cls: type) -> None:
     if cls in _hooked:
         return
     _hook(cls)
+
+
+def _hook_if_watched(cls: type) -> None:
+    if SETTINGS.watch & WATCH_ATTR:
+        hook_class(cls)
 
 
 def _hook(cls: type) -> None:
@@ -240,7 +245,7 @@ def _from_instrumented_code(name, frame) -> bool:
     """Only an access made by instrumented code is checked: the state a program shares
     through its own code (a library's code that reads its own attributes of an instance of
     a subclass, threading.Thread's, has its own synchronization)."""
-    return (SETTINGS.enabled and type(name) is str
+    return (SETTINGS.enabled and SETTINGS.watch & WATCH_ATTR and type(name) is str
             and module_globals.instrumented(frame.f_globals))
 
 
@@ -271,11 +276,17 @@ def _after_set(obj, name, op: str) -> None:
     _check(obj, name, op, True)
 
 
+def _watched_class(cls) -> bool:
+    """A class instrumented code defined, while attributes are watched."""
+    return (SETTINGS.enabled and SETTINGS.watch & WATCH_ATTR and isinstance(cls, type)
+            and cls in _defined)
+
+
 def class_read(cls, name: str, value):
     """``Class.name`` in rewritten code (a class the module defines): the read of the class's
     location, unless it is the class's code (a method) or a property of the metaclass's;
     returns ``value``, which Python's own lookup found."""
-    if SETTINGS.enabled and isinstance(cls, type) and cls in _defined:
+    if _watched_class(cls):
         descr = _class_lookup(cls, name)
         if (descr is not _MISSING and value is descr
                 and not hasattr(type(descr), "__get__")):
@@ -285,13 +296,13 @@ def class_read(cls, name: str, value):
 
 def class_write(cls, name: str) -> None:
     """The statement before bound (or deleted) ``Class.name``."""
-    if SETTINGS.enabled and isinstance(cls, type) and cls in _defined:
+    if _watched_class(cls):
         access(cls, name, "setattr", True)
 
 
 def class_update(cls, name: str) -> None:
     """``Class.name += ...``: a read and a write of the class's location."""
-    if SETTINGS.enabled and isinstance(cls, type) and cls in _defined:
+    if _watched_class(cls):
         access(_owner(cls, name), name, "getattr", False)
         access(cls, name, "setattr", True)
 
