@@ -19,11 +19,11 @@ track_impl(PyObject *d, int steal)
         if (result != NULL && PyDict_GET_SIZE(d) && PyDict_Merge(result, d, 1) < 0) {
             Py_CLEAR(result);
         }
-#ifndef Py_GIL_DISABLED
+        /* As untracked by the garbage collector as ``d`` (what gc.is_tracked shows): dict()
+         * untracks its own instances, not a subclass's.  ``result`` is not shared yet. */
         if (result != NULL && !PyObject_GC_IsTracked(d) && PyObject_GC_IsTracked(result)) {
             PyObject_GC_UnTrack(result);
         }
-#endif
     }
     else if (t == rw_defaultdict) {
         PyObject *factory = rw_dd_factory(d);
