@@ -23,7 +23,7 @@ from .instrument.policy import Policy
 from .reports import json_report, text
 from .reports.log import RaceLog
 from .reports.model import Race, Report, Summary
-from .runtime import core, shadow, sync
+from .runtime import core, settings, shadow, sync
 from .runtime.races import RaceTable
 from .runtime.settings import SETTINGS
 from .runtime.shadow import REGISTRY
@@ -190,6 +190,7 @@ class Session:
         REGISTRY.reset_after_fork()
         shadow.reinit_locks_after_fork()
         sync.reinit_locks_after_fork()
+        settings.reinit_locks_after_fork()
         SETTINGS.generation += 1
         self.table.reset_after_fork()
         self.pid = os.getpid()

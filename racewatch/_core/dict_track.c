@@ -10,7 +10,7 @@ track_impl(PyObject *d, int steal)
 {
     /* What instrumented code calls on every dict it creates: a tracked copy of ``d``. */
     PyObject *result = NULL;
-    if (!(rw_settings->enabled && rw_settings->tracking)) {
+    if (!(rw_enabled() && rw_tracking())) {
         return steal ? d : Py_NewRef(d);
     }
     PyTypeObject *t = Py_TYPE(d);
@@ -39,7 +39,7 @@ track_impl(PyObject *d, int steal)
     if (result == NULL) {
         return NULL;
     }
-    rw_settings->dicts_tracked++;
+    RW_ADD(&rw_counters.dicts_tracked, 1);
     /* Where it was created; the shadow itself is made on first checked use (shadow.c). */
     int depth = rw_settings->stack_depth < 8 ? rw_settings->stack_depth : 8;
     PyObject *stack = rw_capture(depth, NULL, NULL);

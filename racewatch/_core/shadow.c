@@ -297,7 +297,7 @@ attach(PyObject *d, PyObject **slot)
     /* Made before it is stored, and the slot looked at again: making it may have run
      * Python code (a garbage collection) that attached one meanwhile. */
     PyObject *made;
-    if (rw_settings->tracking) {
+    if (rw_tracking()) {
         PyObject *kind = PyObject_TypeCheck(d, rw_defaultdict) ? str_defaultdict : str_dict;
         PyObject *created_at = cur != NULL ? cur : PyTuple_New(0);
         made = created_at != NULL ? (PyObject *)shadow_new(kind, created_at) : NULL;

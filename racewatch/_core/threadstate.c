@@ -199,6 +199,13 @@ threadstate_set_vc(RW_ThreadState *ts, PyObject *value, void *Py_UNUSED(closure)
     {name, (getter)threadstate_get_object, (setter)threadstate_set_object, doc,          \
      (void *)offsetof(RW_ThreadState, field)}
 
+static PyObject *
+threadstate_get_accesses(RW_ThreadState *ts, void *Py_UNUSED(closure))
+{
+    /* Read by other threads (REGISTRY.accesses()) while this one counts on. */
+    return PyLong_FromLongLong(RW_LOAD(&ts->accesses));
+}
+
 static PyGetSetDef threadstate_getset[] = {
     OBJECT_FIELD("info", info, "ThreadInfo"),
     OBJECT_FIELD("held", held, "tuple of LockInfo, the tracked locks this thread holds"),
@@ -209,6 +216,8 @@ static PyGetSetDef threadstate_getset[] = {
      "VectorClock, owned by this thread", NULL},
     {"last", (getter)threadstate_get_last, (setter)threadstate_set_last,
      "the last Access record made, reused while nothing changed", NULL},
+    {"accesses", (getter)threadstate_get_accesses, NULL,
+     "tracked accesses made by this thread", NULL},
     {NULL}
 };
 
@@ -223,8 +232,6 @@ static PyMemberDef threadstate_members[] = {
      "> 0 inside racewatch.ignore(): accesses only, never sync edges"},
     {"internal", T_INT, offsetof(RW_ThreadState, internal), 0,
      "> 0 while a primitive builds its internal locks (see patches)"},
-    {"accesses", T_LONGLONG, offsetof(RW_ThreadState, accesses), 0,
-     "tracked accesses made by this thread"},
     {"dead", T_BOOL, offsetof(RW_ThreadState, dead), 0, NULL},
     {NULL}
 };

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import _thread
+
 from .core import COMPILED
 
 
@@ -29,3 +31,18 @@ if COMPILED is not None:
     # The same switches as C fields, which the compiled core reads on every access.
     Settings = COMPILED.Settings
     SETTINGS = COMPILED.SETTINGS
+
+_counters_lock = _thread.allocate_lock()
+
+
+def add_to(counter: str, n: int = 1) -> None:
+    """``SETTINGS.<counter> += n``, from any thread: ``+=`` on an attribute reads, then
+    writes, and another thread's addition in between would be lost (with or without the
+    GIL)."""
+    with _counters_lock:
+        setattr(SETTINGS, counter, getattr(SETTINGS, counter) + n)
+
+
+def reinit_locks_after_fork() -> None:
+    """Another thread may have held the lock at the fork: in the child, it never lets go."""
+    _counters_lock._at_fork_reinit()

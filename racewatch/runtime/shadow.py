@@ -32,7 +32,7 @@ import itertools
 import time
 from collections import defaultdict as _defaultdict
 
-from . import stacks
+from . import settings, stacks
 from .clock import entry
 from .core import COMPILED
 from .settings import SETTINGS
@@ -466,7 +466,7 @@ def _sweep(sh: Shadow, d) -> None:
     if excess > 0:
         for key in kept[:excess]:  # locs keeps first-insertion order: oldest first
             del locs[key]
-        SETTINGS.forgotten_keys += excess
+        settings.add_to("forgotten_keys", excess)
     sh.sweep_at = len(locs) + budget
 
 

@@ -22,7 +22,7 @@ import sys
 from collections import defaultdict
 from types import MethodType
 
-from . import shadow, stacks
+from . import settings, shadow, stacks
 from .core import COMPILED
 from .settings import SETTINGS
 
@@ -481,7 +481,7 @@ def track(d):
         result = TrackedDefaultDict(d.default_factory, d)
     else:
         return d
-    SETTINGS.dicts_tracked += 1
+    settings.add_to("dicts_tracked")
     # Where it was created; the shadow itself is made on first checked use (shadow.py).
     result._rw_shadow = _capture(min(CREATION_STACK_DEPTH, SETTINGS.stack_depth))
     return result
