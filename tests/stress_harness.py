@@ -16,6 +16,9 @@ The workload, for ``threads`` workers and ``rounds`` rounds, each round ending a
   read-only this round, and, under a shared lock, inserts and deletes keys of its own and
   counts in a shared location; it also starts and joins short-lived threads that do the
   same on locations of their own (thread start and exit churn), and takes private locks;
+* signals: every worker at once uses an Event (one sets it again and again while the
+  others test it), a Semaphore and a Queue, so that the edges of each are recorded by
+  several threads at the same time;
 * locked: each worker, under one shared lock, makes every whole-container operation
   (length, iteration, copies, comparisons, ``clear``...), leaving the container as it
   found it;
@@ -37,12 +40,14 @@ a list, a set) plug in as another ``Exerciser`` in ``EXERCISERS``.
 
 from __future__ import annotations
 
+import queue
 import sys
 import threading
 import zlib
 from collections import Counter
 
 TIMEOUT = 120.0  # seconds: a barrier or join that waits longer is a hang, and fails
+SIGNALS = 50     # Event.set() / is_set() calls per worker and round
 
 
 class Exerciser:
@@ -235,10 +240,28 @@ def run(make, kind: str, threads: int, rounds: int, children: int = 2) -> None:
     sums = [0] * threads
     barrier = threading.Barrier(threads, timeout=TIMEOUT)
     shared_lock = threading.Lock()
+    events = [threading.Event() for _ in range(rounds)]
+    permits = threading.Semaphore(0)
+    items = queue.Queue()
     failures = []
 
     def child(worker: int, rnd: int, i: int, tally: Counter, out: list) -> None:
         out.append(ex.private(container, f"child{worker}.{i}", rnd, shared_lock, tally))
+
+    def signal(worker: int, rnd: int) -> None:
+        event = events[rnd]
+        if worker == rnd % threads:
+            for _ in range(SIGNALS):
+                event.set()
+        elif not event.wait(TIMEOUT):
+            raise TimeoutError("an Event was never set")
+        for _ in range(SIGNALS):
+            event.is_set()
+        permits.release()
+        if not permits.acquire(timeout=TIMEOUT):
+            raise TimeoutError("no Semaphore permit")
+        items.put(worker)
+        items.get(timeout=TIMEOUT)
 
     def work(worker: int) -> None:
         tally = tallies[worker]
@@ -267,6 +290,7 @@ def run(make, kind: str, threads: int, rounds: int, children: int = 2) -> None:
                     tally.update(kid_tally)
                 with own_lock:
                     sums[worker] += sum(out)
+                signal(worker, rnd)
                 barrier.wait()
                 with shared_lock:
                     sums[worker] += ex.locked(container, rnd, tally)
