@@ -491,9 +491,9 @@ def _emit(conflicts: list, ts: ThreadState) -> None:
 
 
 if COMPILED is not None:
-    # The same types and rules in C (racewatch/_core/: engine.h names the files), checked without a Python
-    # frame; the registry stays here, and the compiled core calls it when a thread it does
-    # not know yet makes its first access.
+    # The same types and rules in C (racewatch/_core/: engine.h names the files), checked
+    # without a Python frame; the registry stays here, and the compiled core calls it when a
+    # thread it does not know yet makes its first access.
     Access, Loc, KeysLoc = COMPILED.Access, COMPILED.Loc, COMPILED.KeysLoc
     Shadow, Conflict = COMPILED.Shadow, COMPILED.Conflict
     shadow_of = COMPILED.shadow_of
