@@ -193,6 +193,7 @@ typedef struct {
 
 struct RW_Access;
 struct RW_Loc;
+struct rw_stack_cache;
 
 #define RW_LOC_CACHE 4
 
@@ -217,6 +218,8 @@ typedef struct {
     Py_ssize_t cache_cap;
     rw_frame_key *cache_key;
     PyObject *cache_stack;
+    /* The interned stacks this thread captured lately, by key (stacks.c), or NULL. */
+    struct rw_stack_cache *stack_cache;
     /* The locations this thread made last, to share with the next identical one. */
     struct RW_Loc *loc_cache[RW_LOC_CACHE];
     int loc_cache_next;
@@ -347,6 +350,9 @@ PyObject *rw_mod_capture(PyObject *self, PyObject *const *args, Py_ssize_t nargs
 PyObject *rw_mod_leave_out_frames_of(PyObject *self, PyObject *globals);
 PyObject *rw_mod_end_stacks_at_frames_of(PyObject *self, PyObject *globals);
 void rw_stacks_after_fork(void);
+int rw_stack_cache_traverse(RW_ThreadState *ts, visitproc visit, void *arg);
+void rw_stack_cache_clear(RW_ThreadState *ts);
+void rw_stack_cache_free(RW_ThreadState *ts);
 
 /* -- tracked.py (dict_*.c) -------------------------------------------------------------- */
 

@@ -88,7 +88,7 @@ threadstate_traverse(RW_ThreadState *ts, visitproc visit, void *arg)
     Py_VISIT(ts->spawn_clock);
     Py_VISIT(ts->sentinel_ref);
     Py_VISIT(ts->cache_stack);
-    return 0;
+    return rw_stack_cache_traverse(ts, visit, arg);
 }
 
 static int
@@ -101,6 +101,7 @@ threadstate_clear(RW_ThreadState *ts)
     Py_CLEAR(ts->sentinel_ref);
     Py_CLEAR(ts->last);
     Py_CLEAR(ts->cache_stack);
+    rw_stack_cache_clear(ts);
     for (int i = 0; i < RW_LOC_CACHE; i++) {
         Py_CLEAR(ts->loc_cache[i]);
     }
@@ -116,6 +117,7 @@ threadstate_dealloc(RW_ThreadState *ts)
     }
     threadstate_clear(ts);
     PyMem_Free(ts->cache_key);
+    rw_stack_cache_free(ts);
     Py_TYPE(ts)->tp_free((PyObject *)ts);
 }
 
