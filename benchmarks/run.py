@@ -3,11 +3,18 @@
     python benchmarks/run.py                 # every workload, 5 rounds
     python benchmarks/run.py --rounds 1      # a quick pass (what CI runs)
     python benchmarks/run.py index_build     # some workloads only
+    python benchmarks/run.py scaling         # 1, 2 and 4 threads, side by side
 
 Besides the scripts in ``workloads/``, ``suite:boltons`` runs a real pure-Python library's
 own test suite (boltons, pinned; its sdist is fetched once with pip into
 ``benchmarks/.cache``) under plain ``pytest`` and under ``pytest --racewatch``, with the
 library instrumented, and checks that both report the same outcome.
+
+``scaling`` runs with 1, 2 and 4 threads splitting the same work: each round runs every
+thread count, plain and under racewatch, so that all see the same load.  It prints both
+times at each count, and each one's speed-up from 1 to 2 threads; racewatch's, as a
+fraction of plain Python's, says whether the detector lets threads run in parallel that
+plain Python runs in parallel (on a free-threaded build: with the GIL, neither scales).
 
 Each round runs the workload once with plain ``python`` and once under ``racewatch run``,
 alternating, so that both see the same machine load.  Printed per workload: the median
@@ -34,6 +41,8 @@ WORKLOADS = HERE / "workloads"
 CACHE = HERE / ".cache"
 # name -> (requirement, test directory inside the sdist, extra pytest arguments)
 SUITES = {"boltons": ("boltons==26.2.0", "tests", [])}
+# workloads run once per thread count (their first argument)
+THREAD_COUNTS = {"scaling": (1, 2, 4)}
 
 
 @dataclass
@@ -59,6 +68,9 @@ class Result:
         s = min(self.watched, key=lambda s: s.seconds)
         return s.accesses / s.seconds if s.seconds else 0.0
 
+    def median_seconds(self, which: str) -> float:
+        return statistics.median(s.seconds for s in getattr(self, which))
+
 
 def measure(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, int]:
     """(wall seconds, peak RSS in MiB, exit status) of one child process."""
@@ -72,25 +84,51 @@ def measure(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, floa
 
 
 def run_workload(name: str, rounds: int, env: dict[str, str]) -> Result:
+    return run_rounds(name, [()], rounds, env)[0]
+
+
+def run_rounds(name: str, variants: list[tuple[str, ...]], rounds: int,
+               env: dict[str, str]) -> list[Result]:
+    """One Result per variant (the workload's arguments); each round runs every variant,
+    plain then under racewatch."""
     script = WORKLOADS / f"{name}.py"
-    result = Result(name)
+    results = [Result(" ".join((name, *args))) for args in variants]
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "report.json"
-        plain_cmd = [sys.executable, str(script)]
-        watched_cmd = [sys.executable, "-m", "racewatch", "run", "--exitcode", "0",
-                       "--json", str(report), str(script)]
         for _ in range(rounds):
-            seconds, peak, status = measure(plain_cmd, WORKLOADS, env)
-            if status:
-                raise SystemExit(f"{name}: plain run failed with status {status}")
-            result.plain.append(Sample(seconds, peak))
-            seconds, peak, status = measure(watched_cmd, WORKLOADS, env)
-            if status:
-                raise SystemExit(f"{name}: racewatch run failed with status {status}")
-            data = json.loads(report.read_text())
-            result.watched.append(Sample(seconds, peak, data["summary"]["accesses"]))
-            result.races = data["summary"]["races"]
-    return result
+            for args, result in zip(variants, results, strict=True):
+                plain_cmd = [sys.executable, str(script), *args]
+                watched_cmd = [sys.executable, "-m", "racewatch", "run", "--exitcode", "0",
+                               "--json", str(report), str(script), *args]
+                seconds, peak, status = measure(plain_cmd, WORKLOADS, env)
+                if status:
+                    raise SystemExit(f"{result.name}: plain run failed with status {status}")
+                result.plain.append(Sample(seconds, peak))
+                seconds, peak, status = measure(watched_cmd, WORKLOADS, env)
+                if status:
+                    raise SystemExit(f"{result.name}: racewatch run failed with status "
+                                     f"{status}")
+                data = json.loads(report.read_text())
+                result.watched.append(Sample(seconds, peak, data["summary"]["accesses"]))
+                result.races = data["summary"]["races"]
+    return results
+
+
+def print_scaling(counts: tuple[int, ...], results: list[Result]) -> None:
+    """Plain and racewatch times at each thread count, and their speed-ups from 1 thread."""
+    print(f"  {'threads':>7} {'plain':>8} {'racewatch':>10} {'speed-up plain':>15} "
+          f"{'speed-up racewatch':>19}")
+    base = results[0]
+    for n, r in zip(counts, results, strict=True):
+        plain, watched = r.median_seconds("plain"), r.median_seconds("watched")
+        print(f"  {n:>7} {plain:>7.2f}s {watched:>9.2f}s "
+              f"{base.median_seconds('plain') / plain:>14.2f}x "
+              f"{base.median_seconds('watched') / watched:>18.2f}x")
+    if len(counts) > 1 and counts[0] == 1:
+        plain_up = base.median_seconds("plain") / results[1].median_seconds("plain")
+        watched_up = base.median_seconds("watched") / results[1].median_seconds("watched")
+        print(f"  1 -> {counts[1]} threads: racewatch's speed-up is "
+              f"{watched_up / plain_up:.0%} of plain Python's", flush=True)
 
 
 def fetch_suite(name: str) -> Path:
@@ -165,11 +203,17 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'workload':<22} {'time':>7} {'memory':>7} {'accesses/s':>12} {'races':>6}")
     for name in names:
         if name.startswith("suite:"):
-            r = run_suite(name.split(":", 1)[1], args.rounds, env)
+            results = [run_suite(name.split(":", 1)[1], args.rounds, env)]
+        elif name in THREAD_COUNTS:
+            counts = THREAD_COUNTS[name]
+            results = run_rounds(name, [(str(n),) for n in counts], args.rounds, env)
         else:
-            r = run_workload(name, args.rounds, env)
-        print(f"{name:<22} {r.ratio('seconds'):>6.2f}x {r.ratio('peak_mb'):>6.2f}x "
-              f"{r.accesses_per_second():>12,.0f} {r.races:>6}", flush=True)
+            results = [run_workload(name, args.rounds, env)]
+        for r in results:
+            print(f"{r.name:<22} {r.ratio('seconds'):>6.2f}x {r.ratio('peak_mb'):>6.2f}x "
+                  f"{r.accesses_per_second():>12,.0f} {r.races:>6}", flush=True)
+        if name in THREAD_COUNTS:
+            print_scaling(THREAD_COUNTS[name], results)
     return 0
 
 

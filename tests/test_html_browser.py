@@ -12,10 +12,18 @@ from pathlib import Path
 
 import pytest
 from corpus_tools import run_racewatch
+from freethreading import FREE_THREADED, GIL_FORCED_OFF, enables_the_gil
 
 # Another path (RACEWATCH_TEST_CHROMIUM) for a browser elsewhere, or none, as
 # test_readme.py checks what pytest says without one.
 CHROMIUM = os.environ.get("RACEWATCH_TEST_CHROMIUM", "/usr/bin/chromium")
+
+# Playwright's sync API runs on greenlet, whose releases up to 3.2 have not declared
+# themselves safe without the GIL: on a free-threaded build their import turns it on for the
+# rest of the run, unless PYTHON_GIL=0 keeps it off (what CI does).
+if FREE_THREADED and not GIL_FORCED_OFF and enables_the_gil("playwright.sync_api"):
+    pytest.skip("importing Playwright (its greenlet) turns the GIL on: run with PYTHON_GIL=0",
+                allow_module_level=True)
 
 sync_api = pytest.importorskip(
     "playwright.sync_api", reason="Playwright for Python is not installed (pip install playwright)")

@@ -11,7 +11,7 @@ track_impl(PyObject *d, int steal)
     /* What instrumented code calls on every container it creates: a tracked copy of ``d``
      * (see tracked.track, the reference). */
     PyObject *result = NULL;
-    if (!(rw_settings->enabled && rw_settings->tracking)) {
+    if (!(rw_enabled() && rw_tracking())) {
         return steal ? d : Py_NewRef(d);
     }
     PyTypeObject *t = Py_TYPE(d);
@@ -30,11 +30,11 @@ track_impl(PyObject *d, int steal)
         if (result != NULL && PyDict_GET_SIZE(d) && PyDict_Merge(result, d, 1) < 0) {
             Py_CLEAR(result);
         }
-#ifndef Py_GIL_DISABLED
+        /* As untracked by the garbage collector as ``d`` (what gc.is_tracked shows): dict()
+         * untracks its own instances, not a subclass's.  ``result`` is not shared yet. */
         if (result != NULL && !PyObject_GC_IsTracked(d) && PyObject_GC_IsTracked(result)) {
             PyObject_GC_UnTrack(result);
         }
-#endif
     }
     else if (t == rw_defaultdict) {
         PyObject *factory = rw_dd_factory(d);
@@ -50,7 +50,7 @@ track_impl(PyObject *d, int steal)
     if (result == NULL) {
         return NULL;
     }
-    rw_settings->dicts_tracked++;
+    RW_ADD(&rw_counters.dicts_tracked, 1);
     return rw_with_creation_stack(result);
 }
 

@@ -228,7 +228,7 @@ static int
 update_checks(RW_ThreadState **counting)
 {
     *counting = NULL;
-    if (!rw_settings->enabled) {
+    if (!rw_enabled()) {
         return 0;
     }
     RW_ThreadState *ts = rw_tls_state;
@@ -248,10 +248,9 @@ count_accesses(RW_ThreadState *ts, Py_ssize_t n)
     if (ts == NULL || n <= 0) {
         return 0;
     }
-    long long before = ts->accesses;
-    ts->accesses += n;
-    if ((before >> 12) != (ts->accesses >> 12) && rw_settings->budget != NULL
-            && rw_settings->budget != Py_None) {
+    long long before = ts->accesses;   /* only this thread writes it */
+    RW_STORE(&ts->accesses, before + n);
+    if ((before >> 12) != ((before + n) >> 12) && rw_has_budget()) {
         return rw_budget_check(ts);
     }
     return 0;

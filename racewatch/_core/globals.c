@@ -259,7 +259,7 @@ check(PyObject *globals, PyObject *name, PyObject *op, int write)
 static int
 check_caller(PyObject *name, PyObject *op, int write)
 {
-    if (!rw_settings->enabled || !(rw_settings->watch & RW_WATCH_GLOBAL)
+    if (!rw_enabled() || !(rw_settings->watch & RW_WATCH_GLOBAL)
             || !PyUnicode_Check(name)) {
         return 0;
     }
@@ -390,7 +390,7 @@ forget_modules(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
 static int
 module_check(PyObject *self, PyObject *name, PyObject *op, int write)
 {
-    if (!rw_settings->enabled || !(rw_settings->watch & RW_WATCH_GLOBAL)
+    if (!rw_enabled() || !(rw_settings->watch & RW_WATCH_GLOBAL)
             || !PyUnicode_CheckExact(name) || !rw_instrumented(PyEval_GetGlobals())) {
         return 0;   /* checked from instrumented code only, as attributes are */
     }

@@ -692,7 +692,7 @@ rw_track_list(PyObject *l, int steal)
         from->allocated = 0;
         Py_SET_SIZE(from, 0);
         Py_DECREF(l);
-        rw_settings->lists_tracked++;
+        RW_ADD(&rw_counters.lists_tracked, 1);
         return rw_with_creation_stack(result);
     }
 #endif
@@ -704,7 +704,7 @@ rw_track_list(PyObject *l, int steal)
         Py_DECREF(result);
         return NULL;
     }
-    rw_settings->lists_tracked++;
+    RW_ADD(&rw_counters.lists_tracked, 1);
     return rw_with_creation_stack(result);
 }
 

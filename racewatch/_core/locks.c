@@ -29,7 +29,7 @@ static PyTypeObject RW_LockBaseType, RW_RLockBaseType;
 static RW_ThreadState *
 current_state(void)
 {
-    if (!rw_settings->enabled) {
+    if (!rw_enabled()) {
         return NULL;
     }
     RW_ThreadState *ts = rw_tls_state;
@@ -385,7 +385,7 @@ mod_thread_state(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
 static PyObject *
 mod_building_internals(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
 {
-    if (!rw_settings->enabled) {
+    if (!rw_enabled()) {
         Py_RETURN_FALSE;
     }
     RW_ThreadState *ts = rw_tls_state;
@@ -412,7 +412,7 @@ mod_as_internal(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t n
     if (call_kwargs == Py_None) {
         call_kwargs = NULL;
     }
-    if (!rw_settings->enabled) {
+    if (!rw_enabled()) {
         return PyObject_Call(wrapped, call_args, call_kwargs);
     }
     RW_ThreadState *ts = rw_tls_state;

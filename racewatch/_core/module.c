@@ -5,6 +5,7 @@
 #include "core.h"
 
 RW_Settings *rw_settings = NULL;
+rw_counters_t rw_counters = {0, 0, 0, 0};
 PyObject *rw_solo = NULL;   /* a strong reference, or NULL for None */
 
 /* -- Settings ------------------------------------------------------------------------------ */
@@ -61,7 +62,7 @@ settings_dealloc(RW_Settings *s)
 static PyObject *
 settings_get_flag(RW_Settings *s, void *closure)
 {
-    return PyBool_FromLong(*(int *)((char *)s + (Py_ssize_t)closure));
+    return PyBool_FromLong(RW_LOAD((int *)((char *)s + (Py_ssize_t)closure)));
 }
 
 static int
@@ -75,7 +76,29 @@ settings_set_flag(RW_Settings *s, PyObject *value, void *closure)
     if (flag < 0) {
         return -1;
     }
-    *(int *)((char *)s + (Py_ssize_t)closure) = flag;
+    RW_STORE((int *)((char *)s + (Py_ssize_t)closure), flag);
+    return 0;
+}
+
+static PyObject *
+settings_get_counter(RW_Settings *Py_UNUSED(s), void *closure)
+{
+    return PyLong_FromLongLong(RW_LOAD((long long *)((char *)&rw_counters
+                                                     + (Py_ssize_t)closure)));
+}
+
+static int
+settings_set_counter(RW_Settings *Py_UNUSED(s), PyObject *value, void *closure)
+{
+    if (value == NULL) {
+        PyErr_SetString(PyExc_AttributeError, "cannot delete a Settings counter");
+        return -1;
+    }
+    long long n = PyLong_AsLongLong(value);
+    if (n == -1 && PyErr_Occurred()) {
+        return -1;
+    }
+    RW_STORE((long long *)((char *)&rw_counters + (Py_ssize_t)closure), n);
     return 0;
 }
 
@@ -97,7 +120,7 @@ settings_set_object(RW_Settings *s, PyObject *value, void *closure)
     PyObject **field = (PyObject **)((char *)s + (Py_ssize_t)closure);
     Py_BEGIN_CRITICAL_SECTION(s);
     old = *field;
-    *field = Py_NewRef(value != NULL ? value : Py_None);
+    RW_STORE(field, Py_NewRef(value != NULL ? value : Py_None));   /* see rw_has_budget */
     Py_END_CRITICAL_SECTION();
     Py_XDECREF(old);
     return 0;
@@ -120,6 +143,15 @@ static PyGetSetDef settings_getset[] = {
     {"tracking_cut", (getter)settings_get_object, (setter)settings_set_object,
      "why and when tracking was cut, for every report",
      (void *)offsetof(RW_Settings, tracking_cut)},
+    {"dicts_tracked", (getter)settings_get_counter, (setter)settings_set_counter, NULL,
+     (void *)offsetof(rw_counters_t, dicts_tracked)},
+    {"lists_tracked", (getter)settings_get_counter, (setter)settings_set_counter, NULL,
+     (void *)offsetof(rw_counters_t, lists_tracked)},
+    {"sets_tracked", (getter)settings_get_counter, (setter)settings_set_counter, NULL,
+     (void *)offsetof(rw_counters_t, sets_tracked)},
+    {"forgotten_keys", (getter)settings_get_counter, (setter)settings_set_counter,
+     "deleted keys whose history the shadow let go",
+     (void *)offsetof(rw_counters_t, forgotten_keys)},
     {NULL}
 };
 
@@ -127,11 +159,6 @@ static PyMemberDef settings_members[] = {
     {"stack_depth", T_INT, offsetof(RW_Settings, stack_depth), 0, NULL},
     {"watch", T_INT, offsetof(RW_Settings, watch), 0,
      "what is tracked: settings.WATCH_* bits (the watch option)"},
-    {"dicts_tracked", T_LONGLONG, offsetof(RW_Settings, dicts_tracked), 0, NULL},
-    {"lists_tracked", T_LONGLONG, offsetof(RW_Settings, lists_tracked), 0, NULL},
-    {"sets_tracked", T_LONGLONG, offsetof(RW_Settings, sets_tracked), 0, NULL},
-    {"forgotten_keys", T_LONGLONG, offsetof(RW_Settings, forgotten_keys), 0,
-     "deleted keys whose history the shadow let go"},
     {"started_ns", T_LONGLONG, offsetof(RW_Settings, started_ns), 0,
      "time.monotonic_ns() when the detector started"},
     {"generation", T_LONGLONG, offsetof(RW_Settings, generation), 0,

@@ -379,7 +379,7 @@ object_ref(PyObject *target)
         found = (RW_ObjRef *)Py_NewRef(slot->ref);
     }
     stripe_unlock(s);
-    if (found != NULL || !rw_settings->tracking) {
+    if (found != NULL || !rw_tracking()) {
         return found;
     }
     if (!PyType_SUPPORTS_WEAKREFS(Py_TYPE(target))) {
@@ -481,7 +481,7 @@ object_died(PyObject *Py_UNUSED(module), PyObject *arg)
 static void
 forget_objects(int after_fork)
 {
-    forgotten++;
+    RW_ADD(&forgotten, 1);
     for (int i = 0; i < STRIPES; i++) {
         rw_stripe *s = &stripes[i];
 #ifdef Py_GIL_DISABLED
@@ -562,7 +562,7 @@ seen_again(PyObject *target, PyObject *name, int write)
     rw_attr_seen *seen = seen_entry(ts, target, name);
     if (seen->ref == NULL || seen->target != target || seen->name != name
             || seen->clock != ts->clock || (write && !seen->write)
-            || seen->forgotten != forgotten
+            || seen->forgotten != RW_LOAD(&forgotten)
             || ((PyWeakReference *)seen->ref)->wr_object != target) {
         return 0;
     }
@@ -591,7 +591,7 @@ check(PyObject *target, PyObject *name, PyObject *op, int what)
         seen = seen_entry(ts, target, name);
         if (seen->ref != NULL && seen->target == target && seen->name == name
                 && seen->clock == ts->clock && (seen->write || what == CHECK_READ)
-                && seen->forgotten == forgotten
+                && seen->forgotten == RW_LOAD(&forgotten)
                 && ((PyWeakReference *)seen->ref)->wr_object == target) {
             return 0;
         }
@@ -611,11 +611,11 @@ check(PyObject *target, PyObject *name, PyObject *op, int what)
     }
     if (e == 0 && seen != NULL) {
         int same = seen->ref == (PyObject *)ref && seen->name == name
-                   && seen->clock == ts->clock && seen->forgotten == forgotten;
+                   && seen->clock == ts->clock && seen->forgotten == RW_LOAD(&forgotten);
         seen->write = (char)(what == CHECK_WRITE || (same && seen->write));
         seen->target = target;
         seen->clock = ts->clock;
-        seen->forgotten = forgotten;
+        seen->forgotten = RW_LOAD(&forgotten);
         Py_XSETREF(seen->name, Py_NewRef(name));
         Py_XSETREF(seen->ref, Py_NewRef(ref));
     }
@@ -700,7 +700,7 @@ after_get(PyObject *obj, PyObject *name, PyObject *value)
 static inline int
 from_instrumented_code(PyObject *name)
 {
-    return rw_settings->enabled && (rw_settings->watch & RW_WATCH_ATTR)
+    return rw_enabled() && (rw_settings->watch & RW_WATCH_ATTR)
            && PyUnicode_CheckExact(name) && rw_instrumented(PyEval_GetGlobals());
 }
 

@@ -107,7 +107,7 @@ read_locked(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *key, RW_Ac
         rc = -1;
     }
     else if (!found) {
-        if (rw_settings->tracking) {   /* else: the memory budget is spent, no new key */
+        if (rw_tracking()) {   /* else: the memory budget is spent, no new key */
             made = rw_loc_shared(ts, NULL, cur, NULL);
             rc = made == NULL ? -1 : 0;
         }
@@ -214,7 +214,7 @@ check_write(RW_Shadow *sh, PyObject *d, PyObject *key, RW_Access *cur, PyObject 
     if (rc == 0) {
         rc = rw_rs_unordered(&sh->allr, vc, b, key, 0, NULL, NULL);
     }
-    if (rc == 0 && (found > 0 || rw_settings->tracking)) {
+    if (rc == 0 && (found > 0 || rw_tracking())) {
         /* (else: the memory budget is spent, no new key) */
         rc = PyDict_SetItem(locs, key, (PyObject *)cur);
         if (rc == 0) {

@@ -500,7 +500,7 @@ rw_track_set(PyObject *s, int steal)
     if (result == NULL) {
         return NULL;
     }
-    rw_settings->sets_tracked++;
+    RW_ADD(&rw_counters.sets_tracked, 1);
     return rw_with_creation_stack(result);
 }
 

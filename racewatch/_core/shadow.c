@@ -322,7 +322,7 @@ attach(PyObject *d, PyObject **slot)
     /* Made before it is stored, and the slot looked at again: making it may have run
      * Python code (a garbage collection) that attached one meanwhile. */
     PyObject *made;
-    if (rw_settings->tracking) {
+    if (rw_tracking()) {
         PyObject *kind = rw_kind_names[PyList_Check(d) ? RW_KIND_LIST
                                        : PyAnySet_Check(d) ? RW_KIND_SET
                                        : PyObject_TypeCheck(d, rw_defaultdict)
@@ -355,17 +355,16 @@ attach(PyObject *d, PyObject **slot)
 #endif
         result = made;
         made = NULL;
+        /* A dict holding only atomic values may be untracked (dict_track.c): its shadow
+         * can hold it in a cycle now (a key of the dict that refers to the dict).  Under
+         * the dict's critical section, where CPython changes its GC bits too. */
+        if (result != Py_None && !PyObject_GC_IsTracked(d)) {
+            PyObject_GC_Track(d);
+        }
     }
     Py_END_CRITICAL_SECTION();
     Py_XDECREF(made);
     if (result != Py_None) {
-#ifndef Py_GIL_DISABLED
-        /* A dict holding only atomic values may be untracked (dict_track.c): its shadow
-         * can hold it in a cycle now (a key of the dict that refers to the dict). */
-        if (!PyObject_GC_IsTracked(d)) {
-            PyObject_GC_Track(d);
-        }
-#endif
         Py_XDECREF(old);   /* the shadow holds the stack as created_at */
         return result;
     }

@@ -10,12 +10,16 @@
  * reused by another code object while the entry exists.  The table is cleared, as the
  * reference's is, past 200,000 stacks.  In front of it each thread remembers the key and
  * the stack of its last access: a loop that touches many locations from one line finds
- * its stack there without hashing.
+ * its stack there without hashing.  Behind it, each thread keeps the last few dozen interned
+ * stacks it captured, by key: a thread's sync events (a one-frame stack each) and the
+ * accesses of its loops find theirs there without the table's lock, which every thread
+ * would otherwise take on every capture.
  *
  * Consistency: the table is changed only after everything that can run Python code (the
  * allocation of a new tuple can start the garbage collector on 3.10 and 3.11) is done, and
  * is looked up again after it.  Free-threaded builds take a mutex around the table; the
- * per-thread cache needs none.  The set of left-out modules is copied on write and
+ * per-thread caches need none (only their thread uses them, or the garbage collector with
+ * every thread stopped).  The set of left-out modules is copied on write and
  * published with one pointer store: readers never lock it.
  */
 
@@ -360,11 +364,10 @@ make_stack(const rw_frame_key *key, Py_ssize_t n)
     return stack;
 }
 
-/* A new reference to the interned stack for ``key``. */
+/* A new reference to the interned stack for ``key`` from the table (made if missing). */
 static PyObject *
-interned(const rw_frame_key *key, Py_ssize_t n)
+interned_in_table(const rw_frame_key *key, Py_ssize_t n, uint64_t hash)
 {
-    uint64_t hash = key_hash(key, n);
     INTERN_LOCK();
     PyObject *stack = intern_find(key, n, hash);
     Py_XINCREF(stack);
@@ -402,6 +405,121 @@ interned(const rw_frame_key *key, Py_ssize_t n)
         intern_release(old, old_cap);
     }
     return stack;
+}
+
+/* -- each thread's cache of interned stacks ------------------------------------------------- */
+
+#define STACK_CACHE_SIZE 64   /* entries, direct-mapped by the key's hash: a power of two */
+
+typedef struct {
+    uint64_t hash;
+    Py_ssize_t n;
+    rw_frame_key *key;       /* owned */
+    PyObject *stack;         /* a strong reference, or NULL for an empty entry */
+} rw_stack_cache_entry;
+
+struct rw_stack_cache {
+    rw_stack_cache_entry e[STACK_CACHE_SIZE];
+};
+
+/* A new reference to the stack the thread cached for ``key``, or NULL (no error). */
+static PyObject *
+cache_find(RW_ThreadState *ts, const rw_frame_key *key, Py_ssize_t n, uint64_t hash)
+{
+    if (ts == NULL || ts->stack_cache == NULL) {
+        return NULL;
+    }
+    rw_stack_cache_entry *e = &ts->stack_cache->e[hash & (STACK_CACHE_SIZE - 1)];
+    if (e->stack != NULL && e->hash == hash && e->n == n && key_equal(e->key, key, n)) {
+        return Py_NewRef(e->stack);
+    }
+    return NULL;
+}
+
+/* Remember ``stack`` for ``key`` in the thread's cache; on a memory error, it is not. */
+static void
+cache_store(RW_ThreadState *ts, const rw_frame_key *key, Py_ssize_t n, uint64_t hash,
+            PyObject *stack)
+{
+    if (ts == NULL) {
+        return;
+    }
+    if (ts->stack_cache == NULL
+            && (ts->stack_cache = PyMem_Calloc(1, sizeof(struct rw_stack_cache))) == NULL) {
+        return;
+    }
+    rw_stack_cache_entry *e = &ts->stack_cache->e[hash & (STACK_CACHE_SIZE - 1)];
+    rw_frame_key *copy = e->key;
+    if (e->stack == NULL || e->n < n) {
+        copy = PyMem_Malloc((size_t)(n ? n : 1) * sizeof(rw_frame_key));
+        if (copy == NULL) {
+            return;
+        }
+        PyMem_Free(e->key);
+    }
+    if (n) {
+        memcpy(copy, key, (size_t)n * sizeof(rw_frame_key));
+    }
+    PyObject *old = e->stack;
+    e->key = copy;
+    e->hash = hash;
+    e->n = n;
+    e->stack = Py_NewRef(stack);
+    /* Once the table let go of it too, this may free code objects (their weakref callbacks
+     * run Python code): as making a tuple may.  A capture is made before any update. */
+    Py_XDECREF(old);
+}
+
+int
+rw_stack_cache_traverse(RW_ThreadState *ts, visitproc visit, void *arg)
+{
+    if (ts->stack_cache != NULL) {
+        for (int i = 0; i < STACK_CACHE_SIZE; i++) {
+            Py_VISIT(ts->stack_cache->e[i].stack);
+        }
+    }
+    return 0;
+}
+
+void
+rw_stack_cache_clear(RW_ThreadState *ts)
+{
+    if (ts->stack_cache != NULL) {
+        for (int i = 0; i < STACK_CACHE_SIZE; i++) {
+            Py_CLEAR(ts->stack_cache->e[i].stack);
+        }
+    }
+}
+
+void
+rw_stack_cache_free(RW_ThreadState *ts)
+{
+    if (ts->stack_cache != NULL) {
+        rw_stack_cache_clear(ts);
+        for (int i = 0; i < STACK_CACHE_SIZE; i++) {
+            PyMem_Free(ts->stack_cache->e[i].key);
+        }
+        PyMem_Free(ts->stack_cache);
+        ts->stack_cache = NULL;
+    }
+}
+
+/* A new reference to the interned stack for ``key``: from the calling thread's cache, else
+ * from the table (and then cached). */
+static PyObject *
+interned(const rw_frame_key *key, Py_ssize_t n)
+{
+    uint64_t hash = key_hash(key, n);
+    RW_ThreadState *ts = rw_tls_state;
+    PyObject *found = cache_find(ts, key, n, hash);
+    if (found != NULL) {
+        return found;
+    }
+    found = interned_in_table(key, n, hash);
+    if (found != NULL) {
+        cache_store(ts, key, n, hash, found);
+    }
+    return found;
 }
 
 void

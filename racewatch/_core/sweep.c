@@ -185,7 +185,7 @@ rw_sweep(RW_Shadow *sh, PyObject *d)
             for (Py_ssize_t i = 0; rc == 0 && i < excess; i++) {
                 rc = del_location(locs, PyList_GET_ITEM(kept, i));
             }
-            rw_settings->forgotten_keys += excess;
+            RW_ADD(&rw_counters.forgotten_keys, excess);
         }
         sh->sweep_at = PyDict_GET_SIZE(locs) + budget;
     }

@@ -6,10 +6,13 @@
  * name in sync.py; the tracked locks (locks.c) call them directly.
  *
  * Consistency: a thread's clock is changed only by that thread.  A sync object's state is
- * one immutable (clock, releaser) tuple, published by one store, so an acquire needs no
- * lock and never sees half a clock; release_join, which reads and then replaces it, runs
- * under the object's critical section on free-threaded builds, and with no Python code in
- * between on GIL builds (the clocks hold small ints: comparing them calls nothing).
+ * one immutable (clock, releaser) tuple, replaced whole, so an acquire never sees half a
+ * clock.  On free-threaded builds it is read and replaced under the object's critical
+ * section: an Event set again while another thread sees it set replaces the tuple that
+ * thread is taking a reference to (without the section, the reference could be taken to a
+ * tuple already freed).  release_join, which reads and then replaces it, runs under the
+ * section, and with no Python code in between on GIL builds (the clocks hold small ints:
+ * comparing them calls nothing).  A replaced tuple is released outside the section.
  */
 
 #include "core.h"
@@ -193,7 +196,12 @@ rw_release_store(RW_SyncVar *sv, RW_ThreadState *ts, PyObject *kind)
     if (state == NULL) {
         return -1;
     }
-    Py_SETREF(sv->state, state);
+    PyObject *old;
+    Py_BEGIN_CRITICAL_SECTION(sv);
+    old = sv->state;
+    sv->state = state;
+    Py_END_CRITICAL_SECTION();
+    Py_DECREF(old);
     return tick(ts);
 }
 
@@ -204,16 +212,19 @@ release_join(RW_SyncVar *sv, RW_ThreadState *ts, PyObject *kind)
         return -1;
     }
     int status = -1;
+    PyObject *old = NULL;
     Py_BEGIN_CRITICAL_SECTION(sv);
-    PyObject *old = sv->state;
-    PyObject *clock = joined(PyTuple_Check(old) ? PyTuple_GET_ITEM(old, 0) : Py_None, ts->vc);
+    PyObject *prev = sv->state;
+    PyObject *clock = joined(PyTuple_Check(prev) ? PyTuple_GET_ITEM(prev, 0) : Py_None, ts->vc);
     PyObject *state = clock != NULL ? PyTuple_Pack(2, clock, Py_None) : NULL;
     Py_XDECREF(clock);
     if (state != NULL) {
-        Py_SETREF(sv->state, state);
+        old = prev;
+        sv->state = state;
         status = 0;
     }
     Py_END_CRITICAL_SECTION();
+    Py_XDECREF(old);
     return status < 0 ? -1 : tick(ts);
 }
 
@@ -223,7 +234,10 @@ rw_acquire(RW_SyncVar *sv, RW_ThreadState *ts, PyObject *kind)
     if (note(ts, kind, sv->label, dir_acquire, NULL) < 0) {
         return -1;
     }
-    PyObject *state = Py_NewRef(sv->state);   /* one read of one immutable tuple */
+    PyObject *state;
+    Py_BEGIN_CRITICAL_SECTION(sv);
+    state = Py_NewRef(sv->state);   /* one read of one immutable tuple */
+    Py_END_CRITICAL_SECTION();
     int status = 0;
     if (PyTuple_Check(state) && PyTuple_GET_ITEM(state, 1) != (PyObject *)ts) {
         status = join_into(ts->vc, PyTuple_GET_ITEM(state, 0));

@@ -91,7 +91,7 @@ threadstate_traverse(RW_ThreadState *ts, visitproc visit, void *arg)
     for (int i = 0; i < RW_ATTR_SEEN; i++) {
         Py_VISIT(ts->attr_seen[i].ref);
     }
-    return 0;
+    return rw_stack_cache_traverse(ts, visit, arg);
 }
 
 static int
@@ -104,6 +104,7 @@ threadstate_clear(RW_ThreadState *ts)
     Py_CLEAR(ts->sentinel_ref);
     Py_CLEAR(ts->last);
     Py_CLEAR(ts->cache_stack);
+    rw_stack_cache_clear(ts);
     for (int i = 0; i < RW_LOC_CACHE; i++) {
         Py_CLEAR(ts->loc_cache[i]);
     }
@@ -123,6 +124,7 @@ threadstate_dealloc(RW_ThreadState *ts)
     }
     threadstate_clear(ts);
     PyMem_Free(ts->cache_key);
+    rw_stack_cache_free(ts);
     Py_TYPE(ts)->tp_free((PyObject *)ts);
 }
 
@@ -206,6 +208,13 @@ threadstate_set_vc(RW_ThreadState *ts, PyObject *value, void *Py_UNUSED(closure)
     {name, (getter)threadstate_get_object, (setter)threadstate_set_object, doc,          \
      (void *)offsetof(RW_ThreadState, field)}
 
+static PyObject *
+threadstate_get_accesses(RW_ThreadState *ts, void *Py_UNUSED(closure))
+{
+    /* Read by other threads (REGISTRY.accesses()) while this one counts on. */
+    return PyLong_FromLongLong(RW_LOAD(&ts->accesses));
+}
+
 static PyGetSetDef threadstate_getset[] = {
     OBJECT_FIELD("info", info, "ThreadInfo"),
     OBJECT_FIELD("held", held, "tuple of LockInfo, the tracked locks this thread holds"),
@@ -216,6 +225,8 @@ static PyGetSetDef threadstate_getset[] = {
      "VectorClock, owned by this thread", NULL},
     {"last", (getter)threadstate_get_last, (setter)threadstate_set_last,
      "the last Access record made, reused while nothing changed", NULL},
+    {"accesses", (getter)threadstate_get_accesses, NULL,
+     "tracked accesses made by this thread", NULL},
     {NULL}
 };
 
@@ -230,8 +241,6 @@ static PyMemberDef threadstate_members[] = {
      "> 0 inside racewatch.ignore(): accesses only, never sync edges"},
     {"internal", T_INT, offsetof(RW_ThreadState, internal), 0,
      "> 0 while a primitive builds its internal locks (see patches)"},
-    {"accesses", T_LONGLONG, offsetof(RW_ThreadState, accesses), 0,
-     "tracked accesses made by this thread"},
     {"dead", T_BOOL, offsetof(RW_ThreadState, dead), 0, NULL},
     {NULL}
 };

@@ -31,8 +31,14 @@ def _load_function_wrapper():
     loaded anew, that later ``wrapt.FunctionWrapper`` is then another class than the one
     racewatch's patches are instances of.)  Anything unexpected falls back to a plain
     ``import wrapt``.
+
+    Where wrapt's compiled part is missing (no wheel of it for free-threaded builds, or
+    ``WRAPT_DISABLE_EXTENSIONS`` set), its wrappers are Python classes whose frames stand
+    between the program and racewatch's patches: every module of wrapt is left out of the
+    stacks and tracebacks racewatch shows, as racewatch's own are.
     """
     if "wrapt" in sys.modules:
+        stacks.leave_out_library(_wrapt_modules().values())
         return sys.modules["wrapt"].FunctionWrapper
     before = set(sys.modules)
     try:
@@ -42,14 +48,23 @@ def _load_function_wrapper():
     except Exception:  # noqa: BLE001 -- another wrapt layout: the plain way
         FunctionWrapper = None
     finally:
-        for name in set(sys.modules) - before:
-            if name == "wrapt" or name.startswith("wrapt."):
-                del sys.modules[name]
+        loaded = _wrapt_modules(set(sys.modules) - before)
+        stacks.leave_out_library(loaded.values())
+        for name in loaded:
+            del sys.modules[name]
     if FunctionWrapper is None:
         import wrapt
 
+        stacks.leave_out_library(_wrapt_modules().values())
         FunctionWrapper = wrapt.FunctionWrapper
     return FunctionWrapper
+
+
+def _wrapt_modules(names=None) -> dict:
+    """name -> module, for the modules of wrapt in ``sys.modules`` (among ``names``)."""
+    names = list(sys.modules) if names is None else names
+    return {name: sys.modules[name] for name in names
+            if name == "wrapt" or name.startswith("wrapt.")}
 
 
 FunctionWrapper = _load_function_wrapper()

@@ -33,17 +33,30 @@ _SYNC = "_racewatch_sync"
 _SUBMITTED = "_racewatch_submitted"
 
 
+def _sync_of(future) -> SyncVar | None:
+    """The future's SyncVar, or None if it has none yet.
+
+    Read as an attribute, not with ``future.__dict__.get``: on free-threaded CPython 3.13 a
+    ``__dict__.get`` from a thread other than the one that made the object takes the dict's
+    lock, and a pool's workers then spin on it (a hundred times the cost, in
+    ``pool_churn``).  ``object.__getattribute__``: a subclass's ``__getattr__`` never runs.
+    """
+    try:
+        return object.__getattribute__(future, _SYNC)
+    except AttributeError:
+        return None
+
+
 def _future_sync(future) -> SyncVar:
     """The future's SyncVar, made on first use (setdefault: one even if two threads race)."""
-    state = future.__dict__
-    sync = state.get(_SYNC)
+    sync = _sync_of(future)
     if sync is None:
-        sync = state.setdefault(_SYNC, SyncVar(new_label("Future")))
+        sync = future.__dict__.setdefault(_SYNC, SyncVar(new_label("Future")))
     return sync
 
 
 def _acquire_outcome(future, kind: str) -> None:
-    sync = getattr(future, "__dict__", {}).get(_SYNC)
+    sync = _sync_of(future)
     ts = thread_state() if sync is not None else None
     if ts is not None:
         acquire(sync, ts, kind)

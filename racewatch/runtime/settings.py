@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..config import WATCH_KINDS
+from . import forks
 from .core import COMPILED
 
 # What can be watched (the ``watch`` option): one bit each in ``Settings.watch``.
@@ -48,3 +49,14 @@ if COMPILED is not None:
     # The same switches as C fields, which the compiled core reads on every access.
     Settings = COMPILED.Settings
     SETTINGS = COMPILED.SETTINGS
+
+_counters_lock = forks.lock()  # made anew in a forked child
+
+
+def add_to(counter: str, n: int = 1) -> None:
+    """``SETTINGS.<counter> += n``, from any thread: ``+=`` on an attribute reads, then
+    writes, and another thread's addition in between would be lost (with or without the
+    GIL)."""
+    with _counters_lock:
+        setattr(SETTINGS, counter, getattr(SETTINGS, counter) + n)
+

@@ -48,7 +48,7 @@ import itertools
 import time
 from collections import defaultdict as _defaultdict
 
-from . import stacks
+from . import settings, stacks
 from .clock import entry
 from .core import COMPILED
 from .settings import SETTINGS
@@ -581,7 +581,7 @@ def _sweep(sh: Shadow, d) -> None:
     if excess > 0:
         for key, loc in kept[:excess]:  # locs keeps first-insertion order: oldest first
             _forget(locs, key, loc)
-        SETTINGS.forgotten_keys += excess
+        settings.add_to("forgotten_keys", excess)
     sh.sweep_at = len(locs) + budget
 
 
@@ -638,9 +638,9 @@ def _emit(conflicts: list, ts: ThreadState) -> None:
 
 
 if COMPILED is not None:
-    # The same types and rules in C (racewatch/_core/, engine.h names the files), checked
-    # without a Python frame; the registry stays here, and the compiled core calls it when
-    # a thread it does not know yet makes its first access.
+    # The same types and rules in C (racewatch/_core/: engine.h names the files), checked
+    # without a Python frame; the registry stays here, and the compiled core calls it when a
+    # thread it does not know yet makes its first access.
     Access, Loc, KeysLoc = COMPILED.Access, COMPILED.Loc, COMPILED.KeysLoc
     Shadow, Conflict = COMPILED.Shadow, COMPILED.Conflict
     shadow_of = COMPILED.shadow_of

@@ -27,10 +27,16 @@ _interned: dict[tuple, Stack] = {}
 _INTERN_LIMIT = 200_000
 
 # ids of the globals dicts of racewatch's own modules whose frames are left out of every
-# captured stack (module globals live as long as the interpreter, so the ids are stable).
+# captured stack; the dicts are kept alive here, so that an id cannot be reused.
 _own_globals: set[int] = set()
+_own_globals_kept: list[dict] = []
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# Where racewatch's files, and those of the libraries whose code runs between the program
+# and racewatch (``leave_out_library``), begin: their frames are left out of resolved stacks
+# and of the tracebacks racewatch cleans.
+_own_file_prefixes: tuple[str, ...] = (_PACKAGE_DIR + os.sep,)
 
 
 # ids of the globals of modules where the program's stack begins (the runner that execs
@@ -41,11 +47,12 @@ _boundary_globals: set[int] = set()
 def leave_out_frames_of(module_globals: dict) -> None:
     """Leave the frames of the module owning ``module_globals`` out of captured stacks."""
     _own_globals.add(id(module_globals))
+    _own_globals_kept.append(module_globals)
 
 
 def end_stacks_at_frames_of(module_globals: dict) -> None:
     """Captured stacks end at a frame of this module (which is itself left out)."""
-    _own_globals.add(id(module_globals))
+    leave_out_frames_of(module_globals)
     _boundary_globals.add(id(module_globals))
 
 
@@ -71,9 +78,29 @@ else:
         racewatch frame shows, as the README says)."""
 
 
-def is_racewatch_file(filename: str) -> bool:
-    """True for a source file of the racewatch package itself."""
-    return filename.startswith(_PACKAGE_DIR + os.sep)
+
+def leave_out_library(modules) -> None:
+    """Leave a library racewatch runs on out of every stack and traceback it shows.
+
+    For a library whose code stands between the program and racewatch: wrapt, whose
+    wrappers are Python classes wherever its compiled part is missing (free-threaded
+    builds, ``WRAPT_DISABLE_EXTENSIONS``).  ``modules`` are the library's loaded modules:
+    their frames are left out of captured stacks, and files under their package's
+    directory out of resolved stacks and cleaned tracebacks.
+    """
+    global _own_file_prefixes
+    for module in modules:
+        leave_out_frames_of(vars(module))
+        file = getattr(module, "__file__", None)
+        if file:
+            prefix = os.path.dirname(os.path.abspath(file)) + os.sep
+            if prefix not in _own_file_prefixes:
+                _own_file_prefixes = (*_own_file_prefixes, prefix)
+
+
+def is_own_file(filename: str) -> bool:
+    """True for a source file of racewatch, or of a library it runs on (``leave_out_library``)."""
+    return filename.startswith(_own_file_prefixes)
 
 
 def capture(depth: int, frame=None) -> Stack:
@@ -158,7 +185,7 @@ def resolve(stack: Stack) -> list[Frame]:
     for code, offset in stack:
         filename = code.co_filename
         # The import system's frames, left out as CPython leaves them out of tracebacks.
-        if is_racewatch_file(filename) or filename.startswith("<frozen importlib._"):
+        if is_own_file(filename) or filename.startswith("<frozen importlib._"):
             continue
         frames.append(Frame(filename, line_of(code, offset), function_name(code)))
     while len(frames) > 1 and _is_plumbing(frames[-1].file):
@@ -178,7 +205,7 @@ def _is_plumbing(filename: str) -> bool:
 def innermost_line(stack: Stack) -> tuple[str, int] | None:
     """(file, line) of the innermost frame outside racewatch, or None."""
     for code, offset in stack:
-        if not is_racewatch_file(code.co_filename):
+        if not is_own_file(code.co_filename):
             return code.co_filename, line_of(code, offset)
     return None
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 import threading
 
-from .stacks import is_racewatch_file
+from .stacks import is_own_file
 
 _IMPORTLIB = "<frozen importlib._bootstrap"
 
@@ -23,7 +23,7 @@ def without_racewatch_frames(tb):
     saw_racewatch = False
     t = tb
     while t is not None:
-        if is_racewatch_file(t.tb_frame.f_code.co_filename):
+        if is_own_file(t.tb_frame.f_code.co_filename):
             saw_racewatch = True
         else:
             frames.append(t)

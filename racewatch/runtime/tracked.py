@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections import defaultdict
 from types import MethodType
 
-from . import shadow, stacks
+from . import settings, shadow, stacks
 from .core import COMPILED
 
 # What else rewritten code calls: the class decorator, and the module globals' checks.
@@ -493,17 +493,17 @@ def track(d):
         if not watch & WATCH_DICT:
             return d
         result = TrackedDict(d) if t is dict else TrackedDefaultDict(d.default_factory, d)
-        SETTINGS.dicts_tracked += 1
+        settings.add_to("dicts_tracked")
     elif t is list:
         if not watch & WATCH_LIST:
             return d
         result = TrackedList(d)
-        SETTINGS.lists_tracked += 1
+        settings.add_to("lists_tracked")
     elif t is set:
         if not watch & WATCH_SET:
             return d
         result = TrackedSet(d)
-        SETTINGS.sets_tracked += 1
+        settings.add_to("sets_tracked")
     else:
         return d
     # Where it was created; the shadow itself is made on first checked use (shadow.py).
