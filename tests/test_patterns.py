@@ -9,6 +9,7 @@ import pytest
 import racewatch
 from racewatch import session
 from racewatch.config import Options
+from racewatch.runtime import objects, unset
 from racewatch.runtime.settings import SETTINGS
 
 
@@ -102,3 +103,30 @@ def test_a_read_before_a_release_is_not_the_writes_check(conflicts):
     in_turn(first, second)
     (write,) = [c for c in conflicts if c.current.write]
     assert write.current_prior is None
+
+
+class Lazy:
+    """A class of the test module, watched as instrumented code's are (hooked by hand)."""
+
+    def __init__(self):
+        self.conn = None
+        self.balance = 100
+
+
+def test_a_read_that_finds_an_attribute_unset_is_remembered(conflicts):
+    """The evidence of a lazy initialization: the value the check read, which the accesses
+    do not show (``if self.balance >= n`` and ``if self.conn is None`` look alike)."""
+    objects.track_class(Lazy)
+    objects.hook_class(Lazy)
+    shared = Lazy()
+
+    def check():
+        objects.access(shared, "conn", "getattr", False, shared.conn is None)
+        objects.access(shared, "balance", "getattr", False, shared.balance is None)
+        objects.access(shared, "missing", "getattr", False, True)
+
+    in_turn(lambda: None, check)
+    sh = objects.shadow_of(shared)
+    assert unset.seen_unset(sh, "conn") and unset.seen_unset(sh, "missing")
+    assert not unset.seen_unset(sh, "balance")
+    assert not unset.seen_unset(sh, ["unhashable"])

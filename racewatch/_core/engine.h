@@ -247,6 +247,10 @@ int rw_rs_unordered(const RW_ReadSet *rs, PyObject *vc, rw_batch *b, PyObject *k
                     int on_keys, PyObject *previous_key, PyObject *current_key);
 int rw_emit(RW_Shadow *sh, RW_Access *cur, rw_batch *b);
 
+/* -- the reads that found an attribute or a global unset (object.c) --------------------- */
+
+int rw_saw_unset(RW_Shadow *sh, PyObject *name);
+
 /* -- the sweep of deleted keys (sweep.c) ------------------------------------------------ */
 
 int rw_sweep_ready(void);
