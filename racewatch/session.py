@@ -22,7 +22,7 @@ from .instrument.loaded import LoadedCode
 from .instrument.policy import Policy
 from .reports import json_report, text
 from .reports.log import RaceLog
-from .reports.model import Race, Report, Summary
+from .reports.model import Pattern, Race, Report, Summary, problems
 from .runtime import core, module_globals, objects, shadow, sync
 from .runtime.races import RaceTable
 from .runtime.settings import SETTINGS
@@ -57,6 +57,7 @@ class Session:
         self._excepthooks = ExceptHooks()
         self.loaded = LoadedCode()
         self._print_races = print_races
+        self._printed: dict[tuple, Pattern | None] = {}  # race signature -> pattern printed
         self.finished: Report | None = None
         # Read now: a missing or malformed file is an OptionError before anything starts.
         self.suppressions = Suppressions.load(options.suppressions) \
@@ -69,7 +70,13 @@ class Session:
 
     def _print_race(self, race: Race, new: bool) -> None:
         if new:
+            self._printed[race.signature] = race.pattern
             sys.stderr.write(text.format_race(race, self.pid, self.options.strip_path_prefix))
+            sys.stderr.flush()
+        elif race.pattern is not self._printed.get(race.signature, race.pattern):
+            # A later occurrence showed more of what the two threads did (RaceTable._refine).
+            self._printed[race.signature] = race.pattern
+            sys.stderr.write(text.format_refinement(race, self.options.strip_path_prefix))
             sys.stderr.flush()
 
     def _log_race(self, race: Race, new: bool) -> None:
@@ -153,6 +160,7 @@ class Session:
         races = self.table.races()
         summary = Summary(
             races=len(races),
+            problems=len(problems(races)),
             occurrences=self.table.occurrences,
             suppressed=self.table.suppressed,
             suppressed_races=self.table.suppressed_races,
@@ -280,7 +288,8 @@ def stop(closing_line: bool = False) -> Report | None:
         session.write_reports(report)
         if closing_line:
             sys.stderr.write(text.closing_line(report.summary.races,
-                                               report.summary.suppressed_races) + "\n")
+                                               report.summary.suppressed_races,
+                                               report.summary.problems) + "\n")
             if report.summary.tracking_cut:
                 sys.stderr.write(f"racewatch: {report.summary.tracking_cut}\n")
             for line in unused_lines(session.suppressions.unused()):

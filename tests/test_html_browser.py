@@ -292,3 +292,4 @@ def test_a_thousand_races_open_and_filter(view, tmp_path):
     # timed assertion fails whenever the shared machine is busy.
     view.page.fill("#f-text", "'k999'")
     assert visible_numbers(view) == [1000]
+

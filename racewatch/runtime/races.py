@@ -10,6 +10,7 @@ import _thread
 import reprlib
 from collections.abc import Callable
 
+from ..reports import patterns
 from ..reports.model import (
     AccessInfo,
     Container,
@@ -20,7 +21,7 @@ from ..reports.model import (
     Timeline,
     location_words,
 )
-from . import stacks
+from . import stacks, unset
 from .settings import SETTINGS
 from .shadow import Access, Conflict
 from .threads import ThreadInfo
@@ -118,6 +119,10 @@ def timeline(previous: Access, current: Access) -> Timeline:
 
 Listener = Callable[[Race, bool], None]
 
+# How many later occurrences of one race may refine its pattern (each costs resolving its
+# stacks): enough for the few shapes one pair of lines can show.
+REFINEMENTS = 4
+
 
 class RaceTable:
     """Every distinct race of the run, with its count, and who wants to hear of them."""
@@ -132,6 +137,7 @@ class RaceTable:
         self.listeners: list[Listener] = []
         # Decides whether a race is suppressed (see racewatch.suppressions); None: keep all.
         self.suppress: Callable[[Race, Conflict], bool] | None = None
+        self._refinements: dict[tuple, int] = {}
 
     def on_conflict(self, conflict: Conflict) -> None:
         """The sink the shadow calls with each pair of unordered accesses."""
@@ -145,6 +151,7 @@ class RaceTable:
                 race.count += 1
                 self.occurrences += 1
                 new = False
+                self._refine(race, signature, conflict)
             elif signature in self._suppressed:
                 self.suppressed += 1
                 return
@@ -160,10 +167,10 @@ class RaceTable:
             for listener in self.listeners:
                 listener(race, new)
 
-    def _build(self, c: Conflict) -> Race:
+    def _build(self, c: Conflict, with_timeline: bool = True) -> Race:
         sh = c.shadow
         one, whole, field_name = location_words(sh.kind)
-        return Race(
+        race = Race(
             kind=kind_of(c.previous, c.current),
             container=Container(sh.kind, stacks.resolve(sh.created_at), sh.name),
             key=None if c.on_keys else key_repr(c.key),
@@ -172,9 +179,31 @@ class RaceTable:
             previous=access_info(c.previous, c.previous_key,
                                  c.on_keys and c.previous.write and c.previous_key is not None),
             location=whole if c.on_keys else one,
-            timeline=timeline(c.previous, c.current),
+            timeline=timeline(c.previous, c.current) if with_timeline else None,
             value=None if c.on_keys else location_value(field_name, c.key),
         )
+        prior = c.current_prior
+        race.pattern = patterns.classify(
+            race, access_info(prior) if prior is not None else None,
+            not c.on_keys and sh.kind in ("object", "class", "module")
+            and unset.seen_unset(sh, c.key))
+        return race
+
+    def _refine(self, race: Race, signature: tuple, c: Conflict) -> None:
+        """A later occurrence of a race may show what the first could not: the current
+        thread's own read before its write (the other side of a read-modify-write whose
+        first occurrence was only its read).  The more specific pattern it shows replaces
+        the race's: the reports made at the end carry it (the text printed when the race
+        was found cannot)."""
+        if c.current_prior is None or race.pattern is None:
+            return
+        done = self._refinements.get(signature, 0)
+        if done >= REFINEMENTS or patterns.RANK[race.pattern.id] == max(patterns.RANK.values()):
+            return
+        self._refinements[signature] = done + 1
+        found = self._build(c, with_timeline=False).pattern
+        if found is not None and patterns.RANK[found.id] > patterns.RANK[race.pattern.id]:
+            race.pattern = found
 
     def races(self) -> list[Race]:
         with self._lock:
@@ -194,5 +223,6 @@ class RaceTable:
         with self._lock:
             self._races.clear()
             self._suppressed.clear()
+            self._refinements.clear()
             self.occurrences = 0
             self.suppressed = 0
