@@ -6,9 +6,18 @@ import re
 import subprocess
 import threading
 import time
+from collections import Counter
 
 import pytest
-from corpus_tools import TIMEOUT, check_schema, clean_env, racewatch_command, run_racewatch
+from corpus_tools import (
+    CORPUS,
+    TIMEOUT,
+    check_schema,
+    clean_env,
+    expected_pattern,
+    racewatch_command,
+    run_racewatch,
+)
 
 import racewatch
 from racewatch import session
@@ -380,6 +389,12 @@ def test_a_race_seen_again_with_more_of_it_gets_the_more_specific_pattern(confli
     assert "racewatch: seen again, the race between " in err
     refined = err.rstrip().splitlines()[-2]
     assert refined.startswith("  Pattern: lost update: ") and "withdraw reads key 'n'" in refined
+
+
+def test_every_pattern_has_three_programs_in_the_corpus():
+    labels = Counter(expected_pattern(p) for p in CORPUS.glob("*/racy_*.py"))
+    assert set(labels) == {p[0] for p in PATTERNS}
+    assert min(labels.values()) >= 3, labels
 
 
 SHOP = '''\
