@@ -2,7 +2,7 @@
 
     python docs/make_screenshots.py
 
-Runs ``racewatch run`` on an example and on a generated program with 1,000 distinct races,
+Runs ``racewatch run`` on examples and on a generated program with 1,000 distinct races,
 renders their HTML reports, and photographs them in headless Chromium (Debian's
 /usr/bin/chromium, driven by Playwright; nothing is downloaded) into docs/screenshots/.
 """
@@ -73,7 +73,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         pages = {}
-        for name in ("registry_racy", "pool_job_racy"):
+        for name in ("registry_racy", "pool_job_racy", "settings_racy"):
             report = run(f"examples/{name}.py", ROOT, tmp / f"{name}.json")
             pages[name] = tmp / f"{name}.html"
             html.write(report, str(pages[name]), strip_path_prefix=f"{ROOT}/")
@@ -93,6 +93,14 @@ def main() -> None:
                 page.goto(pages["registry_racy"].as_uri())
                 page.screenshot(path=OUT / f"report-{scheme}.png", full_page=True)
                 page.close()
+
+            # One problem of three races (one missing lock), the first race open on its fix.
+            page = browser.new_page(viewport=VIEWPORT)
+            page.goto(pages["settings_racy"].as_uri())
+            page.evaluate("() => document.querySelectorAll('#race-2, #race-3')"
+                          ".forEach(race => { race.open = false; })")
+            page.screenshot(path=OUT / "problems.png", full_page=True)
+            page.close()
 
             page = browser.new_page(viewport=VIEWPORT)
             page.goto(pages["pool_job_racy"].as_uri())

@@ -113,7 +113,8 @@ def _report(args) -> int:
         sys.stdout.write(text.format_race(race, strip_prefix=args.strip_path_prefix))
     processes = len(reports)
     suppressed = merged.summary.suppressed_races
-    sys.stdout.write(f"{text.closing_line(len(merged.races))} in {processes} "
+    found = text.closing_line(len(merged.races), problems=merged.summary.problems)
+    sys.stdout.write(f"{found} in {processes} "
                      f"process{'es' if processes != 1 else ''} "
                      f"({merged.summary.occurrences} occurrences)"
                      f"{f', {suppressed} suppressed' if suppressed else ''}\n")

@@ -23,7 +23,7 @@ from .instrument.policy import Policy
 from .reports import text
 from .reports.files import REPORT_FILES, failure, unwritable, write_report
 from .reports.log import RaceLog
-from .reports.model import Race, Report, Summary
+from .reports.model import Pattern, Race, Report, Summary, problems
 from .reports.output import Output
 from .runtime import core, forks, module_globals, objects, shadow
 from .runtime.races import RaceTable
@@ -59,6 +59,7 @@ class Session:
         self._excepthooks = ExceptHooks()
         self.loaded = LoadedCode()
         self._print_races = print_races
+        self._printed: dict[tuple, Pattern | None] = {}  # race signature -> pattern printed
         self.finished: Report | None = None
         # racewatch's own text goes to the stderr of now, whatever the program does with
         # sys.stderr later (reports/output.py).
@@ -85,7 +86,12 @@ class Session:
 
     def _print_race(self, race: Race, new: bool) -> None:
         if new:
+            self._printed[race.signature] = race.pattern
             self.output.write(text.format_race(race, self.pid, self.options.strip_path_prefix))
+        elif race.pattern is not self._printed.get(race.signature, race.pattern):
+            # A later occurrence showed more of what the two threads did (RaceTable._refine).
+            self._printed[race.signature] = race.pattern
+            self.output.write(text.format_refinement(race, self.options.strip_path_prefix))
 
     def _log_race(self, race: Race, new: bool) -> None:
         if new and self.log is not None:
@@ -170,6 +176,7 @@ class Session:
         races = self.table.races()
         summary = Summary(
             races=len(races),
+            problems=len(problems(races)),
             occurrences=self.table.occurrences,
             suppressed=self.table.suppressed,
             suppressed_races=self.table.suppressed_races,
@@ -301,7 +308,8 @@ def stop(closing_line: bool = False) -> Report | None:
         if closing_line:
             output.say_lost()
             output.say(text.closing_line(report.summary.races,
-                                         report.summary.suppressed_races) + "\n")
+                                         report.summary.suppressed_races,
+                                         report.summary.problems) + "\n")
             if report.summary.tracking_cut:
                 output.say(f"racewatch: {report.summary.tracking_cut}\n")
             for line in unused_lines(session.suppressions.unused()):

@@ -21,7 +21,7 @@ from .patches import Patcher
 from .reports import text
 from .reports.files import REPORT_FILES, failure, unwritable, write_report
 from .reports.merge import merge_reports
-from .reports.model import Race, Report
+from .reports.model import Race, Report, problems
 from .runtime import stacks
 from .suppressions import unused_lines
 
@@ -137,7 +137,9 @@ class TestRun:
             return None
         strip = self.options.strip_path_prefix
         n = len(phase.races)
-        headline = (f"racewatch: {n} data race{'s' if n != 1 else ''} during the "
+        kinds = list(dict.fromkeys(r.pattern.title for r in phase.races.values() if r.pattern))
+        what = f" ({', '.join(kinds)})" if kinds else ""
+        headline = (f"racewatch: {n} data race{'s' if n != 1 else ''}{what} during the "
                     f"{phase.when} of this test")
         body = "\n".join(text.format_race(race, os.getpid(), strip)
                          for race in phase.races.values())
@@ -155,6 +157,7 @@ class TestRun:
             if report is not None:
                 report.races = [r for r in report.races if r.signature in self.counted]
                 report.summary.races = len(report.races)
+                report.summary.problems = len(problems(report.races))
             self.final = report
         return self.final
 
@@ -199,8 +202,10 @@ class TestRun:
         else:
             tests = sorted({t for r in races for t in r.tests})
             hidden = f", {suppressed} suppressed" if suppressed else ""
+            n = report.summary.problems
+            grouped = f"{n} problem{'s' if n != 1 else ''}, " if 0 < n < len(races) else ""
             lines.append(f"racewatch: {len(races)} race{'s' if len(races) != 1 else ''} "
-                         f"found ({report.summary.occurrences} occurrences){hidden}")
+                         f"found ({grouped}{report.summary.occurrences} occurrences){hidden}")
             if tests:
                 lines.append(f"  in {len(tests)} test{'s' if len(tests) != 1 else ''}:")
                 lines.extend(f"    {t}" for t in tests)

@@ -2,10 +2,11 @@
 
 A corpus program is ``tests/corpus/<topic>/racy_*.py`` or ``ok_*.py``.  A racy program
 marks the lines of its two racing accesses with a ``# RACE`` comment (one marked line
-when both accesses are on it); an ok program must run silent.  Modules a program imports
-live in a directory named after it (``racy_cross_module/registry.py``), and may hold a
-marked line too.  A line ``OPTIONS: --flag ...`` (in the docstring) gives the program the
-``racewatch run`` flags it is about.
+when both accesses are on it), and says in a line ``PATTERN: <id>`` of its docstring what
+kind of bug that race is (racewatch.reports.patterns); an ok program must run silent.
+Modules a program imports live in a directory named after it
+(``racy_cross_module/registry.py``), and may hold a marked line too.  A line ``OPTIONS:
+--flag ...`` (in the docstring) gives the program the ``racewatch run`` flags it is about.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 CORPUS = Path(__file__).parent / "corpus"
 RACE_MARK = re.compile(r"#\s*RACE\b")
 OPTIONS_LINE = re.compile(r"^OPTIONS:(.*)$", re.M)
+PATTERN_LINE = re.compile(r"^PATTERN: ([a-z-]+)$", re.M)
 TIMEOUT = 120
 
 
@@ -116,9 +118,17 @@ def corpus_programs(topic: str) -> list[Path]:
     return sorted((CORPUS / topic).glob("*.py"))
 
 
+def expected_pattern(program: Path) -> str:
+    """The pattern a racy program's marked race is (its ``PATTERN:`` line)."""
+    found = PATTERN_LINE.search(program.read_text())
+    assert found, f"{program.name} says no PATTERN: of its race"
+    return found.group(1)
+
+
 def check_corpus_program(program: Path, tmp_path: Path) -> None:
-    """The corpus promise for one program: racy ones report their lines, ok ones are silent,
-    and both print exactly what they print under plain Python."""
+    """The corpus promise for one program: racy ones report their lines, as the pattern
+    they are labelled with, ok ones are silent, and both print exactly what they print
+    under plain Python."""
     plain = run_plain(program)
     options = OPTIONS_LINE.search(program.read_text())
     watched = run_racewatch(tmp_path, program,
@@ -136,9 +146,17 @@ def check_corpus_program(program: Path, tmp_path: Path) -> None:
         files = {str(p) for p in program_files(program)}
         for lines in found:
             assert {file for file, _ in lines} <= files, lines
+        marked = watched.report["races"][found.index(expected)]["pattern"]
+        assert marked["id"] == expected_pattern(program), (
+            f"{program.name}: labelled {expected_pattern(program)}, reported {marked['id']}: "
+            f"{marked['explanation']}\n" + watched.stderr)
         assert "WARNING: racewatch: data race" in watched.stderr
+        assert f"  Pattern: {marked['title']}: " in watched.stderr
+        n = len(found)
+        problems = watched.report["summary"]["problems"]
+        grouped = f" ({problems} problem{'s' if problems != 1 else ''})" if problems < n else ""
         assert watched.stderr.rstrip().endswith(
-            f"racewatch: {len(found)} race{'s' if len(found) != 1 else ''} found")
+            f"racewatch: {n} race{'s' if n != 1 else ''} found{grouped}")
     else:
         assert program.name.startswith("ok_"), program.name
         assert watched.report["races"] == [], watched.stderr

@@ -106,7 +106,7 @@ class DictExerciser(Exerciser):
         "setitem": 1, "getitem": 1, "get": 1, "contains": 1, "setdefault": 1, "pop": 1,
         "delitem": 1, "update_pair": 1, "ior_pair": 1, "len": 1, "list": 2, "keys": 1,
         "values": 1, "items": 1, "reversed": 1, "copy": 1, "eq": 1, "repr": 1, "or": 1,
-        "popitem": 1, "clear": 1, "made": 0,
+        "popitem": 2, "clear": 1, "made": 0,  # popitem: reads the keys, writes its key
     }
 
     def prepare(self, c, tally):

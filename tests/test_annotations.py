@@ -1,6 +1,8 @@
 """racewatch.release/acquire declare edges racewatch cannot see; racewatch.ignore() hides
 accesses.  Each annotated program has an unannotated twin that races."""
 
+import ast
+
 import pytest
 from corpus_tools import CORPUS, check_corpus_program, corpus_programs, run_plain, run_racewatch
 
@@ -10,13 +12,19 @@ def test_corpus(program, tmp_path):
     check_corpus_program(program, tmp_path)
 
 
+def code_lines(program):
+    """The lines of ``program`` after its docstring."""
+    tree = ast.parse(program.read_text())
+    return program.read_text().splitlines()[tree.body[0].end_lineno:]
+
+
 @pytest.mark.parametrize("handoff", ["deque_handoff", "pipe_handoff"])
 def test_annotations_are_the_only_difference(handoff):
-    ok = (CORPUS / "annotations" / f"ok_{handoff}.py").read_text().splitlines()
-    racy = (CORPUS / "annotations" / f"racy_{handoff}.py").read_text().splitlines()
+    ok = code_lines(CORPUS / "annotations" / f"ok_{handoff}.py")
+    racy = code_lines(CORPUS / "annotations" / f"racy_{handoff}.py")
     strip = {"import racewatch", ""}
-    ok_code = [line for line in ok[1:] if "racewatch." not in line and line not in strip]
-    racy_code = [line.split("  # RACE")[0] for line in racy[1:] if line not in strip]
+    ok_code = [line for line in ok if "racewatch." not in line and line not in strip]
+    racy_code = [line.split("  # RACE")[0] for line in racy if line not in strip]
     assert ok_code == racy_code
 
 

@@ -434,6 +434,7 @@ def races_seen(report: dict) -> list:
         return [(f["function"], f["line"]) for f in frames]
 
     return [(r["kind"], r["key"], r["location"], r["count"], r["container"]["type"],
+             r["pattern"]["id"], r["pattern"]["explanation"],
              lines(r["container"]["created_at"]),
              [(a["op"], a["write"], a.get("key"), a["thread"]["name"], lines(a["stack"]))
               for a in (r["current"], r["previous"])])

@@ -15,14 +15,23 @@ def _lines(race):
     return {race["current"]["stack"][0]["line"], race["previous"]["stack"][0]["line"]}
 
 
+def _line_of(program, code):
+    """The number of the line of ``program`` that starts with ``code``."""
+    lines = program.read_text().splitlines()
+    return next(i for i, text in enumerate(lines, 1) if text.strip().startswith(code))
+
+
 def test_a_read_of_every_key_reports_each_key_it_races_with(tmp_path):
     """Both writes race with the items() (one record per writer thread used to hide the
     first); each is reported, with its own key."""
-    run = run_racewatch(tmp_path, PROGRAMS / "racy_items_after_two_writes.py")
+    program = PROGRAMS / "racy_items_after_two_writes.py"
+    run = run_racewatch(tmp_path, program)
     assert run.status == 66, run.stderr
     keyed = {race["key"]: _lines(race) for race in run.report["races"]
              if race["location"] == "key"}
-    assert keyed == {"1": {10, 17}, "2": {11, 17}}, run.stderr
+    items = _line_of(program, "items = list(d.items())")
+    assert keyed == {"1": {_line_of(program, "d[1] = 1"), items},
+                     "2": {_line_of(program, "d[2] = 2"), items}}, run.stderr
     assert run.stderr.count("Read of key 1 (items)") == 1
     assert run.stderr.count("Read of key 2 (items)") == 1
 

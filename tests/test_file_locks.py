@@ -113,6 +113,10 @@ def test_fasteners_interprocess_lock_lets_threads_in_together(tmp_path):
     once (the barrier in it completes), and their race is reported."""
     pytest.importorskip("fasteners", reason="fasteners is not installed")
     program = write_program(tmp_path, "racy_fasteners_threads.py", """\
+        \"""Both threads add to the balance inside the lockf lock at once.
+
+        PATTERN: lost-update
+        \"""
         import os
         import tempfile
         import threading
@@ -150,6 +154,10 @@ def test_fasteners_with_a_thread_lock_is_silent(tmp_path):
 
 
 DOGPILE_DBM = """\
+    \"""The creators count their calls under the cache's file locks.
+
+    PATTERN: unsynchronized-handoff
+    \"""
     import os
     import tempfile
     import threading

@@ -475,7 +475,10 @@ def test_real_report_renders(example, tmp_path):
     text = html.render(report)
     assert f"{len(report.races)} distinct data race" in text
     for race in report.races:
-        assert escape(html.headline(race)) in text
+        # The pattern heads the race, its fix beside the accesses with its lines marked.
+        assert f'<span class="headline">{escape(race.pattern.explanation)}</span>' in text
+        assert f'<p class="fix-text">{escape(race.pattern.fix)}</p>' in text
+        assert f'class="ln fixline" data-n="{race.pattern.root.line}"' in text
         for side in (race.current, race.previous):
             top = side.stack[0]
             assert escape(side.thread.name) in text

@@ -44,7 +44,7 @@ from test_html import (  # noqa: E402  (after the skips: they must come first)
 )
 
 from racewatch.reports import html  # noqa: E402
-from racewatch.reports.model import Frame, Report  # noqa: E402
+from racewatch.reports.model import Frame, Race, Report  # noqa: E402
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -300,3 +300,31 @@ def test_a_thousand_races_open_and_filter(view, tmp_path):
     # timed assertion fails whenever the shared machine is busy.
     view.page.fill("#f-text", "'k999'")
     assert visible_numbers(view) == [1000]
+
+
+# -- patterns and problems ---------------------------------------------------------------------
+
+
+def test_a_problem_groups_its_races_and_a_collapsed_race_marks_the_lines_to_fix(view, tmp_path):
+    """examples/settings_racy.py: one reload without the lock, read under it in three
+    places: three races, one problem.  Races past the first few are collapsed: their fix's
+    source comes in from the page's shared part when opened, the lines to change marked."""
+    run = run_racewatch(tmp_path, EXAMPLES / "settings_racy.py")
+    report = Report.from_json(run.report)
+    # More races than are open on load: the same ones again, as copies.
+    report.races += [Race.from_json(race.to_json()) for race in report.races]
+    root = report.races[0].pattern.root.line
+    view.open(write_page(tmp_path, report))
+    problems = view.page.locator("#problems li")
+    assert problems.count() == 1
+    assert problems.first.locator(".pattern-name").inner_text() == "inconsistent locking"
+    assert problems.first.locator("a").count() == len(report.races)
+    last = race_locator(view, len(report.races))
+    assert last.get_attribute("open") is None
+    last.locator("summary").click()
+    marked = last.locator(".fix .code .fixline")
+    expect(marked).to_be_visible()
+    assert marked.get_attribute("data-n") == str(root)
+    assert marked.inner_text().strip() == 'settings["timeout"] = 2.5'
+    view.page.select_option("#f-problem", index=1)
+    assert view.page.locator("#races > .race:not([hidden])").count() == len(report.races)

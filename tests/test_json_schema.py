@@ -232,7 +232,7 @@ def test_schema_refuses_what_racewatch_never_writes(valid_report, change, error)
 def test_additions_stay_valid(valid_report):
     """Format 1 may gain fields: a newer report stays valid under this schema."""
     report = copy.deepcopy(valid_report)
-    report["races"][0]["pattern"] = {"name": "check-then-act"}
+    report["races"][0]["severity"] = {"name": "high"}
     report["races"][0]["current"]["update"] = True
     report["summary"]["something_new"] = 3
     report["new_top_level"] = []

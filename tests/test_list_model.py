@@ -22,12 +22,14 @@ def _lines(race):
 
 
 def test_a_lost_update_names_the_item(tmp_path):
-    run = run_racewatch(tmp_path, PROGRAMS / "racy_item_augmented_assignment.py")
+    program = PROGRAMS / "racy_item_augmented_assignment.py"
+    run = run_racewatch(tmp_path, program)
     assert run.status == 66, run.stderr
     [race] = run.report["races"]
     assert race["location"] == "item" and race["index"] == 0 and race["key"] == "0"
     assert race["container"]["type"] == "list"
-    assert race["container"]["created_at"][0]["line"] == 4
+    created = program.read_text().splitlines().index("totals = [0]") + 1
+    assert race["container"]["created_at"][0]["line"] == created
     assert {race["current"]["op"], race["previous"]["op"]} <= {"getitem", "setitem"}
     assert "Location is item 0 of a list created at:" in run.stderr
     assert "of item 0 (getitem)" in run.stderr or "of item 0 (setitem)" in run.stderr

@@ -12,6 +12,7 @@ from test_html import make_keys_race, make_race, make_report, write_source
 
 from racewatch.reports import sarif
 from racewatch.reports.model import Frame
+from racewatch.reports.patterns import PATTERNS
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
 
@@ -112,7 +113,7 @@ def physical(location: dict) -> tuple[str, str | None, int]:
     return art["uri"], art.get("uriBaseId"), phys["region"]["startLine"]
 
 
-def test_log_has_one_tool_one_rule_and_a_result_per_race(tmp_path):
+def test_log_has_one_tool_a_rule_per_pattern_and_a_result_per_race(tmp_path):
     source = write_source(tmp_path)
     report = make_report([make_race(source), make_keys_race(source)])
     log = sarif.render(report, srcroot=str(tmp_path))
@@ -122,14 +123,19 @@ def test_log_has_one_tool_one_rule_and_a_result_per_race(tmp_path):
     (run,) = log["runs"]
     driver = run["tool"]["driver"]
     assert driver["name"] == "racewatch" and driver["version"] == "0.1.0"
-    (rule,) = driver["rules"]
-    assert rule["id"] == "RW001"
-    assert rule["shortDescription"]["text"] and rule["fullDescription"]["text"]
-    assert rule["defaultConfiguration"]["level"] == "error"
+    rules = driver["rules"]
+    assert [r["id"] for r in rules] == [f"RW00{n}" for n in range(1, 8)]
+    assert {r["properties"]["tags"][-1] for r in rules} == {p[0] for p in PATTERNS}
+    for rule in rules:
+        assert rule["shortDescription"]["text"].startswith("Data race: ")
+        assert rule["fullDescription"]["text"] and rule["help"]["markdown"]
+        assert rule["defaultConfiguration"]["level"] == "error"
     assert run["originalUriBaseIds"] == {"SRCROOT": {"uri": tmp_path.as_uri() + "/"}}
     assert run["invocations"][0]["commandLine"] == "app.py --fast"
     assert len(run["results"]) == 2
     for result in run["results"]:
+        # Races built without a pattern (a log written before patterns existed) are the
+        # generic rule's, RW001 as before.
         assert result["ruleId"] == "RW001" and result["ruleIndex"] == 0
         assert result["level"] == "error"
 

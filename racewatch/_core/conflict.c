@@ -7,7 +7,8 @@
 
 static PyObject *
 conflict_make(PyObject *shadow, PyObject *key, int on_keys, PyObject *previous,
-              PyObject *current, PyObject *previous_key, PyObject *current_key)
+              PyObject *current, PyObject *previous_key, PyObject *current_key,
+              PyObject *current_prior)
 {
     RW_Conflict *c = PyObject_GC_New(RW_Conflict, &RW_ConflictType);
     if (c == NULL) {
@@ -20,6 +21,7 @@ conflict_make(PyObject *shadow, PyObject *key, int on_keys, PyObject *previous,
     c->current = Py_NewRef(current);
     c->previous_key = Py_NewRef(previous_key != NULL ? previous_key : Py_None);
     c->current_key = Py_NewRef(current_key != NULL ? current_key : Py_None);
+    c->current_prior = Py_NewRef(current_prior != NULL ? current_prior : Py_None);
     PyObject_GC_Track(c);
     return (PyObject *)c;
 }
@@ -28,16 +30,17 @@ static PyObject *
 conflict_tp_new(PyTypeObject *Py_UNUSED(type), PyObject *args, PyObject *kwds)
 {
     static char *kwlist[] = {"shadow", "key", "on_keys", "previous", "current",
-                             "previous_key", "current_key", NULL};
+                             "previous_key", "current_key", "current_prior", NULL};
     PyObject *shadow, *key, *previous, *current;
-    PyObject *previous_key = Py_None, *current_key = Py_None;
+    PyObject *previous_key = Py_None, *current_key = Py_None, *current_prior = Py_None;
     int on_keys;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOpOO|OO:Conflict", kwlist, &shadow, &key,
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOpOO|OOO:Conflict", kwlist, &shadow, &key,
                                      &on_keys, &previous, &current, &previous_key,
-                                     &current_key)) {
+                                     &current_key, &current_prior)) {
         return NULL;
     }
-    return conflict_make(shadow, key, on_keys, previous, current, previous_key, current_key);
+    return conflict_make(shadow, key, on_keys, previous, current, previous_key, current_key,
+                         current_prior);
 }
 
 static int
@@ -49,6 +52,7 @@ conflict_traverse(RW_Conflict *c, visitproc visit, void *arg)
     Py_VISIT(c->current);
     Py_VISIT(c->previous_key);
     Py_VISIT(c->current_key);
+    Py_VISIT(c->current_prior);
     return 0;
 }
 
@@ -61,6 +65,7 @@ conflict_clear(RW_Conflict *c)
     Py_CLEAR(c->current);
     Py_CLEAR(c->previous_key);
     Py_CLEAR(c->current_key);
+    Py_CLEAR(c->current_prior);
     return 0;
 }
 
@@ -83,6 +88,9 @@ static PyMemberDef conflict_members[] = {
     {"previous_key", T_OBJECT, offsetof(RW_Conflict, previous_key), READONLY,
      "for the keys location: the key the previous insert or delete touched, if any"},
     {"current_key", T_OBJECT, offsetof(RW_Conflict, current_key), READONLY, NULL},
+    {"current_prior", T_OBJECT, offsetof(RW_Conflict, current_prior), READONLY,
+     "when current is a write: the current thread's own read of the location in the same "
+     "epoch, or None"},
     {NULL}
 };
 
@@ -120,6 +128,7 @@ rw_batch_free(rw_batch *b)
         Py_XDECREF(b->items[i].key);
         Py_XDECREF(b->items[i].previous_key);
         Py_XDECREF(b->items[i].current_key);
+        Py_XDECREF(b->items[i].prior);
     }
     if (b->items != b->items_small) {
         PyMem_Free(b->items);
@@ -156,8 +165,22 @@ rw_batch_add(rw_batch *b, RW_Access *prev, PyObject *key, int on_keys,
     p->key = Py_XNewRef(key);
     p->previous_key = Py_XNewRef(previous_key);
     p->current_key = Py_XNewRef(current_key);
+    p->prior = NULL;
     p->on_keys = on_keys;
     return 0;
+}
+
+/* The conflicts added since ``from`` get ``prior`` (a borrowed reference, or NULL) as the
+ * current thread's own read of their location. */
+void
+rw_batch_prior(rw_batch *b, Py_ssize_t from, RW_Access *prior)
+{
+    if (prior == NULL) {
+        return;
+    }
+    for (Py_ssize_t i = from; i < b->n; i++) {
+        Py_XSETREF(b->items[i].prior, (RW_Access *)Py_NewRef(prior));
+    }
 }
 
 /* Release ``obj`` (a reference the caller owns) once the update is complete. */
@@ -210,7 +233,8 @@ rw_emit(RW_Shadow *sh, RW_Access *cur, rw_batch *b)
         for (Py_ssize_t i = 0; i < b->n && rc == 0; i++) {
             rw_pending *p = &b->items[i];
             PyObject *c = conflict_make((PyObject *)sh, p->key, p->on_keys, (PyObject *)p->prev,
-                                        (PyObject *)cur, p->previous_key, p->current_key);
+                                        (PyObject *)cur, p->previous_key, p->current_key,
+                                        (PyObject *)p->prior);
             PyObject *r = c != NULL ? PyObject_CallOneArg(sink, c) : NULL;
             Py_XDECREF(c);
             if (r == NULL) {

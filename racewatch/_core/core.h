@@ -354,6 +354,7 @@ typedef struct {
     PyObject *current;
     PyObject *previous_key;
     PyObject *current_key;
+    PyObject *current_prior; /* the current thread's own read in its epoch, or None */
     char on_keys;
 } RW_Conflict;
 

@@ -126,6 +126,7 @@ typedef struct {
     PyObject *key;           /* NULL: the keys location */
     PyObject *previous_key;  /* NULL: None */
     PyObject *current_key;
+    RW_Access *prior;        /* NULL: None (Conflict.current_prior) */
     int on_keys;
 } rw_pending;
 
@@ -182,6 +183,28 @@ rs_same_epoch(const RW_ReadSet *rs, const RW_ThreadState *ts)
     return 0;
 }
 
+/* _own_read: the read in the set that ``cur``'s thread made in ``cur``'s epoch, or NULL. */
+static inline RW_Access *
+rs_own_read(const RW_ReadSet *rs, const RW_Access *cur)
+{
+    RW_Access *a = NULL;
+    if (rs->more != NULL) {
+        for (Py_ssize_t i = 0; i < rs->more->n; i++) {
+            if (rs->more->items[i]->slot == cur->slot) {
+                a = rs->more->items[i];
+                break;
+            }
+        }
+    }
+    else if (rs->a != NULL && rs->a->slot == cur->slot) {
+        a = rs->a;
+    }
+    else if (rs->b != NULL && rs->b->slot == cur->slot) {
+        a = rs->b;
+    }
+    return a != NULL && a->clock == cur->clock ? a : NULL;
+}
+
 static inline Py_ssize_t
 rs_count(const RW_ReadSet *rs)
 {
@@ -218,10 +241,15 @@ void rw_batch_init(rw_batch *b);
 void rw_batch_free(rw_batch *b);
 int rw_batch_add(rw_batch *b, RW_Access *prev, PyObject *key, int on_keys,
                  PyObject *previous_key, PyObject *current_key);
+void rw_batch_prior(rw_batch *b, Py_ssize_t from, RW_Access *prior);
 int rw_batch_trash(rw_batch *b, PyObject *obj);
 int rw_rs_unordered(const RW_ReadSet *rs, PyObject *vc, rw_batch *b, PyObject *key,
                     int on_keys, PyObject *previous_key, PyObject *current_key);
 int rw_emit(RW_Shadow *sh, RW_Access *cur, rw_batch *b);
+
+/* -- the reads that found an attribute or a global unset (object.c) --------------------- */
+
+int rw_saw_unset(RW_Shadow *sh, PyObject *name);
 
 /* -- the sweep of deleted keys (sweep.c) ------------------------------------------------ */
 

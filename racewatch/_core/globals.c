@@ -233,7 +233,7 @@ track_globals_of(PyObject *globals, PyObject *names)
 
 /* One access to global ``name`` of the module whose dict is ``globals``. */
 static int
-check(PyObject *globals, PyObject *name, PyObject *op, int write)
+check(PyObject *globals, PyObject *name, PyObject *op, int write, int found_unset)
 {
     const rw_module_entry *e = entry_of(globals);
     if (e == NULL) {
@@ -251,19 +251,22 @@ check(PyObject *globals, PyObject *name, PyObject *op, int write)
         rc = write ? rw_on_write(ts, sh, globals, name, op, 0)
                    : rw_on_read(ts, sh, globals, name, op);
     }
+    if (rc == 0 && found_unset) {   /* the evidence of a lazy initialization */
+        rc = rw_saw_unset(sh, name);
+    }
     Py_DECREF(ts);
     Py_DECREF(sh);
     return rc;
 }
 
 static int
-check_caller(PyObject *name, PyObject *op, int write)
+check_caller(PyObject *name, PyObject *op, int write, int found_unset)
 {
     if (!rw_enabled() || !(rw_settings->watch & RW_WATCH_GLOBAL)
             || !PyUnicode_Check(name)) {
         return 0;
     }
-    return check(PyEval_GetGlobals(), name, op, write);
+    return check(PyEval_GetGlobals(), name, op, write, found_unset);
 }
 
 static PyObject *
@@ -273,7 +276,7 @@ gread(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_TypeError, "gread(name, value)");
         return NULL;
     }
-    if (check_caller(args[0], str_load, 0) < 0) {
+    if (check_caller(args[0], str_load, 0, args[1] == Py_None) < 0) {
         return NULL;
     }
     return Py_NewRef(args[1]);
@@ -282,7 +285,7 @@ gread(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
 static PyObject *
 gwrite(PyObject *Py_UNUSED(module), PyObject *name)
 {
-    if (check_caller(name, str_store, 1) < 0) {
+    if (check_caller(name, str_store, 1, 0) < 0) {
         return NULL;
     }
     Py_RETURN_NONE;
@@ -291,7 +294,7 @@ gwrite(PyObject *Py_UNUSED(module), PyObject *name)
 static PyObject *
 gdelete(PyObject *Py_UNUSED(module), PyObject *name)
 {
-    if (check_caller(name, str_delete, 1) < 0) {
+    if (check_caller(name, str_delete, 1, 0) < 0) {
         return NULL;
     }
     Py_RETURN_NONE;
@@ -300,7 +303,7 @@ gdelete(PyObject *Py_UNUSED(module), PyObject *name)
 static PyObject *
 gupdate(PyObject *Py_UNUSED(module), PyObject *name)
 {
-    if (check_caller(name, str_load, 0) < 0) {
+    if (check_caller(name, str_load, 0, 0) < 0) {
         return NULL;
     }
     /* A tracked container's in-place operator (``seen |= new``) changes the container, and
@@ -312,7 +315,7 @@ gupdate(PyObject *Py_UNUSED(module), PyObject *name)
         return NULL;
     }
     if ((value == NULL || rw_public_of(Py_TYPE(value)) == NULL)
-            && check_caller(name, str_store, 1) < 0) {
+            && check_caller(name, str_store, 1, 0) < 0) {
         return NULL;
     }
     Py_RETURN_NONE;
@@ -325,7 +328,7 @@ gstore(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_TypeError, "gstore(name, value)");
         return NULL;
     }
-    if (check_caller(args[0], str_store, 1) < 0) {
+    if (check_caller(args[0], str_store, 1, 0) < 0) {
         return NULL;
     }
     return Py_NewRef(args[1]);
@@ -403,7 +406,7 @@ module_check(PyObject *self, PyObject *name, PyObject *op, int write)
     if (tracked <= 0) {
         return tracked;
     }
-    return check(globals, name, op, write);
+    return check(globals, name, op, write, 0);
 }
 
 static PyObject *

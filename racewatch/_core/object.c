@@ -578,8 +578,28 @@ seen_again(PyObject *target, PyObject *name, int write)
  * exception set on error.  An attribute this thread read (or wrote) already in its current
  * epoch is not checked again for a read (or anything): objects.py's ``attr_seen`` says
  * why that is sound, and the pure-Python core keeps the same table the same way. */
+/* The reads that found an attribute or a global unset: {(shadow serial, name)}, at most
+ * UNSET_LIMIT of them (racewatch/runtime/unset.py, which shares this set, says why). */
+#define UNSET_LIMIT (1 << 16)
+static PyObject *unset_seen = NULL;
+
+int
+rw_saw_unset(RW_Shadow *sh, PyObject *name)
+{
+    if (PySet_GET_SIZE(unset_seen) >= UNSET_LIMIT && PySet_Clear(unset_seen) < 0) {
+        return -1;
+    }
+    PyObject *entry = Py_BuildValue("(LO)", sh->serial, name);
+    if (entry == NULL) {
+        return -1;
+    }
+    int rc = PySet_Add(unset_seen, entry);
+    Py_DECREF(entry);
+    return rc;
+}
+
 static int
-check(PyObject *target, PyObject *name, PyObject *op, int what)
+check(PyObject *target, PyObject *name, PyObject *op, int what, int found_unset)
 {
     RW_ThreadState *ts;
     int e = rw_enter_thread(&ts);
@@ -608,6 +628,9 @@ check(PyObject *target, PyObject *name, PyObject *op, int what)
         e = what == CHECK_ALL ? rw_on_read_all(ts, sh, op)
             : what == CHECK_WRITE ? rw_on_write(ts, sh, target, name, op, 0)
             : rw_on_read(ts, sh, target, name, op);
+    }
+    if (e == 0 && found_unset && what == CHECK_READ) {
+        e = rw_saw_unset(sh, name);
     }
     if (e == 0 && seen != NULL) {
         int same = seen->ref == (PyObject *)ref && seen->name == name
@@ -691,7 +714,7 @@ after_get(PyObject *obj, PyObject *name, PyObject *value)
         return 0;
     }
     return check(target, what == CHECK_ALL ? NULL : name, what == CHECK_ALL ? str_vars
-                 : str_getattr, what);
+                 : str_getattr, what, value == NULL || value == Py_None);
 }
 
 /* Only an access made by instrumented code is checked: the state a program shares through
@@ -742,7 +765,7 @@ after_set(PyObject *obj, PyObject *name, PyObject *op)
     if (property) {
         return 0;   /* a property's setter: its own code's accesses are checked */
     }
-    return check(obj, name, op, CHECK_WRITE);
+    return check(obj, name, op, CHECK_WRITE, 0);
 }
 
 /* What ``super(cls, self).<attr>(*args)`` calls: the next ``attr`` in ``self``'s MRO after
@@ -886,22 +909,24 @@ unhook_classes(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
     Py_RETURN_NONE;
 }
 
-/* object_access(target, name, op, write): one access to an attribute of ``target`` (a
- * class's, from its name in the rewritten code: see objects.class_read). */
+/* object_access(target, name, op, write[, found_unset]): one access to an attribute of
+ * ``target`` (a class's, from its name in the rewritten code: see objects.class_read). */
 static PyObject *
 object_access(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 4 || !PyUnicode_Check(args[1]) || !PyUnicode_Check(args[2])) {
-        PyErr_SetString(PyExc_TypeError, "object_access(target, name, op, write)");
+    if (nargs < 4 || nargs > 5 || !PyUnicode_Check(args[1]) || !PyUnicode_Check(args[2])) {
+        PyErr_SetString(PyExc_TypeError,
+                        "object_access(target, name, op, write[, found_unset])");
         return NULL;
     }
     int write = PyObject_IsTrue(args[3]);
-    if (write < 0) {
+    int found_unset = nargs == 5 ? PyObject_IsTrue(args[4]) : 0;
+    if (write < 0 || found_unset < 0) {
         return NULL;
     }
     PyObject *op = Py_NewRef(args[2]);
     PyUnicode_InternInPlace(&op);
-    int rc = check(args[0], args[1], op, write ? CHECK_WRITE : CHECK_READ);
+    int rc = check(args[0], args[1], op, write ? CHECK_WRITE : CHECK_READ, found_unset);
     Py_DECREF(op);
     if (rc < 0) {
         return NULL;
@@ -934,7 +959,8 @@ static PyMethodDef object_functions[] = {
     {"unhook_classes", unhook_classes, METH_NOARGS,
      "Give every hooked class back its own attribute slots; forget every object."},
     {"object_access", RW_CFUNC(object_access), METH_FASTCALL,
-     "object_access(target, name, op, write): one access to an attribute of target."},
+     "object_access(target, name, op, write[, found_unset]): one access to an attribute "
+     "of target."},
     {"object_shadow_of", object_shadow_of, METH_O,
      "The shadow of an object's (or a class's) attributes, made on first use, or None."},
     {NULL}
@@ -955,9 +981,13 @@ rw_object_ready(PyObject *module)
                 || (str_delattr = PyUnicode_InternFromString("delattr")) == NULL
                 || (str_vars = PyUnicode_InternFromString("vars")) == NULL
                 || (str_setattr_name = PyUnicode_InternFromString("__setattr__")) == NULL
-                || (str_delattr_name = PyUnicode_InternFromString("__delattr__")) == NULL) {
+                || (str_delattr_name = PyUnicode_InternFromString("__delattr__")) == NULL
+                || (unset_seen = PySet_New(NULL)) == NULL) {
             return -1;
         }
+    }
+    if (PyModule_AddObjectRef(module, "unset_seen", unset_seen) < 0) {
+        return -1;
     }
     return PyModule_AddFunctions(module, object_functions);
 }

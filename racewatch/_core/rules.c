@@ -195,6 +195,13 @@ check_write(RW_Shadow *sh, PyObject *d, PyObject *key, RW_Access *cur, PyObject 
     PyObject *v;
     int found = loc_lookup(locs, key, &v);
     int rc = found < 0 ? -1 : 0;
+    Py_ssize_t first = b->n;
+    /* This thread's own read of the key, from its reads or its reads of every key. */
+    RW_Access *prior = found > 0 && as_loc(v) != NULL ? rs_own_read(&((RW_Loc *)v)->r, cur)
+                       : NULL;
+    if (prior == NULL) {
+        prior = rs_own_read(&sh->allr, cur);
+    }
     if (found > 0) {
         RW_Loc *loc = as_loc(v);
         if (Py_IS_TYPE(v, &RW_AccessType)) {
@@ -214,6 +221,7 @@ check_write(RW_Shadow *sh, PyObject *d, PyObject *key, RW_Access *cur, PyObject 
     if (rc == 0) {
         rc = rw_rs_unordered(&sh->allr, vc, b, key, 0, NULL, NULL);
     }
+    rw_batch_prior(b, first, prior);   /* before the store below lets go of ``v`` */
     if (rc == 0 && (found > 0 || rw_tracking())) {
         /* (else: the memory budget is spent, no new key) */
         rc = PyDict_SetItem(locs, key, (PyObject *)cur);
@@ -242,6 +250,14 @@ check_keys_write(RW_Shadow *sh, PyObject *current_key, PyObject *vc, rw_batch *b
     return rw_rs_unordered(&sh->keys_r, vc, b, NULL, 1, NULL, current_key);
 }
 
+/* The conflicts a write of the keys location found since ``from`` get this thread's own read
+ * of the keys in its epoch (_check_keys_write's ``prior``). */
+static void
+keys_prior(RW_Shadow *sh, RW_Access *cur, rw_batch *b, Py_ssize_t from)
+{
+    rw_batch_prior(b, from, rs_own_read(&sh->keys_r, cur));
+}
+
 /* The updates of the keys location that are not ordered before ``cur``. */
 static int
 unordered_updates(RW_Shadow *sh, PyObject *current_key, PyObject *vc, rw_batch *b)
@@ -260,9 +276,11 @@ unordered_updates(RW_Shadow *sh, PyObject *current_key, PyObject *vc, rw_batch *
 static int
 write_keys(RW_Shadow *sh, PyObject *key, RW_Access *cur, PyObject *vc, rw_batch *b)
 {
+    Py_ssize_t first = b->n;
     if (check_keys_write(sh, key, vc, b) < 0 || unordered_updates(sh, key, vc, b) < 0) {
         return -1;
     }
+    keys_prior(sh, cur, b, first);
     Py_XSETREF(sh->keys_w, (RW_Access *)Py_NewRef(cur));
     rw_rs_clear(&sh->keys_r);
     rw_slotmap_clear(&sh->keys_u);
@@ -279,9 +297,11 @@ update_keys(RW_Shadow *sh, PyObject *key, RW_Access *cur, PyObject *vc, rw_batch
     if (rw_settings->report_key_order) {
         return write_keys(sh, key, cur, vc, b);
     }
+    Py_ssize_t first = b->n;
     if (check_keys_write(sh, key, vc, b) < 0) {
         return -1;
     }
+    keys_prior(sh, cur, b, first);
     rw_slotmap_drop_covered(&sh->keys_u, vc, cur->slot, b);
     return rw_slotmap_set(&sh->keys_u, cur, key, b);
 }

@@ -22,6 +22,8 @@ from .files import write_atomically
 from .model import (
     AccessInfo,
     Frame,
+    Pattern,
+    Problem,
     Race,
     Report,
     Summary,
@@ -29,7 +31,9 @@ from .model import (
     ThreadRef,
     Timeline,
     location_words,
+    problems,
 )
+from .patterns import at
 from .text import closing_line, printable, thread_label
 
 # Races shown open when the page loads; the rest are collapsed <details>, which the browser
@@ -285,7 +289,7 @@ class Sources:
         self.files: dict[str, SourceFile] = {}
         self.snippets: dict[tuple[str, int], Snippet] = {}
 
-    def _file(self, file: str) -> SourceFile:
+    def file(self, file: str) -> SourceFile:
         source = self.files.get(file)
         if source is None:
             # A long-lived process (a pytest session) may have cached an older version.
@@ -304,7 +308,7 @@ class Sources:
         return snippet
 
     def _snippet(self, frame: Frame) -> Snippet:
-        source = self._file(frame.file)
+        source = self.file(frame.file)
         if not source.lines:
             return Snippet(source, frame.line, [],
                            "source not available: the file could not be read when this "
@@ -321,6 +325,49 @@ class Sources:
 
     def shared_files(self) -> list[SourceFile]:
         return [f for f in self.files.values() if f.shown]
+
+
+@dataclass
+class FixWindow:
+    """The source around the lines a fix changes, in one file, those lines marked."""
+
+    file: SourceFile
+    first: int
+    last: int
+    marks: list[int]
+
+    @property
+    def lines(self) -> list[SourceLine]:
+        return [SourceLine(n, self.file.lines[n - 1], n in self.marks)
+                for n in range(self.first, self.last + 1)]
+
+    @property
+    def marks_attr(self) -> str:
+        return " ".join(map(str, self.marks))
+
+
+@dataclass
+class FixView:
+    """A race's pattern: its name, what goes wrong, the fix and the lines it changes."""
+
+    id: str
+    title: str
+    explanation: str
+    fix: str
+    windows: list[FixWindow]
+    missing: list[str]          # the lines to change whose source could not be read
+
+
+@dataclass
+class ProblemView:
+    """Races with one root cause (``model.Problem``), for the page's list of problems."""
+
+    number: int
+    anchor: str
+    title: str
+    where: str                  # the root's line, "racy.py:12"
+    races: list[tuple[int, str]]  # (number, anchor) of each of its races
+    occurrences: int
 
 
 @dataclass
@@ -428,6 +475,8 @@ class RaceView:
     sort_path: str
     sort_line: int
     open: bool                  # open on load, and drawn in full rather than from the shared part
+    pattern: FixView | None = None
+    problem: int = 0            # the number of its problem (ProblemView)
     sort_rank: int = 0          # the rank of sort_path among the races' paths
     files: str = ""             # filter indices, "0 4"
     threads: str = ""
@@ -584,6 +633,32 @@ class _Builder:
             thread_origin=origin, thread_created=created, locks=locks, stack=stack,
             key=access.key)
 
+    def fix(self, pattern: Pattern, inline: bool) -> FixView:
+        """The pattern, with a source window per file around the lines its fix changes."""
+        by_file: dict[str, list[int]] = {}
+        for f in pattern.fix_at:
+            by_file.setdefault(f.file, []).append(f.line)
+        windows, missing = [], []
+        for file, numbers in by_file.items():
+            source = self.sources.file(file)
+            shown = sorted({n for n in numbers if 1 <= n <= len(source.lines)})
+            missing.extend(f"{self.path(file)}:{n}" for n in numbers if n not in shown)
+            # Lines near each other share a window; lines far apart get one each.
+            clusters: list[list[int]] = []
+            for n in shown:
+                if clusters and n - clusters[-1][-1] <= 2 * CONTEXT_LINES + 1:
+                    clusters[-1].append(n)
+                else:
+                    clusters.append([n])
+            for marks in clusters:
+                window = FixWindow(source, max(1, marks[0] - CONTEXT_LINES),
+                                   min(len(source.lines), marks[-1] + CONTEXT_LINES), marks)
+                if not inline:
+                    source.shown.update(range(window.first, window.last + 1))
+                windows.append(window)
+        return FixView(pattern.id, pattern.title, pattern.explanation, pattern.fix, windows,
+                       missing)
+
     def race(self, race: Race, number: int) -> RaceView:
         top = race.current.stack[0] if race.current.stack else None
         inline = number <= OPEN_RACES
@@ -602,7 +677,8 @@ class _Builder:
             picture=picture(race, self.path),
             where=f"{_short_path(top.file)}:{top.line}" if top else "",
             sort_path=self.path(top.file) if top else "",
-            sort_line=top.line if top else 0, open=inline)
+            sort_line=top.line if top else 0, open=inline,
+            pattern=self.fix(race.pattern, inline) if race.pattern is not None else None)
         view.files = self.files.ids(self._race_files(race))
         view.threads = self.threads.ids([race.previous.thread.name, race.current.thread.name])
         view.test_ids = self.tests.ids(race.tests)
@@ -837,17 +913,37 @@ def _static(name: str) -> tuple[Markup, str]:
     return Markup(text), f"sha256-{digest}"
 
 
+def problem_views(groups: list[Problem], numbers: dict[int, int]) -> list[ProblemView]:
+    """The problems, each with the numbers of its races (``numbers``: id(race) to number)."""
+    views = []
+    for i, problem in enumerate(groups, 1):
+        p = problem.pattern
+        races = [(numbers[id(r)], f"race-{numbers[id(r)]}") for r in problem.races]
+        views.append(ProblemView(i, f"problem-{i}", p.title if p else "data race",
+                                 at(p.root) if p and p.root else "", races, problem.count))
+    return views
+
+
 def render(report: Report, *, title: str | None = None, strip_path_prefix: str = "") -> str:
     """The whole report as one self-contained HTML page."""
     builder = _Builder(strip_path_prefix)
     races = [builder.race(race, i) for i, race in enumerate(report.races, 1)]
+    groups = problems(report.races)
+    numbers = {id(race): i for i, race in enumerate(report.races, 1)}
+    # The problems are listed, and a race names its own, where some share a root cause:
+    # otherwise each race is its own problem, and the list would be the races again.
+    problem_list = problem_views(groups, numbers) if len(groups) < len(races) else []
+    for problem in problem_list:
+        for number, _ in problem.races:
+            races[number - 1].problem = problem.number
     # Sorting by file compares ranks, so that no path needs to be in an attribute.
     ranks = {path: i for i, path in enumerate(sorted({r.sort_path for r in races}))}
     for r in races:
         r.sort_rank = ranks[r.sort_path]
     summary = report.summary
     if title is None:
-        title = "racewatch: " + closing_line(len(report.races)).removeprefix("racewatch: ")
+        title = "racewatch: " + closing_line(
+            len(report.races), problems=len(groups)).removeprefix("racewatch: ")
         if summary.command:
             title += " in " + shlex.join(summary.command)
     style, style_hash = _static("report.css")
@@ -855,7 +951,10 @@ def render(report: Report, *, title: str | None = None, strip_path_prefix: str =
     return _environment().get_template("report.html.j2").render(
         style=style, style_hash=style_hash, script=script, script_hash=script_hash,
         title=title, version=report.version,
-        facts=facts(report), caveats=caveats(summary), races=races,
+        facts=facts(report), caveats=caveats(summary), races=races, problems=problem_list,
+        problem_options=[(p.number, f"#{p.number} {p.title}" + (f" at {p.where}" if p.where
+                                                                  else ""))
+                         for p in problem_list],
         occurrences=occurrences(report),
         stacks=[v for v in builder.stacks.values() if v.shared],
         source_files=builder.sources.shared_files(), context_lines=CONTEXT_LINES,

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from ..config import expand_pid
-from .model import FORMAT, Race, Report, Summary
+from .model import FORMAT, Race, Report, Summary, problems
 
 
 class RaceLog:
@@ -121,6 +121,7 @@ class ProcessLog:
     def report(self) -> Report:
         summary = self.summary or Summary(races=len(self.races), pid=self.pid)
         summary.races = len(self.races)
+        summary.problems = len(problems(list(self.races.values())))
         if not summary.occurrences:
             summary.occurrences = sum(r.count for r in self.races.values())
         return Report(self.version, list(self.races.values()), summary)

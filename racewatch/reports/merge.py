@@ -1,11 +1,13 @@
 """Merging reports: one race seen by several processes (xdist workers, staging logs) is
-one race, with its counts added and its tests joined."""
+one race, with its counts added, its tests joined, and the most specific pattern any of
+them saw."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .model import Race, Report, Summary
+from .model import Pattern, Race, Report, Summary, problems
+from .patterns import RANK
 
 
 def merge_races(groups: Iterable[Iterable[Race]]) -> list[Race]:
@@ -19,13 +21,21 @@ def merge_races(groups: Iterable[Iterable[Race]]) -> list[Race]:
             else:
                 seen.count += race.count
                 seen.tests.extend(t for t in race.tests if t not in seen.tests)
+                if _more_specific(race.pattern, seen.pattern):  # one process saw more
+                    seen.pattern = race.pattern
     return list(merged.values())
+
+
+def _more_specific(found: Pattern | None, kept: Pattern | None) -> bool:
+    if found is None:
+        return False
+    return kept is None or RANK.get(found.id, -1) > RANK.get(kept.id, -1)
 
 
 def merge_reports(reports: list[Report], command: list[str] | None = None) -> Report:
     """One report for many processes (their summaries added up)."""
     races = merge_races(r.races for r in reports)
-    summary = Summary(races=len(races))
+    summary = Summary(races=len(races), problems=len(problems(races)))
     for r in reports:
         s = r.summary
         summary.occurrences += s.occurrences

@@ -214,6 +214,34 @@ class Timeline:
 
 
 @dataclass
+class Pattern:
+    """What kind of bug a race is, and how to fix it (racewatch/reports/patterns.py).
+
+    ``fix_at``: the lines the fix changes, the first of them the race's root: races with
+    one pattern and one root are one problem (``problems``).
+    """
+
+    id: str                       # "lost-update", "check-then-act", ...
+    title: str                    # "lost update"
+    explanation: str              # one sentence, in the program's own names
+    fix: str
+    fix_at: list[Frame] = field(default_factory=list)
+
+    @property
+    def root(self) -> Frame | None:
+        return self.fix_at[0] if self.fix_at else None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "title": self.title, "explanation": self.explanation,
+                "fix": self.fix, "fix_at": [f.to_json() for f in self.fix_at]}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Pattern:
+        return cls(str(data["id"]), str(data["title"]), str(data["explanation"]),
+                   str(data["fix"]), _frames(data.get("fix_at")))
+
+
+@dataclass
 class Race:
     kind: str                     # "write/write" | "read/write" | "write/read" (previous/current)
     container: Container
@@ -230,6 +258,7 @@ class Race:
     # attribute's or a global's name as it is, an element's repr); None for a dict's key
     # (``key`` is that) and for a whole location.
     value: str | int | None = None
+    pattern: Pattern | None = None  # None in a report written before patterns existed
 
     @property
     def whole(self) -> bool:
@@ -261,6 +290,8 @@ class Race:
             "tests": list(self.tests),
             "timeline": self.timeline.to_json() if self.timeline else None,
         }
+        if self.pattern is not None:
+            data["pattern"] = self.pattern.to_json()
         # The one location in its own field too: "index" (a number), "attribute", "name"
         # (a global's), "element"; a dict's is "key" itself.
         field_name = location_words(self.container.type)[2]
@@ -281,6 +312,7 @@ class Race:
             tests=[str(t) for t in data.get("tests") or ()],
             timeline=Timeline.from_json(data["timeline"]) if data.get("timeline") else None,
             value=_location_value(data),
+            pattern=Pattern.from_json(data["pattern"]) if data.get("pattern") else None,
         )
 
 
@@ -295,8 +327,40 @@ def _top(stack: list[Frame]) -> tuple[str, int]:
 
 
 @dataclass
+class Problem:
+    """Races with one root cause: one pattern, one line to fix (``Pattern.root``), such as
+    one unlocked write that races with reads in ten places.  A race without a pattern (from
+    a report written before patterns existed) is a problem of its own."""
+
+    pattern: Pattern | None
+    races: list[Race]
+
+    @property
+    def count(self) -> int:
+        return sum(r.count for r in self.races)
+
+
+def problems(races: list[Race]) -> list[Problem]:
+    """The races grouped by root cause, in the order their first race was found."""
+    grouped: dict[tuple, Problem] = {}
+    for race in races:
+        root = race.pattern.root if race.pattern is not None else None
+        if race.pattern is None or root is None:
+            key: tuple = ("race", race.signature)
+        else:
+            key = (race.pattern.id, root.file, root.line)
+        problem = grouped.get(key)
+        if problem is None:
+            grouped[key] = Problem(race.pattern, [race])
+        else:
+            problem.races.append(race)
+    return list(grouped.values())
+
+
+@dataclass
 class Summary:
     races: int = 0                # distinct races
+    problems: int = 0             # the races grouped by root cause (``problems``)
     occurrences: int = 0          # every time one of them was seen
     suppressed: int = 0           # occurrences matched by a suppression
     suppressed_races: int = 0     # distinct races matched by one (per process, added up)

@@ -12,37 +12,50 @@ from urllib.parse import quote
 
 from .files import write_atomically
 from .model import AccessInfo, Frame, Race, Report, location_words
+from .patterns import PATTERNS
 from .text import thread_label
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SRCROOT = "SRCROOT"
-RULE_ID = "RW001"
 # The key code-scanning tools match results by across runs; the version suffix lets the
 # recipe change without every alert looking new.
 FINGERPRINT = "racewatch/linePair/v1"
 
-RULE = {
-    "id": RULE_ID,
-    "name": "DataRace",
-    "shortDescription": {"text": "Data race on a dict, list or set"},
-    "fullDescription": {
-        "text": "Two threads accessed the same location of a dict, list or set (one key, "
-                "item or element, or the keys, items or members as a whole), at least one of "
-                "them writing, and no synchronization ordered the two accesses. The race is "
-                "reported whether or not the bad interleaving happened in this run."},
-    "help": {
-        "text": "Order the two accesses: hold the same lock around both, or hand the data over "
-                "through a queue, an Event, a Future or Thread.join(). Each result shows the "
-                "later access; the earlier one is its related location, and both stacks are "
-                "its code flows.",
-        "markdown": "Order the two accesses: hold the same `threading.Lock` around both, or "
-                    "hand the data over through a `queue.Queue`, an `Event`, a `Future` or "
-                    "`Thread.join()`. Each result shows the later access; the earlier one is "
-                    "its related location, and both stacks are its code flows."},
-    "defaultConfiguration": {"level": "error"},
-    "properties": {"tags": ["concurrency", "reliability", "data-race"],
-                   "precision": "high", "problem.severity": "error"},
+# One rule per pattern (racewatch.reports.patterns), so that code scanning groups the
+# results by kind of bug.  RW001, the rule of every race before patterns existed, is the
+# pattern that fits every race: a race in a log without a pattern is one of those.
+RULE_IDS = {
+    "unordered-accesses": "RW001",
+    "lost-update": "RW002",
+    "check-then-act": "RW003",
+    "lazy-initialization": "RW004",
+    "iteration-while-changing": "RW005",
+    "inconsistent-locking": "RW006",
+    "unsynchronized-handoff": "RW007",
 }
+GENERIC = "unordered-accesses"
+_ABOUT = "\n\n" + (
+    "Each result shows the later access; the earlier one is its related location, and both "
+    "stacks are its code flows. The race is reported whether or not the bad interleaving "
+    "happened in this run.")
+
+
+def _rule(pattern_id: str, title: str, markdown: str) -> dict[str, Any]:
+    text = markdown.replace("`", "")
+    return {
+        "id": RULE_IDS[pattern_id],
+        "name": "".join(word.capitalize() for word in pattern_id.split("-")),
+        "shortDescription": {"text": f"Data race: {title}"},
+        "fullDescription": {"text": text},
+        "help": {"text": text + _ABOUT, "markdown": markdown + _ABOUT},
+        "defaultConfiguration": {"level": "error"},
+        "properties": {"tags": ["concurrency", "reliability", "data-race", pattern_id],
+                       "precision": "high", "problem.severity": "error"},
+    }
+
+
+RULES = sorted((_rule(*p) for p in PATTERNS), key=lambda rule: rule["id"])
+RULE_INDEX = {rule["id"]: i for i, rule in enumerate(RULES)}
 
 
 class _Locations:
@@ -111,7 +124,11 @@ def _result(race: Race, locations: _Locations) -> dict[str, Any]:
     later_top = later.stack[0] if later.stack else Frame("<unknown>", 1, "<unknown>")
     earlier_top = earlier.stack[0] if earlier.stack else Frame("<unknown>", 1, "<unknown>")
     # "[text](1)" links to the related location whose id is 1, in viewers that render it.
-    text = (f"Data race: {_literal(_access_words(race, later))} in thread "
+    pattern = race.pattern
+    what = (f"{pattern.title[:1].upper()}{pattern.title[1:]}: {_literal(pattern.explanation)} "
+            f"Fix: {_literal(pattern.fix)}. " if pattern is not None else "")
+    rule_id = RULE_IDS.get(pattern.id if pattern is not None else GENERIC, RULE_IDS[GENERIC])
+    text = (f"{what}Data race: {_literal(_access_words(race, later))} in thread "
             f"{_literal(_thread(later))} races with an earlier "
             f"[{_literal(_access_words(race, earlier))}](1) in thread "
             f"{_literal(_thread(earlier))}; seen {race.count} "
@@ -133,8 +150,8 @@ def _result(race: Race, locations: _Locations) -> dict[str, Any]:
                        "frames": [{"location": locations.location(f),
                                    "threadId": access.thread.id} for f in access.stack]})
     result: dict[str, Any] = {
-        "ruleId": RULE_ID,
-        "ruleIndex": 0,
+        "ruleId": rule_id,
+        "ruleIndex": RULE_INDEX[rule_id],
         "level": "error",
         "kind": "fail",
         "message": {"text": text},
@@ -146,7 +163,8 @@ def _result(race: Race, locations: _Locations) -> dict[str, Any]:
         "occurrenceCount": max(1, race.count),
         "stacks": stacks,
         "properties": {"kind": race.kind, "location": race.location, "key": race.key,
-                       "container": race.container.type, "tests": list(race.tests)},
+                       "container": race.container.type, "tests": list(race.tests),
+                       "pattern": pattern.id if pattern is not None else None},
     }
     if all(a.stack for a in (earlier, later)):
         result["codeFlows"] = [{"message": {"text": "the two unordered accesses"},
@@ -155,7 +173,8 @@ def _result(race: Race, locations: _Locations) -> dict[str, Any]:
 
 
 def render(report: Report, *, srcroot: str | None = None) -> dict[str, Any]:
-    """The report as a SARIF 2.1.0 log: one run, one rule, one result per distinct race."""
+    """The report as a SARIF 2.1.0 log: one run, a rule per pattern, a result per distinct
+    race."""
     locations = _Locations(srcroot if srcroot is not None else os.getcwd())
     summary = report.summary
     invocation: dict[str, Any] = {"executionSuccessful": True}
@@ -175,7 +194,7 @@ def render(report: Report, *, srcroot: str | None = None) -> dict[str, Any]:
             "tool": {"driver": {
                 "name": "racewatch",
                 "version": report.version or "0",
-                "rules": [RULE],
+                "rules": RULES,
             }},
             "originalUriBaseIds": {SRCROOT: {"uri": root_uri.rstrip("/") + "/"}},
             "invocations": [invocation],

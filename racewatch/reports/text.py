@@ -95,7 +95,7 @@ def _locks(access: AccessInfo, strip_prefix: str) -> str:
 def format_race(race: Race, pid: int | None = None, strip_prefix: str = "") -> str:
     """One race, as ThreadSanitizer would print it."""
     head = "WARNING: racewatch: data race" + (f" (pid={pid})" if pid is not None else "")
-    lines = [RULE, head]
+    lines = [RULE, head, *pattern_lines(race)]
     for access, current in ((race.current, True), (race.previous, False)):
         lines.append(f"  {_what(race, access, current)}:")
         lines.extend(format_frames(access.stack, strip_prefix))
@@ -130,9 +130,29 @@ def format_race(race: Race, pid: int | None = None, strip_prefix: str = "") -> s
     return "\n".join(lines) + "\n"
 
 
-def closing_line(distinct: int, suppressed: int = 0) -> str:
-    """The last line racewatch prints: ``racewatch: N race(s) found`` (or none), and how
-    many distinct races the suppressions hid, when any did."""
+def pattern_lines(race: Race, indent: str = "  ") -> list[str]:
+    """What kind of bug the race is, and how to fix it: two lines, then a blank one (none
+    for a race from a report written before patterns existed)."""
+    p = race.pattern
+    if p is None:
+        return []
+    return [f"{indent}Pattern: {p.title}: {printable(p.explanation)}",
+            f"{indent}Fix: {printable(p.fix)}", ""]
+
+
+def format_refinement(race: Race, strip_prefix: str = "") -> str:
+    """A race printed already, whose later occurrence showed a more specific pattern."""
+    ends = " and ".join(f"{_path(file, strip_prefix)}:{line}" for file, line in race.signature)
+    return "\n".join([f"racewatch: seen again, the race between {ends} shows more of what "
+                       "it is:", *pattern_lines(race)]) + "\n"
+
+
+def closing_line(distinct: int, suppressed: int = 0, problems: int | None = None) -> str:
+    """The last line racewatch prints: ``racewatch: N race(s) found`` (or none), how many
+    problems they are when races share a root cause (``(3 problems)``), and how many
+    distinct races the suppressions hid, when any did."""
     found = f"{distinct} race{'s' if distinct != 1 else ''}" if distinct else "no races"
+    grouped = (f" ({problems} problem{'s' if problems != 1 else ''})"
+               if problems is not None and 0 < problems < distinct else "")
     hidden = f", {suppressed} suppressed" if suppressed else ""
-    return f"racewatch: {found} found{hidden}"
+    return f"racewatch: {found} found{grouped}{hidden}"

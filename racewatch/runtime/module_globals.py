@@ -23,7 +23,7 @@ import _thread
 import sys
 import types
 
-from . import shadow, stacks
+from . import shadow, stacks, unset
 from .core import COMPILED
 from .settings import SETTINGS, WATCH_GLOBAL
 from .shadow import Shadow
@@ -68,7 +68,7 @@ def instrumented(g) -> bool:
     return entry is not None and entry[0] is g
 
 
-def _check(g: dict, name: str, op: str, write: bool) -> None:
+def _check(g: dict, name: str, op: str, write: bool, found_unset: bool = False) -> None:
     if not SETTINGS.watch & WATCH_GLOBAL:
         return
     entry = _modules.get(id(g))
@@ -82,11 +82,13 @@ def _check(g: dict, name: str, op: str, write: bool) -> None:
         shadow.write(ts, sh, g, name, op)
     else:
         shadow.read(ts, sh, name, op)
+        if found_unset:  # the evidence of a lazy initialization (see racewatch.runtime.unset)
+            unset.saw_unset(sh, name)
 
 
 def gread(name: str, value):
     """A read of global ``name`` (its ``value`` already found by Python): returns it."""
-    _check(_getframe(1).f_globals, name, "load", False)
+    _check(_getframe(1).f_globals, name, "load", False, value is None)
     return value
 
 

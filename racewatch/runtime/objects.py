@@ -37,7 +37,7 @@ import sys
 import types
 import weakref
 
-from . import module_globals, shadow, stacks
+from . import module_globals, shadow, stacks, unset
 from .core import COMPILED
 from .settings import SETTINGS, WATCH_ATTR
 from .shadow import REGISTRY, Shadow
@@ -253,19 +253,20 @@ def _after_get(obj, name: str, value) -> None:
     """The read ``obj.name`` gave ``value`` (``_MISSING``: AttributeError)."""
     tp = type(obj)
     descr = _class_lookup(tp, name)
+    found_unset = value is None or value is _MISSING
     if descr is not _MISSING:
         if _is_data_descriptor(descr):
             if type(descr) is _MemberDescriptor:
-                _check(obj, name, "getattr", False)
+                _check(obj, name, "getattr", False, found_unset)
             elif name == "__dict__" and type(descr) is _GetSetDescriptor:
                 _check(obj, None, "vars", False)
             return
         if hasattr(type(descr), "__get__"):
             return  # a method (or another non-data descriptor): the class's code
         if value is descr:
-            _check(_owner(tp, name), name, "getattr", False)
+            _check(_owner(tp, name), name, "getattr", False, found_unset)
             return
-    _check(obj, name, "getattr", False)
+    _check(obj, name, "getattr", False, found_unset)
 
 
 def _after_set(obj, name, op: str) -> None:
@@ -290,7 +291,7 @@ def class_read(cls, name: str, value):
         descr = _class_lookup(cls, name)
         if (descr is not _MISSING and value is descr
                 and not hasattr(type(descr), "__get__")):
-            access(_owner(cls, name), name, "getattr", False)
+            access(_owner(cls, name), name, "getattr", False, value is None)
     return value
 
 
@@ -307,8 +308,8 @@ def class_update(cls, name: str) -> None:
         access(cls, name, "setattr", True)
 
 
-def access(target, name, op: str, write: bool) -> None:
-    _check(target, name, op, write)
+def access(target, name, op: str, write: bool, found_unset: bool = False) -> None:
+    _check(target, name, op, write, found_unset)
 
 
 def _seen_index(target, name) -> int:
@@ -342,8 +343,9 @@ def _seen_again(target, name, write: bool) -> bool:
     return True
 
 
-def _check(target, name, op: str, write: bool) -> None:
-    """One access to attribute ``name`` of ``target`` (None: every attribute)."""
+def _check(target, name, op: str, write: bool, found_unset: bool = False) -> None:
+    """One access to attribute ``name`` of ``target`` (None: every attribute); a read that
+    ``found_unset`` the attribute (None, or missing) is remembered (see ``unset``)."""
     ts = shadow.enter_thread()
     if ts is None:
         return
@@ -361,6 +363,8 @@ def _check(target, name, op: str, write: bool) -> None:
         shadow.write(ts, sh, target, name, op)
     else:
         shadow.read(ts, sh, name, op)
+        if found_unset:
+            unset.saw_unset(sh, name)
     i = _seen_index(target, name)
     e = ts.attr_seen[i]
     same = (e is not None and e[2] is ref and e[1] is name and e[3] == ts.clock

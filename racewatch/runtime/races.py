@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ..reports import patterns
 from ..reports.model import (
     AccessInfo,
     Container,
@@ -18,7 +19,7 @@ from ..reports.model import (
     Timeline,
     location_words,
 )
-from . import forks, stacks
+from . import forks, stacks, unset
 from .core import COMPILED
 from .keys import describe
 from .settings import SETTINGS
@@ -99,6 +100,10 @@ def timeline(previous: Access, current: Access) -> Timeline:
 
 Listener = Callable[[Race, bool], None]
 
+# How many later occurrences of one race may refine its pattern (each costs resolving its
+# stacks): enough for the few shapes one pair of lines can show.
+REFINEMENTS = 4
+
 
 class RaceTable:
     """Every distinct race of the run, with its count, and who wants to hear of them.
@@ -128,6 +133,7 @@ class RaceTable:
         # needs no frame of its own (see racewatch/_core/sink.c).
         self.sink = COMPILED.Sink(self.on_conflict, self.pending) if COMPILED is not None \
             else self.on_conflict
+        self._refinements: dict[tuple, int] = {}
 
     def on_conflict(self, conflict: Conflict) -> None:
         """The handler of each pair of unordered accesses the shadow finds."""
@@ -163,6 +169,8 @@ class RaceTable:
                 # A signal handler may have found the same race while this one was built.
                 race = self._races.setdefault(signature, built)
             new = race.count == 0
+            if not new:
+                self._refine(race, signature, conflict)
             race.count += 1
             self.occurrences += 1
             for listener in self.listeners:
@@ -199,10 +207,10 @@ class RaceTable:
         if self.first_failure is None:
             self.first_failure = f"{type(exc).__name__}: {exc}"
 
-    def _build(self, c: Conflict) -> Race:
+    def _build(self, c: Conflict, with_timeline: bool = True) -> Race:
         sh = c.shadow
         one, whole, field_name = location_words(sh.kind)
-        return Race(
+        race = Race(
             kind=kind_of(c.previous, c.current),
             container=Container(sh.kind, stacks.resolve(sh.created_at), sh.name),
             key=None if c.on_keys else describe(c.key),
@@ -211,10 +219,32 @@ class RaceTable:
             previous=access_info(c.previous, c.previous_key,
                                  c.on_keys and c.previous.write and c.previous_key is not None),
             location=whole if c.on_keys else one,
-            timeline=timeline(c.previous, c.current),
+            timeline=timeline(c.previous, c.current) if with_timeline else None,
             value=None if c.on_keys else location_value(field_name, c.key),
             count=0,
         )
+        prior = c.current_prior
+        race.pattern = patterns.classify(
+            race, access_info(prior) if prior is not None else None,
+            not c.on_keys and sh.kind in ("object", "class", "module")
+            and unset.seen_unset(sh, c.key))
+        return race
+
+    def _refine(self, race: Race, signature: tuple, c: Conflict) -> None:
+        """A later occurrence of a race may show what the first could not: the current
+        thread's own read before its write (the other side of a read-modify-write whose
+        first occurrence was only its read).  The more specific pattern it shows replaces
+        the race's: the reports made at the end carry it (the text printed when the race
+        was found cannot)."""
+        if c.current_prior is None or race.pattern is None:
+            return
+        done = self._refinements.get(signature, 0)
+        if done >= REFINEMENTS or patterns.RANK[race.pattern.id] == max(patterns.RANK.values()):
+            return
+        self._refinements[signature] = done + 1
+        found = self._build(c, with_timeline=False).pattern
+        if found is not None and patterns.RANK[found.id] > patterns.RANK[race.pattern.id]:
+            race.pattern = found
 
     def races(self) -> list[Race]:
         if self.pending or self._unsent:
@@ -242,5 +272,6 @@ class RaceTable:
             self._suppressed.clear()
             self.pending.clear()
             self._unsent.clear()
+            self._refinements.clear()
             self.occurrences = 0
             self.suppressed = 0

@@ -148,10 +148,10 @@ class Conflict:
     """Two accesses that nothing orders, found while checking the later one."""
 
     __slots__ = ("shadow", "key", "on_keys", "previous_key", "current_key", "previous",
-                 "current")
+                 "current", "current_prior")
 
     def __init__(self, shadow, key, on_keys, previous, current, previous_key=None,
-                 current_key=None):
+                 current_key=None, current_prior=None):
         self.shadow = shadow
         self.key = key                    # the key location (None for the keys location)
         self.on_keys = on_keys            # True for the keys location
@@ -160,6 +160,11 @@ class Conflict:
         # For the keys location: the key each side's insert or delete touched, if any.
         self.previous_key = previous_key
         self.current_key = current_key
+        # When ``current`` is a write: the current thread's own read of the location in the
+        # same epoch (nothing released between the two), as the write's check found it in
+        # the read set it replaces; else None.  The check of a check-then-act, the read of
+        # a read-modify-write: what the report needs to say which kind of bug it is.
+        self.current_prior = current_prior
 
 
 def shadow_of(d) -> Shadow | None:
@@ -238,6 +243,16 @@ def _add_read(r, cur: Access, vc):
         return {r.slot: r, cur.slot: cur}
     r[cur.slot] = cur
     return r
+
+
+def _own_read(r, cur: Access):
+    """The read in read set ``r`` that ``cur``'s thread made in ``cur``'s epoch, or None."""
+    if r is None:
+        return None
+    a = r if type(r) is Access else r.get(cur.slot)
+    if a is not None and a.slot == cur.slot and a.clock == cur.clock:
+        return a
+    return None
 
 
 def _same_epoch_read(r, ts: ThreadState) -> bool:
@@ -468,13 +483,17 @@ def on_clear(d, op: str = "clear") -> None:
 
 
 def _check_write(sh: Shadow, key, loc: Loc, cur: Access, vc, conflicts: list) -> None:
+    # This thread's own read of the key, from its reads or its reads of every key.
+    prior = _own_read(loc.r, cur)
+    if prior is None:
+        prior = _own_read(sh.allr, cur)
     w = loc.w
     if w is not None and not _covered(w, vc):
-        conflicts.append(Conflict(sh, key, False, w, cur))
+        conflicts.append(Conflict(sh, key, False, w, cur, None, None, prior))
     for r in _unordered_reads(loc.r, vc):
-        conflicts.append(Conflict(sh, key, False, r, cur))
+        conflicts.append(Conflict(sh, key, False, r, cur, None, None, prior))
     for r in _unordered_reads(sh.allr, vc):
-        conflicts.append(Conflict(sh, key, False, r, cur))
+        conflicts.append(Conflict(sh, key, False, r, cur, None, None, prior))
     loc.w = cur
     loc.r = None
     sh.wsum[cur.slot] = (cur, key)
@@ -488,26 +507,29 @@ def _unordered_writes(sh: Shadow, cur: Access, vc, conflicts: list) -> None:
             conflicts.append(Conflict(sh, key, False, w, cur))
 
 
-def _check_keys_write(sh: Shadow, key, cur: Access, vc, conflicts: list) -> None:
-    """The checks of a write of ``keys``: against its last write and its reads."""
+def _check_keys_write(sh: Shadow, key, cur: Access, vc, conflicts: list, prior) -> None:
+    """The checks of a write of ``keys``: against its last write and its reads (``prior``:
+    this thread's own read of ``keys`` in its epoch)."""
     keys = sh.keys
     w = keys.w
     if w is not None and not _covered(w, vc):
-        conflicts.append(Conflict(sh, None, True, w, cur, keys.wkey, key))
+        conflicts.append(Conflict(sh, None, True, w, cur, keys.wkey, key, prior))
     for r in _unordered_reads(keys.r, vc):
-        conflicts.append(Conflict(sh, None, True, r, cur, None, key))
+        conflicts.append(Conflict(sh, None, True, r, cur, None, key, prior))
 
 
-def _unordered_updates(sh: Shadow, cur: Access, vc, current_key, conflicts: list) -> None:
+def _unordered_updates(sh: Shadow, cur: Access, vc, current_key, conflicts: list,
+                       prior=None) -> None:
     for rec, key in sh.keys.u.values():
         if not _covered(rec, vc):
-            conflicts.append(Conflict(sh, None, True, rec, cur, key, current_key))
+            conflicts.append(Conflict(sh, None, True, rec, cur, key, current_key, prior))
 
 
 def _write_keys(sh: Shadow, key, cur: Access, vc, conflicts: list) -> None:
     """``clear()`` (and, with ``report_key_order``, an insert or delete)."""
-    _check_keys_write(sh, key, cur, vc, conflicts)
-    _unordered_updates(sh, cur, vc, key, conflicts)
+    prior = _own_read(sh.keys.r, cur)
+    _check_keys_write(sh, key, cur, vc, conflicts, prior)
+    _unordered_updates(sh, cur, vc, key, conflicts, prior)
     keys = sh.keys
     keys.w = cur
     keys.r = None
@@ -526,7 +548,7 @@ def _update_keys(sh: Shadow, key, cur: Access, vc, conflicts: list) -> None:
     if SETTINGS.report_key_order:
         _write_keys(sh, key, cur, vc, conflicts)
         return
-    _check_keys_write(sh, key, cur, vc, conflicts)
+    _check_keys_write(sh, key, cur, vc, conflicts, _own_read(sh.keys.r, cur))
     u = sh.keys.u
     for slot in [s for s, (rec, _) in u.items() if s != cur.slot and _covered(rec, vc)]:
         del u[slot]

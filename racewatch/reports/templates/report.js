@@ -17,6 +17,8 @@
     return doc.getElementById(file + "-" + n);
   }
 
+  /* A racing line's window: its context lines around it, it marked.  A fix's window
+     (data-from, data-to, data-marks): those lines, the lines to change marked. */
   function fillSource(hole) {
     var file = hole.dataset.file;
     var n = +hole.dataset.line;
@@ -25,14 +27,18 @@
       hole.textContent = line ? line.textContent.trim() : "";
       return;
     }
+    var fix = hole.dataset.marks !== undefined;
+    var from = fix ? +hole.dataset.from : n - context;
+    var to = fix ? +hole.dataset.to : n + context;
+    var marks = fix ? hole.dataset.marks.split(" ").map(Number) : [n];
     var pre = doc.createElement("pre");
     pre.className = "code";
-    for (var k = n - context; k <= n + context; k++) {
+    for (var k = from; k <= to; k++) {
       var original = sourceLine(file, k);
       if (!original) continue;
       var copy = original.cloneNode(true);
       copy.removeAttribute("id");
-      if (k === n) copy.classList.add("mark");
+      if (marks.indexOf(k) >= 0) copy.classList.add(fix ? "fixline" : "mark");
       pre.appendChild(copy);
     }
     hole.textContent = "";
@@ -93,7 +99,7 @@
 
   /* Filters: each race lists the indices of its files, threads and tests in data-*. */
   function control(id) { return doc.getElementById(id); }
-  var facets = [["f-file", "f"], ["f-thread", "t"], ["f-test", "x"]].map(function (pair) {
+  var facets = [["f-problem", "g"], ["f-file", "f"], ["f-thread", "t"], ["f-test", "x"]].map(function (pair) {
     return { select: control(pair[0]), key: pair[1] };
   }).filter(function (facet) { return facet.select; });
   var text = control("f-text");

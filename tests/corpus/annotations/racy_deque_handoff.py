@@ -1,4 +1,7 @@
-"""The same hand-off through a polled deque, without annotations: racewatch cannot see it."""
+"""The same hand-off through a polled deque, without annotations: racewatch cannot see it.
+
+PATTERN: unsynchronized-handoff
+"""
 import threading
 import time
 from collections import deque

@@ -1,4 +1,7 @@
-"""ignore() covers only its block: the same thread's access after it is checked again."""
+"""ignore() covers only its block: the same thread's access after it is checked again.
+
+PATTERN: unsynchronized-handoff
+"""
 import threading
 
 import racewatch

@@ -1,4 +1,7 @@
-"""The same hand-off through os.pipe without annotations: the pipe is invisible to racewatch."""
+"""The same hand-off through os.pipe without annotations: the pipe is invisible to racewatch.
+
+PATTERN: unsynchronized-handoff
+"""
 import os
 import threading
 

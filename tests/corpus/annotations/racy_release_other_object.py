@@ -1,4 +1,7 @@
-"""release() and acquire() on different objects declare no edge."""
+"""release() and acquire() on different objects declare no edge.
+
+PATTERN: unsynchronized-handoff
+"""
 import threading
 import time
 

@@ -1,5 +1,8 @@
 """A plain class attribute read through an instance is the class's location: a thread that
-rebinds it on the class races with a thread that reads it through an instance."""
+rebinds it on the class races with a thread that reads it through an instance.
+
+PATTERN: unsynchronized-handoff
+"""
 import threading
 
 

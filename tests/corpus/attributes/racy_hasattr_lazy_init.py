@@ -1,4 +1,7 @@
-"""``hasattr`` before creating the attribute: the failed read races with the write."""
+"""``hasattr`` before creating the attribute: the failed read races with the write.
+
+PATTERN: lazy-initialization
+"""
 import threading
 
 

@@ -1,5 +1,8 @@
 """Check-then-act lazy initialization of an attribute: both threads can see None and both
-connect (and one connection is lost)."""
+connect (and one connection is lost).
+
+PATTERN: lazy-initialization
+"""
 import threading
 
 

@@ -1,5 +1,8 @@
 """``self.n += 1`` from two threads: a read then a write of the attribute, and another
-thread's write can fall in between (a lost update)."""
+thread's write can fall in between (a lost update).
+
+PATTERN: lost-update
+"""
 import threading
 
 

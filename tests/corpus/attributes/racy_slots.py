@@ -1,4 +1,7 @@
-"""A class with ``__slots__``: its slots are locations as attributes are."""
+"""A class with ``__slots__``: its slots are locations as attributes are.
+
+PATTERN: lost-update
+"""
 import threading
 
 

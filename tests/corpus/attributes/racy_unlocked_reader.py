@@ -1,4 +1,7 @@
-"""The writer holds the lock, the reader does not: the lock orders nothing."""
+"""The writer holds the lock, the reader does not: the lock orders nothing.
+
+PATTERN: inconsistent-locking
+"""
 import threading
 
 

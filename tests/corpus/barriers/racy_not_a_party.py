@@ -1,4 +1,7 @@
-"""A thread that never waits on the barrier is not ordered by it."""
+"""A thread that never waits on the barrier is not ordered by it.
+
+PATTERN: unsynchronized-handoff
+"""
 import threading
 
 barrier = threading.Barrier(2)

@@ -1,4 +1,7 @@
-"""A barrier reused for a second phase: a write and a read after the same wait() still race."""
+"""A barrier reused for a second phase: a write and a read after the same wait() still race.
+
+PATTERN: unsynchronized-handoff
+"""
 import threading
 import time
 

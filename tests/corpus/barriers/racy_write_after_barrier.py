@@ -1,4 +1,7 @@
-"""A party writes after the barrier, another reads after it: both are after, neither first."""
+"""A party writes after the barrier, another reads after it: both are after, neither first.
+
+PATTERN: unsynchronized-handoff
+"""
 import threading
 
 barrier = threading.Barrier(2)

@@ -1,4 +1,7 @@
-"""d[k] += 1 is a read and a write, and two threads do it."""
+"""d[k] += 1 is a read and a write, and two threads do it.
+
+PATTERN: lost-update
+"""
 import threading
 
 hits = {"/": 0}

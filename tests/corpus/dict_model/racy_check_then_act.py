@@ -1,4 +1,7 @@
-"""Check-then-act: `if k not in d: d[k] = ...` in two threads."""
+"""Check-then-act: `if k not in d: d[k] = ...` in two threads.
+
+PATTERN: check-then-act
+"""
 import threading
 
 cache = {}

@@ -1,4 +1,7 @@
-"""clear() writes every key: a get of one of them races with it."""
+"""clear() writes every key: a get of one of them races with it.
+
+PATTERN: unordered-accesses
+"""
 import threading
 
 cache = {"a": 1, "b": 2}

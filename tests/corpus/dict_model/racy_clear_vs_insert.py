@@ -1,5 +1,8 @@
 """``clear()`` writes the set of keys: it races with an insert by another thread (an insert
-commutes with other inserts, not with a clear)."""
+commutes with other inserts, not with a clear).
+
+PATTERN: unordered-accesses
+"""
 import threading
 
 cache = {"old": 1}

@@ -1,4 +1,7 @@
-"""`k in d` for a key that is missing races with another thread's insert of it."""
+"""`k in d` for a key that is missing races with another thread's insert of it.
+
+PATTERN: unsynchronized-handoff
+"""
 import threading
 
 seen = {}

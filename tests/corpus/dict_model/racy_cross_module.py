@@ -1,4 +1,7 @@
-"""A dict created in one module (registry.py) and raced on from this one."""
+"""A dict created in one module (registry.py) and raced on from this one.
+
+PATTERN: unsynchronized-handoff
+"""
 import sys
 import threading
 from pathlib import Path

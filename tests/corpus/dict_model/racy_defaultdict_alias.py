@@ -1,4 +1,7 @@
-"""defaultdict imported under another name, through the collections module."""
+"""defaultdict imported under another name, through the collections module.
+
+PATTERN: lost-update
+"""
 import collections
 import threading
 from collections import defaultdict as dd

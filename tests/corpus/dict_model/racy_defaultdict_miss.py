@@ -1,4 +1,7 @@
-"""A defaultdict(list) miss inserts the key: two threads missing the same key race."""
+"""A defaultdict(list) miss inserts the key: two threads missing the same key race.
+
+PATTERN: lost-update
+"""
 import threading
 from collections import defaultdict
 

@@ -1,4 +1,7 @@
-"""Dicts made by dict(...) and by a comprehension are tracked like displays."""
+"""Dicts made by dict(...) and by a comprehension are tracked like displays.
+
+PATTERN: unsynchronized-handoff
+"""
 import threading
 
 squares = {n: n * n for n in range(5)}

@@ -2,6 +2,7 @@
 keys (what iteration, ``popitem`` and ``repr`` show) depends on which thread ran first.
 
 OPTIONS: --report-key-order
+PATTERN: unordered-accesses
 """
 import threading
 

@@ -1,5 +1,8 @@
 """A read of every key (``items()``) races with each write that nothing orders before it:
-here with both of the writer's, not only its latest (each racing key is reported)."""
+here with both of the writer's, not only its latest (each racing key is reported).
+
+PATTERN: iteration-while-changing
+"""
 import threading
 import time
 

@@ -1,4 +1,7 @@
-"""items() reads every key: an update of any key races with it."""
+"""items() reads every key: an update of any key races with it.
+
+PATTERN: iteration-while-changing
+"""
 import threading
 
 prices = {"apple": 1.0, "pear": 2.0}

@@ -1,4 +1,7 @@
-"""Iterating a dict while another thread inserts into it."""
+"""Iterating a dict while another thread inserts into it.
+
+PATTERN: iteration-while-changing
+"""
 import threading
 
 registry = {"a": 1, "b": 2}

@@ -1,4 +1,7 @@
-"""len() while another thread deletes a key: the set of keys is one location."""
+"""len() while another thread deletes a key: the set of keys is one location.
+
+PATTERN: unordered-accesses
+"""
 import threading
 
 sessions = {"s1": 1, "s2": 2, "s3": 3}

@@ -1,4 +1,7 @@
-"""The inner dict of a nested structure is shared too."""
+"""The inner dict of a nested structure is shared too.
+
+PATTERN: unsynchronized-handoff
+"""
 import threading
 
 config = {"db": {"host": "localhost", "port": 5432}}

@@ -4,6 +4,8 @@ The inserts commute with each other, but not with ``len``: the size the main thr
 is not ordered after the insert it counts (``time.sleep`` is not synchronization), so
 nothing promises that the value stored with it is there to be read.  Join the threads,
 or wait on an Event or a queue.
+
+PATTERN: unsynchronized-handoff
 """
 import threading
 import time

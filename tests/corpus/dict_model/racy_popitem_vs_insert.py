@@ -1,5 +1,8 @@
 """``popitem()`` takes the last key inserted: which one depends on the order of the keys,
-so it reads them, and races with an insert by another thread."""
+so it reads them, and races with an insert by another thread.
+
+PATTERN: unordered-accesses
+"""
 import threading
 
 pending = {"a": 1}

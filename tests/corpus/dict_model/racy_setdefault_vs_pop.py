@@ -1,4 +1,7 @@
-"""setdefault in one thread, pop of the same key in another."""
+"""setdefault in one thread, pop of the same key in another.
+
+PATTERN: unordered-accesses
+"""
 import threading
 
 pending = {}

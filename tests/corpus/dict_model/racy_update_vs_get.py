@@ -1,4 +1,7 @@
-"""update() and |= write each key they set."""
+"""update() and |= write each key they set.
+
+PATTERN: unsynchronized-handoff
+"""
 import threading
 
 settings = {"debug": False}

@@ -1,4 +1,7 @@
-"""The event is set by a thread that did not write the data: no edge from the writer."""
+"""The event is set by a thread that did not write the data: no edge from the writer.
+
+PATTERN: unsynchronized-handoff
+"""
 import threading
 
 data = {}

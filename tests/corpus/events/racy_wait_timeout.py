@@ -1,4 +1,7 @@
-"""wait(timeout) timed out (the worker never sets the event): reading anyway is a race."""
+"""wait(timeout) timed out (the worker never sets the event): reading anyway is a race.
+
+PATTERN: unsynchronized-handoff
+"""
 import threading
 
 result = {}

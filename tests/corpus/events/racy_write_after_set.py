@@ -1,4 +1,7 @@
-"""The writer keeps writing after set(): the waiter is ordered only after what came before."""
+"""The writer keeps writing after set(): the waiter is ordered only after what came before.
+
+PATTERN: unsynchronized-handoff
+"""
 import threading
 
 progress = {"step": 0}

@@ -2,7 +2,12 @@
 not ordered after the writer, whose unlock it never waited for.
 
 The pipes only pace the threads (racewatch sees no edge through a pipe): the writer is
-done before the holder takes the lock, and the holder has it while the reader tries."""
+done before the holder takes the lock, and the holder has it while the reader tries.
+The reader reads what the writer wrote with nothing to hand it over: a hand-off (the flock
+is not among the locks an access records as held).
+
+PATTERN: unsynchronized-handoff
+"""
 import fcntl
 import os
 import tempfile

@@ -1,4 +1,11 @@
-"""One thread updates under an exclusive flock, the other forgets to take it."""
+"""One thread updates under an exclusive flock, the other forgets to take it.
+
+A flock orders what it guards (its unlock is a release), but it is not one of the locks
+an access records as held: the two writes are unordered accesses, not an inconsistent
+locking, which racewatch says only of the thread locks it sees held.
+
+PATTERN: unordered-accesses
+"""
 import fcntl
 import os
 import tempfile

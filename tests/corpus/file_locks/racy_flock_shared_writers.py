@@ -1,5 +1,8 @@
 """Two threads write under a *shared* flock: shared holders do not exclude, or order, each
-other."""
+other.
+
+PATTERN: unordered-accesses
+"""
 import fcntl
 import os
 import tempfile

@@ -1,5 +1,8 @@
 """Each function guards the totals with a lock file of its own: two files are two locks,
-and nothing orders the two sections."""
+and nothing orders the two sections.
+
+PATTERN: lost-update
+"""
 import fcntl
 import os
 import tempfile

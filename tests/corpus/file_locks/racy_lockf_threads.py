@@ -1,5 +1,8 @@
 """fcntl.lockf takes a POSIX record lock, which belongs to the process: every thread of the
-holding process gets it at once, so it orders no two threads."""
+holding process gets it at once, so it orders no two threads.
+
+PATTERN: lost-update
+"""
 import fcntl
 import os
 import tempfile

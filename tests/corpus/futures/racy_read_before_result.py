@@ -1,4 +1,7 @@
-"""main peeks at what the task writes before asking for its result."""
+"""main peeks at what the task writes before asking for its result.
+
+PATTERN: unsynchronized-handoff
+"""
 from concurrent.futures import ThreadPoolExecutor
 
 progress = {}

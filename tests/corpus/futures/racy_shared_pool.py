@@ -1,4 +1,7 @@
-"""Two threads share a pool: a task thread A submits is not ordered after what B wrote."""
+"""Two threads share a pool: a task thread A submits is not ordered after what B wrote.
+
+PATTERN: unsynchronized-handoff
+"""
 import threading
 from concurrent.futures import ThreadPoolExecutor
 

@@ -1,4 +1,7 @@
-"""Two tasks in one pool write the same key: submit order does not order the tasks."""
+"""Two tasks in one pool write the same key: submit order does not order the tasks.
+
+PATTERN: unordered-accesses
+"""
 import threading
 from concurrent.futures import ThreadPoolExecutor
 

@@ -1,4 +1,7 @@
-"""Another module's global, read as ``module.x`` while that module's function rebinds it."""
+"""Another module's global, read as ``module.x`` while that module's function rebinds it.
+
+PATTERN: unsynchronized-handoff
+"""
 import sys
 import threading
 from pathlib import Path

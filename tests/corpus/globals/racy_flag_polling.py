@@ -1,5 +1,8 @@
 """A stop flag in a global, polled with ``time.sleep``: sleeping is not synchronization, so
-nothing orders the write of the flag before the reads that see it."""
+nothing orders the write of the flag before the reads that see it.
+
+PATTERN: unsynchronized-handoff
+"""
 import threading
 import time
 

@@ -1,4 +1,7 @@
-"""A module-level counter rebound under ``global`` from two threads: a lost update."""
+"""A module-level counter rebound under ``global`` from two threads: a lost update.
+
+PATTERN: lost-update
+"""
 import threading
 
 total = 0

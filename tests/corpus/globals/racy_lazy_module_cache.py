@@ -1,4 +1,7 @@
-"""Lazy initialization of a module-level cache: check, then fill, from two threads."""
+"""Lazy initialization of a module-level cache: check, then fill, from two threads.
+
+PATTERN: lazy-initialization
+"""
 import threading
 
 _table = None

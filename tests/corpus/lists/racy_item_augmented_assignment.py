@@ -1,4 +1,7 @@
-"""`totals[0] += 1` in two threads: a read then a write of item 0, a lost update."""
+"""`totals[0] += 1` in two threads: a read then a write of item 0, a lost update.
+
+PATTERN: lost-update
+"""
 import threading
 
 totals = [0]

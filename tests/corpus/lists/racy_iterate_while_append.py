@@ -1,4 +1,7 @@
-"""Iterating a list while another thread appends to it."""
+"""Iterating a list while another thread appends to it.
+
+PATTERN: iteration-while-changing
+"""
 import threading
 
 events = ["start"]

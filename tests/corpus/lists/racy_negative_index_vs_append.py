@@ -1,4 +1,7 @@
-"""`log[-1]` depends on the length: it races with an append from another thread."""
+"""`log[-1]` depends on the length: it races with an append from another thread.
+
+PATTERN: unordered-accesses
+"""
 import threading
 
 log = ["boot"]

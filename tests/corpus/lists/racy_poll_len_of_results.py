@@ -1,5 +1,8 @@
 """Polling the length of a list that workers append to: the length is read while another
-thread changes it (time.sleep is not synchronization)."""
+thread changes it (time.sleep is not synchronization).
+
+PATTERN: unsynchronized-handoff
+"""
 import threading
 import time
 

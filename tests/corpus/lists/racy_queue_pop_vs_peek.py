@@ -1,4 +1,7 @@
-"""A list used as a queue: one thread peeks at the head while another pops it."""
+"""A list used as a queue: one thread peeks at the head while another pops it.
+
+PATTERN: unordered-accesses
+"""
 import threading
 
 pending = ["job-1", "job-2", "job-3"]

@@ -1,4 +1,7 @@
-"""Check-then-act on a list: `if x in l: l.remove(x)` in two threads."""
+"""Check-then-act on a list: `if x in l: l.remove(x)` in two threads.
+
+PATTERN: check-then-act
+"""
 import threading
 
 waiting = ["alice", "bob"]

@@ -1,4 +1,7 @@
-"""Copying a list with a slice while another thread inserts at its head."""
+"""Copying a list with a slice while another thread inserts at its head.
+
+PATTERN: iteration-while-changing
+"""
 import threading
 
 history = ["a", "b", "c"]

@@ -1,4 +1,7 @@
-"""Sorting a list writes every item: it races with another thread's append."""
+"""Sorting a list writes every item: it races with another thread's append.
+
+PATTERN: unordered-accesses
+"""
 import threading
 
 scores = [3, 1, 2]

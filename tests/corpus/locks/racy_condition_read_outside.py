@@ -1,5 +1,8 @@
 """The waiter reads the shared dict after leaving the condition's lock, the producer writes
-again without it."""
+again without it.
+
+PATTERN: unsynchronized-handoff
+"""
 import threading
 
 cond = threading.Condition()

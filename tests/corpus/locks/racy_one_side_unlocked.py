@@ -1,4 +1,7 @@
-"""One thread updates under a lock, the other forgets to take it."""
+"""One thread updates under a lock, the other forgets to take it.
+
+PATTERN: inconsistent-locking
+"""
 import threading
 
 lock = threading.Lock()

@@ -1,4 +1,7 @@
-"""The writer holds the RLock (twice); the reader does not take it at all."""
+"""The writer holds the RLock (twice); the reader does not take it at all.
+
+PATTERN: inconsistent-locking
+"""
 import threading
 
 lock = threading.RLock()

@@ -1,4 +1,7 @@
-"""Each thread holds a lock, but not the same one."""
+"""Each thread holds a lock, but not the same one.
+
+PATTERN: inconsistent-locking
+"""
 import threading
 
 lock_a = threading.Lock()

@@ -1,4 +1,7 @@
-"""main reads a worker's result without q.join(): task_done() orders nothing yet."""
+"""main reads a worker's result without q.join(): task_done() orders nothing yet.
+
+PATTERN: unsynchronized-handoff
+"""
 import queue
 import threading
 

@@ -1,4 +1,7 @@
-"""qsize() shows the job is queued, but only get() hands it over: the monitor races."""
+"""qsize() shows the job is queued, but only get() hands it over: the monitor races.
+
+PATTERN: unsynchronized-handoff
+"""
 import queue
 import threading
 import time

@@ -1,4 +1,7 @@
-"""Two producers on one SimpleQueue: putting into the same queue does not order them."""
+"""Two producers on one SimpleQueue: putting into the same queue does not order them.
+
+PATTERN: lost-update
+"""
 import queue
 import threading
 

@@ -1,4 +1,7 @@
-"""Two producers put into one queue: the queue's own lock does not order them."""
+"""Two producers put into one queue: the queue's own lock does not order them.
+
+PATTERN: unordered-accesses
+"""
 import queue
 import threading
 

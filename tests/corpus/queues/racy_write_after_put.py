@@ -1,4 +1,7 @@
-"""The producer changes the spec after put(): the consumer is ordered only before that."""
+"""The producer changes the spec after put(): the consumer is ordered only before that.
+
+PATTERN: unsynchronized-handoff
+"""
 import queue
 import threading
 

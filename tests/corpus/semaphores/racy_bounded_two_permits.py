@@ -1,4 +1,7 @@
-"""BoundedSemaphore(2): the permits it started with carry no edge, whoever releases first."""
+"""BoundedSemaphore(2): the permits it started with carry no edge, whoever releases first.
+
+PATTERN: unordered-accesses
+"""
 import threading
 
 workers = threading.BoundedSemaphore(2)

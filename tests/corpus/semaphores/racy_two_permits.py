@@ -1,4 +1,7 @@
-"""Semaphore(2) lets two holders in at once: they are not ordered between them."""
+"""Semaphore(2) lets two holders in at once: they are not ordered between them.
+
+PATTERN: lost-update
+"""
 import threading
 
 connections = threading.Semaphore(2)

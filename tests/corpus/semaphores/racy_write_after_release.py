@@ -1,4 +1,7 @@
-"""The signalling thread writes again after release(): only what came before is handed over."""
+"""The signalling thread writes again after release(): only what came before is handed over.
+
+PATTERN: unsynchronized-handoff
+"""
 import threading
 
 report = {"status": "pending"}

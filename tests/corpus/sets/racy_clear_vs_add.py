@@ -1,4 +1,7 @@
-"""clear() writes every element and the members: it races with another thread's add."""
+"""clear() writes every element and the members: it races with another thread's add.
+
+PATTERN: unordered-accesses
+"""
 import threading
 
 dirty = {"page-1"}

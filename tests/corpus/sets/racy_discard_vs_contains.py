@@ -1,4 +1,7 @@
-"""`x in s` reads element x: it races with another thread removing that element."""
+"""`x in s` reads element x: it races with another thread removing that element.
+
+PATTERN: unordered-accesses
+"""
 import threading
 
 leases = {"db", "cache"}

@@ -1,4 +1,7 @@
-"""Iterating a set while another thread discards one of its elements."""
+"""Iterating a set while another thread discards one of its elements.
+
+PATTERN: iteration-while-changing
+"""
 import threading
 
 active = {"a", "b", "c"}

@@ -1,4 +1,7 @@
-"""The size of a set read while another thread adds to it."""
+"""The size of a set read while another thread adds to it.
+
+PATTERN: unsynchronized-handoff
+"""
 import threading
 
 online = {"alice"}

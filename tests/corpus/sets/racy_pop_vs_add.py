@@ -1,4 +1,7 @@
-"""Which element pop() takes depends on the members: it races with another thread's add."""
+"""Which element pop() takes depends on the members: it races with another thread's add.
+
+PATTERN: unordered-accesses
+"""
 import threading
 
 pool = {1, 2, 3}

@@ -1,5 +1,8 @@
 """A set used as a "seen" filter, check-then-add in two threads: both may see the URL as
-new and fetch it twice."""
+new and fetch it twice.
+
+PATTERN: check-then-act
+"""
 import threading
 
 seen = set()

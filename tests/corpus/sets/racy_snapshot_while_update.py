@@ -1,4 +1,7 @@
-"""`set(s)`, a snapshot of a set, taken while another thread adds to it with |=."""
+"""`set(s)`, a snapshot of a set, taken while another thread adds to it with |=.
+
+PATTERN: iteration-while-changing
+"""
 import threading
 
 blocked = {"10.0.0.1"}

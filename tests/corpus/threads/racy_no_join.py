@@ -1,4 +1,7 @@
-"""A worker writes a result; main reads it without joining first."""
+"""A worker writes a result; main reads it without joining first.
+
+PATTERN: unsynchronized-handoff
+"""
 import threading
 import time
 

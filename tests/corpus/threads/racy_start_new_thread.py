@@ -1,4 +1,7 @@
-"""_thread.start_new_thread: a write after the start is not ordered before the thread."""
+"""_thread.start_new_thread: a write after the start is not ordered before the thread.
+
+PATTERN: unordered-accesses
+"""
 import _thread
 import threading
 

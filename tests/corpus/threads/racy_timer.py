@@ -1,4 +1,7 @@
-"""A Timer's function races with main when main does not join it."""
+"""A Timer's function races with main when main does not join it.
+
+PATTERN: unsynchronized-handoff
+"""
 import threading
 import time
 

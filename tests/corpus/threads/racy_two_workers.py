@@ -1,4 +1,7 @@
-"""Two workers update one counter; each is joined, but they are not ordered between them."""
+"""Two workers update one counter; each is joined, but they are not ordered between them.
+
+PATTERN: lost-update
+"""
 import threading
 
 counts = {"hits": 0}

@@ -1,4 +1,7 @@
-"""main changes the config after starting the worker that reads it."""
+"""main changes the config after starting the worker that reads it.
+
+PATTERN: unsynchronized-handoff
+"""
 import threading
 
 config = {"factor": 3}

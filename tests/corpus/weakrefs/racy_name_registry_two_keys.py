@@ -1,5 +1,8 @@
 """The same registry, but the two jobs spell the key differently: two keys are two locks,
-and a key's death orders only the lookups of that key."""
+and a key's death orders only the lookups of that key.
+
+PATTERN: inconsistent-locking
+"""
 import threading
 import time
 import weakref

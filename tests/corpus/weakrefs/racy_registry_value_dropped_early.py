@@ -1,6 +1,9 @@
 """The registry's value is dropped before the section starts: only its lock is kept, so
 the value dies at once, and the second job may make a new lock while the first one still
-holds the old.  A death orders what came before it, not the section after it."""
+holds the old.  A death orders what came before it, not the section after it.
+
+PATTERN: inconsistent-locking
+"""
 import threading
 import time
 import weakref

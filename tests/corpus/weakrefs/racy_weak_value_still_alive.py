@@ -1,6 +1,9 @@
 """The registry hands out one lock per key, but the second job holds on to nothing: it
 reads the result without taking the lock, while the first job's lock is still alive.
-A lookup that finds the key present orders nothing."""
+A lookup that finds the key present orders nothing.
+
+PATTERN: inconsistent-locking
+"""
 import threading
 import time
 import weakref
