@@ -89,6 +89,18 @@ PyTypeObject RW_SyncVarType = {
 
 /* -- clocks ----------------------------------------------------------------------------- */
 
+/* An entry of a clock (a small int: comparing them calls nothing). */
+static inline long long
+vc_value(PyObject *v)
+{
+    long long x = PyLong_AsLongLong(v);
+    if (x == -1 && PyErr_Occurred()) {
+        PyErr_Clear();
+        return 0;
+    }
+    return x;
+}
+
 static int
 tick(RW_ThreadState *ts)
 {
@@ -287,6 +299,41 @@ release_join(RW_SyncVar *sv, RW_ThreadState *ts, PyObject *kind)
     return status < 0 ? -1 : tick(ts);
 }
 
+/* FastTrack's rule for a lock's clock: nothing to join when the acquirer already knows the
+ * epoch in which the releaser published ``state`` (a (clock, releaser) pair).  Exact, as
+ * sync.py's _releaser_epoch_known proves: every publication ticks, so T publishes at most
+ * one clock per epoch; while T lives every value >= e on its slot r is T's, and a clock
+ * holds one only by having joined what T published in that epoch or later, which contains
+ * the clock T published at the end of epoch e.  A dead releaser's slot may be someone
+ * else's now: then the clocks are joined.  ``dead`` is set before the slot is freed, under
+ * the registry's lock, and never reset. */
+static int
+releaser_epoch_known(PyObject *state, RW_ThreadState *ts)
+{
+    PyObject *releaser = PyTuple_GET_ITEM(state, 1);
+    if (releaser == (PyObject *)ts) {
+        return 1;
+    }
+    if (!Py_IS_TYPE(releaser, &RW_ThreadStateType)) {
+        return 0;   /* None: a clock joined from several releases */
+    }
+    RW_ThreadState *rel = (RW_ThreadState *)releaser;
+    if (rel->dead) {
+        return 0;
+    }
+    PyObject *clock = PyTuple_GET_ITEM(state, 0);
+    if (!PyList_Check(clock) || rel->slot >= PyList_GET_SIZE(clock)) {
+        return 0;
+    }
+    PyObject *mine = rel->slot < PyList_GET_SIZE(ts->vc) ? PyList_GET_ITEM(ts->vc, rel->slot)
+                                                          : NULL;
+    PyObject *theirs = PyList_GET_ITEM(clock, rel->slot);
+    if (mine == theirs) {
+        return 1;
+    }
+    return mine != NULL && vc_value(mine) >= vc_value(theirs);
+}
+
 int
 rw_acquire(RW_SyncVar *sv, RW_ThreadState *ts, PyObject *kind)
 {
@@ -295,7 +342,7 @@ rw_acquire(RW_SyncVar *sv, RW_ThreadState *ts, PyObject *kind)
     }
     PyObject *state = Py_NewRef(sv->state);   /* one read of one immutable tuple */
     int status = 0;
-    if (PyTuple_Check(state) && PyTuple_GET_ITEM(state, 1) != (PyObject *)ts) {
+    if (PyTuple_Check(state) && !releaser_epoch_known(state, ts)) {
         status = join_into(ts->vc, PyTuple_GET_ITEM(state, 0));
     }
     Py_DECREF(state);
