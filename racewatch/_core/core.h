@@ -137,6 +137,7 @@ typedef struct {
     PyObject *tracking_cut;
     long long dicts_tracked;
     long long forgotten_keys;
+    long long forgotten_lookups;
     long long started_ns;
     long long generation;
 } RW_Settings;

@@ -127,6 +127,8 @@ static PyMemberDef settings_members[] = {
     {"dicts_tracked", T_LONGLONG, offsetof(RW_Settings, dicts_tracked), 0, NULL},
     {"forgotten_keys", T_LONGLONG, offsetof(RW_Settings, forgotten_keys), 0,
      "deleted keys whose history the shadow let go"},
+    {"forgotten_lookups", T_LONGLONG, offsetof(RW_Settings, forgotten_lookups), 0,
+     "likewise, keys only looked up while they were absent"},
     {"started_ns", T_LONGLONG, offsetof(RW_Settings, started_ns), 0,
      "time.monotonic_ns() when the detector started"},
     {"generation", T_LONGLONG, offsetof(RW_Settings, generation), 0,

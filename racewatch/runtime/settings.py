@@ -7,7 +7,7 @@ from .core import COMPILED
 
 class Settings:
     __slots__ = ("enabled", "tracking", "stack_depth", "sink", "dicts_tracked",
-                 "forgotten_keys", "started_ns", "budget", "tracking_cut", "generation",
+                 "forgotten_keys", "forgotten_lookups", "started_ns", "budget", "tracking_cut", "generation",
                  "report_key_order")
 
     def __init__(self):
@@ -18,6 +18,7 @@ class Settings:
         self.sink = None            # callable(Conflict), set by the detector
         self.dicts_tracked = 0
         self.forgotten_keys = 0     # deleted keys whose history the shadow let go (shadow.py)
+        self.forgotten_lookups = 0  # likewise, keys only looked up while they were absent
         self.started_ns = 0         # time.monotonic_ns() when the detector started
         self.budget = None          # a MemoryBudget (budget.py) when max_memory_mb is set
         self.tracking_cut = None    # why and when tracking was cut, for every report
