@@ -7,8 +7,8 @@ from .core import COMPILED
 
 class Settings:
     __slots__ = ("enabled", "tracking", "stack_depth", "sink", "dicts_tracked",
-                 "forgotten_keys", "forgotten_lookups", "started_ns", "budget", "tracking_cut", "generation",
-                 "report_key_order")
+                 "forgotten_keys", "forgotten_lookups", "started_ns", "budget", "tracking_cut",
+                 "generation", "report_key_order")
 
     def __init__(self):
         self.enabled = False        # racewatch.start() .. racewatch.stop()
