@@ -42,7 +42,7 @@ world = World()
 groups = []
 for g in range(4):
     group = [Particle(g * 2000 + n, world) for n in range(2000)]
-    for a, b in zip(group, group[1:] + group[:1]):
+    for a, b in zip(group, group[1:] + group[:1], strict=True):
         a.neighbour = b
     groups.append(group)
 
