@@ -3,17 +3,19 @@
     python benchmarks/run.py                 # every workload, 5 rounds
     python benchmarks/run.py --rounds 1      # a quick pass (what CI runs)
     python benchmarks/run.py index_build     # some workloads only
+    python benchmarks/run.py --core both     # the compiled and the pure-Python core side by side
 
 Besides the scripts in ``workloads/``, ``suite:boltons`` runs a real pure-Python library's
 own test suite (boltons, pinned; its sdist is fetched once with pip into
 ``benchmarks/.cache``) under plain ``pytest`` and under ``pytest --racewatch``, with the
 library instrumented, and checks that both report the same outcome.
 
-Each round runs the workload once with plain ``python`` and once under ``racewatch run``,
-alternating, so that both see the same machine load.  Printed per workload: the median
-time ratio, the ratio of peak resident memory (each process's own peak, from ``wait4``),
-and tracked accesses per second under racewatch (from its JSON summary).  These machines
-are shared and noisy: quote ratios from one run, never absolute times across runs.
+Each round runs the workload once with plain ``python`` and once under ``racewatch run``
+with each core asked for, alternating, so that all see the same machine load.  Printed per
+workload and per core: the median time ratio, the ratio of peak resident memory (each
+process's own peak, from ``wait4``), and tracked accesses per second under racewatch (from
+its JSON summary).  These machines are shared and noisy: quote ratios from one run, never
+absolute times across runs.
 """
 
 from __future__ import annotations
@@ -47,16 +49,16 @@ class Sample:
 class Result:
     name: str
     plain: list[Sample] = field(default_factory=list)
-    watched: list[Sample] = field(default_factory=list)
-    races: int = 0
+    watched: dict[str, list[Sample]] = field(default_factory=dict)  # per core
+    races: dict[str, int] = field(default_factory=dict)
 
-    def ratio(self, attr: str) -> float:
+    def ratio(self, core: str, attr: str) -> float:
         plain = statistics.median(getattr(s, attr) for s in self.plain)
-        watched = statistics.median(getattr(s, attr) for s in self.watched)
+        watched = statistics.median(getattr(s, attr) for s in self.watched[core])
         return watched / plain if plain else float("nan")
 
-    def accesses_per_second(self) -> float:
-        s = min(self.watched, key=lambda s: s.seconds)
+    def accesses_per_second(self, core: str) -> float:
+        s = min(self.watched[core], key=lambda s: s.seconds)
         return s.accesses / s.seconds if s.seconds else 0.0
 
 
@@ -71,9 +73,9 @@ def measure(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, floa
     return seconds, usage.ru_maxrss / 1024, proc.returncode
 
 
-def run_workload(name: str, rounds: int, env: dict[str, str]) -> Result:
+def run_workload(name: str, rounds: int, env: dict[str, str], cores: list[str]) -> Result:
     script = WORKLOADS / f"{name}.py"
-    result = Result(name)
+    result = Result(name, watched={core: [] for core in cores})
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "report.json"
         plain_cmd = [sys.executable, str(script)]
@@ -84,12 +86,15 @@ def run_workload(name: str, rounds: int, env: dict[str, str]) -> Result:
             if status:
                 raise SystemExit(f"{name}: plain run failed with status {status}")
             result.plain.append(Sample(seconds, peak))
-            seconds, peak, status = measure(watched_cmd, WORKLOADS, env)
-            if status:
-                raise SystemExit(f"{name}: racewatch run failed with status {status}")
-            data = json.loads(report.read_text())
-            result.watched.append(Sample(seconds, peak, data["summary"]["accesses"]))
-            result.races = data["summary"]["races"]
+            for core in cores:
+                seconds, peak, status = measure(watched_cmd, WORKLOADS,
+                                                dict(env, RACEWATCH_CORE=core))
+                if status:
+                    raise SystemExit(f"{name}: racewatch run ({core} core) failed with "
+                                     f"status {status}")
+                data = json.loads(report.read_text())
+                result.watched[core].append(Sample(seconds, peak, data["summary"]["accesses"]))
+                result.races[core] = data["summary"]["races"]
     return result
 
 
@@ -111,21 +116,22 @@ def fetch_suite(name: str) -> Path:
     return next(p for p in CACHE.glob(f"{name}-*") if p.is_dir())
 
 
-def run_suite(name: str, rounds: int, env: dict[str, str]) -> Result:
+def run_suite(name: str, rounds: int, env: dict[str, str], cores: list[str]) -> Result:
     source = fetch_suite(name)
     _, tests, extra = SUITES[name]
-    result = Result(f"suite:{name}")
+    result = Result(f"suite:{name}", watched={core: [] for core in cores})
     base = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p",
             "no:run_parallel", *extra, tests]
     outcomes = set()
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "report.json"
+        runs = [(None, base, env)] + [
+            (core, base + ["--racewatch", "--racewatch-json", str(report)],
+             dict(env, RACEWATCH_CORE=core)) for core in cores]
         for _ in range(rounds):
-            for cmd, samples in ((base, result.plain),
-                                 (base + ["--racewatch", "--racewatch-json", str(report)],
-                                  result.watched)):
+            for core, cmd, run_env in runs:
                 start = time.perf_counter()
-                proc = subprocess.Popen(cmd, cwd=source, env=env, stdout=subprocess.PIPE,
+                proc = subprocess.Popen(cmd, cwd=source, env=run_env, stdout=subprocess.PIPE,
                                         stderr=subprocess.DEVNULL, text=True)
                 out = proc.stdout.read()
                 _, _, usage = os.wait4(proc.pid, 0)
@@ -133,12 +139,13 @@ def run_suite(name: str, rounds: int, env: dict[str, str]) -> Result:
                 summary = [line for line in out.splitlines() if " passed" in line
                            or " failed" in line][-1:]
                 outcomes.add(summary[0].split(" in ")[0] if summary else "?")
-                accesses = 0
-                if samples is result.watched:
-                    data = json.loads(report.read_text())
-                    accesses = data["summary"]["accesses"]
-                    result.races = data["summary"]["races"]
-                samples.append(Sample(seconds, usage.ru_maxrss / 1024, accesses))
+                if core is None:
+                    result.plain.append(Sample(seconds, usage.ru_maxrss / 1024))
+                    continue
+                data = json.loads(report.read_text())
+                result.races[core] = data["summary"]["races"]
+                result.watched[core].append(Sample(seconds, usage.ru_maxrss / 1024,
+                                                   data["summary"]["accesses"]))
     if len(outcomes) != 1:
         raise SystemExit(f"suite:{name}: outcomes differ under racewatch: {sorted(outcomes)}")
     return result
@@ -148,28 +155,46 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("workloads", nargs="*", help="workload names (default: all)")
     parser.add_argument("--rounds", type=int, default=5, help="rounds per workload")
-    parser.add_argument("--core", choices=("auto", "c", "python"), default="auto",
-                        help="the core racewatch runs with (RACEWATCH_CORE)")
+    parser.add_argument("--core", choices=("auto", "c", "python", "both"), default="auto",
+                        help="the core racewatch runs with (RACEWATCH_CORE); both: the "
+                             "compiled one and the pure-Python one, side by side")
     args = parser.parse_args(argv)
     names = args.workloads or [*sorted(p.stem for p in WORKLOADS.glob("*.py")
                                        if not p.stem.startswith("_")),
                                *(f"suite:{name}" for name in SUITES)]
     env = {k: v for k, v in os.environ.items() if not k.startswith("RACEWATCH")}
-    env["RACEWATCH_CORE"] = args.core
+    os.environ.pop("RACEWATCH_CORE", None)  # (this process only loads the core to ask)
     from racewatch.runtime import core
 
-    os.environ["RACEWATCH_CORE"] = args.core
+    try:
+        if args.core == "both":
+            core.load("c")  # a clear error here when the compiled core is not built
+            cores = ["c", "python"]
+        else:
+            cores = ["c" if core.load(args.core) is not None else "python"]
+    except core.CoreError as exc:
+        raise SystemExit(f"benchmarks/run.py --core {args.core}: {exc}") from None
+    names_of = {"c": "compiled", "python": "pure-Python"}
     print(f"python {sys.version.split()[0]}, {args.rounds} rounds, "
-          f"{core.load(args.core) and 'compiled' or 'pure-Python'} core; "
-          "ratios are racewatch / plain")
-    print(f"{'workload':<22} {'time':>7} {'memory':>7} {'accesses/s':>12} {'races':>6}")
+          f"{' and '.join(names_of[c] for c in cores)} core; ratios are racewatch / plain")
+    # One column per figure and core, each as wide as its heading.
+    columns = []
+    for c in cores:
+        suffix = f" ({c})" if len(cores) > 1 else ""
+        columns += [(f"time{suffix}", c, lambda r, c: f"{r.ratio(c, 'seconds'):.2f}x"),
+                    (f"memory{suffix}", c, lambda r, c: f"{r.ratio(c, 'peak_mb'):.2f}x"),
+                    (f"accesses/s{suffix}", c,
+                     lambda r, c: f"{r.accesses_per_second(c):,.0f}")]
+    width = {heading: max(len(heading), 10) for heading, _, _ in columns}
+    print(f"{'workload':<22}", *(f"{h:>{width[h]}}" for h, _, _ in columns), f"{'races':>6}")
     for name in names:
         if name.startswith("suite:"):
-            r = run_suite(name.split(":", 1)[1], args.rounds, env)
+            r = run_suite(name.split(":", 1)[1], args.rounds, env, cores)
         else:
-            r = run_workload(name, args.rounds, env)
-        print(f"{name:<22} {r.ratio('seconds'):>6.2f}x {r.ratio('peak_mb'):>6.2f}x "
-              f"{r.accesses_per_second():>12,.0f} {r.races:>6}", flush=True)
+            r = run_workload(name, args.rounds, env, cores)
+        races = "/".join(str(r.races[c]) for c in cores)
+        print(f"{name:<22}", *(f"{cell(r, c):>{width[h]}}" for h, c, cell in columns),
+              f"{races:>6}", flush=True)
     return 0
 
 
