@@ -3,6 +3,7 @@
     python benchmarks/run.py                 # every workload, 5 rounds
     python benchmarks/run.py --rounds 1      # a quick pass (what CI runs)
     python benchmarks/run.py index_build     # some workloads only
+    python benchmarks/run.py --core both     # the compiled and the pure-Python core side by side
     python benchmarks/run.py scaling         # 1, 2 and 4 threads, side by side
 
 Besides the scripts in ``workloads/``, ``suite:boltons`` runs a real pure-Python library's
@@ -16,11 +17,12 @@ times at each count, and each one's speed-up from 1 to 2 threads; racewatch's, a
 fraction of plain Python's, says whether the detector lets threads run in parallel that
 plain Python runs in parallel (on a free-threaded build: with the GIL, neither scales).
 
-Each round runs the workload once with plain ``python`` and once under ``racewatch run``,
-alternating, so that both see the same machine load.  Printed per workload: the median
-time ratio, the ratio of peak resident memory (each process's own peak, from ``wait4``),
-and tracked accesses per second under racewatch (from its JSON summary).  These machines
-are shared and noisy: quote ratios from one run, never absolute times across runs.
+Each round runs the workload once with plain ``python`` and once under ``racewatch run``
+with each core asked for, alternating, so that all see the same machine load.  Printed per
+workload and per core: the median time ratio, the ratio of peak resident memory (each
+process's own peak, from ``wait4``), and tracked accesses per second under racewatch (from
+its JSON summary).  These machines are shared and noisy: quote ratios from one run, never
+absolute times across runs.
 """
 
 from __future__ import annotations
@@ -56,20 +58,22 @@ class Sample:
 class Result:
     name: str
     plain: list[Sample] = field(default_factory=list)
-    watched: list[Sample] = field(default_factory=list)
-    races: int = 0
+    watched: dict[str, list[Sample]] = field(default_factory=dict)  # per core
+    races: dict[str, int] = field(default_factory=dict)
 
-    def ratio(self, attr: str) -> float:
+    def ratio(self, core: str, attr: str) -> float:
         plain = statistics.median(getattr(s, attr) for s in self.plain)
-        watched = statistics.median(getattr(s, attr) for s in self.watched)
+        watched = statistics.median(getattr(s, attr) for s in self.watched[core])
         return watched / plain if plain else float("nan")
 
-    def accesses_per_second(self) -> float:
-        s = min(self.watched, key=lambda s: s.seconds)
+    def accesses_per_second(self, core: str) -> float:
+        s = min(self.watched[core], key=lambda s: s.seconds)
         return s.accesses / s.seconds if s.seconds else 0.0
 
-    def median_seconds(self, which: str) -> float:
-        return statistics.median(s.seconds for s in getattr(self, which))
+    def median_seconds(self, core: str | None) -> float:
+        """The median time of the plain runs (``core`` None) or of one core's."""
+        samples = self.plain if core is None else self.watched[core]
+        return statistics.median(s.seconds for s in samples)
 
 
 def measure(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, int]:
@@ -83,16 +87,17 @@ def measure(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, floa
     return seconds, usage.ru_maxrss / 1024, proc.returncode
 
 
-def run_workload(name: str, rounds: int, env: dict[str, str]) -> Result:
-    return run_rounds(name, [()], rounds, env)[0]
+def run_workload(name: str, rounds: int, env: dict[str, str], cores: list[str]) -> Result:
+    return run_rounds(name, [()], rounds, env, cores)[0]
 
 
-def run_rounds(name: str, variants: list[tuple[str, ...]], rounds: int,
-               env: dict[str, str]) -> list[Result]:
+def run_rounds(name: str, variants: list[tuple[str, ...]], rounds: int, env: dict[str, str],
+               cores: list[str]) -> list[Result]:
     """One Result per variant (the workload's arguments); each round runs every variant,
-    plain then under racewatch."""
+    plain then under racewatch with each core."""
     script = WORKLOADS / f"{name}.py"
-    results = [Result(" ".join((name, *args))) for args in variants]
+    results = [Result(" ".join((name, *args)), watched={core: [] for core in cores})
+               for args in variants]
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "report.json"
         for _ in range(rounds):
@@ -104,30 +109,33 @@ def run_rounds(name: str, variants: list[tuple[str, ...]], rounds: int,
                 if status:
                     raise SystemExit(f"{result.name}: plain run failed with status {status}")
                 result.plain.append(Sample(seconds, peak))
-                seconds, peak, status = measure(watched_cmd, WORKLOADS, env)
-                if status:
-                    raise SystemExit(f"{result.name}: racewatch run failed with status "
-                                     f"{status}")
-                data = json.loads(report.read_text())
-                result.watched.append(Sample(seconds, peak, data["summary"]["accesses"]))
-                result.races = data["summary"]["races"]
+                for core in cores:
+                    seconds, peak, status = measure(watched_cmd, WORKLOADS,
+                                                    dict(env, RACEWATCH_CORE=core))
+                    if status:
+                        raise SystemExit(f"{result.name}: racewatch run ({core} core) "
+                                         f"failed with status {status}")
+                    data = json.loads(report.read_text())
+                    result.watched[core].append(
+                        Sample(seconds, peak, data["summary"]["accesses"]))
+                    result.races[core] = data["summary"]["races"]
     return results
 
 
-def print_scaling(counts: tuple[int, ...], results: list[Result]) -> None:
+def print_scaling(counts: tuple[int, ...], results: list[Result], core: str) -> None:
     """Plain and racewatch times at each thread count, and their speed-ups from 1 thread."""
-    print(f"  {'threads':>7} {'plain':>8} {'racewatch':>10} {'speed-up plain':>15} "
-          f"{'speed-up racewatch':>19}")
+    print(f"  {core} core: {'threads':>7} {'plain':>8} {'racewatch':>10} "
+          f"{'speed-up plain':>15} {'speed-up racewatch':>19}")
     base = results[0]
     for n, r in zip(counts, results, strict=True):
-        plain, watched = r.median_seconds("plain"), r.median_seconds("watched")
-        print(f"  {n:>7} {plain:>7.2f}s {watched:>9.2f}s "
-              f"{base.median_seconds('plain') / plain:>14.2f}x "
-              f"{base.median_seconds('watched') / watched:>18.2f}x")
+        plain, watched = r.median_seconds(None), r.median_seconds(core)
+        print(f"  {'':>{len(core) + 6}} {n:>7} {plain:>7.2f}s {watched:>9.2f}s "
+              f"{base.median_seconds(None) / plain:>14.2f}x "
+              f"{base.median_seconds(core) / watched:>18.2f}x")
     if len(counts) > 1 and counts[0] == 1:
-        plain_up = base.median_seconds("plain") / results[1].median_seconds("plain")
-        watched_up = base.median_seconds("watched") / results[1].median_seconds("watched")
-        print(f"  1 -> {counts[1]} threads: racewatch's speed-up is "
+        plain_up = base.median_seconds(None) / results[1].median_seconds(None)
+        watched_up = base.median_seconds(core) / results[1].median_seconds(core)
+        print(f"  1 -> {counts[1]} threads: racewatch's speed-up ({core} core) is "
               f"{watched_up / plain_up:.0%} of plain Python's", flush=True)
 
 
@@ -149,21 +157,22 @@ def fetch_suite(name: str) -> Path:
     return next(p for p in CACHE.glob(f"{name}-*") if p.is_dir())
 
 
-def run_suite(name: str, rounds: int, env: dict[str, str]) -> Result:
+def run_suite(name: str, rounds: int, env: dict[str, str], cores: list[str]) -> Result:
     source = fetch_suite(name)
     _, tests, extra = SUITES[name]
-    result = Result(f"suite:{name}")
+    result = Result(f"suite:{name}", watched={core: [] for core in cores})
     base = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p",
             "no:run_parallel", *extra, tests]
     outcomes = set()
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "report.json"
+        runs = [(None, base, env)] + [
+            (core, base + ["--racewatch", "--racewatch-json", str(report)],
+             dict(env, RACEWATCH_CORE=core)) for core in cores]
         for _ in range(rounds):
-            for cmd, samples in ((base, result.plain),
-                                 (base + ["--racewatch", "--racewatch-json", str(report)],
-                                  result.watched)):
+            for core, cmd, run_env in runs:
                 start = time.perf_counter()
-                proc = subprocess.Popen(cmd, cwd=source, env=env, stdout=subprocess.PIPE,
+                proc = subprocess.Popen(cmd, cwd=source, env=run_env, stdout=subprocess.PIPE,
                                         stderr=subprocess.DEVNULL, text=True)
                 out = proc.stdout.read()
                 _, _, usage = os.wait4(proc.pid, 0)
@@ -171,12 +180,13 @@ def run_suite(name: str, rounds: int, env: dict[str, str]) -> Result:
                 summary = [line for line in out.splitlines() if " passed" in line
                            or " failed" in line][-1:]
                 outcomes.add(summary[0].split(" in ")[0] if summary else "?")
-                accesses = 0
-                if samples is result.watched:
-                    data = json.loads(report.read_text())
-                    accesses = data["summary"]["accesses"]
-                    result.races = data["summary"]["races"]
-                samples.append(Sample(seconds, usage.ru_maxrss / 1024, accesses))
+                if core is None:
+                    result.plain.append(Sample(seconds, usage.ru_maxrss / 1024))
+                    continue
+                data = json.loads(report.read_text())
+                result.races[core] = data["summary"]["races"]
+                result.watched[core].append(Sample(seconds, usage.ru_maxrss / 1024,
+                                                   data["summary"]["accesses"]))
     if len(outcomes) != 1:
         raise SystemExit(f"suite:{name}: outcomes differ under racewatch: {sorted(outcomes)}")
     return result
@@ -186,34 +196,53 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("workloads", nargs="*", help="workload names (default: all)")
     parser.add_argument("--rounds", type=int, default=5, help="rounds per workload")
-    parser.add_argument("--core", choices=("auto", "c", "python"), default="auto",
-                        help="the core racewatch runs with (RACEWATCH_CORE)")
+    parser.add_argument("--core", choices=("auto", "c", "python", "both"), default="auto",
+                        help="the core racewatch runs with (RACEWATCH_CORE); both: the "
+                             "compiled one and the pure-Python one, side by side")
     args = parser.parse_args(argv)
     names = args.workloads or [*sorted(p.stem for p in WORKLOADS.glob("*.py")
                                        if not p.stem.startswith("_")),
                                *(f"suite:{name}" for name in SUITES)]
     env = {k: v for k, v in os.environ.items() if not k.startswith("RACEWATCH")}
-    env["RACEWATCH_CORE"] = args.core
+    os.environ.pop("RACEWATCH_CORE", None)  # (this process only loads the core to ask)
     from racewatch.runtime import core
 
-    os.environ["RACEWATCH_CORE"] = args.core
+    try:
+        if args.core == "both":
+            core.load("c")  # a clear error here when the compiled core is not built
+            cores = ["c", "python"]
+        else:
+            cores = ["c" if core.load(args.core) is not None else "python"]
+    except core.CoreError as exc:
+        raise SystemExit(f"benchmarks/run.py --core {args.core}: {exc}") from None
+    names_of = {"c": "compiled", "python": "pure-Python"}
     print(f"python {sys.version.split()[0]}, {args.rounds} rounds, "
-          f"{core.load(args.core) and 'compiled' or 'pure-Python'} core; "
-          "ratios are racewatch / plain")
-    print(f"{'workload':<22} {'time':>7} {'memory':>7} {'accesses/s':>12} {'races':>6}")
+          f"{' and '.join(names_of[c] for c in cores)} core; ratios are racewatch / plain")
+    # One column per figure and core, each as wide as its heading.
+    columns = []
+    for c in cores:
+        suffix = f" ({c})" if len(cores) > 1 else ""
+        columns += [(f"time{suffix}", c, lambda r, c: f"{r.ratio(c, 'seconds'):.2f}x"),
+                    (f"memory{suffix}", c, lambda r, c: f"{r.ratio(c, 'peak_mb'):.2f}x"),
+                    (f"accesses/s{suffix}", c,
+                     lambda r, c: f"{r.accesses_per_second(c):,.0f}")]
+    width = {heading: max(len(heading), 10) for heading, _, _ in columns}
+    print(f"{'workload':<22}", *(f"{h:>{width[h]}}" for h, _, _ in columns), f"{'races':>6}")
     for name in names:
         if name.startswith("suite:"):
-            results = [run_suite(name.split(":", 1)[1], args.rounds, env)]
+            results = [run_suite(name.split(":", 1)[1], args.rounds, env, cores)]
         elif name in THREAD_COUNTS:
-            counts = THREAD_COUNTS[name]
-            results = run_rounds(name, [(str(n),) for n in counts], args.rounds, env)
+            variants = [(str(n),) for n in THREAD_COUNTS[name]]
+            results = run_rounds(name, variants, args.rounds, env, cores)
         else:
-            results = [run_workload(name, args.rounds, env)]
+            results = [run_workload(name, args.rounds, env, cores)]
         for r in results:
-            print(f"{r.name:<22} {r.ratio('seconds'):>6.2f}x {r.ratio('peak_mb'):>6.2f}x "
-                  f"{r.accesses_per_second():>12,.0f} {r.races:>6}", flush=True)
+            races = "/".join(str(r.races[c]) for c in cores)
+            print(f"{r.name:<22}", *(f"{cell(r, c):>{width[h]}}" for h, c, cell in columns),
+                  f"{races:>6}", flush=True)
         if name in THREAD_COUNTS:
-            print_scaling(THREAD_COUNTS[name], results)
+            for c in cores:
+                print_scaling(THREAD_COUNTS[name], results, c)
     return 0
 
 

@@ -196,6 +196,7 @@ class Session:
             mode=self.mode,
             recycled_thread_slots=REGISTRY.recycled_unordered,
             forgotten_deleted_keys=SETTINGS.forgotten_keys,
+            forgotten_missing_keys=SETTINGS.forgotten_lookups,
         )
         return Report(__version__, races, summary)
 

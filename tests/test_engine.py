@@ -96,6 +96,52 @@ def test_keys_inserted_and_deleted_forever_stay_bounded(detector):
     assert detector.report().races == []
 
 
+def lookups_beside_a_waiting_thread(d, keys) -> None:
+    """``k in d`` for each key while a second thread is alive (so every lookup is checked)
+    and never synchronizes with this one."""
+    release = threading.Event()
+    waiter = threading.Thread(target=release.wait)
+    waiter.start()
+    try:
+        for k in keys:
+            assert k not in d
+    finally:
+        release.set()
+        waiter.join()
+
+
+def test_lookups_of_ever_new_missing_keys_stay_bounded(detector):
+    d = racewatch.track({"present": 1})
+    before = detector.report().summary  # (the counts are the process's)
+    lookups_beside_a_waiting_thread(d, range(20_000))
+    sh = shadow_of(d)
+    # Each lookup of a missing key makes a location; past max(1024, len(d)) of them the
+    # oldest go, counted in the summary.
+    assert len(sh.locs) <= 2 * 1024 + 2
+    after = detector.report().summary
+    assert after.forgotten_missing_keys - before.forgotten_missing_keys >= 20_000 - 2 * 1024
+    assert after.forgotten_deleted_keys == before.forgotten_deleted_keys
+
+
+def test_a_recent_lookup_of_a_missing_key_still_races_with_its_insert(detector):
+    d = racewatch.track({})
+    lookups_beside_a_waiting_thread(d, range(5_000))
+    looked_up = []  # a plain list: racewatch sees no edge through it
+
+    def reader():
+        "k" in d  # noqa: B015 -- the lookup that races
+        looked_up.append(True)
+
+    t = threading.Thread(target=reader)
+    t.start()
+    while not looked_up:
+        time.sleep(0.001)
+    d["k"] = 1
+    t.join()
+    races = detector.report().races
+    assert len(races) == 1 and races[0].previous.op == "contains"
+
+
 def test_a_reused_os_ident_is_a_new_logical_thread(detector):
     d = racewatch.track({"k": 0})
     seen = []

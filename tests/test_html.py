@@ -160,7 +160,8 @@ def test_summary_shows_the_run(tmp_path):
     report = make_report([make_race(source, count=3), make_race(source, count=2, key="'x'")],
                          occurrences=5, suppressed=4,
                          tracking_cut="tracking cut 2.0 s into the run: resident memory",
-                         recycled_thread_slots=7, forgotten_deleted_keys=1234)
+                         recycled_thread_slots=7, forgotten_deleted_keys=1234,
+                         forgotten_missing_keys=56789)
     page = html.render(report)
     assert "2 distinct data races" in page and "seen 5 times" in page
     assert "2 distinct, 5 occurrences" in page
@@ -175,12 +176,14 @@ def test_summary_shows_the_run(tmp_path):
     assert "a race with one of those long-gone threads may have been missed" in page
     assert "Forgotten deleted keys:</strong> 1,234" in page
     assert "race between such an old delete and a later access" in page
+    assert "Forgotten lookups of missing keys:</strong> 56,789" in page
+    assert "race between such an old lookup and a later insert" in page
 
 
 def test_summary_leaves_out_what_did_not_happen(tmp_path):
     page = html.render(make_report([make_race(write_source(tmp_path))]))
     for absent in ("Tracking was cut", "Suppressed", "Recycled thread slots",
-                   "Forgotten deleted keys", "Test run"):
+                   "Forgotten deleted keys", "Forgotten lookups", "Test run"):
         assert absent not in page
 
 

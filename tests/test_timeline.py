@@ -10,7 +10,9 @@ from racewatch import session
 from racewatch.config import Options
 from racewatch.reports import html
 from racewatch.reports.model import Frame, SyncEvent, Timeline
+from racewatch.runtime import stacks
 from racewatch.runtime.races import EVENTS_PER_LANE
+from racewatch.runtime.shadow import REGISTRY
 from racewatch.runtime.threads import EVENTS_KEPT
 
 
@@ -92,6 +94,27 @@ def test_identical_events_in_a_row_are_folded(detector):
     assert (folded.kind, folded.direction, folded.count) == ("set", "release", 5)
     # Where the program set it, not the patch that saw it.
     assert (folded.frame.file, folded.frame.line) == (__file__, line_of("ev.set()  # the same"))
+
+
+def test_a_thread_keeps_its_latest_events_oldest_first(detector):
+    lock = threading.Lock()
+    info = REGISTRY.current().info
+    for _ in range(EVENTS_KEPT):
+        with lock:  # the line of the events
+            pass
+    events = list(info.events)
+    assert len(events) == len(info.events) == info.events.maxlen == EVENTS_KEPT
+    assert [e[0] for e in events] == sorted(e[0] for e in events)
+    assert [(kind, direction) for _, kind, _, direction, _ in events[-2:]] == [
+        ("acquire", "acquire"), ("release", "release")]
+    assert {label for _, _, label, _, _ in events} == {f"Lock#{lock._info.serial}"}
+    # Each event's stack is the one frame capture(1) gives where the program took or let go
+    # of the lock, equal from one time round the loop to the next.
+    where = {e[4] for e in events}
+    assert len(where) == 2
+    assert {tuple(stacks.resolve(stack)) for stack in where} == {
+        (Frame(__file__, line_of("with lock:  # the line of"),
+               "test_a_thread_keeps_its_latest_events_oldest_first"),)}
 
 
 def test_timeline_round_trips_through_json():

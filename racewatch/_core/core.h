@@ -19,6 +19,7 @@
  *   object.c       the attributes of instances of instrumented classes (objects.py)
  *   globals.c      module globals rebound by the module's functions (module_globals.py)
  *   sync.c         SyncVar and the edge operations (sync.py)
+ *   events.c       EventRing: a thread's recent sync events (threads.py, ThreadInfo.events)
  *   locks.c        the tracked locks' methods (patches/locks.py) and the questions every
  *                  patch asks (patches/context.py)
  *   sink.c         Sink: hands each conflict to RaceTable.on_conflict (races.py) without
@@ -170,7 +171,8 @@ typedef struct {
 extern RW_Settings *rw_settings;
 extern PyTypeObject RW_SettingsType;
 
-/* SETTINGS.dicts_tracked, .lists_tracked, .sets_tracked and .forgotten_keys: counters every thread adds to (RW_ADD), on a
+/* SETTINGS.dicts_tracked, .lists_tracked, .sets_tracked, .forgotten_keys and
+ * .forgotten_lookups: counters every thread adds to (RW_ADD), on a
  * cache line of their own, away from the switches every access reads. */
 typedef struct {
 #if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
@@ -180,6 +182,7 @@ typedef struct {
     long long lists_tracked;
     long long sets_tracked;
     long long forgotten_keys;
+    long long forgotten_lookups;
 } rw_counters_t;
 
 extern rw_counters_t rw_counters;
@@ -237,6 +240,8 @@ typedef struct {
     long long clock;         /* == vc[slot] */
     PyObject *vc;            /* list[int], changed only by its own thread */
     PyObject *held;          /* tuple of LockInfo */
+    struct RW_EventRing *events;   /* info.events, looked up once (sync.c) */
+    PyObject *events_info;   /* the info it was looked up on */
     PyObject *spawn_clock;
     struct RW_Access *last;  /* the last access record made (or NULL) */
     PyObject *sentinel_ref;
@@ -409,6 +414,7 @@ PyObject *rw_mod_shadow_of(PyObject *self, PyObject *d);
 /* -- stacks.c --------------------------------------------------------------------------- */
 
 PyObject *rw_capture(int depth, PyObject *frame, RW_ThreadState *cache);
+Py_ssize_t rw_innermost_frame(rw_frame_key *out);
 PyObject *rw_mod_capture(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
 PyObject *rw_mod_leave_out_frames_of(PyObject *self, PyObject *globals);
 PyObject *rw_mod_end_stacks_at_frames_of(PyObject *self, PyObject *globals);
@@ -496,9 +502,21 @@ extern PyTypeObject RW_SyncVarType;
 /* The edge operations, with sync.py's meaning (kind: the event's name in the timeline). */
 int rw_release_store(RW_SyncVar *sv, RW_ThreadState *ts, PyObject *kind);
 int rw_acquire(RW_SyncVar *sv, RW_ThreadState *ts, PyObject *kind);
-int rw_hold(RW_ThreadState *ts, PyObject *info);
+int rw_hold(RW_ThreadState *ts, PyObject *info, PyObject *alone);
 int rw_unhold(RW_ThreadState *ts, PyObject *info);
 int rw_sync_ready(PyObject *module);
+
+/* -- threads.py's ThreadInfo.events (events.c) ------------------------------------------ */
+
+typedef struct RW_EventRing RW_EventRing;
+extern PyTypeObject RW_EventRingType;
+
+/* Note an event on the ring: ``where`` is a code object (``lasti`` its offset) or, with
+ * ``is_stack``, a stack; NULL for none.  Never fails (an event that finds no memory is not
+ * kept). */
+void rw_ring_note(RW_EventRing *ring, long long ns, PyObject *kind, PyObject *label,
+                  PyObject *direction, PyObject *where, long lasti, int is_stack);
+int rw_events_ready(PyObject *module);
 
 /* -- patches/locks.py and patches/context.py (locks.c) ---------------------------------- */
 

@@ -8,8 +8,111 @@
 
 #include "core.h"
 
-static PyObject *str_acquire, *str_release, *str_locked, *str_is_owned, *str_release_save,
-    *str_acquire_restore, *str_at_fork_reinit, *kind_acquire, *kind_release;
+static PyObject *str_at_fork_reinit, *kind_acquire, *kind_release, *empty_tuple;
+
+/* -- the real locks' own methods, called directly ----------------------------------------- */
+
+/* A method of _thread.lock or _thread.RLock, as its type defines it: calling the C function
+ * costs a fraction of a Python method call (looking the method up, binding it, the call). */
+typedef struct {
+    const char *name;
+    PyObject *descr;         /* the method descriptor (a strong reference) */
+    PyCFunction meth;
+    int flags;
+} real_method;
+
+enum { M_ACQUIRE, M_RELEASE, M_LOCKED, M_IS_OWNED, M_RELEASE_SAVE, M_ACQUIRE_RESTORE,
+       M_COUNT };
+
+typedef struct {
+    PyTypeObject *type;
+    real_method m[M_COUNT];
+} real_lock;
+
+static real_lock real_locks[2] = {
+    {NULL, {[M_ACQUIRE] = {"acquire"}, [M_RELEASE] = {"release"}, [M_LOCKED] = {"locked"}}},
+    {NULL, {[M_ACQUIRE] = {"acquire"}, [M_RELEASE] = {"release"},
+            [M_IS_OWNED] = {"_is_owned"}, [M_RELEASE_SAVE] = {"_release_save"},
+            [M_ACQUIRE_RESTORE] = {"_acquire_restore"}}},
+};
+
+static int
+real_lock_load(real_lock *real, PyObject *type)
+{
+    real->type = (PyTypeObject *)type;
+    for (int i = 0; i < M_COUNT; i++) {
+        real_method *m = &real->m[i];
+        if (m->name == NULL) {
+            continue;
+        }
+        PyObject *descr = PyObject_GetAttrString(type, m->name);
+        if (descr == NULL) {
+            return -1;
+        }
+        if (!PyObject_TypeCheck(descr, &PyMethodDescr_Type)) {
+            PyErr_Format(PyExc_ImportError, "racewatch._core: %s.%s is not a C method",
+                         real->type->tp_name, m->name);
+            Py_DECREF(descr);
+            return -1;
+        }
+        PyMethodDef *def = ((PyMethodDescrObject *)descr)->d_method;
+        m->descr = descr;
+        m->meth = def->ml_meth;
+        m->flags = def->ml_flags;
+    }
+    return 0;
+}
+
+/* The real lock's method ``which`` on ``lock`` (args: a vector, as METH_FASTCALL). */
+static PyObject *
+real_call(const real_lock *real, int which, PyObject *lock, PyObject *const *args,
+          Py_ssize_t nargs, PyObject *kwnames)
+{
+    const real_method *m = &real->m[which];
+    int kw = kwnames != NULL && PyTuple_GET_SIZE(kwnames) > 0;
+    switch (m->flags & (METH_VARARGS | METH_FASTCALL | METH_NOARGS | METH_O | METH_KEYWORDS)) {
+    case METH_NOARGS:
+        if (nargs == 0 && !kw) {
+            return m->meth(lock, NULL);
+        }
+        break;
+    case METH_O:
+        if (nargs == 1 && !kw) {
+            return m->meth(lock, args[0]);
+        }
+        break;
+    case METH_VARARGS | METH_KEYWORDS:
+        if (nargs == 0 && !kw) {
+            return ((PyCFunctionWithKeywords)(void (*)(void))m->meth)(lock, empty_tuple, NULL);
+        }
+        break;
+    case METH_FASTCALL:
+        if (!kw) {
+            return ((rw_fastfunc)(void (*)(void))m->meth)(lock, args, nargs);
+        }
+        break;
+    case METH_FASTCALL | METH_KEYWORDS:
+        return ((rw_fastkwfunc)(void (*)(void))m->meth)(lock, args, nargs, kwnames);
+    default:
+        break;
+    }
+    /* Anything else: the descriptor's own call, with the lock in front of the arguments. */
+    Py_ssize_t total = nargs + (kwnames != NULL ? PyTuple_GET_SIZE(kwnames) : 0);
+    PyObject *small[8];
+    PyObject **stack = total < 8 ? small : PyMem_Malloc((size_t)(total + 1) * sizeof(PyObject *));
+    if (stack == NULL) {
+        return PyErr_NoMemory();
+    }
+    stack[0] = lock;
+    for (Py_ssize_t i = 0; i < total; i++) {
+        stack[i + 1] = args[i];
+    }
+    PyObject *result = PyObject_Vectorcall(m->descr, stack, nargs + 1, kwnames);
+    if (stack != small) {
+        PyMem_Free(stack);
+    }
+    return result;
+}
 
 /* -- LockBase and RLockBase (patches/locks.py) -------------------------------------------- */
 
@@ -18,6 +121,8 @@ typedef struct {
     PyObject *lock;      /* the real _thread.lock or _thread.RLock */
     PyObject *sync;      /* SyncVar */
     PyObject *info;      /* LockInfo (what reports show of the lock) */
+    PyObject *alone;     /* (info,): what a thread holding only this lock holds */
+    const real_lock *real;   /* the real lock's type and methods */
     Py_ssize_t depth;    /* RLock: the owner's acquires, changed by the owner only */
     PyObject *weakreflist;
 } RW_Lock;
@@ -43,11 +148,17 @@ current_state(void)
 static int
 lock_check(RW_Lock *self)
 {
-    if (self->lock == NULL || self->sync == NULL || self->info == NULL) {
+    if (self->real == NULL || self->lock == NULL || self->sync == NULL || self->info == NULL) {
         PyErr_SetString(PyExc_RuntimeError, "racewatch: a tracked lock used before _bind()");
         return -1;
     }
     return 0;
+}
+
+static inline int
+is_rlock(RW_Lock *self)
+{
+    return self->real == &real_locks[1];
 }
 
 static int
@@ -60,7 +171,7 @@ on_acquire(RW_Lock *self)
     if (rw_acquire((RW_SyncVar *)self->sync, ts, kind_acquire) < 0) {
         return -1;
     }
-    return rw_hold(ts, self->info);
+    return rw_hold(ts, self->info, self->alone);
 }
 
 static int
@@ -76,14 +187,15 @@ on_release(RW_Lock *self)
     return rw_release_store((RW_SyncVar *)self->sync, ts, kind_release);
 }
 
+/* The real lock's answer to a question (locked(), _is_owned()): 1, 0 or -1. */
 static int
-call_bool(PyObject *obj, PyObject *name)
+real_bool(RW_Lock *self, int which)
 {
-    PyObject *result = PyObject_CallMethodNoArgs(obj, name);
+    PyObject *result = real_call(self->real, which, self->lock, NULL, 0, NULL);
     if (result == NULL) {
         return -1;
     }
-    int truth = PyObject_IsTrue(result);
+    int truth = result == Py_True ? 1 : result == Py_False ? 0 : PyObject_IsTrue(result);
     Py_DECREF(result);
     return truth;
 }
@@ -95,9 +207,21 @@ lock_bind(RW_Lock *self, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_TypeError, "_bind(lock, sync: SyncVar, info)");
         return NULL;
     }
+    const real_lock *real = &real_locks[PyObject_TypeCheck(self, &RW_RLockBaseType) ? 1 : 0];
+    if (!Py_IS_TYPE(args[0], real->type)) {
+        PyErr_Format(PyExc_TypeError, "_bind: the real lock must be a %.100s, not a %.100s",
+                     real->type->tp_name, Py_TYPE(args[0])->tp_name);
+        return NULL;
+    }
+    PyObject *alone = PyTuple_Pack(1, args[2]);
+    if (alone == NULL) {
+        return NULL;
+    }
     Py_XSETREF(self->lock, Py_NewRef(args[0]));
     Py_XSETREF(self->sync, Py_NewRef(args[1]));
     Py_XSETREF(self->info, Py_NewRef(args[2]));
+    Py_XSETREF(self->alone, alone);
+    self->real = real;
     self->depth = 0;
     Py_RETURN_NONE;
 }
@@ -109,21 +233,13 @@ lock_acquire(RW_Lock *self, PyObject *const *args, Py_ssize_t nargs, PyObject *k
     if (lock_check(self) < 0) {
         return NULL;
     }
-    PyObject *method = PyObject_GetAttr(self->lock, str_acquire);
-    if (method == NULL) {
-        return NULL;
-    }
-    PyObject *ok = PyObject_Vectorcall(method, args, nargs, kwnames);
-    Py_DECREF(method);
+    PyObject *ok = real_call(self->real, M_ACQUIRE, self->lock, args, nargs, kwnames);
     if (ok == NULL) {
         return NULL;
     }
-    int truth = PyObject_IsTrue(ok);
-    if (truth > 0) {
-        int is_rlock = PyType_IsSubtype(Py_TYPE(self), &RW_RLockBaseType);
-        if (!is_rlock || ++self->depth == 1) {
-            truth = on_acquire(self);
-        }
+    int truth = ok == Py_True ? 1 : ok == Py_False ? 0 : PyObject_IsTrue(ok);
+    if (truth > 0 && (!is_rlock(self) || ++self->depth == 1)) {
+        truth = on_acquire(self);
     }
     if (truth < 0) {
         Py_DECREF(ok);
@@ -149,9 +265,8 @@ lock_release(RW_Lock *self, PyObject *Py_UNUSED(ignored))
     if (lock_check(self) < 0) {
         return NULL;
     }
-    int is_rlock = PyType_IsSubtype(Py_TYPE(self), &RW_RLockBaseType);
-    if (is_rlock) {
-        int owned = call_bool(self->lock, str_is_owned);
+    if (is_rlock(self)) {
+        int owned = real_bool(self, M_IS_OWNED);
         if (owned < 0) {
             return NULL;
         }
@@ -163,12 +278,12 @@ lock_release(RW_Lock *self, PyObject *Py_UNUSED(ignored))
         }
     }
     else {
-        int locked = call_bool(self->lock, str_locked);
+        int locked = real_bool(self, M_LOCKED);
         if (locked < 0 || (locked && on_release(self) < 0)) {
             return NULL;
         }
     }
-    return PyObject_CallMethodNoArgs(self->lock, str_release);
+    return real_call(self->real, M_RELEASE, self->lock, NULL, 0, NULL);
 }
 
 static PyObject *
@@ -183,7 +298,7 @@ lock_locked(RW_Lock *self, PyObject *Py_UNUSED(ignored))
     if (lock_check(self) < 0) {
         return NULL;
     }
-    return PyObject_CallMethodNoArgs(self->lock, str_locked);
+    return real_call(self->real, M_LOCKED, self->lock, NULL, 0, NULL);
 }
 
 static PyObject *
@@ -231,7 +346,7 @@ rlock_is_owned(RW_Lock *self, PyObject *Py_UNUSED(ignored))
     if (lock_check(self) < 0) {
         return NULL;
     }
-    return PyObject_CallMethodNoArgs(self->lock, str_is_owned);
+    return real_call(self->real, M_IS_OWNED, self->lock, NULL, 0, NULL);
 }
 
 static PyObject *
@@ -240,7 +355,7 @@ rlock_release_save(RW_Lock *self, PyObject *Py_UNUSED(ignored))
     if (lock_check(self) < 0) {
         return NULL;
     }
-    int owned = call_bool(self->lock, str_is_owned);
+    int owned = real_bool(self, M_IS_OWNED);
     if (owned < 0) {
         return NULL;
     }
@@ -252,7 +367,7 @@ rlock_release_save(RW_Lock *self, PyObject *Py_UNUSED(ignored))
             return NULL;
         }
     }
-    PyObject *state = PyObject_CallMethodNoArgs(self->lock, str_release_save);
+    PyObject *state = real_call(self->real, M_RELEASE_SAVE, self->lock, NULL, 0, NULL);
     if (state == NULL) {
         return NULL;
     }
@@ -267,7 +382,7 @@ rlock_acquire_restore(RW_Lock *self, PyObject *saved)
     if (lock_check(self) < 0 || !PyArg_ParseTuple(saved, "On:_acquire_restore", &state, &depth)) {
         return NULL;
     }
-    PyObject *done = PyObject_CallMethodOneArg(self->lock, str_acquire_restore, state);
+    PyObject *done = real_call(self->real, M_ACQUIRE_RESTORE, self->lock, &state, 1, NULL);
     if (done == NULL) {
         return NULL;
     }
@@ -287,6 +402,7 @@ lockbase_traverse(RW_Lock *self, visitproc visit, void *arg)
     Py_VISIT(self->lock);
     Py_VISIT(self->sync);
     Py_VISIT(self->info);
+    Py_VISIT(self->alone);
     return 0;
 }
 
@@ -296,6 +412,7 @@ lockbase_clear(RW_Lock *self)
     Py_CLEAR(self->lock);
     Py_CLEAR(self->sync);
     Py_CLEAR(self->info);
+    Py_CLEAR(self->alone);
     return 0;
 }
 
@@ -444,9 +561,6 @@ rw_locks_ready(PyObject *module)
     static int strings = 0;
     if (!strings) {
         struct { PyObject **slot; const char *text; } names[] = {
-            {&str_acquire, "acquire"}, {&str_release, "release"}, {&str_locked, "locked"},
-            {&str_is_owned, "_is_owned"}, {&str_release_save, "_release_save"},
-            {&str_acquire_restore, "_acquire_restore"},
             {&str_at_fork_reinit, "_at_fork_reinit"}, {&kind_acquire, "acquire"},
             {&kind_release, "release"},
         };
@@ -457,6 +571,23 @@ rw_locks_ready(PyObject *module)
             }
         }
         if (PyType_Ready(&RW_LockBaseType) < 0 || PyType_Ready(&RW_RLockBaseType) < 0) {
+            return -1;
+        }
+        empty_tuple = PyTuple_New(0);
+        PyObject *thread = PyImport_ImportModule("_thread");
+        PyObject *lock_type = thread != NULL ? PyObject_GetAttrString(thread, "LockType") : NULL;
+        PyObject *rlock_type = thread != NULL ? PyObject_GetAttrString(thread, "RLock") : NULL;
+        int loaded = empty_tuple != NULL && lock_type != NULL && rlock_type != NULL
+                     && PyType_Check(lock_type) && PyType_Check(rlock_type)
+                     && real_lock_load(&real_locks[0], lock_type) == 0
+                     && real_lock_load(&real_locks[1], rlock_type) == 0;
+        Py_XDECREF(thread);
+        Py_XDECREF(lock_type);   /* a type of a built-in module: it lives as long as we do */
+        Py_XDECREF(rlock_type);
+        if (!loaded) {
+            if (!PyErr_Occurred()) {
+                PyErr_SetString(PyExc_ImportError, "racewatch._core: no _thread lock types");
+            }
             return -1;
         }
         strings = 1;

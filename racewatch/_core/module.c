@@ -5,7 +5,7 @@
 #include "core.h"
 
 RW_Settings *rw_settings = NULL;
-rw_counters_t rw_counters = {0, 0, 0, 0};
+rw_counters_t rw_counters = {0, 0, 0, 0, 0};
 PyObject *rw_solo = NULL;   /* a strong reference, or NULL for None */
 
 /* -- Settings ------------------------------------------------------------------------------ */
@@ -152,6 +152,9 @@ static PyGetSetDef settings_getset[] = {
     {"forgotten_keys", (getter)settings_get_counter, (setter)settings_set_counter,
      "deleted keys whose history the shadow let go",
      (void *)offsetof(rw_counters_t, forgotten_keys)},
+    {"forgotten_lookups", (getter)settings_get_counter, (setter)settings_set_counter,
+     "likewise, keys only looked up while they were absent",
+     (void *)offsetof(rw_counters_t, forgotten_lookups)},
     {NULL}
 };
 

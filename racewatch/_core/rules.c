@@ -177,6 +177,10 @@ rw_on_read(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *key, PyObje
     ts->busy++;
     Py_BEGIN_CRITICAL_SECTION(sh);
     rc = read_locked(ts, sh, d, key, cur, &b);
+    /* A read of a missing key makes a location too: absent keys are swept as deleted ones. */
+    if (rc == 0 && rw_kind_sweeps(sh) && PyDict_GET_SIZE(sh->locs) > sh->sweep_at) {
+        rc = rw_sweep(sh, d);
+    }
     Py_END_CRITICAL_SECTION();
     if (rc == 0) {
         rc = rw_emit(sh, cur, &b);

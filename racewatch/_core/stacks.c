@@ -583,6 +583,14 @@ done:
     return stack;
 }
 
+/* The innermost frame of the program (racewatch's own left out): 1 and *out (its code
+ * borrowed from the frame), or 0 when there is none.  What capture(1) holds, uninterned. */
+Py_ssize_t
+rw_innermost_frame(rw_frame_key *out)
+{
+    return walk(PyEval_GetFrame(), 1, out);
+}
+
 PyObject *
 rw_mod_capture(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
 {

@@ -115,7 +115,17 @@ del_location(PyObject *locs, PyObject *key)
     return 0;
 }
 
-/* Forget deleted keys, so that a dict whose keys come and go forever stays bounded: see
+/* Whether a location holds only reads: a key looked up while absent, never written (an
+ * Access is a write, the delete of a deleted key). */
+static int
+only_lookups(PyObject *v)
+{
+    RW_Loc *loc = as_loc(v);
+    return loc != NULL && loc->w == NULL;
+}
+
+/* Forget absent keys (deleted, or looked up while absent), so that a dict whose keys come
+ * and go forever, or that is asked for ever new keys it does not hold, stays bounded: see
  * shadow._sweep, the reference, for why and when.  It works on a snapshot of the keys of
  * ``locs``, so that Python code running in the middle (a key's __eq__, the registry) can
  * neither break the iteration nor be broken by it. */
@@ -156,7 +166,8 @@ rw_sweep(RW_Shadow *sh, PyObject *d)
     }
     PyObject *keys = PyDict_Keys(locs);
     PyObject *kept = PyList_New(0);
-    int rc = keys == NULL || kept == NULL ? -1 : 0;
+    PyObject *looked_up = PyList_New(0);   /* per kept key: only_lookups() */
+    int rc = keys == NULL || kept == NULL || looked_up == NULL ? -1 : 0;
     for (Py_ssize_t i = 0; rc == 0 && i < PyList_GET_SIZE(keys); i++) {
         PyObject *key = PyList_GET_ITEM(keys, i);
         int present = container_contains(sh, d, key);
@@ -174,21 +185,34 @@ rw_sweep(RW_Shadow *sh, PyObject *d)
         }
         else if (found) {
             int before = ordered_before(v, minc, nmin);
+            int lookups = only_lookups(v);
             Py_DECREF(v);
-            rc = before ? del_location(locs, key) : PyList_Append(kept, key);
+            if (before) {
+                rc = del_location(locs, key);
+            }
+            else {
+                rc = PyList_Append(kept, key);
+                if (rc == 0) {
+                    rc = PyList_Append(looked_up, lookups ? Py_True : Py_False);
+                }
+            }
         }
     }
     if (rc == 0) {
         Py_ssize_t excess = PyList_GET_SIZE(kept) - budget;
         if (excess > 0) {
             /* locs keeps first-insertion order: the oldest first */
+            long long lookups = 0;
             for (Py_ssize_t i = 0; rc == 0 && i < excess; i++) {
                 rc = del_location(locs, PyList_GET_ITEM(kept, i));
+                lookups += PyList_GET_ITEM(looked_up, i) == Py_True;
             }
-            RW_ADD(&rw_counters.forgotten_keys, excess);
+            RW_ADD(&rw_counters.forgotten_keys, excess - lookups);
+            RW_ADD(&rw_counters.forgotten_lookups, lookups);
         }
         sh->sweep_at = PyDict_GET_SIZE(locs) + budget;
     }
+    Py_XDECREF(looked_up);
     Py_XDECREF(kept);
     Py_XDECREF(keys);
     Py_DECREF(locs);

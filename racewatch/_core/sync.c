@@ -6,18 +6,21 @@
  * name in sync.py; the tracked locks (locks.c) call them directly.
  *
  * Consistency: a thread's clock is changed only by that thread.  A sync object's state is
- * one immutable (clock, releaser) tuple, replaced whole, so an acquire never sees half a
- * clock.  On free-threaded builds it is read and replaced under the object's critical
- * section: an Event set again while another thread sees it set replaces the tuple that
- * thread is taking a reference to (without the section, the reference could be taken to a
- * tuple already freed).  release_join, which reads and then replaces it, runs under the
- * section, and with no Python code in between on GIL builds (the clocks hold small ints:
- * comparing them calls nothing).  A replaced tuple is released outside the section.
+ * one (clock, releaser) tuple that never changes while anyone else holds it, replaced whole,
+ * so an acquire never sees half a clock (release_store overwrites it in place only when
+ * nothing else holds it, on GIL builds: see republish_in_place).  On free-threaded builds
+ * it is read and replaced under the object's critical section: an Event set again while
+ * another thread sees it set replaces the tuple that thread is taking a reference to
+ * (without the section, the reference could be taken to a tuple already freed).
+ * release_join, which reads and then replaces it, runs under the section, and with no
+ * Python code in between on GIL builds (the clocks hold small ints: comparing them calls
+ * nothing).  A replaced tuple is released outside the section.  Each event is noted on
+ * the thread's own ring (events.c).
  */
 
 #include "core.h"
 
-static PyObject *str_events, *str_append, *kind_acquire, *kind_release, *dir_acquire,
+static PyObject *str_events, *kind_acquire, *kind_release, *dir_acquire,
     *dir_release;
 
 /* -- SyncVar ---------------------------------------------------------------------------- */
@@ -88,6 +91,18 @@ PyTypeObject RW_SyncVarType = {
 };
 
 /* -- clocks ----------------------------------------------------------------------------- */
+
+/* An entry of a clock (a small int: comparing them calls nothing). */
+static inline long long
+vc_value(PyObject *v)
+{
+    long long x = PyLong_AsLongLong(v);
+    if (x == -1 && PyErr_Occurred()) {
+        PyErr_Clear();
+        return 0;
+    }
+    return x;
+}
 
 static int
 tick(RW_ThreadState *ts)
@@ -162,26 +177,90 @@ copy_clock(RW_ThreadState *ts)
 
 /* -- events ----------------------------------------------------------------------------- */
 
-/* sync.note: (monotonic ns, kind, label, direction, stack of one frame) on the thread's
- * ring of recent events, for the timeline of a later race. */
+/* The ring of ``ts``'s thread info (ThreadInfo.events), looked up once per info. */
+static RW_EventRing *
+ring_of(RW_ThreadState *ts)
+{
+    if (ts->events_info != ts->info || ts->events == NULL) {
+        PyObject *events = PyObject_GetAttr(ts->info, str_events);
+        if (events == NULL) {
+            return NULL;
+        }
+        if (!Py_IS_TYPE(events, &RW_EventRingType)) {
+            PyErr_Format(PyExc_TypeError, "racewatch: ThreadInfo.events is a %.100s, not an "
+                         "EventRing", Py_TYPE(events)->tp_name);
+            Py_DECREF(events);
+            return NULL;
+        }
+        Py_XSETREF(ts->events, (RW_EventRing *)events);
+        Py_XSETREF(ts->events_info, Py_NewRef(ts->info));
+    }
+    return ts->events;
+}
+
+/* sync.note: (monotonic ns, kind, label, direction, where) on the thread's ring of recent
+ * events, for the timeline of a later race.  ``where`` defaults to the innermost frame of
+ * the program (the one frame capture(1) would give), kept as its code and offset. */
 static int
 note(RW_ThreadState *ts, PyObject *kind, PyObject *label, PyObject *direction, PyObject *where)
 {
-    PyObject *events = PyObject_GetAttr(ts->info, str_events);
-    if (events == NULL) {
+    RW_EventRing *ring = ring_of(ts);
+    if (ring == NULL) {
         return -1;
     }
-    PyObject *stack = where != NULL && where != Py_None ? Py_NewRef(where)
-                                                        : rw_capture(1, NULL, NULL);
-    PyObject *now = stack != NULL ? PyLong_FromLongLong(rw_monotonic_ns()) : NULL;
-    PyObject *event = now != NULL ? PyTuple_Pack(5, now, kind, label, direction, stack) : NULL;
-    PyObject *done = event != NULL ? PyObject_CallMethodOneArg(events, str_append, event) : NULL;
-    Py_XDECREF(done);
-    Py_XDECREF(event);
-    Py_XDECREF(now);
-    Py_XDECREF(stack);
-    Py_DECREF(events);
-    return done != NULL ? 0 : -1;
+    long long now = rw_monotonic_ns();
+    if (where != NULL && where != Py_None) {
+        rw_ring_note(ring, now, kind, label, direction, where, 0, 1);
+        return 0;
+    }
+    rw_frame_key frame;
+    if (rw_innermost_frame(&frame) == 0) {
+        frame.code = NULL;
+        frame.lasti = 0;
+    }
+    rw_ring_note(ring, now, kind, label, direction, (PyObject *)frame.code, frame.lasti, 0);
+    return 0;
+}
+
+/* Publish ``ts``'s clock in ``sv`` by overwriting the pair it holds, when nothing else
+ * holds that pair or its clock (an acquirer holds a reference of its own while it reads
+ * them, and so does Python code that looked at ``state``): nothing can see them change, and
+ * no Python code runs until they are whole (dropping an int runs none; the old releaser is
+ * let go last).  A lock released in a loop then allocates nothing.  1 when done, 0 when a
+ * new pair is needed.  Not on free-threaded builds, whose reference counts are not exact
+ * from another thread. */
+static int
+republish_in_place(RW_SyncVar *sv, RW_ThreadState *ts)
+{
+#ifdef Py_GIL_DISABLED
+    (void)sv;
+    (void)ts;
+    return 0;
+#else
+    PyObject *state = sv->state;
+    if (!PyTuple_CheckExact(state) || Py_REFCNT(state) != 1) {
+        return 0;
+    }
+    PyObject *clock = PyTuple_GET_ITEM(state, 0);
+    Py_ssize_t n = PyList_GET_SIZE(ts->vc);
+    if (!PyList_CheckExact(clock) || Py_REFCNT(clock) != 1 || PyList_GET_SIZE(clock) != n) {
+        return 0;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *v = PyList_GET_ITEM(ts->vc, i);
+        PyObject *old = PyList_GET_ITEM(clock, i);
+        if (v != old) {
+            PyList_SET_ITEM(clock, i, Py_NewRef(v));
+            Py_DECREF(old);
+        }
+    }
+    PyObject *releaser = PyTuple_GET_ITEM(state, 1);
+    if (releaser != (PyObject *)ts) {
+        PyTuple_SET_ITEM(state, 1, Py_NewRef((PyObject *)ts));
+        Py_DECREF(releaser);
+    }
+    return 1;
+#endif
 }
 
 int
@@ -189,6 +268,9 @@ rw_release_store(RW_SyncVar *sv, RW_ThreadState *ts, PyObject *kind)
 {
     if (note(ts, kind, sv->label, dir_release, NULL) < 0) {
         return -1;
+    }
+    if (republish_in_place(sv, ts)) {
+        return tick(ts);
     }
     PyObject *clock = copy_clock(ts);
     PyObject *state = clock != NULL ? PyTuple_Pack(2, clock, (PyObject *)ts) : NULL;
@@ -228,6 +310,41 @@ release_join(RW_SyncVar *sv, RW_ThreadState *ts, PyObject *kind)
     return status < 0 ? -1 : tick(ts);
 }
 
+/* FastTrack's rule for a lock's clock: nothing to join when the acquirer already knows the
+ * epoch in which the releaser published ``state`` (a (clock, releaser) pair).  Exact, as
+ * sync.py's _releaser_epoch_known proves: every publication ticks, so T publishes at most
+ * one clock per epoch; while T lives every value >= e on its slot r is T's, and a clock
+ * holds one only by having joined what T published in that epoch or later, which contains
+ * the clock T published at the end of epoch e.  A dead releaser's slot may be someone
+ * else's now: then the clocks are joined.  ``dead`` is set before the slot is freed, under
+ * the registry's lock, and never reset. */
+static int
+releaser_epoch_known(PyObject *state, RW_ThreadState *ts)
+{
+    PyObject *releaser = PyTuple_GET_ITEM(state, 1);
+    if (releaser == (PyObject *)ts) {
+        return 1;
+    }
+    if (!Py_IS_TYPE(releaser, &RW_ThreadStateType)) {
+        return 0;   /* None: a clock joined from several releases */
+    }
+    RW_ThreadState *rel = (RW_ThreadState *)releaser;
+    if (rel->dead) {
+        return 0;
+    }
+    PyObject *clock = PyTuple_GET_ITEM(state, 0);
+    if (!PyList_Check(clock) || rel->slot >= PyList_GET_SIZE(clock)) {
+        return 0;
+    }
+    PyObject *mine = rel->slot < PyList_GET_SIZE(ts->vc) ? PyList_GET_ITEM(ts->vc, rel->slot)
+                                                          : NULL;
+    PyObject *theirs = PyList_GET_ITEM(clock, rel->slot);
+    if (mine == theirs) {
+        return 1;
+    }
+    return mine != NULL && vc_value(mine) >= vc_value(theirs);
+}
+
 int
 rw_acquire(RW_SyncVar *sv, RW_ThreadState *ts, PyObject *kind)
 {
@@ -239,17 +356,23 @@ rw_acquire(RW_SyncVar *sv, RW_ThreadState *ts, PyObject *kind)
     state = Py_NewRef(sv->state);   /* one read of one immutable tuple */
     Py_END_CRITICAL_SECTION();
     int status = 0;
-    if (PyTuple_Check(state) && PyTuple_GET_ITEM(state, 1) != (PyObject *)ts) {
+    if (PyTuple_Check(state) && !releaser_epoch_known(state, ts)) {
         status = join_into(ts->vc, PyTuple_GET_ITEM(state, 0));
     }
     Py_DECREF(state);
     return status;
 }
 
+/* The tuple of locks held, with ``info`` added; ``alone`` (optional) is ``(info,)``, made
+ * once per lock, for the usual case of a thread that holds no other. */
 int
-rw_hold(RW_ThreadState *ts, PyObject *info)
+rw_hold(RW_ThreadState *ts, PyObject *info, PyObject *alone)
 {
     Py_ssize_t n = PyTuple_GET_SIZE(ts->held);
+    if (n == 0 && alone != NULL) {
+        Py_SETREF(ts->held, Py_NewRef(alone));
+        return 0;
+    }
     PyObject *held = PyTuple_New(n + 1);
     if (held == NULL) {
         return -1;
@@ -273,7 +396,7 @@ rw_unhold(RW_ThreadState *ts, PyObject *info)
     if (at < 0) {
         return 0;
     }
-    PyObject *held = PyTuple_New(n - 1);
+    PyObject *held = PyTuple_New(n - 1);   /* the empty tuple is a singleton */
     if (held == NULL) {
         return -1;
     }
@@ -404,7 +527,7 @@ mod_hold(PyObject *Py_UNUSED(self), PyObject *const *args, Py_ssize_t nargs)
     if (parse_common(nargs, 2, 2, "hold") < 0 || (ts = as_state(args[0])) == NULL) {
         return NULL;
     }
-    RW_RETURN_NONE_IF_OK(rw_hold(ts, args[1]));
+    RW_RETURN_NONE_IF_OK(rw_hold(ts, args[1], NULL));
 }
 
 static PyObject *
@@ -438,7 +561,7 @@ rw_sync_ready(PyObject *module)
     static int strings = 0;
     if (!strings) {
         struct { PyObject **slot; const char *text; } names[] = {
-            {&str_events, "events"}, {&str_append, "append"}, {&kind_acquire, "acquire"},
+            {&str_events, "events"}, {&kind_acquire, "acquire"},
             {&kind_release, "release"}, {&dir_acquire, "acquire"}, {&dir_release, "release"},
         };
         for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -452,7 +575,8 @@ rw_sync_ready(PyObject *module)
         }
         strings = 1;
     }
-    if (PyModule_AddObjectRef(module, "SyncVar", (PyObject *)&RW_SyncVarType) < 0) {
+    if (PyModule_AddObjectRef(module, "SyncVar", (PyObject *)&RW_SyncVarType) < 0
+            || rw_events_ready(module) < 0) {
         return -1;
     }
     return PyModule_AddFunctions(module, sync_functions);

@@ -85,6 +85,8 @@ threadstate_traverse(RW_ThreadState *ts, visitproc visit, void *arg)
     Py_VISIT(ts->info);
     Py_VISIT(ts->vc);
     Py_VISIT(ts->held);
+    Py_VISIT(ts->events);
+    Py_VISIT(ts->events_info);
     Py_VISIT(ts->spawn_clock);
     Py_VISIT(ts->sentinel_ref);
     Py_VISIT(ts->cache_stack);
@@ -100,6 +102,8 @@ threadstate_clear(RW_ThreadState *ts)
     Py_CLEAR(ts->info);
     Py_CLEAR(ts->vc);
     Py_CLEAR(ts->held);
+    Py_CLEAR(ts->events);
+    Py_CLEAR(ts->events_info);
     Py_CLEAR(ts->spawn_clock);
     Py_CLEAR(ts->sentinel_ref);
     Py_CLEAR(ts->last);

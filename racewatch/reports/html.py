@@ -876,6 +876,13 @@ def caveats(summary: Summary) -> list[Fact]:
                         "the history of that many deleted keys was let go, to bound memory: "
                         "a race between such an old delete and a later access to the same "
                         "key may have been missed. None was invented."))
+    if summary.forgotten_missing_keys:
+        out.append(Fact("Forgotten lookups of missing keys",
+                        f"{summary.forgotten_missing_keys:,}",
+                        "the history of that many keys that were only looked up while they "
+                        "were absent (k in d, d.get(k)) was let go, to bound memory: a race "
+                        "between such an old lookup and a later insert of the same key may "
+                        "have been missed. None was invented."))
     return out
 
 

@@ -49,6 +49,7 @@ def merge_reports(reports: list[Report], command: list[str] | None = None) -> Re
         summary.duration_s = max(summary.duration_s, s.duration_s)
         summary.recycled_thread_slots += s.recycled_thread_slots
         summary.forgotten_deleted_keys += s.forgotten_deleted_keys
+        summary.forgotten_missing_keys += s.forgotten_missing_keys
         if s.peak_rss_mb is not None:
             summary.peak_rss_mb = max(summary.peak_rss_mb or 0.0, s.peak_rss_mb)
         if s.tracking_cut and not summary.tracking_cut:

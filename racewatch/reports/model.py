@@ -380,6 +380,7 @@ class Summary:
     mode: str = ""                # "run", "pytest", "staging" or "api": how it was started
     recycled_thread_slots: int = 0  # see README, Limitations
     forgotten_deleted_keys: int = 0  # likewise
+    forgotten_missing_keys: int = 0  # likewise
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -22,7 +22,8 @@ def watch_mask(names) -> int:
 
 class Settings:
     __slots__ = ("enabled", "tracking", "stack_depth", "sink", "dicts_tracked",
-                 "lists_tracked", "sets_tracked", "forgotten_keys", "started_ns", "budget",
+                 "lists_tracked", "sets_tracked", "forgotten_keys", "forgotten_lookups",
+                 "started_ns", "budget",
                  "tracking_cut", "generation", "report_key_order", "watch")
 
     def __init__(self):
@@ -36,6 +37,7 @@ class Settings:
         self.lists_tracked = 0
         self.sets_tracked = 0
         self.forgotten_keys = 0     # deleted keys whose history the shadow let go (shadow.py)
+        self.forgotten_lookups = 0  # likewise, keys only looked up while they were absent
         self.started_ns = 0         # time.monotonic_ns() when the detector started
         self.budget = None          # a MemoryBudget (budget.py) when max_memory_mb is set
         self.tracking_cut = None    # why and when tracking was cut, for every report

@@ -314,7 +314,7 @@ def on_read(d, key, op: str) -> None:
     """A read of ``key`` (present or not)."""
     entered = _enter(d)
     if entered is not None:
-        read(*entered, key, op)
+        read(*entered, key, op, d)
 
 
 def _location(sh: Shadow, key, loc=None) -> Loc | None:
@@ -332,8 +332,10 @@ def _location(sh: Shadow, key, loc=None) -> Loc | None:
     return loc
 
 
-def read(ts: ThreadState, sh: Shadow, key, op: str) -> None:
-    """A read of location ``key`` of ``sh`` by ``ts`` (``enter_thread`` said to check it)."""
+def read(ts: ThreadState, sh: Shadow, key, op: str, d=None) -> None:
+    """A read of location ``key`` of ``sh`` by ``ts`` (``enter_thread`` said to check it);
+    ``d``, the container, when its departed keys are to be swept (a read of a missing key
+    makes a location too)."""
     try:
         loc = sh.locs.get(key)
     except Exception:  # unhashable key: the dict operation raises the same error
@@ -350,6 +352,7 @@ def read(ts: ThreadState, sh: Shadow, key, op: str) -> None:
     cur = _make_access(ts, op, False)
     conflicts = None
     vc = ts.vc
+    sweep = False
     ts.busy += 1
     try:
         with sh.lock:
@@ -357,6 +360,11 @@ def read(ts: ThreadState, sh: Shadow, key, op: str) -> None:
             if w is not None and not _covered(w, vc):
                 conflicts = [Conflict(sh, key, False, w, cur)]
             loc.r = _add_read(loc.r, cur, vc)
+            if d is not None and len(sh.locs) > sh.sweep_at and sh.kind in _SWEPT_KINDS:
+                sh.sweep_at = 1 << 62  # this thread sweeps, no other meanwhile
+                sweep = True
+        if sweep:
+            _sweep(sh, d)
     finally:
         ts.busy -= 1
     if conflicts:
@@ -577,17 +585,21 @@ def _ordered_before(v: Loc, minc) -> bool:
 
 
 def _sweep(sh: Shadow, d) -> None:
-    """Forget deleted keys, so that a dict whose keys come and go forever stays bounded.
+    """Forget absent keys, so that a dict whose keys come and go forever, or that is asked
+    for ever new keys it does not hold, stays bounded.
 
     A deleted key keeps its location (a later ``k in d`` must be checked against the
-    delete).  Once the delete is ordered before every live thread it can never race
-    again, and the location goes.  A live thread that never synchronizes (a main thread
-    blocked in ``join``, a server loop) would keep them all, so past a budget of
-    ``max(1024, len(d))`` deleted keys the oldest are forgotten: a race between such an
-    old delete and a later access to the same key can then be missed, never invented.
-    Runs after the locations grew by a budget's worth: amortized O(1) per insert.  It holds
-    no lock of racewatch's while it asks the container and deletes locations (the keys'
-    ``__eq__`` runs there); a location only goes if it is still the one it looked at.
+    delete), and so does a key looked up while absent (a later insert must be checked
+    against the lookup).  Once every access in the location is ordered before every live
+    thread it can never race again, and the location goes.  A live thread that never
+    synchronizes (a main thread blocked in ``join``, a server loop) would keep them all, so
+    past a budget of ``max(1024, len(d))`` absent keys the oldest are forgotten: a race
+    between such an old delete or lookup and a later access to the same key can then be
+    missed, never invented.  The summary counts them (``forgotten_deleted_keys``: the
+    location holds a write, the delete; ``forgotten_missing_keys``: only lookups).  Runs
+    after the locations grew by a budget's worth: amortized O(1) per insert or lookup.  It
+    holds no lock of racewatch's while it asks the container and deletes locations (the
+    keys' ``__eq__`` runs there); a location only goes if it is still the one it looked at.
     """
     minc = REGISTRY.min_clock()
     locs = sh.locs
@@ -601,9 +613,12 @@ def _sweep(sh: Shadow, d) -> None:
             kept.append((key, loc))
     excess = len(kept) - budget
     if excess > 0:
+        lookups = 0
         for key, loc in kept[:excess]:  # locs keeps first-insertion order: oldest first
             _forget(locs, key, loc)
-        settings.add_to("forgotten_keys", excess)
+            lookups += loc.w is None
+        settings.add_to("forgotten_keys", excess - lookups)
+        settings.add_to("forgotten_lookups", lookups)
     sh.sweep_at = len(locs) + budget
 
 

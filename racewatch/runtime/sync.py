@@ -14,7 +14,7 @@ import time
 import weakref
 
 from . import forks, stacks
-from .clock import VectorClock, join_into, joined
+from .clock import VectorClock, entry, join_into, joined
 from .core import COMPILED
 from .stacks import Stack
 from .threads import ThreadState
@@ -84,8 +84,38 @@ def acquire(sv: SyncVar, ts: ThreadState, kind: str = "acquire") -> None:
     """``ts`` is ordered after every release published in ``sv``."""
     note(ts, kind, sv.label, ACQUIRE)
     state = sv.state
-    if state is not None and state[1] is not ts:
+    if state is not None and not _releaser_epoch_known(state, ts):
         join_into(ts.vc, state[0])
+
+
+def _releaser_epoch_known(state: tuple[VectorClock, ThreadState | None],
+                          ts: ThreadState) -> bool:
+    """FastTrack's rule for a lock's clock: nothing to join when ``ts`` already knows the
+    epoch in which the releaser published it.
+
+    Why it is exact.  Let T, on slot r, publish L at the end of its epoch e = L[r].  Every
+    publication (``release_store``, ``release_join``, ``snapshot``) ticks right after it,
+    so T publishes at most one clock per epoch, and since T's clock only grows, what it
+    publishes in a later epoch contains L.  While T lives no other thread has slot r, and
+    every value >= e on slot r is T's: a thread starts above every value its slot ever had
+    (``ThreadRegistry.begin``).  Clocks travel only through publications (an acquire joins
+    one, a new thread starts from one) and, once T has ended, through its final clock
+    (``join``), so a clock V other than T's own with V[r] >= e got that value by joining a
+    clock that T published in epoch V[r] or later, or one that had joined it: V contains L
+    already, and the join would change nothing.
+
+    Once T has ended, its slot can go to a new thread whose values exceed e without its
+    clock containing L (a slot reused before every thread saw its end, threads.py), so the
+    clocks are then joined.  ``dead`` is set before the slot is freed, and never reset.
+    A clock joined from several releases (``release_join``: no releaser) is always joined.
+    """
+    clock, releaser = state
+    if releaser is ts:
+        return True
+    if releaser is None or releaser.dead:
+        return False
+    r = releaser.slot
+    return r < len(clock) and entry(ts.vc, r) >= clock[r]
 
 
 def snapshot(ts: ThreadState, kind: str, label: str) -> VectorClock:

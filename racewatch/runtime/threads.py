@@ -38,6 +38,18 @@ _hand_over = COMPILED.set_current if COMPILED is not None else None
 _let_go = COMPILED.drop_current if COMPILED is not None else None
 
 
+def _new_events(maxlen: int):
+    """A thread's ring of recent sync events: appended to by ``sync.note``, read by the
+    timeline of a race (races.py) as tuples, oldest first."""
+    return collections.deque(maxlen=maxlen)
+
+
+if COMPILED is not None:
+    # The compiled core notes events as C fields, with the innermost frame as its code and
+    # offset, and builds the tuples only when a report reads them (events.c).
+    _new_events = COMPILED.EventRing  # noqa: F811
+
+
 class ThreadInfo:
     """What a report says about a thread; records keep it after the thread is gone."""
 
@@ -51,8 +63,8 @@ class ThreadInfo:
         self.ident = ident
         self.created_at = created_at
         self.parent_tid = parent_tid
-        # (monotonic ns, kind, label, stack of one frame), the newest last
-        self.events = collections.deque(maxlen=EVENTS_KEPT)
+        # (monotonic ns, kind, label, direction, stack of one frame), the newest last
+        self.events = _new_events(EVENTS_KEPT)
         self._thread_ref = weakref.ref(thread_obj) if thread_obj is not None else None
 
     def current_name(self) -> str:

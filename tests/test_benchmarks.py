@@ -1,0 +1,82 @@
+"""The benchmark runner (benchmarks/run.py): what it runs, and what it prints per core."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from racewatch.runtime import core
+
+ROOT = Path(__file__).parent.parent
+
+# Two threads fold into one dict under a lock (accesses, no race), and the workload notes
+# which core ran it, or that racewatch was not loaded at all.
+WORKLOAD = """\
+import os, sys, threading
+
+totals = {}
+lock = threading.Lock()
+
+
+def fold(n):
+    for i in range(n):
+        with lock:
+            totals[i % 10] = totals.get(i % 10, 0) + 1
+
+
+threads = [threading.Thread(target=fold, args=(500,)) for _ in range(2)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+loaded = sys.modules.get("racewatch.runtime.core")
+with open(os.environ["BENCHMARK_TEST_LOG"], "a") as log:
+    log.write((loaded.NAME if loaded else "plain") + "\\n")
+"""
+
+
+@pytest.fixture
+def runner(tmp_path, monkeypatch):
+    spec = importlib.util.spec_from_file_location("benchmark_run", ROOT / "benchmarks" / "run.py")
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, module)  # (its dataclasses look it up)
+    spec.loader.exec_module(module)
+    workloads = tmp_path / "workloads"
+    workloads.mkdir()
+    (workloads / "tiny.py").write_text(WORKLOAD)
+    monkeypatch.setattr(module, "WORKLOADS", workloads)
+    monkeypatch.setenv("BENCHMARK_TEST_LOG", str(tmp_path / "ran.log"))
+    monkeypatch.delenv("RACEWATCH_CORE", raising=False)  # restored after: main() drops it
+    return module, tmp_path / "ran.log"
+
+
+@pytest.mark.skipif(core.load("auto") is None, reason="the compiled core is not built")
+def test_core_both_runs_each_core_and_prints_a_column_group_per_core(runner, capsys):
+    run, log = runner
+    assert run.main(["--rounds", "2", "--core", "both", "tiny"]) == 0
+    assert log.read_text().split() == ["plain", "c", "python"] * 2
+    out = capsys.readouterr().out.splitlines()
+    assert "compiled and pure-Python core" in out[0]
+    assert out[1].split() == ["workload", "time", "(c)", "memory", "(c)", "accesses/s", "(c)",
+                              "time", "(python)", "memory", "(python)", "accesses/s",
+                              "(python)", "races"]
+    cells = out[2].split()
+    assert cells[0] == "tiny" and cells[-1] == "0/0"
+    for time_ratio, memory_ratio, accesses in (cells[1:4], cells[4:7]):
+        assert re.fullmatch(r"\d+\.\d\dx", time_ratio) and re.fullmatch(r"\d+\.\d\dx",
+                                                                         memory_ratio)
+        assert int(accesses.replace(",", "")) > 0
+
+
+def test_one_core_keeps_one_column_group(runner, capsys):
+    run, log = runner
+    assert run.main(["--rounds", "1", "--core", "python", "tiny"]) == 0
+    assert log.read_text().split() == ["plain", "python"]
+    out = capsys.readouterr().out.splitlines()
+    assert "pure-Python core" in out[0] and " and " not in out[0]
+    assert out[1].split() == ["workload", "time", "memory", "accesses/s", "races"]
+    assert out[2].split()[0] == "tiny" and out[2].split()[-1] == "0"
