@@ -58,3 +58,76 @@ def test_watch_selects_attributes_and_globals(tmp_path, watch, races):
     assert len(run.report["races"]) == races, run.stderr
     kinds = {r["container"]["type"] for r in run.report["races"]}
     assert kinds == {"object", "module"} if races == 2 else len(kinds) == races
+
+
+CLASSES_THAT_DIE = '''\
+import gc
+import threading
+
+
+def make(i):
+    class Temporary:
+        pass
+    obj = Temporary()
+    obj.x = i
+    return Temporary
+
+
+idle = threading.Event()
+bystander = threading.Thread(target=idle.wait)  # two threads: classes are hooked
+bystander.start()
+for i in range(300):
+    cls = make(i)
+    del cls
+    gc.collect()
+idle.set()
+bystander.join()
+# The dead classes' memory, reused and overwritten.
+junk = [bytes([255]) * size for size in range(100, 2000) for _ in range(5)]
+
+
+class Survivor:
+    pass
+
+
+kept = Survivor()
+kept.y = 1
+print(kept.y)
+'''
+
+
+def test_classes_that_die_while_hooked_are_given_back_at_the_end(tmp_path):
+    """A hooked class may die before racewatch stops (a class made in a function, a test's
+    class): stop() must not give a freed type its slot back, and a new class at a dead
+    one's address is a class of its own."""
+    program = tmp_path / "temporary_classes.py"
+    program.write_text(CLASSES_THAT_DIE)
+    run = run_racewatch(tmp_path, program)
+    assert (run.status, run.stdout) == (0, "1\n"), run.stderr
+    assert "racewatch: no races found" in run.stderr
+
+
+def test_a_class_the_program_changed_keeps_its_change_at_the_end(tmp_path):
+    """A hooked class whose __setattr__ the program replaced keeps the program's at stop(),
+    with no error (both cores)."""
+    program = tmp_path / "replaced.py"
+    program.write_text(
+        "import threading\n"
+        "class Job:\n"
+        "    pass\n"
+        "t = threading.Thread(target=lambda: None)\n"
+        "t.start()\n"
+        "t.join()\n"
+        "def own(self, name, value):\n"
+        "    object.__setattr__(self, name, value * 2)\n"
+        "Job.__setattr__ = own\n"
+        "del Job.__delattr__\n"
+        "import atexit\n"
+        "def after():\n"
+        "    job = Job()\n"
+        "    job.n = 21\n"
+        "    print(job.n, Job.__setattr__ is own)\n"
+        "atexit.register(after)\n")
+    run = run_racewatch(tmp_path, program)
+    assert (run.status, run.stdout) == (0, "42 True\n"), run.stderr
+    assert "Exception ignored" not in run.stderr and "Error" not in run.stderr, run.stderr

@@ -45,7 +45,7 @@ static PyMethodDef setattr_def, delattr_def;
 /* -- the hooks: what each hooked type had ------------------------------------------------ */
 
 typedef struct {
-    PyTypeObject *type;      /* NULL: an empty place */
+    PyTypeObject *type;      /* a strong reference; NULL: an empty place */
     getattrofunc getattro;
     PyObject *own_setattr;   /* the __setattr__ its namespace held (a strong reference), */
     PyObject *own_delattr;   /* or NULL; likewise __delattr__ */
@@ -130,6 +130,10 @@ hook_add(PyTypeObject *type, getattrofunc getattro)
         h->getattro = getattro;
         h->own_setattr = h->own_delattr = NULL;
         h->installed = 0;
+        /* The table keeps the type alive, as objects.py's _hooked does: an entry for a type
+         * that died would be found again for a new type at its address, and stop() would
+         * give a freed type its slot back. */
+        Py_INCREF(type);
         RW_ATOMIC_STORE(h->type, type);   /* published whole */
         table->n++;
     }
@@ -871,6 +875,21 @@ static PyMethodDef delattr_def = {
 
 /* -- stop ------------------------------------------------------------------------------- */
 
+/* Give ``type`` back its own ``name`` (``own``, or none when NULL); 0 when done or when
+ * the program's own change to the class stands in the way (AttributeError, TypeError). */
+static int
+restore(PyTypeObject *type, PyObject *name, PyObject *own)
+{
+    if (PyType_Type.tp_setattro((PyObject *)type, name, own) == 0) {
+        return 0;
+    }
+    if (PyErr_ExceptionMatches(PyExc_AttributeError) || PyErr_ExceptionMatches(PyExc_TypeError)) {
+        PyErr_Clear();
+        return 0;
+    }
+    return -1;
+}
+
 static PyObject *
 unhook_classes(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
 {
@@ -893,17 +912,22 @@ unhook_classes(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
             h->installed = 0;
             PyObject *own_set = h->own_setattr, *own_del = h->own_delattr;
             h->own_setattr = h->own_delattr = NULL;
-            /* type's own setattro: a metaclass's __setattr__ has no say in this */
-            if (PyType_Type.tp_setattro((PyObject *)type, str_setattr_name, own_set) < 0
-                    || PyType_Type.tp_setattro((PyObject *)type, str_delattr_name, own_del) < 0) {
+            /* type's own setattro: a metaclass's __setattr__ has no say in this.  A class
+             * the program changed meanwhile (its hook deleted or replaced) keeps what it
+             * has now, as objects.py's unhook_classes does; any other error is raised,
+             * once every class had its turn. */
+            if (restore(type, str_setattr_name, own_set) < 0
+                    || restore(type, str_delattr_name, own_del) < 0) {
                 rc = -1;
             }
             Py_XDECREF(own_set);
             Py_XDECREF(own_del);
         }
     }
+    PyObject *exc = rc < 0 ? rw_err_fetch() : NULL;
     forget_objects(0);
-    if (rc < 0) {
+    if (exc != NULL) {
+        rw_err_restore(exc);
         return NULL;
     }
     Py_RETURN_NONE;
