@@ -4,10 +4,12 @@
     python benchmarks/run.py --rounds 1      # a quick pass (what CI runs)
     python benchmarks/run.py index_build     # some workloads only
 
-Besides the scripts in ``workloads/``, ``suite:boltons`` runs a real pure-Python library's
-own test suite (boltons, pinned; its sdist is fetched once with pip into
-``benchmarks/.cache``) under plain ``pytest`` and under ``pytest --racewatch``, with the
-library instrumented, and checks that both report the same outcome.
+Besides the scripts in ``workloads/``, each ``suite:NAME`` runs a real pure-Python
+library's own test suite (boltons, cachetools, pyee, janus; pinned, each sdist fetched once
+with pip into ``benchmarks/.cache``) under plain ``pytest`` and under ``pytest
+--racewatch``, with the library instrumented, and checks that both report the same
+outcome.  The suites of cachetools, pyee and janus start threads; pyee's and janus's need
+pytest-asyncio (``pip install -e ".[benchmarks]"``).
 
 Each round runs the workload once with plain ``python`` and once under ``racewatch run``,
 alternating, so that both see the same machine load.  Printed per workload: the median
@@ -33,7 +35,21 @@ HERE = Path(__file__).parent
 WORKLOADS = HERE / "workloads"
 CACHE = HERE / ".cache"
 # name -> (requirement, test directory inside the sdist, extra pytest arguments)
-SUITES = {"boltons": ("boltons==26.2.0", "tests", [])}
+SUITES = {
+    "boltons": ("boltons==26.2.0", "tests", []),
+    "cachetools": ("cachetools==8.0.0", "tests", []),
+    # the trio and twisted backends' tests need those frameworks
+    "pyee": ("pyee==13.0.1", "tests", ["--ignore", "tests/test_trio.py",
+                                       "--ignore", "tests/test_twisted.py"]),
+    # addopts asks for pytest-cov; test_benchmarks.py for pytest-codspeed.  Two tests poll
+    # a private counter the queue's worker threads update under its lock
+    # (``while q._sync_not_empty_waiting != 4: await asyncio.sleep(...)``): a real race
+    # in the tests, which racewatch reports, so they would fail only under it.
+    "janus": ("janus==2.0.0", "tests", [
+        "-o", "addopts=", "--ignore", "tests/test_benchmarks.py",
+        "--deselect", "tests/test_mixed.py::TestMixedMode::test_put_notifies_sync_not_empty",
+        "--deselect", "tests/test_mixed.py::TestMixedMode::test_get_notifies_sync_not_full"]),
+}
 
 
 @dataclass
@@ -117,6 +133,11 @@ def run_suite(name: str, rounds: int, env: dict[str, str]) -> Result:
     result = Result(f"suite:{name}")
     base = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p",
             "no:run_parallel", *extra, tests]
+    if (source / "src").is_dir():
+        # src layout: the library is imported from the sdist, under the rootdir (and so
+        # instrumented), never from an installed copy
+        env = {**env, "PYTHONPATH": os.pathsep.join(filter(None, [str(source / "src"),
+                                                                  env.get("PYTHONPATH")]))}
     outcomes = set()
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "report.json"
