@@ -6,10 +6,12 @@
     python benchmarks/run.py --core both     # the compiled and the pure-Python core side by side
     python benchmarks/run.py scaling         # 1, 2 and 4 threads, side by side
 
-Besides the scripts in ``workloads/``, ``suite:boltons`` runs a real pure-Python library's
-own test suite (boltons, pinned; its sdist is fetched once with pip into
-``benchmarks/.cache``) under plain ``pytest`` and under ``pytest --racewatch``, with the
-library instrumented, and checks that both report the same outcome.
+Besides the scripts in ``workloads/``, each ``suite:NAME`` runs a real pure-Python
+library's own test suite (boltons, cachetools, pyee, janus; pinned, each sdist fetched once
+with pip into ``benchmarks/.cache``) under plain ``pytest`` and under ``pytest
+--racewatch``, with the library instrumented, and checks that both report the same
+outcome.  The suites of cachetools, pyee and janus start threads; pyee's and janus's need
+pytest-asyncio (``pip install -e ".[benchmarks]"``).
 
 ``scaling`` runs with 1, 2 and 4 threads splitting the same work: each round runs every
 thread count, plain and under racewatch, so that all see the same load.  It prints both
@@ -42,7 +44,21 @@ HERE = Path(__file__).parent
 WORKLOADS = HERE / "workloads"
 CACHE = HERE / ".cache"
 # name -> (requirement, test directory inside the sdist, extra pytest arguments)
-SUITES = {"boltons": ("boltons==26.2.0", "tests", [])}
+SUITES = {
+    "boltons": ("boltons==26.2.0", "tests", []),
+    "cachetools": ("cachetools==8.0.0", "tests", []),
+    # the trio and twisted backends' tests need those frameworks
+    "pyee": ("pyee==13.0.1", "tests", ["--ignore", "tests/test_trio.py",
+                                       "--ignore", "tests/test_twisted.py"]),
+    # addopts asks for pytest-cov; test_benchmarks.py for pytest-codspeed.  Two tests poll
+    # a private counter the queue's worker threads update under its lock
+    # (``while q._sync_not_empty_waiting != 4: await asyncio.sleep(...)``): a real race
+    # in the tests, which racewatch reports, so they would fail only under it.
+    "janus": ("janus==2.0.0", "tests", [
+        "-o", "addopts=", "--ignore", "tests/test_benchmarks.py",
+        "--deselect", "tests/test_mixed.py::TestMixedMode::test_put_notifies_sync_not_empty",
+        "--deselect", "tests/test_mixed.py::TestMixedMode::test_get_notifies_sync_not_full"]),
+}
 # workloads run once per thread count (their first argument)
 THREAD_COUNTS = {"scaling": (1, 2, 4)}
 
@@ -163,6 +179,11 @@ def run_suite(name: str, rounds: int, env: dict[str, str], cores: list[str]) -> 
     result = Result(f"suite:{name}", watched={core: [] for core in cores})
     base = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p",
             "no:run_parallel", *extra, tests]
+    if (source / "src").is_dir():
+        # src layout: the library is imported from the sdist, under the rootdir (and so
+        # instrumented), never from an installed copy
+        env = {**env, "PYTHONPATH": os.pathsep.join(filter(None, [str(source / "src"),
+                                                                  env.get("PYTHONPATH")]))}
     outcomes = set()
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "report.json"

@@ -131,3 +131,44 @@ def test_a_class_the_program_changed_keeps_its_change_at_the_end(tmp_path):
     run = run_racewatch(tmp_path, program)
     assert (run.status, run.stdout) == (0, "42 True\n"), run.stderr
     assert "Exception ignored" not in run.stderr and "Error" not in run.stderr, run.stderr
+def test_classes_that_die_while_hooked(tmp_path):
+    """A class instrumented code defines dies as without the detector, even hooked, and
+    the classes made after it (at its address, often) are watched as any other; the run
+    ends cleanly (a dead class's hook once crashed stop() with a segmentation fault)."""
+    program = tmp_path / "churn.py"
+    program.write_text(
+        "import gc, threading, weakref\n"
+        "dead = []\n"
+        "def churn():\n"
+        "    for _ in range(50):\n"
+        "        class Temp:\n"
+        "            pass\n"
+        "        Temp().x = 1\n"
+        "        ref = weakref.ref(Temp)\n"
+        "        del Temp\n"
+        "        gc.collect()\n"
+        "        dead.append(ref() is None)\n"
+        "t = threading.Thread(target=churn)\n"
+        "t.start()\n"
+        "t.join()\n"
+        "print(all(dead))\n"
+        "class Counter:\n"
+        "    def __init__(self):\n"
+        "        self.n = 0\n"
+        "counter = Counter()\n"
+        "def work():\n"
+        "    for _ in range(100):\n"
+        "        counter.n += 1\n"
+        "threads = [threading.Thread(target=work) for _ in range(2)]\n"
+        "for t in threads:\n"
+        "    t.start()\n"
+        "for t in threads:\n"
+        "    t.join()\n"
+        "print(counter.n)\n")
+    run = run_racewatch(tmp_path, program)
+    assert run.stdout.split() == ["True", "200"], run.stderr
+    assert run.status == 66, run.stderr
+    assert "Traceback" not in run.stderr and "Fatal" not in run.stderr, run.stderr
+    races = run.report["races"]
+    assert [(r["container"]["type"], r["current"]["stack"][0]["line"]) for r in races] == \
+        [("object", 22)], run.stderr

@@ -197,6 +197,37 @@ def test_assertion_rewriting_still_explains(project):
     assert "{'b': [1, 2]} != {'b': [1, 3]}" in out
 
 
+def test_modules_that_open_with_a_comment_are_collected_and_instrumented(project):
+    """A conftest or test module whose first statement is not on line 1 (a coding line,
+    a licence header): pytest's rewrite puts its imports first, and ours goes after."""
+    project.makeconftest("""
+        # -*- coding: utf-8 -*-
+
+        import threading
+
+        collect_ignore = []
+        """)
+    project.makepyfile(test_header="""
+        # A header comment.
+
+        import shop
+
+
+        def test_racy():
+            shop.in_threads(lambda: shop.reserve_unsafe("pear"))
+
+
+        def test_compare():
+            assert {"a": 1} == {"a": 2}
+        """)
+    result = run(project, "--racewatch", "test_header.py")
+    result.assert_outcomes(failed=2)
+    out = result.stdout.str()
+    assert "FAILED test_header.py::test_racy - racewatch: " in out
+    assert "{'a': 1} != {'a': 2}" in out
+    assert "runs uninstrumented" not in out + result.stderr.str()
+
+
 def test_test_modules_are_instrumented_and_the_cache_is_not_shared(project):
     project.makepyfile(test_tracked="""
         import racewatch

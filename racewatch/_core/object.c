@@ -45,7 +45,8 @@ static PyMethodDef setattr_def, delattr_def;
 /* -- the hooks: what each hooked type had ------------------------------------------------ */
 
 typedef struct {
-    PyTypeObject *type;      /* a strong reference; NULL: an empty place */
+    PyTypeObject *type;      /* NULL: an empty place; HOOK_DEAD: the type died */
+    PyObject *alive;         /* a weak reference to the type, whose callback marks it dead */
     getattrofunc getattro;
     PyObject *own_setattr;   /* the __setattr__ its namespace held (a strong reference), */
     PyObject *own_delattr;   /* or NULL; likewise __delattr__ */
@@ -60,6 +61,11 @@ typedef struct {
 } rw_hook_table;
 
 static rw_hook_table *hooks = NULL;
+static PyObject *type_died_callback = NULL;
+/* A dead type's place: probes go past it, no type is ever it, and the table's next copy
+ * leaves it out.  Without it, a class made where a dead hooked class was would be taken
+ * for it (its slots, its "already hooked"), and stop() would write into freed memory. */
+#define HOOK_DEAD ((PyTypeObject *)1)
 #ifdef Py_GIL_DISABLED
 static PyMutex hooks_mutex;
 #endif
@@ -89,9 +95,11 @@ hook_find(rw_hook_table *table, PyTypeObject *type)
     }
 }
 
-/* Add (or find) the entry of ``type``; called with the hooks' lock held (or the GIL). */
+/* Add (or find) the entry of ``type``; called with the hooks' lock held (or the GIL).
+ * ``alive`` (a weak reference to the type, made beforehand: making it may collect garbage)
+ * is taken by a new entry, and released otherwise. */
 static rw_hook *
-hook_add(PyTypeObject *type, getattrofunc getattro)
+hook_add(PyTypeObject *type, getattrofunc getattro, PyObject *alive)
 {
     rw_hook_table *table = hooks;
     if (table == NULL || (table->n + 1) * 2 > table->cap) {
@@ -99,13 +107,14 @@ hook_add(PyTypeObject *type, getattrofunc getattro)
         rw_hook_table *grown = PyMem_RawCalloc(1, sizeof(rw_hook_table)
                                                + (size_t)(cap - 1) * sizeof(rw_hook));
         if (grown == NULL) {
+            Py_DECREF(alive);
             PyErr_NoMemory();
             return NULL;
         }
         grown->cap = cap;
         for (Py_ssize_t i = 0; table != NULL && i < table->cap; i++) {
             rw_hook *h = &table->items[i];
-            if (h->type == NULL) {
+            if (h->type == NULL || h->type == HOOK_DEAD) {
                 continue;
             }
             size_t mask = (size_t)cap - 1;
@@ -127,17 +136,56 @@ hook_add(PyTypeObject *type, getattrofunc getattro)
     }
     rw_hook *h = &table->items[i];
     if (h->type == NULL) {
+        h->alive = alive;
         h->getattro = getattro;
         h->own_setattr = h->own_delattr = NULL;
         h->installed = 0;
-        /* The table keeps the type alive, as objects.py's _hooked does: an entry for a type
-         * that died would be found again for a new type at its address, and stop() would
-         * give a freed type its slot back. */
-        Py_INCREF(type);
         RW_ATOMIC_STORE(h->type, type);   /* published whole */
         table->n++;
     }
+    else {
+        Py_DECREF(alive);
+    }
     return h;
+}
+
+/* A weak reference to ``type`` whose callback marks its entry dead, or NULL (an error). */
+static PyObject *
+alive_ref(PyTypeObject *type)
+{
+    return PyWeakref_NewRef((PyObject *)type, type_died_callback);
+}
+
+/* The weak reference's callback: a hooked type (or a subclass that inherited the hook)
+ * is dying, its memory not yet freed; its entry is marked dead and lets go of what it
+ * held. */
+static PyObject *
+type_died(PyObject *Py_UNUSED(module), PyObject *alive)
+{
+    PyObject *own_set = NULL, *own_del = NULL, *ref = NULL;
+#ifdef Py_GIL_DISABLED
+    PyMutex_Lock(&hooks_mutex);
+#endif
+    rw_hook_table *table = hooks;
+    for (Py_ssize_t i = 0; table != NULL && i < table->cap; i++) {
+        rw_hook *h = &table->items[i];
+        if (h->alive == alive && h->type != NULL && h->type != HOOK_DEAD) {
+            RW_ATOMIC_STORE(h->type, HOOK_DEAD);
+            own_set = h->own_setattr;
+            own_del = h->own_delattr;
+            ref = h->alive;
+            h->own_setattr = h->own_delattr = h->alive = NULL;
+            h->installed = 0;
+            break;
+        }
+    }
+#ifdef Py_GIL_DISABLED
+    PyMutex_Unlock(&hooks_mutex);
+#endif
+    Py_XDECREF(own_set);
+    Py_XDECREF(own_del);
+    Py_XDECREF(ref);
+    Py_RETURN_NONE;
 }
 
 /* What ``type`` had before the hook: its own entry, or its first hooked base's (a
@@ -159,10 +207,22 @@ hook_of(PyTypeObject *type)
         return NULL;
     }
     const rw_hook *mine;
+    getattrofunc getattro = h->getattro;
+    PyObject *alive = alive_ref(type);
+    if (alive == NULL) {
+        PyErr_Clear();
+        return h;
+    }
+    /* making it may have collected garbage: h may be a dead type's now, look again */
+    h = hook_find(RW_ATOMIC_LOAD(hooks), type);
+    if (h != NULL) {
+        Py_DECREF(alive);
+        return h;
+    }
 #ifdef Py_GIL_DISABLED
     PyMutex_Lock(&hooks_mutex);
 #endif
-    mine = hook_add(type, h->getattro);
+    mine = hook_add(type, getattro, alive);
 #ifdef Py_GIL_DISABLED
     PyMutex_Unlock(&hooks_mutex);
 #endif
@@ -213,6 +273,10 @@ hook_class(PyObject *Py_UNUSED(module), PyObject *cls)
     if (PyErr_Occurred()) {
         return NULL;
     }
+    PyObject *alive = alive_ref(type);
+    if (alive == NULL) {
+        return NULL;
+    }
 #ifdef Py_GIL_DISABLED
     PyMutex_Lock(&hooks_mutex);
 #endif
@@ -220,7 +284,7 @@ hook_class(PyObject *Py_UNUSED(module), PyObject *cls)
     if (known == NULL || !known->installed) {
         getattrofunc get = type->tp_getattro == obj_getattro && known != NULL
                            ? known->getattro : type->tp_getattro;
-        h = hook_add(type, get);
+        h = hook_add(type, get, alive);
         if (h == NULL) {
             rc = -1;
         }
@@ -231,6 +295,9 @@ hook_class(PyObject *Py_UNUSED(module), PyObject *cls)
             h->generic_next = own_set == NULL && own_del == NULL && generic_after(type);
             type->tp_getattro = obj_getattro;
         }
+    }
+    else {
+        Py_DECREF(alive);
     }
 #ifdef Py_GIL_DISABLED
     PyMutex_Unlock(&hooks_mutex);
@@ -901,9 +968,10 @@ unhook_classes(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
     for (Py_ssize_t i = 0; table != NULL && i < table->cap; i++) {
         rw_hook *h = &table->items[i];
         PyTypeObject *type = h->type;
-        if (type == NULL) {
+        if (type == NULL || type == HOOK_DEAD) {
             continue;
         }
+        Py_INCREF(type);   /* what runs below (a collection) must not free it meanwhile */
         if (type->tp_getattro == obj_getattro) {
             type->tp_getattro = h->getattro;
             PyType_Modified(type);
@@ -923,6 +991,7 @@ unhook_classes(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
             Py_XDECREF(own_set);
             Py_XDECREF(own_del);
         }
+        Py_DECREF(type);
     }
     PyObject *exc = rc < 0 ? rw_err_fetch() : NULL;
     forget_objects(0);
@@ -991,6 +1060,7 @@ static PyMethodDef object_functions[] = {
 };
 
 static PyMethodDef died_def = {"_object_died", object_died, METH_O, NULL};
+static PyMethodDef type_died_def = {"_type_died", type_died, METH_O, NULL};
 
 int
 rw_object_ready(PyObject *module)
@@ -999,6 +1069,7 @@ rw_object_ready(PyObject *module)
         RW_ObjRefType.tp_base = &_PyWeakref_RefType;
         if (PyType_Ready(&RW_ObjRefType) < 0
                 || (died_callback = PyCFunction_NewEx(&died_def, NULL, NULL)) == NULL
+                || (type_died_callback = PyCFunction_NewEx(&type_died_def, NULL, NULL)) == NULL
                 || (str_dict = PyUnicode_InternFromString("__dict__")) == NULL
                 || (str_getattr = PyUnicode_InternFromString("getattr")) == NULL
                 || (str_setattr = PyUnicode_InternFromString("setattr")) == NULL

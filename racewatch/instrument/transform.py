@@ -753,13 +753,20 @@ def rewrite(tree: ast.Module, kinds=REWRITTEN_KINDS) -> ast.Module:
     if isinstance(tree, ast.Module):
         # Every instrumented module says so first thing (only its code's attribute accesses
         # are checked), with the globals it rebinds.
-        at = tree.body[_prologue_index(tree.body)] if tree.body else tree
+        # It stands on the line of the statement it goes before, that line only: that
+        # statement may be one pytest's assertion rewrite inserted, which has a start
+        # and no end (copying its location would leave the end at line 1).
+        at = tree.body[_prologue_index(tree.body)] if tree.body else None
+        line = getattr(at, "lineno", None) or 1
         names = ast.Tuple(elts=[ast.Constant(n) for n in sorted(rebound)], ctx=ast.Load())
         call = ast.Call(func=rewriter._helper("track_globals"), args=[names], keywords=[])
         start = ast.Expr(call)
-        ast.copy_location(start, at)
-        ast.copy_location(call, at)
-        tree.body.insert(_prologue_index(tree.body), ast.fix_missing_locations(start))
+        for node in ast.walk(start):
+            if "lineno" not in node._attributes:
+                continue
+            node.lineno = node.end_lineno = line
+            node.col_offset = node.end_col_offset = 0
+        tree.body.insert(_prologue_index(tree.body), start)
     return tree
 
 

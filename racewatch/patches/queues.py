@@ -6,7 +6,8 @@ each item with the putter's clock in a side table keyed by the item's identity. 
 sound because the queue holds the item alive from ``put`` to ``get``, and it keeps
 ``q.queue`` exactly what the program put there.  ``SimpleQueue`` is written in C and its
 storage is not visible, so it is replaced by a subclass that carries each item in an
-envelope with its clock.  The queues' internal mutex and conditions add no edge.
+envelope with its clock.  The queues' internal mutex and conditions add no edge, except
+in a subclass that keeps state of its own under the mutex (see ``_keeps_state_under_mutex``).
 """
 
 from __future__ import annotations
@@ -80,9 +81,29 @@ class QueueClocks:
 _clocks = SyncTable(factory=lambda: None)  # Queue -> QueueClocks
 
 
+# queue.py: "These will only be called with appropriate locks held"
+_HOOKS = ("_init", "_qsize", "_put", "_get")
+_STDLIB_QUEUES = (queue.Queue, queue.LifoQueue, queue.PriorityQueue)
+
+
+def _keeps_state_under_mutex(cls: type) -> bool:
+    """Whether a subclass overrides one of the methods queue.Queue calls with its mutex held.
+
+    Such a subclass (watchdog's SkipRepeatsQueue) keeps state of its own under that mutex,
+    and often takes ``self.mutex`` itself to read it: there the mutex is the program's
+    synchronization, and its queue gets it as an ordinary lock, with the edges a lock has.
+    Its puts are then ordered with each other, as they are in fact.
+    """
+    return any(name in vars(klass) for klass in cls.__mro__[:-1]
+               if klass not in _STDLIB_QUEUES for name in _HOOKS)
+
+
 def _queue_init(wrapped, instance, args, kwargs):
     user_made = not building_internals()
-    result = as_internal(wrapped, instance, args, kwargs)
+    if user_made and _keeps_state_under_mutex(type(instance)):
+        result = wrapped(*args, **kwargs)
+    else:
+        result = as_internal(wrapped, instance, args, kwargs)
     if user_made:
         _clocks.set(instance, QueueClocks(new_label(type(instance).__name__)))
     return result

@@ -53,8 +53,11 @@ CREATION_STACK_DEPTH = 8
 
 # Every class instrumented code defined (hooked while the detector runs)
 _defined: weakref.WeakSet = weakref.WeakSet()
-# hooked class -> (__getattribute__, __setattr__, __delattr__) it had before
-_hooked: dict[type, tuple] = {}
+# Every hooked class, held weakly: a class instrumented code defines dies as it would
+# without the detector.  What each had before (its own __getattribute__, __setattr__ and
+# __delattr__, or _MISSING) is kept on each of the hooks, as ``_originals``: an own
+# method that calls super() holds its class through its ``__class__`` cell.
+_hooked: weakref.WeakSet = weakref.WeakSet()
 # id(obj) -> (weak reference to obj, its Shadow)
 _shadows: dict[int, tuple] = {}
 _lock = _thread.RLock()  # re-entrant: a weakref callback may run while it is held
@@ -179,9 +182,12 @@ def _hook(cls: type) -> None:
     for f, original in ((__getattribute__, get), (__setattr__, set_), (__delattr__, delete)):
         f.__qualname__ = f"{cls.__qualname__}.{f.__name__}"
         f.__doc__ = getattr(original, "__doc__", None)
-    _hooked[cls] = (cls.__dict__.get("__getattribute__", _MISSING),
-                    cls.__dict__.get("__setattr__", _MISSING),
-                    cls.__dict__.get("__delattr__", _MISSING))
+    originals = (cls.__dict__.get("__getattribute__", _MISSING),
+                 cls.__dict__.get("__setattr__", _MISSING),
+                 cls.__dict__.get("__delattr__", _MISSING))
+    for f in (__getattribute__, __setattr__, __delattr__):
+        f._originals = originals
+    _hooked.add(cls)
     cls.__getattribute__ = __getattribute__
     cls.__setattr__ = __setattr__
     cls.__delattr__ = __delattr__
@@ -205,7 +211,12 @@ def unhook_classes() -> None:
     global _forgotten
     _forgotten += 1
     with _lock:
-        for cls, originals in list(_hooked.items()):
+        for cls in list(_hooked):
+            originals = next((getattr(cls.__dict__.get(name), "_originals", None)
+                              for name in ("__getattribute__", "__setattr__", "__delattr__")
+                              if hasattr(cls.__dict__.get(name), "_originals")), None)
+            if originals is None:  # the program replaced every hook itself
+                continue
             for name, original in zip(("__getattribute__", "__setattr__", "__delattr__"),
                                       originals, strict=True):
                 if original is _MISSING:
