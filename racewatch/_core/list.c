@@ -283,6 +283,19 @@ tl_repeat(PyObject *self, Py_ssize_t n)
 #ifdef Py_GIL_DISABLED
 #define GROW_STRIPES 64
 static PyMutex grow_locks[GROW_STRIPES];
+
+#ifndef MS_WINDOWS
+#include <pthread.h>
+#include <string.h>
+
+/* A thread of the parent may hold a stripe at the fork (waiting for the list's own lock
+ * inside PyList_Append): in the child, where it does not exist, the stripes start free. */
+static void
+grow_locks_after_fork(void)
+{
+    memset(grow_locks, 0, sizeof(grow_locks));
+}
+#endif
 #endif
 
 typedef PyObject *(*grow_fn)(PyObject *self, PyObject *operand);
@@ -773,6 +786,12 @@ int
 rw_list_ready(PyObject *module)
 {
     if (RW_TrackedListType.tp_base == NULL) {
+#if defined(Py_GIL_DISABLED) && !defined(MS_WINDOWS)
+        if (pthread_atfork(NULL, NULL, grow_locks_after_fork) != 0) {
+            PyErr_SetString(PyExc_ImportError, "racewatch._core: pthread_atfork failed");
+            return -1;
+        }
+#endif
         if (rw_base_table_load(list_base, L_REDUCE_EX, &PyList_Type) < 0
                 || rw_base_method_load(&list_base[L_REDUCE_EX], &PyBaseObject_Type) < 0
                 || PyList_Type.tp_basicsize != (Py_ssize_t)sizeof(PyListObject)) {

@@ -30,7 +30,7 @@ import copy
 import copyreg
 import operator
 
-from . import shadow, stacks
+from . import forks, shadow, stacks
 from .core import COMPILED
 from .tracked import _hide_frame, _reflected_first, _TrackedRepr, track
 
@@ -123,8 +123,10 @@ def _write_grown(lst, before: int, op: str) -> None:
 
 # Stripes of locks under which an append reads the length and grows the list (see
 # ``_grow_at_end``); a list's stripe comes from its address, as in the compiled core.
+# Re-entrant, as racewatch's other locks (forks.lock): a signal handler can run between
+# the two steps and append to a list of the same stripe; and made anew in a forked child.
 _GROW_STRIPES = 64
-_grow_locks = [_thread.allocate_lock() for _ in range(_GROW_STRIPES)]
+_grow_locks = [forks.lock() for _ in range(_GROW_STRIPES)]
 
 
 def _grow_at_end(lst, operand, op: str, grow, in_list_code: bool) -> None:
