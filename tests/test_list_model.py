@@ -2,6 +2,7 @@
 list race looks like in each report; and the ``watch`` option."""
 
 import json
+import textwrap
 import threading
 
 import pytest
@@ -139,3 +140,38 @@ def test_track_copies_lists_and_sets_made_elsewhere():
     kinds = sorted((r.container.type, r.location) for r in report.races)
     assert kinds == [("list", "items"), ("set", "members")]
     assert made_by_a_library == [1, 2] and members == {3}
+
+
+def test_appends_from_many_threads_at_once_do_not_race(tmp_path):
+    """Appends commute: each records the position it really got, never the one another
+    thread's append took meanwhile (without the GIL, two appends that read the length at
+    once would both record it)."""
+    program = tmp_path / "ok_many_appenders.py"
+    program.write_text(textwrap.dedent("""\
+        import threading
+
+        events = []
+        start = threading.Barrier(4)
+
+
+        def producer(n):
+            mine = events  # a local name for +=, which rebinds it
+            start.wait()
+            for i in range(20000):
+                events.append(i)
+                if i % 100 == 0:
+                    events.extend([n, i])
+                    mine += (n,)
+
+
+        threads = [threading.Thread(target=producer, args=(n,)) for n in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        print(len(events))
+        """))
+    run = run_racewatch(tmp_path, program)
+    assert run.stdout == f"{4 * (20000 + 200 * 3)}\n"
+    assert run.report["races"] == [], run.stderr
+    assert run.status == 0, run.stderr

@@ -272,29 +272,109 @@ tl_repeat(PyObject *self, Py_ssize_t n)
     return rw_track_new(BASE_SEQ->sq_repeat(self, n));
 }
 
-/* An update of ``items`` that writes the position after the last (append, extend, +=). */
-static int
-record_append(PyObject *self, PyObject *op)
+/* An update of ``items`` that writes the position after the last (append, extend, +=):
+ * ``grow`` does the operation, and the position recorded is the one it really got.
+ * Without the GIL, two threads that read the length and then append would both record
+ * the same position (a write/write race between two appends, which commute): the length
+ * is read and the list grown under one lock (one of a few stripes, for a list), and the
+ * access recorded after.  Only for an operation that runs no code but list's own
+ * (``in_c``: an append, or a list or tuple as the operand, see grown_by); for any other
+ * the length is read first, as with the GIL, and no lock is held while its code runs. */
+#ifdef Py_GIL_DISABLED
+#define GROW_STRIPES 64
+static PyMutex grow_locks[GROW_STRIPES];
+
+#ifndef MS_WINDOWS
+#include <pthread.h>
+#include <string.h>
+
+/* A thread of the parent may hold a stripe at the fork (waiting for the list's own lock
+ * inside PyList_Append): in the child, where it does not exist, the stripes start free. */
+static void
+grow_locks_after_fork(void)
+{
+    memset(grow_locks, 0, sizeof(grow_locks));
+}
+#endif
+#endif
+
+typedef PyObject *(*grow_fn)(PyObject *self, PyObject *operand);
+
+static PyObject *
+grown_at_end(PyObject *self, PyObject *operand, PyObject *op, grow_fn grow, int in_c)
 {
     RW_ThreadState *ts;
     RW_Shadow *sh;
     int e = rw_enter(self, &ts, &sh);
-    if (e > 0) {
-        PyObject *pos = PyLong_FromSsize_t(PyList_GET_SIZE(self));
-        e = pos != NULL ? rw_on_write(ts, sh, self, pos, op, 1) : -1;
-        Py_XDECREF(pos);
-        Py_DECREF(ts);
+    if (e <= 0) {
+        return e < 0 ? NULL : grow(self, operand);
     }
-    return e < 0 ? -1 : 0;
+    PyObject *r;
+    PyObject *pos = NULL;
+    if (in_c) {
+#ifdef Py_GIL_DISABLED
+        PyMutex *lock = &grow_locks[((uintptr_t)self >> 4) % GROW_STRIPES];
+        PyMutex_Lock(lock);
+#endif
+        Py_ssize_t n = PyList_GET_SIZE(self);
+        r = grow(self, operand);
+#ifdef Py_GIL_DISABLED
+        PyMutex_Unlock(lock);
+#endif
+        pos = r != NULL ? PyLong_FromSsize_t(n) : NULL;
+        if (r != NULL && (pos == NULL || rw_on_write(ts, sh, self, pos, op, 1) < 0)) {
+            Py_CLEAR(r);
+        }
+    }
+    else {
+        pos = PyLong_FromSsize_t(PyList_GET_SIZE(self));
+        r = pos != NULL && rw_on_write(ts, sh, self, pos, op, 1) == 0 ? grow(self, operand)
+                                                                      : NULL;
+    }
+    Py_XDECREF(pos);
+    Py_DECREF(ts);
+    return r;
+}
+
+static PyObject *
+grow_by_append(PyObject *self, PyObject *value)
+{
+    return PyList_Append(self, value) < 0 ? NULL : Py_NewRef(Py_None);
+}
+
+static PyObject *
+grow_by_extend(PyObject *self, PyObject *iterable)
+{
+    return rw_base_call(&list_base[L_EXTEND], self, &iterable, 1);
+}
+
+/* extend and +=: ``other``'s items as list's own code reads them.  Another tracked list
+ * is read now (list's code would iterate it, recording that read) and its items handed
+ * on as a plain list, so that the growth runs no code but list's own. */
+static PyObject *
+grown_by(PyObject *self, PyObject *other, PyObject *op, grow_fn grow)
+{
+    if (!is_tracked_list(other) || other == self) {
+        return grown_at_end(self, other, op, grow,
+                            PyList_CheckExact(other) || PyTuple_CheckExact(other)
+                            || other == self);
+    }
+    if (rw_record_read_all(other, RW_OP(ITER)) < 0) {
+        return NULL;
+    }
+    PyObject *items = PyList_GetSlice(other, 0, PY_SSIZE_T_MAX);
+    if (items == NULL) {
+        return NULL;
+    }
+    PyObject *r = grown_at_end(self, items, op, grow, 1);
+    Py_DECREF(items);
+    return r;
 }
 
 static PyObject *
 tl_inplace_concat(PyObject *self, PyObject *other)
 {
-    if (record_append(self, RW_OP(IADD)) < 0) {
-        return NULL;
-    }
-    return BASE_SEQ->sq_inplace_concat(self, other);
+    return grown_by(self, other, RW_OP(IADD), BASE_SEQ->sq_inplace_concat);
 }
 
 static PyObject *
@@ -371,19 +451,13 @@ tl_copy(PyObject *self, PyObject *Py_UNUSED(ignored))
 static PyObject *
 tl_append(PyObject *self, PyObject *value)
 {
-    if (record_append(self, RW_OP(APPEND)) < 0 || PyList_Append(self, value) < 0) {
-        return NULL;
-    }
-    Py_RETURN_NONE;
+    return grown_at_end(self, value, RW_OP(APPEND), grow_by_append, 1);
 }
 
 static PyObject *
 tl_extend(PyObject *self, PyObject *iterable)
 {
-    if (record_append(self, RW_OP(EXTEND)) < 0) {
-        return NULL;
-    }
-    return rw_base_call(&list_base[L_EXTEND], self, &iterable, 1);
+    return grown_by(self, iterable, RW_OP(EXTEND), grow_by_extend);
 }
 
 static PyObject *
@@ -712,6 +786,12 @@ int
 rw_list_ready(PyObject *module)
 {
     if (RW_TrackedListType.tp_base == NULL) {
+#if defined(Py_GIL_DISABLED) && !defined(MS_WINDOWS)
+        if (pthread_atfork(NULL, NULL, grow_locks_after_fork) != 0) {
+            PyErr_SetString(PyExc_ImportError, "racewatch._core: pthread_atfork failed");
+            return -1;
+        }
+#endif
         if (rw_base_table_load(list_base, L_REDUCE_EX, &PyList_Type) < 0
                 || rw_base_method_load(&list_base[L_REDUCE_EX], &PyBaseObject_Type) < 0
                 || PyList_Type.tp_basicsize != (Py_ssize_t)sizeof(PyListObject)) {

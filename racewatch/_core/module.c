@@ -234,6 +234,30 @@ after_fork_in_child(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
     Py_RETURN_NONE;
 }
 
+/* A copy of the exact dict ``d`` read without taking its lock: for a forked child only,
+ * where no other thread is left to change it.  Without the GIL, CPython 3.13 hands a
+ * contended object lock straight to a thread waiting for it; if another thread forks
+ * then, the child inherits the lock held by a thread it does not have (a lock-free read
+ * of the dict, such as iterating it, may still fall back to taking that lock). */
+static PyObject *
+copy_dict_in_child(PyObject *Py_UNUSED(module), PyObject *d)
+{
+    if (!PyDict_CheckExact(d)) {
+        PyErr_Format(PyExc_TypeError, "copy_dict_in_child: a dict, not %.100s",
+                     Py_TYPE(d)->tp_name);
+        return NULL;
+    }
+    PyObject *copy = PyDict_New();
+    Py_ssize_t pos = 0;
+    PyObject *key, *value;
+    while (copy != NULL && PyDict_Next(d, &pos, &key, &value)) {
+        if (PyDict_SetItem(copy, key, value) < 0) {
+            Py_CLEAR(copy);
+        }
+    }
+    return copy;
+}
+
 static PyMethodDef module_functions[] = {
     {"capture", RW_CFUNC(rw_mod_capture), METH_FASTCALL,
      "capture(depth, frame=None): the interned stack of the caller (or of frame)."},
@@ -251,6 +275,8 @@ static PyMethodDef module_functions[] = {
     {"on_clear", RW_CFUNC(rw_mod_on_clear), METH_FASTCALL, "on_clear(d, op='clear')"},
     {"after_fork_in_child", after_fork_in_child, METH_NOARGS,
      "Re-make the compiled core's own locks in a forked child."},
+    {"copy_dict_in_child", copy_dict_in_child, METH_O,
+     "In a forked child: a copy of a dict read without its lock (see module.c)."},
     {NULL}
 };
 

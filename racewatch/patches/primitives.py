@@ -35,21 +35,30 @@ _PLAIN: dict[type, type] = {}
 
 
 def _init_with_clock(make_state):
-    """A wrapt wrapper for ``__init__``: a user's instance gets state; one made as another
-    primitive's internals becomes an instance of the class's plain variant."""
+    """A wrapt wrapper for ``__init__``: a user's instance gets state."""
 
     def wrapper(wrapped, instance, args, kwargs):
         user_made = not building_internals()
         result = as_internal(wrapped, instance, args, kwargs)
         if user_made:
             _sync.set(instance, make_state(instance))
-        else:
-            plain = _PLAIN.get(type(instance))
-            if plain is not None:
-                instance.__class__ = plain
         return result
 
     return wrapper
+
+
+def _new_plain_if_internal(cls, *args, **kwargs):
+    """``__new__`` of a patched class: one made as another primitive's internals is made
+    an instance of the class's plain variant from the start.
+
+    Not switched by assigning ``__class__`` after ``__init__``: without the GIL, CPython
+    stops every thread for that assignment, and each Thread makes such an Event; a thread
+    that forks while another one waits to stop the world leaves a lock held in the child,
+    and the child hangs at its first such assignment or collection.
+    """
+    if building_internals():
+        cls = _PLAIN.get(cls, cls)
+    return object.__new__(cls)
 
 
 def _plain_variant(cls: type, names) -> type:
@@ -238,6 +247,7 @@ def install(patcher) -> None:
                        (threading.BoundedSemaphore, ("acquire", "__enter__", "release")),
                        (threading.Barrier, ("wait", "_enter", "_release"))):
         _PLAIN[cls] = _plain_variant(cls, names)
+        patcher.replace(cls, "__new__", _new_plain_if_internal)
     patcher.wrap(threading.Event, "__init__",
                  _init_with_clock(lambda _e: SyncVar(new_label("Event"))))
     # set() before a wait() or is_set() that reports the flag set.

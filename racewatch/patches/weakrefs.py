@@ -12,7 +12,10 @@ answering False, ``setdefault`` inserting) is ordered after every such death of 
 
 What is not seen: a thread that used the value and let go of it before the thread in
 which it died is ordered only by the value's own synchronization (the lock it released,
-which a later user acquired), not by the death.  A lookup that runs between the moment
+which a later user acquired), not by the death.  On a free-threaded CPython the thread
+in which a value dies is not always the one that let go of it last: an object that
+another thread lets go of dies in the thread that made it, once that one runs again
+(biased reference counting), unless it has ended.  A lookup that runs between the moment
 the value dies and the moment its callback runs (CPython clears the weak references
 before it calls their callbacks) finds it gone without the edge.  Dictionaries made
 before ``racewatch.start()`` add no edge, and a dictionary's deaths count from its first

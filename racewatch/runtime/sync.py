@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections
 import itertools
+import os
 import time
 import weakref
 
@@ -20,6 +21,7 @@ from .stacks import Stack
 from .threads import ThreadState
 
 _monotonic_ns = time.monotonic_ns
+_copy_dict_in_child = COMPILED.copy_dict_in_child if COMPILED is not None else None
 _label_counters: dict[str, itertools.count] = collections.defaultdict(
     lambda: itertools.count(1))
 
@@ -166,12 +168,26 @@ class SyncTable:
     No lock: every change is one dict operation, atomic with or without the GIL, so a
     signal handler or a finalizer that makes a primitive in the middle of another one's
     creation, or a forked child whose parent was creating one, finds the table whole.
+
+    Without the GIL the dict has a lock of its own, and CPython 3.13 may hand it to a
+    thread waiting for it just as another thread forks: in the child that thread does not
+    exist, and the dict stays locked for good.  So a forked child gets a copy before
+    anything in it runs, read without the lock by the compiled core (the pure-Python core
+    iterates it, which takes the lock only when the dict is contended).
     """
 
     def __init__(self, factory=None):
         # SyncVar looked up when called: with the compiled core it is rebound below.
         self._factory = factory if factory is not None else (lambda: SyncVar())
         self._entries: dict[int, tuple[object, object]] = {}
+        # The tables live as long as racewatch's modules: the hook keeps them no longer.
+        os.register_at_fork(after_in_child=self._copy_in_child)
+
+    def _copy_in_child(self) -> None:
+        if _copy_dict_in_child is not None:
+            self._entries = _copy_dict_in_child(self._entries)
+        else:
+            self._entries = {key: entry for key, entry in self._entries.items()}
 
     def _holder(self, obj, key: int):
         # One shared callback with the key on the reference (weakref.KeyedRef, as in

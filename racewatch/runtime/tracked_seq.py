@@ -30,7 +30,7 @@ import copy
 import copyreg
 import operator
 
-from . import shadow, stacks
+from . import forks, shadow, stacks
 from .core import COMPILED
 from .tracked import _hide_frame, _reflected_first, _TrackedRepr, track
 
@@ -40,6 +40,7 @@ _on_keys_read = shadow.on_keys_read
 _on_read_all = shadow.on_read_all
 _on_clear = shadow.on_clear
 _enter = shadow._enter
+_write = shadow.write
 _operator_index = operator.index
 
 _list_len = list.__len__
@@ -118,6 +119,53 @@ def _write_grown(lst, before: int, op: str) -> None:
     if _list_len(lst) > before and _checked(lst):
         for i in range(before, _list_len(lst)):
             _on_write(lst, i, op, False)
+
+
+# Stripes of locks under which an append reads the length and grows the list (see
+# ``_grow_at_end``); a list's stripe comes from its address, as in the compiled core.
+# Re-entrant, as racewatch's other locks (forks.lock): a signal handler can run between
+# the two steps and append to a list of the same stripe; and made anew in a forked child.
+_GROW_STRIPES = 64
+_grow_locks = [forks.lock() for _ in range(_GROW_STRIPES)]
+
+
+def _grow_at_end(lst, operand, op: str, grow, in_list_code: bool) -> None:
+    """An update of ``items`` that writes the position after the last (append, extend,
+    +=): ``grow(lst, operand)`` does it, and the position recorded is the one it got.
+
+    Two threads that read the length and then append could both see the same length (a
+    thread switch between the two, or no GIL at all) and record the same position: a
+    write/write race between two appends, which commute.  The length is read and the list
+    grown under one lock, and the access recorded after.  Only for an operation that runs
+    no code but list's own (``in_list_code``: an append, an exact list or tuple as the
+    operand); for any other the length is read first, and the program's code runs under
+    no lock of racewatch's.
+    """
+    entered = _enter(lst)
+    if entered is None:
+        grow(lst, operand)
+    elif not in_list_code:
+        _write(*entered, lst, _list_len(lst), op, True)
+        grow(lst, operand)
+    else:
+        with _grow_locks[(id(lst) >> 4) % _GROW_STRIPES]:
+            n = _list_len(lst)
+            grow(lst, operand)
+        _write(*entered, lst, n, op, True)
+
+
+def _grown_by(lst, other, op: str) -> None:
+    """extend and +=: ``other``'s items as list's own code reads them.  Another tracked
+    list is read now (list's code would iterate it, recording that read) and its items
+    handed on as a plain list, so that the growth runs no code but list's own."""
+    if type(other) is TrackedList and other is not lst:
+        _on_read_all(other, "iter")
+        other = _list_getitem(other, _ALL)
+    in_list_code = type(other) in (list, tuple) or other is lst
+    _grow_at_end(lst, other, op, _list_extend, in_list_code)
+
+
+_ALL = slice(None)
 
 
 def _read_list(other, op: str) -> None:
@@ -202,21 +250,18 @@ class TrackedList(list):
     # -- updates of items -----------------------------------------------------------------
 
     def append(self, obj, /):
-        _on_write(self, _list_len(self), "append", True)
-        _list_append(self, obj)
+        _grow_at_end(self, obj, "append", _list_append, True)
 
     def extend(self, iterable, /):
         try:
-            _on_write(self, _list_len(self), "extend", True)
-            _list_extend(self, iterable)
+            _grown_by(self, iterable, "extend")
         except BaseException as exc:
             _hide_frame(exc)
             raise
 
     def __iadd__(self, other, /):
         try:
-            _on_write(self, _list_len(self), "iadd", True)
-            _list_extend(self, other)
+            _grown_by(self, other, "iadd")
         except BaseException as exc:
             _hide_frame(exc)
             raise
