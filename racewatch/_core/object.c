@@ -557,15 +557,14 @@ seen_entry(RW_ThreadState *ts, PyObject *target, PyObject *name)
  * current epoch (a read: a read or a write; a write: a write): counted as the access it
  * is, not checked again (see check()).  1 when it was, 0 when not, -1 on error. */
 static inline int
-seen_again(PyObject *target, PyObject *name, int write)
+seen_again(RW_ThreadState *ts, PyObject *target, PyObject *name, int write)
 {
-    RW_ThreadState *ts = rw_tls_state;
     if (ts == NULL || ts->busy || ts->ignoring) {
         return 0;
     }
     rw_attr_seen *seen = seen_entry(ts, target, name);
-    if (seen->ref == NULL || seen->target != target || seen->name != name
-            || seen->clock != ts->clock || (write && !seen->write)
+    if (seen->target != target || seen->name != name || seen->clock != ts->clock
+            || (write && !seen->write) || seen->ref == NULL
             || seen->forgotten != RW_LOAD(&forgotten)
             || ((PyWeakReference *)seen->ref)->wr_object != target) {
         return 0;
@@ -725,10 +724,13 @@ after_get(PyObject *obj, PyObject *name, PyObject *value)
  * its own code (a library's code that reads its own attributes of an instance of a
  * subclass, threading.Thread's, has its own synchronization). */
 static inline int
-from_instrumented_code(PyObject *name)
+from_instrumented_code(PyObject *name, RW_ThreadState **pts)
 {
-    return rw_enabled() && (rw_settings->watch & RW_WATCH_ATTR)
-           && PyUnicode_CheckExact(name) && rw_instrumented(PyEval_GetGlobals());
+    if (!(rw_enabled() && (rw_settings->watch & RW_WATCH_ATTR) && PyUnicode_CheckExact(name))) {
+        return 0;
+    }
+    *pts = rw_tls_state;   /* the caller's state (or NULL), read once for the whole access */
+    return rw_instrumented_by(*pts, PyEval_GetGlobals());
 }
 
 static PyObject *
@@ -736,7 +738,8 @@ obj_getattro(PyObject *obj, PyObject *name)
 {
     const rw_hook *h = hook_of(Py_TYPE(obj));
     PyObject *value = h != NULL ? h->getattro(obj, name) : PyObject_GenericGetAttr(obj, name);
-    if (!from_instrumented_code(name)) {
+    RW_ThreadState *ts = NULL;
+    if (!from_instrumented_code(name, &ts)) {
         return value;
     }
     if (value == NULL) {
@@ -751,7 +754,7 @@ obj_getattro(PyObject *obj, PyObject *name)
         rw_err_restore(exc);
         return NULL;
     }
-    int seen = seen_again(obj, name, 0);
+    int seen = seen_again(ts, obj, name, 0);
     if (seen < 0 || (seen == 0 && after_get(obj, name, value) < 0)) {
         Py_DECREF(value);
         return NULL;
@@ -842,8 +845,9 @@ set_or_delete(PyObject *self, PyTypeObject *cls, PyObject *const *args, size_t n
         r = call_next(self, cls, want == 2 ? str_setattr_name : str_delattr_name, own,
                       args, nargs);
     }
-    if (r != NULL && from_instrumented_code(args[0])) {
-        int seen = seen_again(self, args[0], 1);
+    RW_ThreadState *ts = NULL;
+    if (r != NULL && from_instrumented_code(args[0], &ts)) {
+        int seen = seen_again(ts, self, args[0], 1);
         if (seen < 0 || (seen == 0
                          && after_set(self, args[0], want == 2 ? str_setattr : str_delattr) < 0)) {
             Py_CLEAR(r);
