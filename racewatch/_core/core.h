@@ -579,12 +579,11 @@ rw_solo_get(void)
 /* shadow.enter_thread: 1 when the calling thread's access is to be checked (*pts: its
  * state, borrowed: the thread-local holds it), 0 when not, -1 on error. */
 static inline int
-rw_enter_thread(RW_ThreadState **pts)
+rw_enter_thread_as(RW_ThreadState *ts, RW_ThreadState **pts)
 {
     if (!rw_enabled()) {
         return 0;
     }
-    RW_ThreadState *ts = rw_tls_state;
     if (ts == NULL && (ts = rw_current_slow()) == NULL) {
         return -1;
     }
@@ -603,6 +602,14 @@ rw_enter_thread(RW_ThreadState **pts)
     }
     *pts = ts;
     return 1;
+}
+
+/* rw_enter_thread_as, for a caller that read the thread-local (``ts``, NULL when it is not
+ * set yet) already. */
+static inline int
+rw_enter_thread(RW_ThreadState **pts)
+{
+    return rw_enabled() ? rw_enter_thread_as(rw_tls_state, pts) : 0;
 }
 
 /* shadow._enter: 1 when the access is to be checked (*pts holds a new reference to the

@@ -398,8 +398,8 @@ forget_modules(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
 static int
 module_check(PyObject *self, PyObject *name, PyObject *op, int write)
 {
-    if (!rw_enabled() || !(rw_settings->watch & RW_WATCH_GLOBAL)
-            || !PyUnicode_CheckExact(name) || !rw_instrumented_by(rw_tls_state, PyEval_GetGlobals())) {
+    if (!rw_enabled() || !(rw_settings->watch & RW_WATCH_GLOBAL) || !PyUnicode_CheckExact(name)
+            || !rw_instrumented_by(rw_tls_state, PyEval_GetGlobals())) {
         return 0;   /* checked from instrumented code only, as attributes are */
     }
     PyObject *globals = PyModule_GetDict(self);

@@ -369,24 +369,12 @@ stripe_reserve(rw_stripe *s)
     return 0;
 }
 
-/* The ObjRef of ``target`` (a new reference), holding the shadow of its attributes, made
- * on first use; NULL with no error set when it cannot be watched (not weakly
- * referenceable, the budget spent). */
+/* object_ref's making of a new ObjRef for ``target`` (first use), in the stripe ``s``. */
 static RW_ObjRef *
-object_ref(PyObject *target)
+object_ref_make(PyObject *target, rw_stripe *s)
 {
-    rw_stripe *s = stripe_of(target);
     RW_ObjRef *found = NULL;
-    stripe_lock(s);
-    rw_objslot *slot = slot_find(s, target, 0);
-    if (slot != NULL) {
-        found = (RW_ObjRef *)Py_NewRef(slot->ref);
-    }
-    stripe_unlock(s);
-    if (found != NULL || !rw_tracking()) {
-        return found;
-    }
-    if (!PyType_SUPPORTS_WEAKREFS(Py_TYPE(target))) {
+    if (!rw_tracking() || !PyType_SUPPORTS_WEAKREFS(Py_TYPE(target))) {
         return NULL;
     }
     int is_class = PyType_Check(target);
@@ -423,7 +411,7 @@ object_ref(PyObject *target)
     ref->shadow = made;
     /* Made first, then published: making them may have run another entry's callback. */
     stripe_lock(s);
-    slot = slot_find(s, target, 0);
+    rw_objslot *slot = slot_find(s, target, 0);
     if (slot != NULL) {
         found = (RW_ObjRef *)Py_NewRef(slot->ref);   /* another thread was first */
     }
@@ -443,6 +431,24 @@ object_ref(PyObject *target)
         PyErr_NoMemory();
     }
     return found;
+}
+
+/* The ObjRef of ``target`` (a new reference), holding the shadow of its attributes, made
+ * on first use; NULL with no error set when it cannot be watched (not weakly
+ * referenceable, the budget spent).  The lookup is kept apart from the making, which
+ * every access after the first skips. */
+static inline RW_ObjRef *
+object_ref(PyObject *target)
+{
+    rw_stripe *s = stripe_of(target);
+    RW_ObjRef *found = NULL;
+    stripe_lock(s);
+    rw_objslot *slot = slot_find(s, target, 0);
+    if (slot != NULL) {
+        found = (RW_ObjRef *)Py_NewRef(slot->ref);
+    }
+    stripe_unlock(s);
+    return found != NULL ? found : object_ref_make(target, s);
 }
 
 /* The shadow of ``target``'s attributes (a new reference), or NULL as object_ref. */
@@ -580,7 +586,9 @@ seen_again(RW_ThreadState *ts, PyObject *target, PyObject *name, int write)
 /* One access to attribute ``name`` of ``target`` (NULL: every attribute); -1 with an
  * exception set on error.  An attribute this thread read (or wrote) already in its current
  * epoch is not checked again for a read (or anything): objects.py's ``attr_seen`` says
- * why that is sound, and the pure-Python core keeps the same table the same way. */
+ * why that is sound, and the pure-Python core keeps the same table the same way.
+ * ``probed``: the calling thread's state when the caller looked (target, name) up in that
+ * table already and missed, else NULL. */
 /* The reads that found an attribute or a global unset: {(shadow serial, name)}, at most
  * UNSET_LIMIT of them (racewatch/runtime/unset.py, which shares this set, says why). */
 #define UNSET_LIMIT (1 << 16)
@@ -602,17 +610,18 @@ rw_saw_unset(RW_Shadow *sh, PyObject *name)
 }
 
 static int
-check(PyObject *target, PyObject *name, PyObject *op, int what, int found_unset)
+check(RW_ThreadState *probed, PyObject *target, PyObject *name, PyObject *op, int what,
+      int found_unset)
 {
     RW_ThreadState *ts;
-    int e = rw_enter_thread(&ts);
+    int e = probed != NULL ? rw_enter_thread_as(probed, &ts) : rw_enter_thread(&ts);
     if (e <= 0) {
         return e;
     }
     rw_attr_seen *seen = NULL;
     if (what != CHECK_ALL) {
         seen = seen_entry(ts, target, name);
-        if (seen->ref != NULL && seen->target == target && seen->name == name
+        if (probed == NULL && seen->ref != NULL && seen->target == target && seen->name == name
                 && seen->clock == ts->clock && (seen->write || what == CHECK_READ)
                 && seen->forgotten == RW_LOAD(&forgotten)
                 && ((PyWeakReference *)seen->ref)->wr_object == target) {
@@ -684,9 +693,10 @@ owner_of(PyTypeObject *type, PyObject *name)
     return (PyObject *)type;
 }
 
-/* The read ``obj.name`` gave ``value`` (NULL: it raised AttributeError). */
+/* The read ``obj.name`` gave ``value`` (NULL: it raised AttributeError); ``probed`` as
+ * check()'s, for (obj, name). */
 static int
-after_get(PyObject *obj, PyObject *name, PyObject *value)
+after_get(RW_ThreadState *probed, PyObject *obj, PyObject *name, PyObject *value)
 {
     PyTypeObject *type = Py_TYPE(obj);
     PyObject *descr = class_lookup(type, name);
@@ -716,8 +726,9 @@ after_get(PyObject *obj, PyObject *name, PyObject *value)
     if (target == NULL) {
         return 0;
     }
-    return check(target, what == CHECK_ALL ? NULL : name, what == CHECK_ALL ? str_vars
-                 : str_getattr, what, value == NULL || value == Py_None);
+    return check(target == obj ? probed : NULL, target, what == CHECK_ALL ? NULL : name,
+                 what == CHECK_ALL ? str_vars : str_getattr, what,
+                 value == NULL || value == Py_None);
 }
 
 /* Only an access made by instrumented code is checked: the state a program shares through
@@ -747,7 +758,7 @@ obj_getattro(PyObject *obj, PyObject *name)
             return NULL;
         }
         PyObject *exc = rw_err_fetch();
-        if (after_get(obj, name, NULL) < 0) {
+        if (after_get(NULL, obj, name, NULL) < 0) {
             Py_XDECREF(exc);
             return NULL;
         }
@@ -755,7 +766,7 @@ obj_getattro(PyObject *obj, PyObject *name)
         return NULL;
     }
     int seen = seen_again(ts, obj, name, 0);
-    if (seen < 0 || (seen == 0 && after_get(obj, name, value) < 0)) {
+    if (seen < 0 || (seen == 0 && after_get(ts, obj, name, value) < 0)) {
         Py_DECREF(value);
         return NULL;
     }
@@ -763,7 +774,7 @@ obj_getattro(PyObject *obj, PyObject *name)
 }
 
 static int
-after_set(PyObject *obj, PyObject *name, PyObject *op)
+after_set(RW_ThreadState *probed, PyObject *obj, PyObject *name, PyObject *op)
 {
     PyObject *descr = class_lookup(Py_TYPE(obj), name);
     int property = descr != NULL && is_data_descriptor(descr)
@@ -772,7 +783,7 @@ after_set(PyObject *obj, PyObject *name, PyObject *op)
     if (property) {
         return 0;   /* a property's setter: its own code's accesses are checked */
     }
-    return check(obj, name, op, CHECK_WRITE, 0);
+    return check(probed, obj, name, op, CHECK_WRITE, 0);
 }
 
 /* What ``super(cls, self).<attr>(*args)`` calls: the next ``attr`` in ``self``'s MRO after
@@ -847,9 +858,9 @@ set_or_delete(PyObject *self, PyTypeObject *cls, PyObject *const *args, size_t n
     }
     RW_ThreadState *ts = NULL;
     if (r != NULL && from_instrumented_code(args[0], &ts)) {
+        PyObject *op = want == 2 ? str_setattr : str_delattr;
         int seen = seen_again(ts, self, args[0], 1);
-        if (seen < 0 || (seen == 0
-                         && after_set(self, args[0], want == 2 ? str_setattr : str_delattr) < 0)) {
+        if (seen < 0 || (seen == 0 && after_set(ts, self, args[0], op) < 0)) {
             Py_CLEAR(r);
         }
     }
@@ -954,7 +965,7 @@ object_access(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nar
     }
     PyObject *op = Py_NewRef(args[2]);
     PyUnicode_InternInPlace(&op);
-    int rc = check(args[0], args[1], op, write ? CHECK_WRITE : CHECK_READ, found_unset);
+    int rc = check(NULL, args[0], args[1], op, write ? CHECK_WRITE : CHECK_READ, found_unset);
     Py_DECREF(op);
     if (rc < 0) {
         return NULL;
