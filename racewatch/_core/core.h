@@ -64,10 +64,14 @@
 #define RW_LOAD(p) __atomic_load_n((p), __ATOMIC_RELAXED)
 #define RW_STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
 #define RW_ADD(p, v) ((void)__atomic_fetch_add((p), (v), __ATOMIC_RELAXED))
+#define RW_LOAD_ACQUIRE(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define RW_ADD_RELEASE(p, v) ((void)__atomic_fetch_add((p), (v), __ATOMIC_RELEASE))
 #else
 #define RW_LOAD(p) (*(p))
 #define RW_STORE(p, v) ((void)(*(p) = (v)))
 #define RW_ADD(p, v) ((void)(*(p) += (v)))
+#define RW_LOAD_ACQUIRE(p) (*(p))
+#define RW_ADD_RELEASE(p, v) ((void)(*(p) += (v)))
 #endif
 
 /* Method tables hold every calling convention as a PyCFunction. */
@@ -262,6 +266,11 @@ typedef struct {
     struct RW_Loc *loc_cache[RW_LOC_CACHE];
     int loc_cache_next;
     rw_attr_seen attr_seen[RW_ATTR_SEEN];
+    /* rw_instrumented_now's answer for the globals it was last asked about (compared by
+     * address), good while the modules' table is at the same generation. */
+    PyObject *instr_globals;
+    long long instr_generation;
+    int instr_answer;
 } RW_ThreadState;
 
 extern PyTypeObject RW_ThreadStateType;
@@ -487,6 +496,26 @@ void rw_objects_after_fork(void);
 
 int rw_globals_ready(PyObject *module);
 int rw_instrumented(PyObject *globals);
+extern long long rw_modules_generation;
+
+/* rw_instrumented, asked on every attribute access: the calling thread (``ts``, or NULL)
+ * remembers the answer for the globals it asked about last, as long as no module was added
+ * to the table or the table emptied (both move the generation, after the change: loaded
+ * first, it says the answer is at least as new as itself). */
+static inline int
+rw_instrumented_by(RW_ThreadState *ts, PyObject *globals)
+{
+    if (ts == NULL) {
+        return rw_instrumented(globals);
+    }
+    long long generation = RW_LOAD_ACQUIRE(&rw_modules_generation);
+    if (globals != ts->instr_globals || generation != ts->instr_generation) {
+        ts->instr_answer = rw_instrumented(globals);
+        ts->instr_globals = globals;
+        ts->instr_generation = generation;
+    }
+    return ts->instr_answer;
+}
 void rw_globals_after_fork(void);
 
 /* -- sync.py (sync.c) ------------------------------------------------------------------- */
@@ -550,12 +579,11 @@ rw_solo_get(void)
 /* shadow.enter_thread: 1 when the calling thread's access is to be checked (*pts: its
  * state, borrowed: the thread-local holds it), 0 when not, -1 on error. */
 static inline int
-rw_enter_thread(RW_ThreadState **pts)
+rw_enter_thread_as(RW_ThreadState *ts, RW_ThreadState **pts)
 {
     if (!rw_enabled()) {
         return 0;
     }
-    RW_ThreadState *ts = rw_tls_state;
     if (ts == NULL && (ts = rw_current_slow()) == NULL) {
         return -1;
     }
@@ -574,6 +602,14 @@ rw_enter_thread(RW_ThreadState **pts)
     }
     *pts = ts;
     return 1;
+}
+
+/* rw_enter_thread_as, for a caller that read the thread-local (``ts``, NULL when it is not
+ * set yet) already. */
+static inline int
+rw_enter_thread(RW_ThreadState **pts)
+{
+    return rw_enabled() ? rw_enter_thread_as(rw_tls_state, pts) : 0;
 }
 
 /* shadow._enter: 1 when the access is to be checked (*pts holds a new reference to the

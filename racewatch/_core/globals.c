@@ -41,6 +41,9 @@ typedef struct {
 } rw_module_table;
 
 static rw_module_table *modules = NULL;
+/* Bumped after every entry added or table emptied: a thread's cached answer of
+ * rw_instrumented for its last globals (core.h) holds while this has not moved. */
+long long rw_modules_generation = 0;
 static PyObject *retired = NULL;   /* what the table let go of while a reader might hold it */
 
 static inline size_t
@@ -126,6 +129,7 @@ register_module(PyObject *globals, PyObject *shadow, PyObject *names)
         e->names = Py_NewRef(names);
         RW_ATOMIC_STORE(e->globals, Py_NewRef(globals));   /* published whole */
         table->n++;
+        RW_ADD_RELEASE(&rw_modules_generation, 1);   /* after the entry: a reader that sees it, sees it */
         return 0;
     }
     PyObject *both = PyNumber_Or(e->names, names);
@@ -356,6 +360,7 @@ forget_modules(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
         else {
             empty->cap = table->cap;
             RW_ATOMIC_STORE(modules, empty);
+            RW_ADD_RELEASE(&rw_modules_generation, 1);
         }
     }
 #ifdef Py_GIL_DISABLED
@@ -393,8 +398,8 @@ forget_modules(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
 static int
 module_check(PyObject *self, PyObject *name, PyObject *op, int write)
 {
-    if (!rw_enabled() || !(rw_settings->watch & RW_WATCH_GLOBAL)
-            || !PyUnicode_CheckExact(name) || !rw_instrumented(PyEval_GetGlobals())) {
+    if (!rw_enabled() || !(rw_settings->watch & RW_WATCH_GLOBAL) || !PyUnicode_CheckExact(name)
+            || !rw_instrumented_by(rw_tls_state, PyEval_GetGlobals())) {
         return 0;   /* checked from instrumented code only, as attributes are */
     }
     PyObject *globals = PyModule_GetDict(self);

@@ -436,24 +436,12 @@ stripe_reserve(rw_stripe *s)
     return 0;
 }
 
-/* The ObjRef of ``target`` (a new reference), holding the shadow of its attributes, made
- * on first use; NULL with no error set when it cannot be watched (not weakly
- * referenceable, the budget spent). */
+/* object_ref's making of a new ObjRef for ``target`` (first use), in the stripe ``s``. */
 static RW_ObjRef *
-object_ref(PyObject *target)
+object_ref_make(PyObject *target, rw_stripe *s)
 {
-    rw_stripe *s = stripe_of(target);
     RW_ObjRef *found = NULL;
-    stripe_lock(s);
-    rw_objslot *slot = slot_find(s, target, 0);
-    if (slot != NULL) {
-        found = (RW_ObjRef *)Py_NewRef(slot->ref);
-    }
-    stripe_unlock(s);
-    if (found != NULL || !rw_tracking()) {
-        return found;
-    }
-    if (!PyType_SUPPORTS_WEAKREFS(Py_TYPE(target))) {
+    if (!rw_tracking() || !PyType_SUPPORTS_WEAKREFS(Py_TYPE(target))) {
         return NULL;
     }
     int is_class = PyType_Check(target);
@@ -490,7 +478,7 @@ object_ref(PyObject *target)
     ref->shadow = made;
     /* Made first, then published: making them may have run another entry's callback. */
     stripe_lock(s);
-    slot = slot_find(s, target, 0);
+    rw_objslot *slot = slot_find(s, target, 0);
     if (slot != NULL) {
         found = (RW_ObjRef *)Py_NewRef(slot->ref);   /* another thread was first */
     }
@@ -510,6 +498,24 @@ object_ref(PyObject *target)
         PyErr_NoMemory();
     }
     return found;
+}
+
+/* The ObjRef of ``target`` (a new reference), holding the shadow of its attributes, made
+ * on first use; NULL with no error set when it cannot be watched (not weakly
+ * referenceable, the budget spent).  The lookup is kept apart from the making, which
+ * every access after the first skips. */
+static inline RW_ObjRef *
+object_ref(PyObject *target)
+{
+    rw_stripe *s = stripe_of(target);
+    RW_ObjRef *found = NULL;
+    stripe_lock(s);
+    rw_objslot *slot = slot_find(s, target, 0);
+    if (slot != NULL) {
+        found = (RW_ObjRef *)Py_NewRef(slot->ref);
+    }
+    stripe_unlock(s);
+    return found != NULL ? found : object_ref_make(target, s);
 }
 
 /* The shadow of ``target``'s attributes (a new reference), or NULL as object_ref. */
@@ -624,15 +630,14 @@ seen_entry(RW_ThreadState *ts, PyObject *target, PyObject *name)
  * current epoch (a read: a read or a write; a write: a write): counted as the access it
  * is, not checked again (see check()).  1 when it was, 0 when not, -1 on error. */
 static inline int
-seen_again(PyObject *target, PyObject *name, int write)
+seen_again(RW_ThreadState *ts, PyObject *target, PyObject *name, int write)
 {
-    RW_ThreadState *ts = rw_tls_state;
     if (ts == NULL || ts->busy || ts->ignoring) {
         return 0;
     }
     rw_attr_seen *seen = seen_entry(ts, target, name);
-    if (seen->ref == NULL || seen->target != target || seen->name != name
-            || seen->clock != ts->clock || (write && !seen->write)
+    if (seen->target != target || seen->name != name || seen->clock != ts->clock
+            || (write && !seen->write) || seen->ref == NULL
             || seen->forgotten != RW_LOAD(&forgotten)
             || ((PyWeakReference *)seen->ref)->wr_object != target) {
         return 0;
@@ -648,7 +653,9 @@ seen_again(PyObject *target, PyObject *name, int write)
 /* One access to attribute ``name`` of ``target`` (NULL: every attribute); -1 with an
  * exception set on error.  An attribute this thread read (or wrote) already in its current
  * epoch is not checked again for a read (or anything): objects.py's ``attr_seen`` says
- * why that is sound, and the pure-Python core keeps the same table the same way. */
+ * why that is sound, and the pure-Python core keeps the same table the same way.
+ * ``probed``: the calling thread's state when the caller looked (target, name) up in that
+ * table already and missed, else NULL. */
 /* The reads that found an attribute or a global unset: {(shadow serial, name)}, at most
  * UNSET_LIMIT of them (racewatch/runtime/unset.py, which shares this set, says why). */
 #define UNSET_LIMIT (1 << 16)
@@ -670,17 +677,18 @@ rw_saw_unset(RW_Shadow *sh, PyObject *name)
 }
 
 static int
-check(PyObject *target, PyObject *name, PyObject *op, int what, int found_unset)
+check(RW_ThreadState *probed, PyObject *target, PyObject *name, PyObject *op, int what,
+      int found_unset)
 {
     RW_ThreadState *ts;
-    int e = rw_enter_thread(&ts);
+    int e = probed != NULL ? rw_enter_thread_as(probed, &ts) : rw_enter_thread(&ts);
     if (e <= 0) {
         return e;
     }
     rw_attr_seen *seen = NULL;
     if (what != CHECK_ALL) {
         seen = seen_entry(ts, target, name);
-        if (seen->ref != NULL && seen->target == target && seen->name == name
+        if (probed == NULL && seen->ref != NULL && seen->target == target && seen->name == name
                 && seen->clock == ts->clock && (seen->write || what == CHECK_READ)
                 && seen->forgotten == RW_LOAD(&forgotten)
                 && ((PyWeakReference *)seen->ref)->wr_object == target) {
@@ -752,9 +760,10 @@ owner_of(PyTypeObject *type, PyObject *name)
     return (PyObject *)type;
 }
 
-/* The read ``obj.name`` gave ``value`` (NULL: it raised AttributeError). */
+/* The read ``obj.name`` gave ``value`` (NULL: it raised AttributeError); ``probed`` as
+ * check()'s, for (obj, name). */
 static int
-after_get(PyObject *obj, PyObject *name, PyObject *value)
+after_get(RW_ThreadState *probed, PyObject *obj, PyObject *name, PyObject *value)
 {
     PyTypeObject *type = Py_TYPE(obj);
     PyObject *descr = class_lookup(type, name);
@@ -784,18 +793,22 @@ after_get(PyObject *obj, PyObject *name, PyObject *value)
     if (target == NULL) {
         return 0;
     }
-    return check(target, what == CHECK_ALL ? NULL : name, what == CHECK_ALL ? str_vars
-                 : str_getattr, what, value == NULL || value == Py_None);
+    return check(target == obj ? probed : NULL, target, what == CHECK_ALL ? NULL : name,
+                 what == CHECK_ALL ? str_vars : str_getattr, what,
+                 value == NULL || value == Py_None);
 }
 
 /* Only an access made by instrumented code is checked: the state a program shares through
  * its own code (a library's code that reads its own attributes of an instance of a
  * subclass, threading.Thread's, has its own synchronization). */
 static inline int
-from_instrumented_code(PyObject *name)
+from_instrumented_code(PyObject *name, RW_ThreadState **pts)
 {
-    return rw_enabled() && (rw_settings->watch & RW_WATCH_ATTR)
-           && PyUnicode_CheckExact(name) && rw_instrumented(PyEval_GetGlobals());
+    if (!(rw_enabled() && (rw_settings->watch & RW_WATCH_ATTR) && PyUnicode_CheckExact(name))) {
+        return 0;
+    }
+    *pts = rw_tls_state;   /* the caller's state (or NULL), read once for the whole access */
+    return rw_instrumented_by(*pts, PyEval_GetGlobals());
 }
 
 static PyObject *
@@ -803,7 +816,8 @@ obj_getattro(PyObject *obj, PyObject *name)
 {
     const rw_hook *h = hook_of(Py_TYPE(obj));
     PyObject *value = h != NULL ? h->getattro(obj, name) : PyObject_GenericGetAttr(obj, name);
-    if (!from_instrumented_code(name)) {
+    RW_ThreadState *ts = NULL;
+    if (!from_instrumented_code(name, &ts)) {
         return value;
     }
     if (value == NULL) {
@@ -811,15 +825,15 @@ obj_getattro(PyObject *obj, PyObject *name)
             return NULL;
         }
         PyObject *exc = rw_err_fetch();
-        if (after_get(obj, name, NULL) < 0) {
+        if (after_get(NULL, obj, name, NULL) < 0) {
             Py_XDECREF(exc);
             return NULL;
         }
         rw_err_restore(exc);
         return NULL;
     }
-    int seen = seen_again(obj, name, 0);
-    if (seen < 0 || (seen == 0 && after_get(obj, name, value) < 0)) {
+    int seen = seen_again(ts, obj, name, 0);
+    if (seen < 0 || (seen == 0 && after_get(ts, obj, name, value) < 0)) {
         Py_DECREF(value);
         return NULL;
     }
@@ -827,7 +841,7 @@ obj_getattro(PyObject *obj, PyObject *name)
 }
 
 static int
-after_set(PyObject *obj, PyObject *name, PyObject *op)
+after_set(RW_ThreadState *probed, PyObject *obj, PyObject *name, PyObject *op)
 {
     PyObject *descr = class_lookup(Py_TYPE(obj), name);
     int property = descr != NULL && is_data_descriptor(descr)
@@ -836,7 +850,7 @@ after_set(PyObject *obj, PyObject *name, PyObject *op)
     if (property) {
         return 0;   /* a property's setter: its own code's accesses are checked */
     }
-    return check(obj, name, op, CHECK_WRITE, 0);
+    return check(probed, obj, name, op, CHECK_WRITE, 0);
 }
 
 /* What ``super(cls, self).<attr>(*args)`` calls: the next ``attr`` in ``self``'s MRO after
@@ -909,10 +923,11 @@ set_or_delete(PyObject *self, PyTypeObject *cls, PyObject *const *args, size_t n
         r = call_next(self, cls, want == 2 ? str_setattr_name : str_delattr_name, own,
                       args, nargs);
     }
-    if (r != NULL && from_instrumented_code(args[0])) {
-        int seen = seen_again(self, args[0], 1);
-        if (seen < 0 || (seen == 0
-                         && after_set(self, args[0], want == 2 ? str_setattr : str_delattr) < 0)) {
+    RW_ThreadState *ts = NULL;
+    if (r != NULL && from_instrumented_code(args[0], &ts)) {
+        PyObject *op = want == 2 ? str_setattr : str_delattr;
+        int seen = seen_again(ts, self, args[0], 1);
+        if (seen < 0 || (seen == 0 && after_set(ts, self, args[0], op) < 0)) {
             Py_CLEAR(r);
         }
     }
@@ -1019,7 +1034,7 @@ object_access(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nar
     }
     PyObject *op = Py_NewRef(args[2]);
     PyUnicode_InternInPlace(&op);
-    int rc = check(args[0], args[1], op, write ? CHECK_WRITE : CHECK_READ, found_unset);
+    int rc = check(NULL, args[0], args[1], op, write ? CHECK_WRITE : CHECK_READ, found_unset);
     Py_DECREF(op);
     if (rc < 0) {
         return NULL;
