@@ -1,12 +1,15 @@
 """A parallel stress workload for one tracked container, with known races and a known result.
 
 A tiny script, instrumented, hands this module a function that makes a tracked container
-(a dict, a list or a set); this module is imported from the tests' directory, so racewatch
-does not instrument it: every container it makes for itself is a plain one, and the only
-tracked accesses of the run are those it makes on purpose, to the shared container and to
-containers of its own that each thread makes and uses alone.  It runs the same under plain
-``python`` (the container is then a plain one): what it prints depends on nothing the
-threads' interleaving decides, so the two outputs are equal.
+(a dict, a list, a set, or an object whose attributes are watched); this module is
+imported from the tests' directory, so racewatch does not instrument it: every container
+it makes for itself is a plain one, and the only tracked accesses of the run are those it
+makes on purpose, to the shared container and to containers of its own that each thread
+makes and uses alone.  (Attributes are the exception: racewatch checks only the accesses
+that instrumented code makes, so their exerciser lives in tests/stress_objects.py, which
+the runs instrument.)  It runs the same under plain ``python`` (the container is then a
+plain one): what it prints depends on nothing the threads' interleaving decides, so the
+two outputs are equal.
 
 The workload, for ``threads`` workers and ``rounds`` rounds, each round ending at a barrier
 (a happens-before edge between every pair of workers):
@@ -63,7 +66,8 @@ class Exerciser:
     """
 
     # accesses the detector counts for each operation the exerciser names in its tallies
-    ACCESSES: dict[str, int] = {}
+    # (a mapping, or (operation, accesses) pairs)
+    ACCESSES: dict[str, int] | tuple[tuple[str, int], ...] = {}
 
     def __init__(self, make):
         self.make = make
@@ -100,6 +104,12 @@ class Exerciser:
 
 def _crc(value) -> int:
     return zlib.crc32(repr(value).encode())
+
+
+def int_attributes(attrs: dict, *leave_out: str) -> list:
+    """The attributes in ``attrs`` whose values are ints, in name order (plain code, for the
+    instrumented stress_objects: a list made there would be tracked)."""
+    return sorted((k, v) for k, v in attrs.items() if type(v) is int and k not in leave_out)
 
 
 class DictExerciser(Exerciser):
@@ -554,7 +564,12 @@ class SetExerciser(Exerciser):
         return f"{len(items)} elements, crc {_crc(items)}; {len(self.seen)} seen"
 
 
-EXERCISERS = {"dict": DictExerciser, "list": ListExerciser, "set": SetExerciser}
+# The attributes' exerciser is made of code that racewatch instruments (see its module); it
+# builds on Exerciser, above.
+from stress_objects import ObjectExerciser  # noqa: E402
+
+EXERCISERS = {"dict": DictExerciser, "list": ListExerciser, "set": SetExerciser,
+              "object": ObjectExerciser}
 
 
 def run(make, kind: str, threads: int, rounds: int, children: int = 2) -> None:
@@ -656,6 +671,7 @@ def run(make, kind: str, threads: int, rounds: int, children: int = 2) -> None:
     print("checksums:", sums)
     print("final:", final)
     print("operations:", dict(sorted(total.items())))
-    print("accesses:", sum(n * ex.ACCESSES[op] for op, n in total.items()))
+    costs = dict(ex.ACCESSES)
+    print("accesses:", sum(n * costs[op] for op, n in total.items()))
     print("threads:", 1 + threads + threads * rounds * children)
     print("containers:", total["made"])
