@@ -20,6 +20,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from freethreading import FREE_THREADED
+
 CORPUS = Path(__file__).parent / "corpus"
 RACE_MARK = re.compile(r"#\s*RACE\b")
 OPTIONS_LINE = re.compile(r"^OPTIONS:(.*)$", re.M)
@@ -41,6 +43,17 @@ def active_core() -> str:
     from racewatch.runtime import core
 
     return core.NAME
+
+
+# An append records "the position after the last" from the length it reads before list's
+# own append runs, in a separate step: two threads appending at once can read the same
+# length and record the same position, a write/write race between two appends, which the
+# model says never race.  The compiled core on a GIL build runs both steps without
+# releasing the GIL; the pure-Python core (a thread switch may fall between its two calls)
+# and either core without the GIL do not.
+APPEND_POSITION_READ_APART = FREE_THREADED or active_core() == "python"
+APPEND_POSITION_BUG = ("an append's position is read apart from the append: two appends at "
+                       "once can record the same position, and race")
 
 
 def racewatch_command(*args: str) -> list[str]:

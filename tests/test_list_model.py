@@ -5,7 +5,15 @@ import json
 import threading
 
 import pytest
-from corpus_tools import CORPUS, check_corpus_program, clean_env, corpus_programs, run_racewatch
+from corpus_tools import (
+    APPEND_POSITION_BUG,
+    APPEND_POSITION_READ_APART,
+    CORPUS,
+    check_corpus_program,
+    clean_env,
+    corpus_programs,
+    run_racewatch,
+)
 
 import racewatch
 
@@ -139,3 +147,24 @@ def test_track_copies_lists_and_sets_made_elsewhere():
     kinds = sorted((r.container.type, r.location) for r in report.races)
     assert kinds == [("list", "items"), ("set", "members")]
     assert made_by_a_library == [1, 2] and members == {3}
+
+
+@pytest.mark.xfail(condition=APPEND_POSITION_READ_APART, strict=True,
+                   reason=APPEND_POSITION_BUG)
+def test_many_appends_from_four_threads_at_once_are_no_race(tmp_path):
+    """``results.append(x)`` from workers is race-free however often two appends meet (a
+    switch interval of a microsecond makes them meet on a GIL build)."""
+    program = tmp_path / "appends.py"
+    program.write_text(
+        "import sys\nimport threading\n\n"
+        "sys.setswitchinterval(1e-6)\n"
+        "results = []\nstart = threading.Barrier(4)\n\n\n"
+        "def work():\n    start.wait()\n    for i in range(20000):\n"
+        "        results.append(i)\n\n\n"
+        "threads = [threading.Thread(target=work) for _ in range(4)]\n"
+        "for t in threads:\n    t.start()\nfor t in threads:\n    t.join()\n"
+        "print(len(results))\n")
+    run = run_racewatch(tmp_path, program)
+    assert run.stdout == "80000\n"
+    assert run.report["races"] == [], run.stderr
+    assert run.status == 0

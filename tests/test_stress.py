@@ -23,7 +23,13 @@ from pathlib import Path
 
 import pytest
 import stress_harness
-from corpus_tools import clean_env, race_lines, racewatch_command
+from corpus_tools import (
+    APPEND_POSITION_BUG,
+    APPEND_POSITION_READ_APART,
+    clean_env,
+    race_lines,
+    racewatch_command,
+)
 
 HARNESS = Path(stress_harness.__file__).resolve()
 MARK = re.compile(r"#\s*RACE:\s*(\S+)")
@@ -77,7 +83,15 @@ def own_counts(plain) -> dict[str, int]:
              if line.startswith(("accesses:", "threads:", "containers:")))}
 
 
-@pytest.mark.parametrize("kind", list(KINDS))
+# The list's workers append without a lock, and two appends at once can be taken for a race
+# where they are read apart from the append (see APPEND_POSITION_BUG): not every run meets
+# it, so the expected failure is not strict.
+STRESSED_KINDS = [pytest.param(kind, marks=pytest.mark.xfail(
+    condition=APPEND_POSITION_READ_APART, strict=False, reason=APPEND_POSITION_BUG))
+    if kind == "list" else kind for kind in KINDS]
+
+
+@pytest.mark.parametrize("kind", STRESSED_KINDS)
 @pytest.mark.parametrize("threads", [4, 8])
 def test_parallel_stress(tmp_path, kind, threads):
     rounds = 10
