@@ -6,7 +6,13 @@ import textwrap
 import threading
 
 import pytest
-from corpus_tools import CORPUS, check_corpus_program, clean_env, corpus_programs, run_racewatch
+from corpus_tools import (
+    CORPUS,
+    check_corpus_program,
+    clean_env,
+    corpus_programs,
+    run_racewatch,
+)
 
 import racewatch
 
@@ -175,3 +181,22 @@ def test_appends_from_many_threads_at_once_do_not_race(tmp_path):
     assert run.stdout == f"{4 * (20000 + 200 * 3)}\n"
     assert run.report["races"] == [], run.stderr
     assert run.status == 0, run.stderr
+
+
+def test_many_appends_from_four_threads_at_once_are_no_race(tmp_path):
+    """``results.append(x)`` from workers is race-free however often two appends meet (a
+    switch interval of a microsecond makes them meet on a GIL build)."""
+    program = tmp_path / "appends.py"
+    program.write_text(
+        "import sys\nimport threading\n\n"
+        "sys.setswitchinterval(1e-6)\n"
+        "results = []\nstart = threading.Barrier(4)\n\n\n"
+        "def work():\n    start.wait()\n    for i in range(20000):\n"
+        "        results.append(i)\n\n\n"
+        "threads = [threading.Thread(target=work) for _ in range(4)]\n"
+        "for t in threads:\n    t.start()\nfor t in threads:\n    t.join()\n"
+        "print(len(results))\n")
+    run = run_racewatch(tmp_path, program)
+    assert run.stdout == "80000\n"
+    assert run.report["races"] == [], run.stderr
+    assert run.status == 0
