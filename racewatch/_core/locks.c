@@ -7,19 +7,16 @@
  */
 
 #include "core.h"
+#include "tracked.h"
 
 static PyObject *str_at_fork_reinit, *kind_acquire, *kind_release, *empty_tuple;
 
 /* -- the real locks' own methods, called directly ----------------------------------------- */
 
-/* A method of _thread.lock or _thread.RLock, as its type defines it: calling the C function
- * costs a fraction of a Python method call (looking the method up, binding it, the call). */
-typedef struct {
-    const char *name;
-    PyObject *descr;         /* the method descriptor (a strong reference) */
-    PyCFunction meth;
-    int flags;
-} real_method;
+/* A method of _thread.lock or _thread.RLock, as its type defines it (tracked.h's
+ * base_method, loaded the same way): calling the C function costs a fraction of a Python
+ * method call (looking the method up, binding it, the call). */
+typedef base_method real_method;
 
 enum { M_ACQUIRE, M_RELEASE, M_LOCKED, M_IS_OWNED, M_RELEASE_SAVE, M_ACQUIRE_RESTORE,
        M_COUNT };
@@ -41,24 +38,9 @@ real_lock_load(real_lock *real, PyObject *type)
 {
     real->type = (PyTypeObject *)type;
     for (int i = 0; i < M_COUNT; i++) {
-        real_method *m = &real->m[i];
-        if (m->name == NULL) {
-            continue;
-        }
-        PyObject *descr = PyObject_GetAttrString(type, m->name);
-        if (descr == NULL) {
+        if (real->m[i].name != NULL && rw_base_method_load(&real->m[i], real->type) < 0) {
             return -1;
         }
-        if (!PyObject_TypeCheck(descr, &PyMethodDescr_Type)) {
-            PyErr_Format(PyExc_ImportError, "racewatch._core: %s.%s is not a C method",
-                         real->type->tp_name, m->name);
-            Py_DECREF(descr);
-            return -1;
-        }
-        PyMethodDef *def = ((PyMethodDescrObject *)descr)->d_method;
-        m->descr = descr;
-        m->meth = def->ml_meth;
-        m->flags = def->ml_flags;
     }
     return 0;
 }
