@@ -329,7 +329,7 @@ releaser_epoch_known(PyObject *state, RW_ThreadState *ts)
         return 0;   /* None: a clock joined from several releases */
     }
     RW_ThreadState *rel = (RW_ThreadState *)releaser;
-    if (rel->dead) {
+    if (RW_LOAD(&rel->dead)) {
         return 0;
     }
     PyObject *clock = PyTuple_GET_ITEM(state, 0);

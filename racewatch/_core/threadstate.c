@@ -219,7 +219,31 @@ threadstate_get_accesses(RW_ThreadState *ts, void *Py_UNUSED(closure))
     return PyLong_FromLongLong(RW_LOAD(&ts->accesses));
 }
 
+/* ``dead``: set by the registry (under its lock) while other threads' acquires read it
+ * (sync.c's releaser_epoch_known), so both sides are atomic. */
+static PyObject *
+threadstate_get_dead(RW_ThreadState *ts, void *Py_UNUSED(closure))
+{
+    return PyBool_FromLong(RW_LOAD(&ts->dead));
+}
+
+static int
+threadstate_set_dead(RW_ThreadState *ts, PyObject *value, void *Py_UNUSED(closure))
+{
+    int truth = value != NULL ? PyObject_IsTrue(value) : -1;
+    if (truth < 0) {
+        if (value == NULL) {
+            PyErr_SetString(PyExc_AttributeError, "cannot delete ThreadState.dead");
+        }
+        return -1;
+    }
+    RW_STORE(&ts->dead, (char)truth);
+    return 0;
+}
+
 static PyGetSetDef threadstate_getset[] = {
+    {"dead", (getter)threadstate_get_dead, (setter)threadstate_set_dead,
+     "the thread ended: its slot may be another thread's", NULL},
     OBJECT_FIELD("info", info, "ThreadInfo"),
     OBJECT_FIELD("held", held, "tuple of LockInfo, the tracked locks this thread holds"),
     OBJECT_FIELD("spawn_clock", spawn_clock,
@@ -245,7 +269,6 @@ static PyMemberDef threadstate_members[] = {
      "> 0 inside racewatch.ignore(): accesses only, never sync edges"},
     {"internal", T_INT, offsetof(RW_ThreadState, internal), 0,
      "> 0 while a primitive builds its internal locks (see patches)"},
-    {"dead", T_BOOL, offsetof(RW_ThreadState, dead), 0, NULL},
     {NULL}
 };
 
