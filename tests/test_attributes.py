@@ -39,6 +39,7 @@ def test_watch_selects_attributes_and_globals(tmp_path, watch, races):
     program = tmp_path / "both.py"
     program.write_text(
         "import threading\n"
+        "import time\n"
         "class Stats:\n"
         "    def __init__(self):\n"
         "        self.hits = 0\n"
@@ -52,6 +53,7 @@ def test_watch_selects_attributes_and_globals(tmp_path, watch, races):
         "threads = [threading.Thread(target=work) for _ in range(2)]\n"
         "for t in threads:\n"
         "    t.start()\n"
+        "    time.sleep(0.2)  # one after the other (no edge: still a race)\n"
         "for t in threads:\n"
         "    t.join()\n"
         "print(stats.hits, total)\n")
