@@ -1,9 +1,8 @@
 """The attributes corpus: racy programs report their two lines, correct ones stay silent."""
 
-import sysconfig
-
 import pytest
 from corpus_tools import check_corpus_program, corpus_programs, run_plain, run_racewatch
+from freethreading import FREE_THREADED
 
 
 @pytest.mark.parametrize("program", corpus_programs("attributes"), ids=lambda p: p.stem)
@@ -135,9 +134,6 @@ def test_a_class_the_program_changed_keeps_its_change_at_the_end(tmp_path):
     run = run_racewatch(tmp_path, program)
     assert (run.status, run.stdout) == (0, "42 True\n"), run.stderr
     assert "Exception ignored" not in run.stderr and "Error" not in run.stderr, run.stderr
-FREE_THREADED = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
-
-
 def test_classes_that_die_while_hooked(tmp_path):
     """A class instrumented code defines dies as without the detector, even hooked, and
     the classes made after it (at its address, often) are watched as any other; the run
