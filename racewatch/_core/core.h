@@ -96,6 +96,52 @@ RW_DictGetItemRef(PyObject *d, PyObject *key, PyObject **out)
 }
 #endif
 
+/* -- dict operations with a key's hash computed once ----------------------------------------
+ * A tracked operation hashes its key once and hands the hash to every lookup and store it
+ * makes (the shadow's and the dict's own), as a plain dict hashes once per operation: a
+ * key's __hash__ is user code that a program may count or pay for.  The KnownHash
+ * functions are exported by every version (3.13 declares them in its internal headers). */
+#if RW_PY313
+PyAPI_FUNC(int) _PyDict_SetItem_KnownHash(PyObject *mp, PyObject *key, PyObject *item,
+                                          Py_hash_t hash);
+PyAPI_FUNC(int) _PyDict_DelItem_KnownHash(PyObject *mp, PyObject *key, Py_hash_t hash);
+PyAPI_FUNC(int) _PyDict_GetItemRef_KnownHash_LockHeld(PyDictObject *op, PyObject *key,
+                                                      Py_hash_t hash, PyObject **result);
+PyAPI_FUNC(int) _PyDict_SetItem_KnownHash_LockHeld(PyDictObject *mp, PyObject *key,
+                                                   PyObject *item, Py_hash_t hash);
+#endif
+
+/* d.get(key) by its hash: 1 (a new reference in *out), 0 (absent) or -1 (error). */
+static inline int
+rw_dict_getref_kh(PyObject *d, PyObject *key, Py_hash_t hash, PyObject **out)
+{
+#ifdef Py_GIL_DISABLED
+    int found;
+    Py_BEGIN_CRITICAL_SECTION(d);
+    found = _PyDict_GetItemRef_KnownHash_LockHeld((PyDictObject *)d, key, hash, out);
+    Py_END_CRITICAL_SECTION();
+    return found;
+#else
+    PyObject *v = _PyDict_GetItem_KnownHash(d, key, hash);
+    if (v != NULL) {
+        *out = Py_NewRef(v);
+        return 1;
+    }
+    *out = NULL;
+    return PyErr_Occurred() ? -1 : 0;
+#endif
+}
+
+/* key in d, by its hash: 1, 0 or -1 (error). */
+static inline int
+rw_dict_contains_kh(PyObject *d, PyObject *key, Py_hash_t hash)
+{
+    PyObject *v;
+    int found = rw_dict_getref_kh(d, key, hash, &v);
+    Py_XDECREF(v);
+    return found;
+}
+
 /* The exception being raised, as one object (3.12's API, for every version). */
 static inline PyObject *
 rw_err_fetch(void)
@@ -409,6 +455,11 @@ PyObject *rw_shadow_of(PyObject *d);
 int rw_on_read(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *key, PyObject *op);
 int rw_on_write(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *key, PyObject *op,
                 int keys_change);
+/* The same with the key's hash, computed once by the operation (-1: not yet). */
+int rw_on_read_kh(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *key, Py_hash_t hash,
+                  PyObject *op);
+int rw_on_write_kh(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *key, Py_hash_t hash,
+                   PyObject *op, int keys_change);
 int rw_on_keys_read(RW_ThreadState *ts, RW_Shadow *sh, PyObject *op);
 int rw_on_read_all(RW_ThreadState *ts, RW_Shadow *sh, PyObject *op);
 int rw_on_clear(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *op);

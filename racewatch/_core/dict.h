@@ -25,9 +25,12 @@
  * * no ``__copy__``/``__deepcopy__`` that dict lacks: copy's dispatch tables know the
  *   tracked types instead, and give tracked copies; pickling gives a plain dict (through
  *   ``copyreg.__newobj__``, as a dict's own ``__reduce_ex__``) or defaultdict;
- * * a key's ``__hash__`` and ``__eq__`` are called as a plain dict calls them wherever the
- *   access is not checked (a single thread: the usual case), since the checks that need
- *   an extra lookup (is the key present?) are made only for an access that is checked;
+ * * a key's ``__hash__`` is called once per operation, as a plain dict calls it: the
+ *   operation hashes the key and hands the hash to the shadow's lookups and to the dict's
+ *   own (the KnownHash functions, core.h); its ``__eq__`` as a plain dict calls it
+ *   wherever the access is not checked (a single thread: the usual case), since the
+ *   checks that need an extra lookup (is the key present? its location in the shadow)
+ *   are made only for an access that is checked;
  * * a tracked dict made from one that the garbage collector does not track (only atomic
  *   values) is not tracked either, until it gets a shadow.
  */
@@ -44,7 +47,7 @@ enum {
 };
 
 extern Py_ssize_t rw_dd_factory_offset;
-extern PyObject *rw_str_eq, *rw_str_ne, *rw_str_ror, *rw_str_keys;
+extern PyObject *rw_str_eq, *rw_str_ne, *rw_str_ror, *rw_str_keys, *rw_str_missing;
 extern base_method rw_base[B_COUNT];
 
 PyObject *rw_base_update(PyObject *self, PyObject *args, PyObject *kwargs);
@@ -78,8 +81,11 @@ rw_is_tracking(PyObject *obj)
 }
 
 /* The accesses a dict operation records beside tracked.h's (dict_base.c). */
-int rw_dict_key_write(PyObject *d, PyObject *key, PyObject *op);
-int rw_dict_key_read_or_write(PyObject *d, PyObject *key, PyObject *op, int present_writes);
+int rw_dict_key_write(PyObject *d, PyObject *key, Py_hash_t hash, PyObject *op);
+int rw_dict_key_read_or_write(PyObject *d, PyObject *key, Py_hash_t hash, PyObject *op,
+                              int present_writes);
+int rw_dict_key_read(PyObject *d, PyObject *key, Py_hash_t hash, PyObject *op);
+void rw_key_error(PyObject *key);
 PyObject *rw_plain_copy(PyObject *self);
 PyObject *rw_items_iter(PyObject *self);
 PyObject *rw_new_defaultdict(PyObject *factory, PyObject *arg);

@@ -4,7 +4,7 @@
 #include "dict.h"
 
 Py_ssize_t rw_dd_factory_offset = 0;
-PyObject *rw_str_eq, *rw_str_ne, *rw_str_ror, *rw_str_keys;
+PyObject *rw_str_eq, *rw_str_ne, *rw_str_ror, *rw_str_keys, *rw_str_missing;
 
 /* -- the builtins' own methods, called directly ------------------------------------------- */
 
@@ -46,16 +46,17 @@ rw_base_update1(PyObject *self, PyObject *arg)
 
 /* -- helpers ------------------------------------------------------------------------------- */
 
-/* A write of ``key`` that inserts it when absent (setitem, setdefault...). */
+/* A write of ``key`` (whose hash is ``hash``) that inserts it when absent (setitem,
+ * setdefault...). */
 int
-rw_dict_key_write(PyObject *d, PyObject *key, PyObject *op)
+rw_dict_key_write(PyObject *d, PyObject *key, Py_hash_t hash, PyObject *op)
 {
     RW_ThreadState *ts;
     RW_Shadow *sh;
     int e = rw_enter(d, &ts, &sh);
     if (e > 0) {
-        int present = PyDict_Contains(d, key);
-        e = present < 0 ? -1 : rw_on_write(ts, sh, d, key, op, !present);
+        int present = rw_dict_contains_kh(d, key, hash);
+        e = present < 0 ? -1 : rw_on_write_kh(ts, sh, d, key, hash, op, !present);
         Py_DECREF(ts);
     }
     return e;
@@ -64,27 +65,52 @@ rw_dict_key_write(PyObject *d, PyObject *key, PyObject *op)
 /* A read of ``key`` when absent, a write that deletes it when present (pop, del...);
  * a read of it when present, an insert when absent (setdefault): ``present_writes``. */
 int
-rw_dict_key_read_or_write(PyObject *d, PyObject *key, PyObject *op, int present_writes)
+rw_dict_key_read_or_write(PyObject *d, PyObject *key, Py_hash_t hash, PyObject *op,
+                          int present_writes)
 {
     RW_ThreadState *ts;
     RW_Shadow *sh;
     int e = rw_enter(d, &ts, &sh);
     if (e > 0) {
-        int present = PyDict_Contains(d, key);
+        int present = rw_dict_contains_kh(d, key, hash);
         if (present < 0) {
-            /* An unhashable key is no location; the dict's own method says what follows
-             * (pop with a default on an empty dict returns it without hashing). */
-            e = PyErr_ExceptionMatches(PyExc_TypeError) ? (PyErr_Clear(), 0) : -1;
+            e = -1;
         }
         else if (present == present_writes) {
-            e = rw_on_write(ts, sh, d, key, op, 1);
+            e = rw_on_write_kh(ts, sh, d, key, hash, op, 1);
         }
         else {
-            e = rw_on_read(ts, sh, d, key, op);
+            e = rw_on_read_kh(ts, sh, d, key, hash, op);
         }
         Py_DECREF(ts);
     }
     return e;
+}
+
+/* A read of ``key`` (whose hash is ``hash``). */
+int
+rw_dict_key_read(PyObject *d, PyObject *key, Py_hash_t hash, PyObject *op)
+{
+    RW_ThreadState *ts;
+    RW_Shadow *sh;
+    int e = rw_enter(d, &ts, &sh);
+    if (e > 0) {
+        e = rw_on_read_kh(ts, sh, d, key, hash, op);
+        Py_DECREF(ts);
+    }
+    return e;
+}
+
+/* The KeyError of a missing key, as dict raises it (a tuple key is wrapped, so that the
+ * exception's args are the key itself). */
+void
+rw_key_error(PyObject *key)
+{
+    PyObject *args = PyTuple_Pack(1, key);
+    if (args != NULL) {
+        PyErr_SetObject(PyExc_KeyError, args);
+        Py_DECREF(args);
+    }
 }
 
 /* A plain dict holding the items of ``self``, made without calling any key's __hash__ or

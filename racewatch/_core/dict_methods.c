@@ -5,25 +5,45 @@
 
 /* -- the slots ------------------------------------------------------------------------------- */
 
+/* Each operation on a key hashes it once (dict.h): every lookup it makes is by that hash. */
+
 PyObject *
 tr_subscript(PyObject *self, PyObject *key)
 {
-    if (rw_record_read(self, key, RW_OP(GETITEM)) < 0) {
+    Py_hash_t hash = PyObject_Hash(key);
+    if (hash == -1 || rw_dict_key_read(self, key, hash, RW_OP(GETITEM)) < 0) {
         return NULL;
     }
-    /* dict's own: a miss calls __missing__ (a tracked defaultdict's, below) */
-    return PyDict_Type.tp_as_mapping->mp_subscript(self, key);
+    PyObject *value;
+    int found = rw_dict_getref_kh(self, key, hash, &value);
+    if (found != 0) {
+        return found > 0 ? value : NULL;
+    }
+    /* As dict's own: a miss calls __missing__ (a tracked defaultdict's, below). */
+    if (rw_is_dd(self)) {
+        return PyObject_CallMethodOneArg(self, rw_str_missing, key);
+    }
+    rw_key_error(key);
+    return NULL;
 }
 
 int
 tr_ass_subscript(PyObject *self, PyObject *key, PyObject *value)
 {
-    int rc = value != NULL ? rw_dict_key_write(self, key, RW_OP(SETITEM))
-                           : rw_dict_key_read_or_write(self, key, RW_OP(DELITEM), 1);
-    if (rc < 0) {
+    Py_hash_t hash = PyObject_Hash(key);
+    if (hash == -1) {
         return -1;
     }
-    return PyDict_Type.tp_as_mapping->mp_ass_subscript(self, key, value);
+    if (value != NULL) {
+        if (rw_dict_key_write(self, key, hash, RW_OP(SETITEM)) < 0) {
+            return -1;
+        }
+        return _PyDict_SetItem_KnownHash(self, key, value, hash);
+    }
+    if (rw_dict_key_read_or_write(self, key, hash, RW_OP(DELITEM), 1) < 0) {
+        return -1;
+    }
+    return _PyDict_DelItem_KnownHash(self, key, hash);
 }
 
 Py_ssize_t
@@ -38,10 +58,11 @@ tr_length(PyObject *self)
 int
 tr_contains(PyObject *self, PyObject *key)
 {
-    if (rw_record_read(self, key, RW_OP(CONTAINS)) < 0) {
+    Py_hash_t hash = PyObject_Hash(key);
+    if (hash == -1 || rw_dict_key_read(self, key, hash, RW_OP(CONTAINS)) < 0) {
         return -1;
     }
-    return PyDict_Contains(self, key);
+    return rw_dict_contains_kh(self, key, hash);
 }
 
 PyObject *
@@ -170,29 +191,94 @@ tr_contains_method(PyObject *self, PyObject *key)
 PyObject *
 tr_get(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs >= 1 && nargs <= 2 && rw_record_read(self, args[0], RW_OP(GET)) < 0) {
+    if (nargs < 1 || nargs > 2) {
+        return rw_base_call(&rw_base[B_GET], self, args, nargs);   /* its own error */
+    }
+    Py_hash_t hash = PyObject_Hash(args[0]);
+    if (hash == -1 || rw_dict_key_read(self, args[0], hash, RW_OP(GET)) < 0) {
         return NULL;
     }
-    return rw_base_call(&rw_base[B_GET], self, args, nargs);
+    PyObject *value;
+    int found = rw_dict_getref_kh(self, args[0], hash, &value);
+    if (found != 0) {
+        return found > 0 ? value : NULL;
+    }
+    return Py_NewRef(nargs == 2 ? args[1] : Py_None);
 }
 
 PyObject *
 tr_setdefault(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs >= 1 && nargs <= 2
-            && rw_dict_key_read_or_write(self, args[0], RW_OP(SETDEFAULT), 0) < 0) {
+    if (nargs < 1 || nargs > 2) {
+        return rw_base_call(&rw_base[B_SETDEFAULT], self, args, nargs);
+    }
+    PyObject *key = args[0];
+    PyObject *deflt = nargs == 2 ? args[1] : Py_None;
+    Py_hash_t hash = PyObject_Hash(key);
+    if (hash == -1 || rw_dict_key_read_or_write(self, key, hash, RW_OP(SETDEFAULT), 0) < 0) {
         return NULL;
     }
-    return rw_base_call(&rw_base[B_SETDEFAULT], self, args, nargs);
+    PyObject *value = NULL;
+    int found;
+#if RW_PY313
+    /* One critical section, as dict's own setdefault: atomic on free-threaded builds. */
+    Py_BEGIN_CRITICAL_SECTION(self);
+    found = _PyDict_GetItemRef_KnownHash_LockHeld((PyDictObject *)self, key, hash, &value);
+    if (found == 0) {
+        found = _PyDict_SetItem_KnownHash_LockHeld((PyDictObject *)self, key, deflt, hash);
+        value = found == 0 ? Py_NewRef(deflt) : NULL;
+    }
+    Py_END_CRITICAL_SECTION();
+#else
+    found = rw_dict_getref_kh(self, key, hash, &value);
+    if (found == 0) {
+        found = _PyDict_SetItem_KnownHash(self, key, deflt, hash);
+        value = found == 0 ? Py_NewRef(deflt) : NULL;
+    }
+#endif
+    return value;
 }
 
 PyObject *
 tr_pop(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs >= 1 && nargs <= 2 && rw_dict_key_read_or_write(self, args[0], RW_OP(POP), 1) < 0) {
+    if (nargs < 1 || nargs > 2) {
+        return rw_base_call(&rw_base[B_POP], self, args, nargs);
+    }
+    PyObject *key = args[0];
+    Py_hash_t hash = PyObject_Hash(key);
+    if (hash == -1) {
+        /* An unhashable key is no location, and dict's pop with a default returns it from
+         * an empty dict without hashing. */
+        if (nargs == 2 && PyDict_GET_SIZE(self) == 0 && PyErr_ExceptionMatches(PyExc_TypeError)) {
+            PyErr_Clear();
+            return Py_NewRef(args[1]);
+        }
         return NULL;
     }
+    if (rw_dict_key_read_or_write(self, key, hash, RW_OP(POP), 1) < 0) {
+        return NULL;
+    }
+#ifdef Py_GIL_DISABLED
+    /* dict's own pop, atomic (no build exports a pop by a known hash): it hashes again. */
     return rw_base_call(&rw_base[B_POP], self, args, nargs);
+#else
+    PyObject *value;
+    int found = rw_dict_getref_kh(self, key, hash, &value);
+    if (found > 0 && _PyDict_DelItem_KnownHash(self, key, hash) < 0) {
+        /* Gone meanwhile (a key's __eq__ let another thread run): not found. */
+        Py_CLEAR(value);
+        found = PyErr_ExceptionMatches(PyExc_KeyError) ? (PyErr_Clear(), 0) : -1;
+    }
+    if (found != 0) {
+        return found > 0 ? value : NULL;
+    }
+    if (nargs == 2) {
+        return Py_NewRef(args[1]);
+    }
+    rw_key_error(key);
+    return NULL;
+#endif
 }
 
 PyObject *
@@ -367,14 +453,18 @@ tdd_missing(PyObject *self, PyObject *key)
 {
     /* dict's lookup calls this for a missing key: a defaultdict miss inserts the key. */
     PyObject *factory = rw_dd_factory(self);
+    Py_hash_t hash = PyObject_Hash(key);
+    if (hash == -1) {
+        return NULL;
+    }
     if (factory == NULL || factory == Py_None) {
-        if (rw_record_read(self, key, RW_OP(MISSING)) < 0) {
+        if (rw_dict_key_read(self, key, hash, RW_OP(MISSING)) < 0) {
             return NULL;
         }
         return rw_base_call(&rw_base[B_DD_MISSING], self, &key, 1);
     }
     Py_INCREF(factory);
-    if (rw_dict_key_write(self, key, RW_OP(MISSING)) < 0) {
+    if (rw_dict_key_write(self, key, hash, RW_OP(MISSING)) < 0) {
         Py_DECREF(factory);
         return NULL;
     }
@@ -389,7 +479,7 @@ tdd_missing(PyObject *self, PyObject *key)
     if (value == NULL) {
         return NULL;
     }
-    if (PyDict_Type.tp_as_mapping->mp_ass_subscript(self, key, value) < 0) {
+    if (_PyDict_SetItem_KnownHash(self, key, value, hash) < 0) {
         Py_DECREF(value);
         return NULL;
     }

@@ -287,7 +287,8 @@ rw_tracked_ready(PyObject *module)
         if ((rw_str_eq = PyUnicode_InternFromString("__eq__")) == NULL
                 || (rw_str_ne = PyUnicode_InternFromString("__ne__")) == NULL
                 || (rw_str_ror = PyUnicode_InternFromString("__ror__")) == NULL
-                || (rw_str_keys = PyUnicode_InternFromString("keys")) == NULL) {
+                || (rw_str_keys = PyUnicode_InternFromString("keys")) == NULL
+                || (rw_str_missing = PyUnicode_InternFromString("__missing__")) == NULL) {
             return -1;
         }
         for (int i = 0; i < B_COUNT; i++) {

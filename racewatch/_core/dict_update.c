@@ -72,8 +72,10 @@ recorder_next(RW_Recorder *r)
         }
         Py_SETREF(item, t);
     }
+    Py_hash_t hash;
     if (PyTuple_GET_SIZE(item) == 2
-            && rw_dict_key_write(r->d, PyTuple_GET_ITEM(item, 0), r->op) < 0) {
+            && ((hash = PyObject_Hash(PyTuple_GET_ITEM(item, 0))) == -1
+                || rw_dict_key_write(r->d, PyTuple_GET_ITEM(item, 0), hash, r->op) < 0)) {
         if (!PyErr_ExceptionMatches(PyExc_TypeError)) {
             Py_DECREF(item);
             return NULL;

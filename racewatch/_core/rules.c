@@ -26,12 +26,32 @@ make_access(RW_ThreadState *ts, PyObject *op, int write)
     return rec;
 }
 
+/* ``key``'s hash for the lookups and stores of one access: the caller's when it has one
+ * (-1: none yet).  -1 with an error set when the key has none; the access is then not
+ * recorded (``hashed`` says whether the error propagates, as lookup_fast does). */
+static int
+hashed(PyObject *key, Py_hash_t *hash)
+{
+    if (*hash != -1) {
+        return 0;
+    }
+    *hash = PyObject_Hash(key);
+    if (*hash != -1) {
+        return 0;
+    }
+    if (PyErr_ExceptionMatches(PyExc_Exception)) {
+        PyErr_Clear();
+        return -1;
+    }
+    return -2;
+}
+
 /* A key's location in ``locs``: 1 (a new reference in *pv), 0 (none: a key that prefill
  * put there holds None) or -1 (error). */
 static int
-loc_lookup(PyObject *locs, PyObject *key, PyObject **pv)
+loc_lookup(PyObject *locs, PyObject *key, Py_hash_t hash, PyObject **pv)
 {
-    int found = RW_DictGetItemRef(locs, key, pv);
+    int found = rw_dict_getref_kh(locs, key, hash, pv);
     if (found > 0 && *pv == Py_None) {
         Py_CLEAR(*pv);
         return 0;
@@ -76,10 +96,10 @@ prefill(RW_Shadow *sh, PyObject *d, rw_batch *b)
  * returns without a record: the dict operation raises the same error), -2 for a
  * BaseException that is not one (it propagates), else 0 or 1 (found, in *pv). */
 static int
-lookup_fast(RW_Shadow *sh, PyObject *key, PyObject **pv)
+lookup_fast(RW_Shadow *sh, PyObject *key, Py_hash_t hash, PyObject **pv)
 {
     PyObject *locs = Py_NewRef(sh->locs);
-    int found = loc_lookup(locs, key, pv);
+    int found = loc_lookup(locs, key, hash, pv);
     Py_DECREF(locs);
     if (found < 0) {
         if (PyErr_ExceptionMatches(PyExc_Exception)) {
@@ -94,15 +114,15 @@ lookup_fast(RW_Shadow *sh, PyObject *key, PyObject **pv)
 /* -- the rules ------------------------------------------------------------------------------ */
 
 static int
-read_locked(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *key, RW_Access *cur,
-            rw_batch *b)
+read_locked(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *key, Py_hash_t hash,
+            RW_Access *cur, rw_batch *b)
 {
     PyObject *vc = ts->vc;
     PyObject *locs = Py_NewRef(sh->locs);
     PyObject *v;
     RW_Loc *made = NULL;
     int rc = 0;
-    int found = loc_lookup(locs, key, &v);
+    int found = loc_lookup(locs, key, hash, &v);
     if (found < 0) {
         rc = -1;
     }
@@ -134,7 +154,7 @@ read_locked(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *key, RW_Ac
     }
     if (made != NULL) {
         /* Published by one store: the shadow is whole before and after it. */
-        rc = PyDict_SetItem(locs, key, (PyObject *)made);
+        rc = _PyDict_SetItem_KnownHash(locs, key, (PyObject *)made, hash);
         Py_DECREF(made);
         if (rc == 0 && !found) {
             rc = prefill(sh, d, b);
@@ -148,9 +168,19 @@ read_locked(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *key, RW_Ac
 int
 rw_on_read(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *key, PyObject *op)
 {
+    return rw_on_read_kh(ts, sh, d, key, -1, op);
+}
+
+int
+rw_on_read_kh(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *key, Py_hash_t hash,
+              PyObject *op)
+{
     PyObject *v = NULL;
     int same = 0;
-    int found = lookup_fast(sh, key, &v);
+    int found = hashed(key, &hash);
+    if (found == 0) {
+        found = lookup_fast(sh, key, hash, &v);
+    }
     if (found == 1) {
         RW_Loc *loc = as_loc(v);
         if (Py_IS_TYPE(v, &RW_AccessType)) {
@@ -176,7 +206,7 @@ rw_on_read(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *key, PyObje
     int rc;
     ts->busy++;
     Py_BEGIN_CRITICAL_SECTION(sh);
-    rc = read_locked(ts, sh, d, key, cur, &b);
+    rc = read_locked(ts, sh, d, key, hash, cur, &b);
     /* A read of a missing key makes a location too: absent keys are swept as deleted ones. */
     if (rc == 0 && rw_kind_sweeps(sh) && PyDict_GET_SIZE(sh->locs) > sh->sweep_at) {
         rc = rw_sweep(sh, d);
@@ -192,12 +222,15 @@ rw_on_read(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *key, PyObje
 }
 
 static int
-check_write(RW_Shadow *sh, PyObject *d, PyObject *key, RW_Access *cur, PyObject *vc,
-            rw_batch *b)
+check_write(RW_Shadow *sh, PyObject *d, PyObject *key, Py_hash_t hash, RW_Access *cur,
+            PyObject *vc, rw_batch *b)
 {
+    if (hash == -1 && (hash = PyObject_Hash(key)) == -1) {
+        return -1;
+    }
     PyObject *locs = Py_NewRef(sh->locs);
     PyObject *v;
-    int found = loc_lookup(locs, key, &v);
+    int found = loc_lookup(locs, key, hash, &v);
     int rc = found < 0 ? -1 : 0;
     Py_ssize_t first = b->n;
     /* This thread's own read of the key, from its reads or its reads of every key. */
@@ -228,7 +261,7 @@ check_write(RW_Shadow *sh, PyObject *d, PyObject *key, RW_Access *cur, PyObject 
     rw_batch_prior(b, first, prior);   /* before the store below lets go of ``v`` */
     if (rc == 0 && (found > 0 || rw_tracking())) {
         /* (else: the memory budget is spent, no new key) */
-        rc = PyDict_SetItem(locs, key, (PyObject *)cur);
+        rc = _PyDict_SetItem_KnownHash(locs, key, (PyObject *)cur, hash);
         if (rc == 0) {
             rc = rw_slotmap_set(&sh->wsum, cur, key, b);
         }
@@ -349,9 +382,19 @@ int
 rw_on_write(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *key, PyObject *op,
             int keys_change)
 {
+    return rw_on_write_kh(ts, sh, d, key, -1, op, keys_change);
+}
+
+int
+rw_on_write_kh(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *key, Py_hash_t hash,
+               PyObject *op, int keys_change)
+{
     PyObject *v = NULL;
     int same = 0;
-    int found = lookup_fast(sh, key, &v);
+    int found = hashed(key, &hash);
+    if (found == 0) {
+        found = lookup_fast(sh, key, hash, &v);
+    }
     if (found == 1 && !keys_change) {
         RW_Loc *loc = as_loc(v);
         if (Py_IS_TYPE(v, &RW_AccessType)) {
@@ -377,7 +420,7 @@ rw_on_write(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *key, PyObj
     int rc;
     ts->busy++;
     Py_BEGIN_CRITICAL_SECTION(sh);
-    rc = check_write(sh, d, key, cur, ts->vc, &b);
+    rc = check_write(sh, d, key, hash, cur, ts->vc, &b);
     if (rc == 0 && keys_change) {
         rc = update_keys(sh, key, cur, ts->vc, &b);
         if (rc == 0 && rw_kind_sweeps(sh) && PyDict_GET_SIZE(sh->locs) > sh->sweep_at) {
@@ -480,7 +523,7 @@ rw_on_clear(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *op)
     PyObject *keys = rw_keys_now(sh, d);   /* a snapshot */
     rc = keys == NULL ? -1 : 0;
     for (Py_ssize_t i = 0; rc == 0 && i < PyList_GET_SIZE(keys); i++) {
-        rc = check_write(sh, d, PyList_GET_ITEM(keys, i), cur, vc, &b);
+        rc = check_write(sh, d, PyList_GET_ITEM(keys, i), -1, cur, vc, &b);
     }
     if (rc == 0) {
         rc = write_keys(sh, NULL, cur, vc, &b);
