@@ -16,7 +16,10 @@
  *                  the tracked list (tracked_seq.py)
  *   set.c, set_algebra.c
  *                  the tracked set (tracked_seq.py); set.h holds what they share
- *   object.c       the attributes of instances of instrumented classes (objects.py)
+ *   object.c, object_hooks.c, object_shadow.c
+ *                  the attributes of instances of instrumented classes (objects.py):
+ *                  checking an access, the hooked classes, the objects' shadows;
+ *                  object.h holds what they share
  *   globals.c      module globals rebound by the module's functions (module_globals.py)
  *   sync.c         SyncVar and the edge operations (sync.py)
  *   events.c       EventRing: a thread's recent sync events (threads.py, ThreadInfo.events)
@@ -277,9 +280,9 @@ struct rw_stack_cache;
 typedef struct {
     PyObject *target;        /* compared by address: ``ref`` says whether it is still alive */
     PyObject *name;          /* a strong reference */
-    PyObject *ref;           /* the target's ObjRef (object.c), a strong reference */
+    PyObject *ref;           /* the target's ObjRef (object_shadow.c), a strong reference */
     long long clock;
-    long long forgotten;     /* object.c's count of forgets (racewatch.stop()) when made */
+    long long forgotten;     /* rw_objects_forgotten (racewatch.stop()) when made */
     char write;
 } rw_attr_seen;
 
@@ -538,7 +541,7 @@ rw_shadow_slot(PyObject *d)
 
 int rw_tracked_ready(PyObject *module);
 
-/* -- objects.py (object.c) -------------------------------------------------------------- */
+/* -- objects.py (object*.c) ------------------------------------------------------------- */
 
 int rw_object_ready(PyObject *module);
 void rw_objects_after_fork(void);

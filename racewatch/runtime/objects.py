@@ -26,8 +26,8 @@ be reused.  An object that cannot be weakly referenced is not watched (the rewri
 instrumented classes with ``__slots__`` a ``__weakref__`` slot so that theirs can be).
 
 This is the pure-Python core: it puts ``__getattribute__``, ``__setattr__`` and
-``__delattr__`` in the class (the compiled core, racewatch/_core/object.c, puts the last
-two there too, and reads through the type's slot instead).
+``__delattr__`` in the class (the compiled core, racewatch/_core/object_hooks.c, puts the
+last two there too, and reads through the type's slot instead).
 """
 
 from __future__ import annotations
@@ -202,7 +202,8 @@ def stop() -> None:
 
 
 # How many times every object was forgotten (stop, fork): an attribute a thread remembers
-# seeing before that is not seen in the new history (as object.c's ``forgotten``).
+# seeing before that is not seen in the new history (as object_shadow.c's
+# ``rw_objects_forgotten``).
 _forgotten = 0
 
 
@@ -434,7 +435,7 @@ def reinit_after_fork() -> None:
 
 
 if COMPILED is not None:
-    # The same, with the type's own attribute slots (racewatch/_core/object.c).
+    # The same, with the type's own attribute slots (racewatch/_core/object*.c).
     hook_class = COMPILED.hook_class
     unhook_classes = COMPILED.unhook_classes
     access = COMPILED.object_access

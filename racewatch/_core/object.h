@@ -1,0 +1,81 @@
+/* Attributes (objects.py, the reference): each (object, name) of an instance of a class
+ * that instrumented code defines is a location, and so is each (class, name) read through
+ * such an instance.  Declarations shared by the files that watch them, one part each:
+ *
+ *   object_hooks.c   the table of hooked classes: what each type had, hook_class(),
+ *                    unhook_classes()
+ *   object_shadow.c  the table from an object to the shadow of its attributes (ObjRef)
+ *   object.c         checking an access: the tp_getattro and the __setattr__ and
+ *                    __delattr__ that the hooks install, object_access()
+ *
+ * hook_class(cls) replaces the type's tp_getattro by rw_obj_getattro, which calls what the
+ * type had, then checks the access; a subclass made later inherits it.  What each type had
+ * is kept in a table keyed by the type (the hooks), found again on every access: a
+ * subclass that inherited the hook finds its first hooked base's.  Writes go through
+ * ``__setattr__`` and ``__delattr__`` put in the class's namespace (wrapping the class's
+ * own, if it had them), not through tp_setattro: ``object.__setattr__(obj, ...)``, which
+ * frozen dataclasses and attrs call, refuses a type whose C-level setattro is not its
+ * base's (typeobject.c's hackcheck) and accepts one whose __setattr__ is in its
+ * namespace.
+ *
+ * An object's shadow is found by its address in a table of ObjRef entries: an ObjRef is
+ * a weak reference to the object (a subtype of weakref.ref) holding the shadow, whose
+ * callback takes the entry out when the object dies, before its address can be reused.
+ */
+
+#ifndef RACEWATCH_OBJECT_H
+#define RACEWATCH_OBJECT_H
+
+#include "engine.h"
+
+/* The hash of an address, for the tables of both the hooks and the objects. */
+static inline size_t
+rw_ptr_hash(const void *p)
+{
+    uintptr_t x = (uintptr_t)p >> 4;
+    return (size_t)(x * 0x9E3779B97F4A7C15ull);
+}
+
+/* -- object_hooks.c ---------------------------------------------------------------------- */
+
+/* What a hooked type had. */
+typedef struct {
+    PyTypeObject *type;      /* NULL: an empty place; HOOK_DEAD: the type died */
+    PyObject *alive;         /* a weak reference to the type, whose callback marks it dead */
+    getattrofunc getattro;
+    PyObject *own_setattr;   /* the __setattr__ its namespace held (a strong reference), */
+    PyObject *own_delattr;   /* or NULL; likewise __delattr__ */
+    char installed;          /* this type itself was hooked (not only a subclass of one) */
+    char generic_next;       /* neither its own, and object's come next in its MRO */
+} rw_hook;
+
+extern PyObject *rw_str_setattr_name, *rw_str_delattr_name;   /* "__setattr__", ... */
+
+const rw_hook *rw_hook_find(PyTypeObject *type);
+const rw_hook *rw_hook_of(PyTypeObject *type);
+void rw_object_hooks_after_fork(void);
+int rw_object_hooks_ready(PyObject *module);
+
+/* -- object_shadow.c --------------------------------------------------------------------- */
+
+typedef struct {
+    PyWeakReference ref;
+    void *addr;              /* the object's address: its key in the table */
+    PyObject *shadow;        /* RW_Shadow */
+} RW_ObjRef;
+
+/* How many times every object was forgotten (stop, fork): an attribute a thread remembers
+ * seeing before that is not seen in the new history.  Read with RW_LOAD. */
+extern long long rw_objects_forgotten;
+
+RW_ObjRef *rw_object_ref(PyObject *target);
+PyObject *rw_object_shadow(PyObject *target);
+void rw_forget_objects(int after_fork);
+int rw_object_shadow_ready(void);
+
+/* -- object.c: what the hooks install ---------------------------------------------------- */
+
+PyObject *rw_obj_getattro(PyObject *obj, PyObject *name);
+extern PyMethodDef rw_setattr_def, rw_delattr_def;
+
+#endif /* RACEWATCH_OBJECT_H */
