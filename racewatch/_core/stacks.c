@@ -25,6 +25,17 @@
 
 #include "core.h"
 
+/* 3.11 and later: the interpreter's own frames, walked without making a frame object for
+ * each (PyEval_GetFrame and PyFrame_GetBack make one per call they meet, and an access in a
+ * method just called would pay for its whole stack's).  Their layout is in the internal
+ * headers, read-only here, as profilers and Cython read them. */
+#if RW_PY311
+#ifndef Py_BUILD_CORE
+#define Py_BUILD_CORE 1
+#endif
+#include "internal/pycore_frame.h"
+#endif
+
 /* -- the modules whose frames are left out (kind 1) or end the stack (kind 2) ----------- */
 
 typedef struct {
@@ -207,6 +218,57 @@ walk(PyFrameObject *frame, Py_ssize_t depth, rw_frame_key *out)
 #endif
     return n;
 }
+
+#if RW_PY311
+static inline PyCodeObject *
+iframe_code(_PyInterpreterFrame *f)
+{
+#if RW_PY313
+    return _PyFrame_GetCode(f);
+#else
+    return f->f_code;
+#endif
+}
+
+/* walk() from the calling thread's innermost frame, read off the interpreter's frames:
+ * the same (code, lasti) pairs as PyFrame_GetCode and PyFrame_GetLasti give for the frame
+ * objects of PyEval_GetFrame and PyFrame_GetBack, which skip the same incomplete frames. */
+static Py_ssize_t
+walk_current(Py_ssize_t depth, rw_frame_key *out)
+{
+    const rw_own_set *own = own_set_load();
+    PyThreadState *tstate = PyThreadState_Get();
+#if RW_PY313
+    _PyInterpreterFrame *f = tstate->current_frame;
+#else
+    _PyInterpreterFrame *f = tstate->cframe->current_frame;
+#endif
+    Py_ssize_t n = 0;
+    PyObject *last_globals = NULL;   /* consecutive frames are mostly of one module */
+    int kind = 0;
+    for (; f != NULL; f = f->previous) {
+        if (_PyFrame_IsIncomplete(f)) {
+            continue;
+        }
+        if (f->f_globals != last_globals) {
+            last_globals = f->f_globals;
+            kind = own_kind(own, last_globals);
+        }
+        if (kind == 0) {
+            int lasti = _PyInterpreterFrame_LASTI(f);
+            out[n].code = iframe_code(f);
+            out[n].lasti = lasti < 0 ? -1 : (long)lasti * (long)sizeof(_Py_CODEUNIT);
+            if (++n >= depth) {
+                break;
+            }
+        }
+        else if (kind == 2) {
+            break;
+        }
+    }
+    return n;
+}
+#endif
 
 /* -- the intern table -------------------------------------------------------------------- */
 
@@ -547,10 +609,15 @@ rw_capture(int depth, PyObject *frame, RW_ThreadState *cache)
             return PyErr_NoMemory();
         }
     }
+#if RW_PY311
+    Py_ssize_t n = frame == NULL ? walk_current(limit, key)
+                                 : walk((PyFrameObject *)frame, limit, key);
+#else
     if (frame == NULL) {
         frame = (PyObject *)PyEval_GetFrame();
     }
     Py_ssize_t n = walk((PyFrameObject *)frame, limit, key);
+#endif
     PyObject *stack;
     if (cache != NULL && cache->cache_stack != NULL && cache->cache_n == n
             && key_equal(cache->cache_key, key, n)) {
@@ -588,7 +655,11 @@ done:
 Py_ssize_t
 rw_innermost_frame(rw_frame_key *out)
 {
+#if RW_PY311
+    return walk_current(1, out);
+#else
     return walk(PyEval_GetFrame(), 1, out);
+#endif
 }
 
 PyObject *
