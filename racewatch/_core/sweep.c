@@ -103,10 +103,19 @@ rw_keys_now(RW_Shadow *sh, PyObject *d)
     }
 }
 
+/* Forget ``key``'s location if it is still ``loc`` (shadow._forget): Python code that ran
+ * since the snapshot (a key's __eq__) may have replaced it. */
 static int
-del_location(PyObject *locs, PyObject *key)
+forget(PyObject *locs, PyObject *key, PyObject *loc)
 {
-    if (PyDict_DelItem(locs, key) < 0) {
+    PyObject *now;
+    int found = RW_DictGetItemRef(locs, key, &now);
+    if (found <= 0) {
+        return found;
+    }
+    int same = now == loc;
+    Py_DECREF(now);
+    if (same && PyDict_DelItem(locs, key) < 0) {
         if (!PyErr_ExceptionMatches(PyExc_KeyError)) {
             return -1;
         }
@@ -164,57 +173,59 @@ rw_sweep(RW_Shadow *sh, PyObject *d)
     if (budget < 1024) {
         budget = 1024;
     }
-    PyObject *keys = PyDict_Keys(locs);
-    PyObject *kept = PyList_New(0);
-    PyObject *looked_up = PyList_New(0);   /* per kept key: only_lookups() */
-    int rc = keys == NULL || kept == NULL || looked_up == NULL ? -1 : 0;
-    for (Py_ssize_t i = 0; rc == 0 && i < PyList_GET_SIZE(keys); i++) {
-        PyObject *key = PyList_GET_ITEM(keys, i);
+    /* The snapshot: each key of ``locs`` and its location, held, in insertion order
+     * (PyDict_Next runs no Python code; what follows may). */
+    Py_ssize_t cap = PyDict_GET_SIZE(locs), n = 0;
+    PyObject **snap = PyMem_Malloc((size_t)(cap ? cap : 1) * 2 * sizeof(PyObject *));
+    Py_ssize_t *kept = PyMem_Malloc((size_t)(cap ? cap : 1) * sizeof(Py_ssize_t));
+    int rc = snap == NULL || kept == NULL ? (PyErr_NoMemory(), -1) : 0;
+    if (rc == 0) {
+        Py_ssize_t pos = 0;
+        PyObject *key, *v;
+        RW_FT_BEGIN(locs);
+        while (n < cap && PyDict_Next(locs, &pos, &key, &v)) {
+            snap[2 * n] = Py_NewRef(key);
+            snap[2 * n + 1] = Py_NewRef(v);
+            n++;
+        }
+        RW_FT_END();
+    }
+    Py_ssize_t nkept = 0;
+    for (Py_ssize_t i = 0; rc == 0 && i < n; i++) {
+        PyObject *key = snap[2 * i], *v = snap[2 * i + 1];
         int present = container_contains(sh, d, key);
         if (present < 0) {
             rc = -1;
-            break;
         }
-        if (present) {
-            continue;
-        }
-        PyObject *v;
-        int found = RW_DictGetItemRef(locs, key, &v);
-        if (found < 0) {
-            rc = -1;
-        }
-        else if (found) {
-            int before = ordered_before(v, minc, nmin);
-            int lookups = only_lookups(v);
-            Py_DECREF(v);
-            if (before) {
-                rc = del_location(locs, key);
+        else if (!present) {
+            if (ordered_before(v, minc, nmin)) {
+                rc = forget(locs, key, v);
             }
             else {
-                rc = PyList_Append(kept, key);
-                if (rc == 0) {
-                    rc = PyList_Append(looked_up, lookups ? Py_True : Py_False);
-                }
+                kept[nkept++] = i;
             }
         }
     }
     if (rc == 0) {
-        Py_ssize_t excess = PyList_GET_SIZE(kept) - budget;
+        Py_ssize_t excess = nkept - budget;
         if (excess > 0) {
             /* locs keeps first-insertion order: the oldest first */
             long long lookups = 0;
             for (Py_ssize_t i = 0; rc == 0 && i < excess; i++) {
-                rc = del_location(locs, PyList_GET_ITEM(kept, i));
-                lookups += PyList_GET_ITEM(looked_up, i) == Py_True;
+                PyObject *v = snap[2 * kept[i] + 1];
+                rc = forget(locs, snap[2 * kept[i]], v);
+                lookups += only_lookups(v);
             }
             RW_ADD(&rw_counters.forgotten_keys, excess - lookups);
             RW_ADD(&rw_counters.forgotten_lookups, lookups);
         }
         sh->sweep_at = PyDict_GET_SIZE(locs) + budget;
     }
-    Py_XDECREF(looked_up);
-    Py_XDECREF(kept);
-    Py_XDECREF(keys);
+    for (Py_ssize_t i = 0; i < 2 * n; i++) {
+        Py_DECREF(snap[i]);
+    }
+    PyMem_Free(snap);
+    PyMem_Free(kept);
     Py_DECREF(locs);
     PyMem_Free(minc);
     return rc;
