@@ -21,4 +21,4 @@ for t in threads:
     t.start()
 for t in threads:
     t.join()
-print(counter.n)
+print(counter.n <= 100)  # updates can be lost (free-threaded builds lose some)

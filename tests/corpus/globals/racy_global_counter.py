@@ -18,4 +18,4 @@ for t in threads:
     t.start()
 for t in threads:
     t.join()
-print(total)
+print(total <= 100)  # updates can be lost (free-threaded builds lose some)

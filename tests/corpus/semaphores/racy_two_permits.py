@@ -18,4 +18,4 @@ for t in threads:
     t.start()
 for t in threads:
     t.join()
-print(stats["open"])
+print(stats["open"] <= 2)  # an update can be lost
