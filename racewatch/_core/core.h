@@ -13,7 +13,7 @@
  *   dict_*.c       the tracked dict and defaultdict types, track(), public_type()
  *                  (tracked.py); dict.h holds what those files share
  *   list.c, list_methods.c
- *                  the tracked list (tracked_seq.py)
+ *                  the tracked list (tracked_seq.py); list.h holds what they share
  *   set.c, set_algebra.c
  *                  the tracked set (tracked_seq.py); set.h holds what they share
  *   object.c, object_hooks.c, object_shadow.c

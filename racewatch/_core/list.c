@@ -1,45 +1,17 @@
-/* The tracked list (tracked_seq.TrackedList, the reference, says what each operation
- * records and why): a C subclass of list with a shadow slot, whose slots and methods
- * record their access, then call list's own implementation.
- *
- * A position is recorded as the base method finds it: a negative index reads ``items``
- * too (where -1 is depends on the length), an index out of range reads ``items`` only.
- * Positions are recorded only for an access that is checked (rw_enter says so): in a
- * single thread, an index's ``__index__`` runs once, as list's own, and no int is made.
- * Such an operation counts one access for entering, then one per location it records, as
- * the reference does.
- * What a program can observe is kept as for the tracked dict (dict.h): the type is named
- * ``list``, ``__class__`` is list, the methods are descriptors of list with its
- * docstrings, ``type(l).__repr__`` is ``list.__repr__``; pickling gives a plain list and
- * copy a tracked one.
- */
+/* The tracked list: its type and slots, the accesses its operations record (a position, the
+ * end it grows at), track() of a list, and copy's dispatch (see list.h). */
 
-#include "tracked.h"
-
-enum {
-    L_GETITEM, L_REVERSED, L_CLEAR, L_COPY, L_APPEND, L_INSERT, L_EXTEND, L_POP, L_REMOVE,
-    L_INDEX, L_COUNT, L_REVERSE, L_SORT, L_REDUCE_EX, L_N
-};
-
-static base_method list_base[L_N] = {
-    [L_GETITEM] = {"__getitem__"}, [L_REVERSED] = {"__reversed__"}, [L_CLEAR] = {"clear"},
-    [L_COPY] = {"copy"}, [L_APPEND] = {"append"}, [L_INSERT] = {"insert"},
-    [L_EXTEND] = {"extend"}, [L_POP] = {"pop"}, [L_REMOVE] = {"remove"},
-    [L_INDEX] = {"index"}, [L_COUNT] = {"count"}, [L_REVERSE] = {"reverse"},
-    [L_SORT] = {"sort"}, [L_REDUCE_EX] = {"__reduce_ex__"},
-};
+#include "list.h"
 
 #define BASE_SEQ (PyList_Type.tp_as_sequence)
 #define BASE_MAP (PyList_Type.tp_as_mapping)
 
 /* -- recording a position ------------------------------------------------------------------ */
 
-enum { READ, WRITE, REMOVAL };   /* what is done at a position: REMOVAL updates ``items`` */
-
 /* Position ``i`` as the base method finds it, for a checked access (ts, sh). */
-static int
-at_position(RW_ThreadState *ts, RW_Shadow *sh, PyObject *self, Py_ssize_t i, PyObject *op,
-            int how)
+int
+rw_list_at_position(RW_ThreadState *ts, RW_Shadow *sh, PyObject *self, Py_ssize_t i,
+                    PyObject *op, int how)
 {
     Py_ssize_t n = PyList_GET_SIZE(self);
     if (i < 0) {
@@ -67,14 +39,14 @@ at_position(RW_ThreadState *ts, RW_Shadow *sh, PyObject *self, Py_ssize_t i, PyO
 }
 
 /* The access at position ``i`` (already a Py_ssize_t). */
-static int
-record_position(PyObject *self, Py_ssize_t i, PyObject *op, int how)
+int
+rw_list_record_position(PyObject *self, Py_ssize_t i, PyObject *op, int how)
 {
     RW_ThreadState *ts;
     RW_Shadow *sh;
     int e = rw_enter(self, &ts, &sh);
     if (e > 0) {
-        e = at_position(ts, sh, self, i, op, how);
+        e = rw_list_at_position(ts, sh, self, i, op, how);
         Py_DECREF(ts);
     }
     return e < 0 ? -1 : 0;
@@ -83,8 +55,8 @@ record_position(PyObject *self, Py_ssize_t i, PyObject *op, int how)
 /* The access at the position ``key`` stands for; what to hand the base method (``key``
  * itself, or the int its __index__ gave: __index__ runs once), or NULL on error.  A key
  * that is no index is handed on unrecorded, for the base method to raise its TypeError. */
-static PyObject *
-record_key(PyObject *self, PyObject *key, PyObject *op, int how)
+PyObject *
+rw_list_record_key(PyObject *self, PyObject *key, PyObject *op, int how)
 {
     RW_ThreadState *ts;
     RW_Shadow *sh;
@@ -108,7 +80,7 @@ record_key(PyObject *self, PyObject *key, PyObject *op, int how)
         if (i == -1 && PyErr_Occurred()) {
             PyErr_Clear();   /* too large: the base method raises its own error */
         }
-        else if (at_position(ts, sh, self, i, op, how) < 0) {
+        else if (rw_list_at_position(ts, sh, self, i, op, how) < 0) {
             Py_CLEAR(index);
         }
     }
@@ -130,7 +102,7 @@ record_grown(PyObject *self, Py_ssize_t before, PyObject *op)
         return e;
     }
     for (Py_ssize_t i = before; e >= 0 && i < PyList_GET_SIZE(self); i++) {
-        e = at_position(ts, sh, self, i, op, WRITE);
+        e = rw_list_at_position(ts, sh, self, i, op, WRITE);
     }
     Py_DECREF(ts);
     return e < 0 ? -1 : 0;
@@ -144,8 +116,8 @@ is_tracked_list(PyObject *obj)
 
 /* -- the slots ------------------------------------------------------------------------------- */
 
-static PyObject *
-tl_subscript(PyObject *self, PyObject *key)
+PyObject *
+rw_list_subscript(PyObject *self, PyObject *key)
 {
     if (PySlice_Check(key)) {
         if (rw_record_read_all(self, RW_OP(SLICE)) < 0) {
@@ -153,7 +125,7 @@ tl_subscript(PyObject *self, PyObject *key)
         }
         return rw_track_new(BASE_MAP->mp_subscript(self, key));
     }
-    PyObject *index = record_key(self, key, RW_OP(GETITEM), READ);
+    PyObject *index = rw_list_record_key(self, key, RW_OP(GETITEM), READ);
     if (index == NULL) {
         return NULL;
     }
@@ -173,8 +145,8 @@ tl_ass_subscript(PyObject *self, PyObject *key, PyObject *value)
         }
         return record_grown(self, before, op);
     }
-    PyObject *index = value != NULL ? record_key(self, key, RW_OP(SETITEM), WRITE)
-                                    : record_key(self, key, RW_OP(DELITEM), REMOVAL);
+    PyObject *index = value != NULL ? rw_list_record_key(self, key, RW_OP(SETITEM), WRITE)
+                                    : rw_list_record_key(self, key, RW_OP(DELITEM), REMOVAL);
     if (index == NULL) {
         return -1;
     }
@@ -187,7 +159,7 @@ tl_ass_subscript(PyObject *self, PyObject *key, PyObject *value)
 static PyObject *
 tl_item(PyObject *self, Py_ssize_t i)
 {
-    if (record_position(self, i, RW_OP(GETITEM), READ) < 0) {
+    if (rw_list_record_position(self, i, RW_OP(GETITEM), READ) < 0) {
         return NULL;
     }
     return BASE_SEQ->sq_item(self, i);
@@ -196,8 +168,8 @@ tl_item(PyObject *self, Py_ssize_t i)
 static int
 tl_ass_item(PyObject *self, Py_ssize_t i, PyObject *value)
 {
-    int rc = value != NULL ? record_position(self, i, RW_OP(SETITEM), WRITE)
-                           : record_position(self, i, RW_OP(DELITEM), REMOVAL);
+    int rc = value != NULL ? rw_list_record_position(self, i, RW_OP(SETITEM), WRITE)
+                           : rw_list_record_position(self, i, RW_OP(DELITEM), REMOVAL);
     return rc < 0 ? -1 : BASE_SEQ->sq_ass_item(self, i, value);
 }
 
@@ -278,8 +250,8 @@ tl_repeat(PyObject *self, Py_ssize_t n)
  * the same position (a write/write race between two appends, which commute): the length
  * is read and the list grown under one lock (one of a few stripes, for a list), and the
  * access recorded after.  Only for an operation that runs no code but list's own
- * (``in_c``: an append, or a list or tuple as the operand, see grown_by); for any other
- * the length is read first, as with the GIL, and no lock is held while its code runs. */
+ * (``in_c``: an append, or a list or tuple as the operand, see rw_list_grown_by); for any
+ * other the length is read first, as with the GIL, and no lock is held while its code runs. */
 #ifdef Py_GIL_DISABLED
 #define GROW_STRIPES 64
 static PyMutex grow_locks[GROW_STRIPES];
@@ -298,10 +270,8 @@ grow_locks_after_fork(void)
 #endif
 #endif
 
-typedef PyObject *(*grow_fn)(PyObject *self, PyObject *operand);
-
-static PyObject *
-grown_at_end(PyObject *self, PyObject *operand, PyObject *op, grow_fn grow, int in_c)
+PyObject *
+rw_list_grown_at_end(PyObject *self, PyObject *operand, PyObject *op, grow_fn grow, int in_c)
 {
     RW_ThreadState *ts;
     RW_Shadow *sh;
@@ -336,26 +306,15 @@ grown_at_end(PyObject *self, PyObject *operand, PyObject *op, grow_fn grow, int 
     return r;
 }
 
-static PyObject *
-grow_by_append(PyObject *self, PyObject *value)
-{
-    return PyList_Append(self, value) < 0 ? NULL : Py_NewRef(Py_None);
-}
-
-static PyObject *
-grow_by_extend(PyObject *self, PyObject *iterable)
-{
-    return rw_base_call(&list_base[L_EXTEND], self, &iterable, 1);
-}
 
 /* extend and +=: ``other``'s items as list's own code reads them.  Another tracked list
  * is read now (list's code would iterate it, recording that read) and its items handed
  * on as a plain list, so that the growth runs no code but list's own. */
-static PyObject *
-grown_by(PyObject *self, PyObject *other, PyObject *op, grow_fn grow)
+PyObject *
+rw_list_grown_by(PyObject *self, PyObject *other, PyObject *op, grow_fn grow)
 {
     if (!is_tracked_list(other) || other == self) {
-        return grown_at_end(self, other, op, grow,
+        return rw_list_grown_at_end(self, other, op, grow,
                             PyList_CheckExact(other) || PyTuple_CheckExact(other)
                             || other == self);
     }
@@ -366,7 +325,7 @@ grown_by(PyObject *self, PyObject *other, PyObject *op, grow_fn grow)
     if (items == NULL) {
         return NULL;
     }
-    PyObject *r = grown_at_end(self, items, op, grow, 1);
+    PyObject *r = rw_list_grown_at_end(self, items, op, grow, 1);
     Py_DECREF(items);
     return r;
 }
@@ -374,7 +333,7 @@ grown_by(PyObject *self, PyObject *other, PyObject *op, grow_fn grow)
 static PyObject *
 tl_inplace_concat(PyObject *self, PyObject *other)
 {
-    return grown_by(self, other, RW_OP(IADD), BASE_SEQ->sq_inplace_concat);
+    return rw_list_grown_by(self, other, RW_OP(IADD), BASE_SEQ->sq_inplace_concat);
 }
 
 static PyObject *
@@ -389,230 +348,6 @@ tl_inplace_repeat(PyObject *self, Py_ssize_t n)
         Py_CLEAR(r);
     }
     return r;
-}
-
-/* -- the methods ----------------------------------------------------------------------------- */
-
-static PyObject *
-tl_getitem_method(PyObject *self, PyObject *key)
-{
-    return tl_subscript(self, key);
-}
-
-static PyObject *
-tl_reversed(PyObject *self, PyObject *Py_UNUSED(ignored))
-{
-    if (rw_record_read_all(self, RW_OP(REVERSED)) < 0) {
-        return NULL;
-    }
-    return rw_base_call(&list_base[L_REVERSED], self, NULL, 0);
-}
-
-/* A method that writes everything (clear, reverse). */
-static PyObject *
-rewrite_all(PyObject *self, PyObject *op, int which)
-{
-    if (rw_record_clear(self, op) < 0) {
-        return NULL;
-    }
-    return rw_base_call(&list_base[which], self, NULL, 0);
-}
-
-static PyObject *
-tl_clear(PyObject *self, PyObject *Py_UNUSED(ignored))
-{
-    return rewrite_all(self, RW_OP(CLEAR), L_CLEAR);
-}
-
-static PyObject *
-tl_reverse(PyObject *self, PyObject *Py_UNUSED(ignored))
-{
-    return rewrite_all(self, RW_OP(REVERSE), L_REVERSE);
-}
-
-static PyObject *
-tl_sort(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
-{
-    if (rw_record_clear(self, RW_OP(SORT)) < 0) {
-        return NULL;
-    }
-    return rw_base_call_kw(&list_base[L_SORT], self, args, nargs, kwnames);
-}
-
-static PyObject *
-tl_copy(PyObject *self, PyObject *Py_UNUSED(ignored))
-{
-    if (rw_record_read_all(self, RW_OP(COPY)) < 0) {
-        return NULL;
-    }
-    return rw_track_new(rw_base_call(&list_base[L_COPY], self, NULL, 0));
-}
-
-static PyObject *
-tl_append(PyObject *self, PyObject *value)
-{
-    return grown_at_end(self, value, RW_OP(APPEND), grow_by_append, 1);
-}
-
-static PyObject *
-tl_extend(PyObject *self, PyObject *iterable)
-{
-    return grown_by(self, iterable, RW_OP(EXTEND), grow_by_extend);
-}
-
-static PyObject *
-tl_insert(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
-{
-    RW_ThreadState *ts;
-    RW_Shadow *sh;
-    int e = nargs == 2 ? rw_enter(self, &ts, &sh) : 0;
-    if (e <= 0) {
-        return e < 0 ? NULL : rw_base_call(&list_base[L_INSERT], self, args, nargs);
-    }
-    /* insert() clamps its index to the list: where the item goes is the position written
-     * (and a negative index reads ``items``, as elsewhere). */
-    PyObject *index = PyNumber_Index(args[0]);
-    if (index != NULL) {
-        Py_ssize_t i = PyLong_AsSsize_t(index);
-        Py_ssize_t n = PyList_GET_SIZE(self);
-        if (i == -1 && PyErr_Occurred()) {
-            PyErr_Clear();   /* insert() raises its own OverflowError */
-        }
-        else {
-            ts->accesses += i < 0 ? 2 : 1;
-            e = i < 0 ? rw_on_keys_read(ts, sh, RW_OP(INSERT)) : 0;
-            i = i < 0 ? (i + n < 0 ? 0 : i + n) : (i > n ? n : i);
-            PyObject *pos = e < 0 ? NULL : PyLong_FromSsize_t(i);
-            if (pos == NULL || rw_on_write(ts, sh, self, pos, RW_OP(INSERT), 1) < 0) {
-                Py_CLEAR(index);
-            }
-            Py_XDECREF(pos);
-        }
-    }
-    Py_DECREF(ts);
-    if (index == NULL) {
-        return NULL;
-    }
-    PyObject *pass[2] = {index, args[1]};
-    PyObject *r = rw_base_call(&list_base[L_INSERT], self, pass, 2);
-    Py_DECREF(index);
-    return r;
-}
-
-static PyObject *
-tl_pop(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
-{
-    if (nargs > 1) {
-        return rw_base_call(&list_base[L_POP], self, args, nargs);   /* its own TypeError */
-    }
-    if (PyList_GET_SIZE(self) == 0) {
-        /* IndexError: pop from empty list (the length decides) */
-        if (rw_record_keys_read(self, RW_OP(POP)) < 0) {
-            return NULL;
-        }
-        return rw_base_call(&list_base[L_POP], self, args, nargs);
-    }
-    if (nargs == 0) {
-        if (record_position(self, -1, RW_OP(POP), REMOVAL) < 0) {
-            return NULL;
-        }
-        return rw_base_call(&list_base[L_POP], self, args, 0);
-    }
-    PyObject *index = record_key(self, args[0], RW_OP(POP), REMOVAL);
-    if (index == NULL) {
-        return NULL;
-    }
-    PyObject *r = rw_base_call(&list_base[L_POP], self, &index, 1);
-    Py_DECREF(index);
-    return r;
-}
-
-static PyObject *
-tl_remove(PyObject *self, PyObject *value)
-{
-    RW_ThreadState *ts;
-    RW_Shadow *sh;
-    int e = rw_enter(self, &ts, &sh);
-    if (e <= 0) {
-        return e < 0 ? NULL : rw_base_call(&list_base[L_REMOVE], self, &value, 1);
-    }
-    /* A search (a read of every item, as index()), then the removal of what it found: the
-     * comparisons are list.remove's own, in its order, each made once. */
-    PyObject *r = NULL;
-    ts->accesses++;
-    if (rw_on_read_all(ts, sh, RW_OP(REMOVE)) < 0) {
-        goto done;
-    }
-    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(self); i++) {
-#ifdef Py_GIL_DISABLED
-        /* Another thread may shrink the list between two items: fetched safely. */
-        PyObject *item = PyList_GetItemRef(self, i);
-        if (item == NULL) {
-            PyErr_Clear();
-            break;
-        }
-#else
-        PyObject *item = Py_NewRef(PyList_GET_ITEM(self, i));
-#endif
-        int cmp = PyObject_RichCompareBool(item, value, Py_EQ);
-        Py_DECREF(item);
-        if (cmp < 0) {
-            goto done;
-        }
-        if (cmp > 0) {
-            if (at_position(ts, sh, self, i, RW_OP(REMOVE), REMOVAL) == 0
-                    && PyList_SetSlice(self, i, i + 1, NULL) == 0) {
-                r = Py_NewRef(Py_None);
-            }
-            goto done;
-        }
-    }
-    PyErr_SetString(PyExc_ValueError, "list.remove(x): x not in list");
-done:
-    Py_DECREF(ts);
-    return r;
-}
-
-static PyObject *
-tl_index(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
-{
-    if (rw_record_read_all(self, RW_OP(INDEX)) < 0) {
-        return NULL;
-    }
-    return rw_base_call(&list_base[L_INDEX], self, args, nargs);
-}
-
-static PyObject *
-tl_count(PyObject *self, PyObject *value)
-{
-    if (rw_record_read_all(self, RW_OP(COUNT_OF)) < 0) {
-        return NULL;
-    }
-    return rw_base_call(&list_base[L_COUNT], self, &value, 1);
-}
-
-/* A plain list in the pickle (loading it never needs racewatch), as a list subclass
- * reduces: copyreg.__newobj__ from protocol 2 on; before, list and its items. */
-static PyObject *
-tl_reduce_ex(PyObject *self, PyObject *protocol)
-{
-    long proto = PyLong_AsLong(protocol);
-    if (proto == -1 && PyErr_Occurred()) {
-        return NULL;
-    }
-    if (rw_record_read_all(self, RW_OP(REDUCE)) < 0) {
-        return NULL;
-    }
-    PyObject *it = PyList_Type.tp_iter(self);
-    if (it == NULL) {
-        return NULL;
-    }
-    if (proto >= 2) {
-        return Py_BuildValue("(O(O)ONO)", rw_copyreg_newobj, (PyObject *)&PyList_Type, Py_None,
-                             it, Py_None);
-    }
-    return Py_BuildValue("(OOONO)", (PyObject *)&PyList_Type, rw_empty_tuple, Py_None, it,
-                         Py_None);
 }
 
 static PyObject *
@@ -705,7 +440,7 @@ static PySequenceMethods tl_as_sequence = {
     .sq_inplace_repeat = tl_inplace_repeat,
 };
 
-static PyMappingMethods tl_as_mapping = {tl_length, tl_subscript, tl_ass_subscript};
+static PyMappingMethods tl_as_mapping = {tl_length, rw_list_subscript, tl_ass_subscript};
 
 PyTypeObject RW_TrackedListType = {
     PyVarObject_HEAD_INIT(NULL, 0)
@@ -722,23 +457,6 @@ PyTypeObject RW_TrackedListType = {
     .tp_iter = tl_iter,
     .tp_richcompare = tl_richcompare,
     .tp_getset = tl_getset,
-};
-
-static method_spec list_methods[] = {
-    {{"__getitem__", tl_getitem_method, METH_O, NULL}, L_GETITEM},
-    {{"__reversed__", tl_reversed, METH_NOARGS, NULL}, L_REVERSED},
-    {{"clear", tl_clear, METH_NOARGS, NULL}, L_CLEAR},
-    {{"copy", tl_copy, METH_NOARGS, NULL}, L_COPY},
-    {{"append", tl_append, METH_O, NULL}, L_APPEND},
-    {{"insert", RW_CFUNC(tl_insert), METH_FASTCALL, NULL}, L_INSERT},
-    {{"extend", tl_extend, METH_O, NULL}, L_EXTEND},
-    {{"pop", RW_CFUNC(tl_pop), METH_FASTCALL, NULL}, L_POP},
-    {{"remove", tl_remove, METH_O, NULL}, L_REMOVE},
-    {{"index", RW_CFUNC(tl_index), METH_FASTCALL, NULL}, L_INDEX},
-    {{"count", tl_count, METH_O, NULL}, L_COUNT},
-    {{"reverse", tl_reverse, METH_NOARGS, NULL}, L_REVERSE},
-    {{"sort", RW_CFUNC(tl_sort), METH_FASTCALL | METH_KEYWORDS, NULL}, L_SORT},
-    {{"__reduce_ex__", tl_reduce_ex, METH_O, NULL}, L_REDUCE_EX},
 };
 
 /* -- track ------------------------------------------------------------------------------------ */
@@ -792,8 +510,7 @@ rw_list_ready(PyObject *module)
             return -1;
         }
 #endif
-        if (rw_base_table_load(list_base, L_REDUCE_EX, &PyList_Type) < 0
-                || rw_base_method_load(&list_base[L_REDUCE_EX], &PyBaseObject_Type) < 0
+        if (rw_list_methods_load() < 0
                 || PyList_Type.tp_basicsize != (Py_ssize_t)sizeof(PyListObject)) {
             if (!PyErr_Occurred()) {
                 PyErr_SetString(PyExc_ImportError,
@@ -805,9 +522,7 @@ rw_list_ready(PyObject *module)
         RW_TrackedListType.tp_doc = PyList_Type.tp_doc;
         RW_TrackedListType.tp_hash = PyObject_HashNotImplemented;
         if (PyType_Ready(&RW_TrackedListType) < 0
-                || rw_install_methods(&RW_TrackedListType, list_methods,
-                                      sizeof(list_methods) / sizeof(list_methods[0]),
-                                      &PyList_Type, list_base) < 0
+                || rw_list_methods_install(&RW_TrackedListType) < 0
                 || rw_install_repr(&RW_TrackedListType, &PyList_Type) < 0
                 || rw_register_copiers(module, &RW_TrackedListType, &deepcopy_def) < 0) {
             return -1;

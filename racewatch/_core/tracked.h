@@ -1,6 +1,6 @@
 /* What every tracked container type shares (tracked.py and tracked_seq.py are the
- * reference): the dict and defaultdict (dict.h, dict_*.c), the list (list.c) and the set
- * (set.h, set*.c).  tracked_base.c holds it:
+ * reference): the dict and defaultdict (dict.h, dict_*.c), the list (list.h, list*.c) and
+ * the set (set.h, set*.c).  tracked_base.c holds it:
  *
  *   calling a builtin's own C method directly (base_method);
  *   installing methods as descriptors *of the builtin* (its docstrings, reprs, qualnames)

@@ -558,7 +558,7 @@ if COMPILED is None:
     # The tracked list and set use the helpers above (a circular import, resolved by order).
     from .tracked_seq import TrackedList, TrackedSet  # noqa: E402
 else:
-    # The same types in C (racewatch/_core/dict_*.c, list.c, set*.c): their slots and
+    # The same types in C (racewatch/_core/dict_*.c, list*.c, set*.c): their slots and
     # methods check and then call the builtin's own, with no Python frame in between.
     TrackedDict = COMPILED.TrackedDict
     TrackedDefaultDict = COMPILED.TrackedDefaultDict
