@@ -297,6 +297,12 @@ typedef struct {
     PyObject *events_info;   /* the info it was looked up on */
     PyObject *spawn_clock;
     struct RW_Access *last;  /* the last access record made (or NULL) */
+    /* The epoch ``clock`` was published by a lock's release (sync.c, rw_settle_pending):
+     * it ends before this thread's next access or publication, unless the thread first
+     * takes that lock again while nobody else took it.  ``pending_sv`` is the lock's
+     * SyncVar, compared by address only (never read: it may be gone). */
+    char pending;
+    const void *pending_sv;
     PyObject *sentinel_ref;
     PyObject *weakreflist;
     long long accesses;      /* written by its thread only, read by others: RW_LOAD */
@@ -585,6 +591,11 @@ extern PyTypeObject RW_SyncVarType;
 /* The edge operations, with sync.py's meaning (kind: the event's name in the timeline). */
 int rw_release_store(RW_SyncVar *sv, RW_ThreadState *ts, PyObject *kind);
 int rw_acquire(RW_SyncVar *sv, RW_ThreadState *ts, PyObject *kind);
+/* rw_acquire for a lock (Lock, RLock: held by one thread at a time), which may let the
+ * thread go on in the epoch it published the lock in (sync.c). */
+int rw_acquire_lock(RW_SyncVar *sv, RW_ThreadState *ts, PyObject *kind);
+/* Start the epoch a lock's release ended, if it has not started yet: 0, or -1. */
+int rw_settle_pending(RW_ThreadState *ts);
 int rw_hold(RW_ThreadState *ts, PyObject *info, PyObject *alone);
 int rw_unhold(RW_ThreadState *ts, PyObject *info);
 int rw_sync_ready(PyObject *module);
@@ -653,6 +664,9 @@ rw_enter_thread_as(RW_ThreadState *ts, RW_ThreadState **pts)
         /* The only live thread, ordered after every finished one: this access can race
          * with nothing now, and every thread started later inherits this thread's clock. */
         return 0;
+    }
+    if (ts->pending && rw_settle_pending(ts) < 0) {
+        return -1;
     }
     *pts = ts;
     return 1;

@@ -150,7 +150,7 @@ on_acquire(RW_Lock *self)
     if (ts == NULL) {
         return 0;
     }
-    if (rw_acquire((RW_SyncVar *)self->sync, ts, kind_acquire) < 0) {
+    if (rw_acquire_lock((RW_SyncVar *)self->sync, ts, kind_acquire) < 0) {
         return -1;
     }
     return rw_hold(ts, self->info, self->alone);

@@ -24,8 +24,8 @@ seen_entry(RW_ThreadState *ts, PyObject *target, PyObject *name)
 static inline int
 seen_again(RW_ThreadState *ts, PyObject *target, PyObject *name, int write)
 {
-    if (ts == NULL || ts->busy || ts->ignoring) {
-        return 0;
+    if (ts == NULL || ts->busy || ts->ignoring || ts->pending) {
+        return 0;   /* (pending: the access starts a new epoch, through check()) */
     }
     rw_attr_seen *seen = seen_entry(ts, target, name);
     if (seen->target != target || seen->name != name || seen->clock != ts->clock

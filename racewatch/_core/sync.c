@@ -120,6 +120,28 @@ tick(RW_ThreadState *ts)
     return 0;
 }
 
+/* -- the epoch a lock's release ends ------------------------------------------------------ *
+ * A publication ends its thread's epoch: what the thread does after it must not be ordered
+ * before whoever joins the published clock.  A lock's release (rw_release_store) leaves the
+ * thread ``pending`` instead of ticking at once: the tick comes before the thread's next
+ * access (rw_enter_thread_as) or publication, unless the thread takes the same lock again
+ * first while nobody else took it (rw_acquire_lock).  Then nobody has joined the epoch (it
+ * went only into that lock, and whoever took the lock since would have released it with a
+ * clock of its own), and the thread goes on in it, as if it had held the lock throughout:
+ * a loop of ``with lock:`` by one thread, the usual case under the GIL, keeps one epoch, and
+ * its accesses after the first round stay on the fast path.  sync.py says it in Python. */
+
+int
+rw_settle_pending(RW_ThreadState *ts)
+{
+    if (!ts->pending) {
+        return 0;
+    }
+    ts->pending = 0;
+    ts->pending_sv = NULL;
+    return tick(ts);
+}
+
 /* target := target ⊔ source, in place (target is the calling thread's own clock). */
 static int
 join_into(PyObject *target, PyObject *source)
@@ -263,14 +285,23 @@ republish_in_place(RW_SyncVar *sv, RW_ThreadState *ts)
 #endif
 }
 
+/* ``ts`` published its epoch in ``sv`` by a lock's release: the tick waits (above). */
+static int
+published(RW_SyncVar *sv, RW_ThreadState *ts)
+{
+    ts->pending = 1;
+    ts->pending_sv = sv;
+    return 0;
+}
+
 int
 rw_release_store(RW_SyncVar *sv, RW_ThreadState *ts, PyObject *kind)
 {
-    if (note(ts, kind, sv->label, dir_release, NULL) < 0) {
+    if (rw_settle_pending(ts) < 0 || note(ts, kind, sv->label, dir_release, NULL) < 0) {
         return -1;
     }
     if (republish_in_place(sv, ts)) {
-        return tick(ts);
+        return published(sv, ts);
     }
     PyObject *clock = copy_clock(ts);
     PyObject *state = clock != NULL ? PyTuple_Pack(2, clock, (PyObject *)ts) : NULL;
@@ -284,13 +315,13 @@ rw_release_store(RW_SyncVar *sv, RW_ThreadState *ts, PyObject *kind)
     sv->state = state;
     Py_END_CRITICAL_SECTION();
     Py_DECREF(old);
-    return tick(ts);
+    return published(sv, ts);
 }
 
 static int
 release_join(RW_SyncVar *sv, RW_ThreadState *ts, PyObject *kind)
 {
-    if (note(ts, kind, sv->label, dir_release, NULL) < 0) {
+    if (rw_settle_pending(ts) < 0 || note(ts, kind, sv->label, dir_release, NULL) < 0) {
         return -1;
     }
     int status = -1;
@@ -312,8 +343,9 @@ release_join(RW_SyncVar *sv, RW_ThreadState *ts, PyObject *kind)
 
 /* FastTrack's rule for a lock's clock: nothing to join when the acquirer already knows the
  * epoch in which the releaser published ``state`` (a (clock, releaser) pair).  Exact, as
- * sync.py's _releaser_epoch_known proves: every publication ticks, so T publishes at most
- * one clock per epoch; while T lives every value >= e on its slot r is T's, and a clock
+ * sync.py's _releaser_epoch_known proves: every publication ticks before its thread's next
+ * access or publication, so T publishes at most one clock per epoch that anybody joins
+ * (rw_acquire_lock lets T publish a lock again in one epoch only when nobody joined it); while T lives every value >= e on its slot r is T's, and a clock
  * holds one only by having joined what T published in that epoch or later, which contains
  * the clock T published at the end of epoch e.  A dead releaser's slot may be someone
  * else's now: then the clocks are joined.  ``dead`` is set before the slot is freed, under
@@ -361,6 +393,29 @@ rw_acquire(RW_SyncVar *sv, RW_ThreadState *ts, PyObject *kind)
     }
     Py_DECREF(state);
     return status;
+}
+
+int
+rw_acquire_lock(RW_SyncVar *sv, RW_ThreadState *ts, PyObject *kind)
+{
+    if (ts->pending && ts->pending_sv == (const void *)sv) {
+        /* Taken again by the thread that released it last, in the epoch it released it
+         * in: nobody took it meanwhile (whoever had, would have released it with a clock
+         * of its own, as the lock's pair would show), so nobody joined that epoch. */
+        int same;
+        Py_BEGIN_CRITICAL_SECTION(sv);
+        PyObject *state = sv->state;
+        same = PyTuple_Check(state) && PyTuple_GET_ITEM(state, 1) == (PyObject *)ts
+               && PyList_Check(PyTuple_GET_ITEM(state, 0))
+               && ts->slot < PyList_GET_SIZE(PyTuple_GET_ITEM(state, 0))
+               && vc_value(PyList_GET_ITEM(PyTuple_GET_ITEM(state, 0), ts->slot)) == ts->clock;
+        Py_END_CRITICAL_SECTION();
+        if (same) {
+            ts->pending = 0;
+            ts->pending_sv = NULL;
+        }
+    }
+    return rw_acquire(sv, ts, kind);
 }
 
 /* The tuple of locks held, with ``info`` added; ``alone`` (optional) is ``(info,)``, made
@@ -495,11 +550,23 @@ mod_acquire(PyObject *Py_UNUSED(self), PyObject *const *args, Py_ssize_t nargs)
 }
 
 static PyObject *
+mod_acquire_lock(PyObject *Py_UNUSED(self), PyObject *const *args, Py_ssize_t nargs)
+{
+    RW_SyncVar *sv;
+    RW_ThreadState *ts;
+    if (parse_common(nargs, 2, 3, "acquire_lock") < 0
+            || (sv = as_syncvar(args[0])) == NULL || (ts = as_state(args[1])) == NULL) {
+        return NULL;
+    }
+    RW_RETURN_NONE_IF_OK(rw_acquire_lock(sv, ts, nargs > 2 ? args[2] : kind_acquire));
+}
+
+static PyObject *
 mod_snapshot(PyObject *Py_UNUSED(self), PyObject *const *args, Py_ssize_t nargs)
 {
     RW_ThreadState *ts;
     if (parse_common(nargs, 3, 3, "snapshot") < 0 || (ts = as_state(args[0])) == NULL
-            || note(ts, args[1], args[2], dir_release, NULL) < 0) {
+            || rw_settle_pending(ts) < 0 || note(ts, args[1], args[2], dir_release, NULL) < 0) {
         return NULL;
     }
     PyObject *clock = copy_clock(ts);
@@ -547,6 +614,8 @@ static PyMethodDef sync_functions[] = {
     {"release_join", RW_CFUNC(mod_release_join), METH_FASTCALL,
      "release_join(sv, ts, kind='release')"},
     {"acquire", RW_CFUNC(mod_acquire), METH_FASTCALL, "acquire(sv, ts, kind='acquire')"},
+    {"acquire_lock", RW_CFUNC(mod_acquire_lock), METH_FASTCALL,
+     "acquire_lock(sv, ts, kind='acquire')"},
     {"snapshot", RW_CFUNC(mod_snapshot), METH_FASTCALL, "snapshot(ts, kind, label)"},
     {"acquire_clock", RW_CFUNC(mod_acquire_clock), METH_FASTCALL,
      "acquire_clock(ts, clock, kind, label)"},

@@ -269,12 +269,25 @@ static PyMemberDef threadstate_members[] = {
      "> 0 inside racewatch.ignore(): accesses only, never sync edges"},
     {"internal", T_INT, offsetof(RW_ThreadState, internal), 0,
      "> 0 while a primitive builds its internal locks (see patches)"},
+    {"pending", T_BOOL, offsetof(RW_ThreadState, pending), READONLY,
+     "the epoch was published by a lock's release: settle() ends it"},
     {NULL}
 };
+
+static PyObject *
+threadstate_settle(RW_ThreadState *ts, PyObject *Py_UNUSED(ignored))
+{
+    if (rw_settle_pending(ts) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
 
 static PyMethodDef threadstate_methods[] = {
     {"tick", (PyCFunction)threadstate_tick, METH_NOARGS,
      "Start a new epoch (after a release: later accesses are not ordered by it)."},
+    {"settle", (PyCFunction)threadstate_settle, METH_NOARGS,
+     "Start the epoch a lock's release ended, if it has not started yet (sync.py)."},
     {NULL}
 };
 

@@ -39,7 +39,7 @@ from types import FunctionType
 from ..runtime import stacks
 from ..runtime.core import COMPILED
 from ..runtime.settings import SETTINGS
-from ..runtime.sync import LockInfo, SyncVar, acquire, hold, release_store, unhold
+from ..runtime.sync import LockInfo, SyncVar, acquire_lock, hold, release_store, unhold
 from ..runtime.tracebacks import hide_racewatch_frames
 from .context import building_internals, thread_state
 from .signals import held, protect_acquire, protect_release, run_held
@@ -54,7 +54,7 @@ _rlock_acquire, _rlock_release = _CRLock.acquire, _CRLock.release
 def _on_acquire(lock) -> None:
     ts = thread_state()
     if ts is not None:
-        acquire(lock._sync, ts)
+        acquire_lock(lock._sync, ts)
         hold(ts, lock._info)
 
 

@@ -343,8 +343,8 @@ def _seen_again(target, name, write: bool) -> bool:
     it.
     """
     ts = _current()
-    if ts.busy or ts.ignoring:
-        return False
+    if ts.busy or ts.ignoring or ts.pending:
+        return False  # (pending: the access starts a new epoch, through _check)
     e = ts.attr_seen[_seen_index(target, name)]
     if (e is None or e[0] != id(target) or e[1] is not name or e[3] != ts.clock
             or (write and not e[4]) or e[5] != _forgotten or e[2]() is not target):

@@ -279,6 +279,8 @@ def enter_thread() -> ThreadState | None:
         # The only live thread, ordered after every finished one: this access can race
         # with nothing now, and every thread started later inherits this thread's clock.
         return None
+    if ts.pending:
+        ts.settle()  # the first access after a lock's release: a new epoch (sync.py)
     return ts
 
 

@@ -58,14 +58,27 @@ def note(ts: ThreadState, kind: str, label: str, direction: str,
 
 
 def release_store(sv: SyncVar, ts: ThreadState, kind: str = "release") -> None:
-    """A mutex release: the next acquirer is ordered after everything ``ts`` did."""
+    """A mutex release: the next acquirer is ordered after everything ``ts`` did.
+
+    The release ends ``ts``'s epoch, but the tick waits: ``ts`` is ``pending`` until its
+    next access (``shadow.enter_thread``) or publication ticks (``ThreadState.settle``),
+    unless it takes the same lock again first while nobody else took it
+    (``acquire_lock``).  Then nobody has joined the epoch (it went only into this lock,
+    and whoever took the lock since would have released it with a clock of its own, as
+    ``sv.state`` would show), and ``ts`` goes on in it, as if it had held the lock
+    throughout: a loop of ``with lock:`` by one thread, the usual case under the GIL, keeps
+    one epoch, and its accesses after the first round stay on the fast path.
+    """
+    ts.settle()
     note(ts, kind, sv.label, RELEASE)
     sv.state = (list(ts.vc), ts)
-    ts.tick()
+    ts.pending = True
+    ts.pending_sv = sv
 
 
 def release_join(sv: SyncVar, ts: ThreadState, kind: str = "release") -> None:
     """A release that adds to earlier ones (events, barriers, futures, annotations)."""
+    ts.settle()
     note(ts, kind, sv.label, RELEASE)
     forks.settle()
     vc = ts.vc
@@ -90,15 +103,28 @@ def acquire(sv: SyncVar, ts: ThreadState, kind: str = "acquire") -> None:
         join_into(ts.vc, state[0])
 
 
+def acquire_lock(sv: SyncVar, ts: ThreadState, kind: str = "acquire") -> None:
+    """``acquire`` for a lock (Lock, RLock: held by one thread at a time), after which
+    ``ts`` goes on in the epoch it released the lock in when nobody took it meanwhile
+    (``release_store``)."""
+    if ts.pending and ts.pending_sv is sv:
+        state = sv.state
+        if state is not None and state[1] is ts and entry(state[0], ts.slot) == ts.clock:
+            ts.pending = False
+            ts.pending_sv = None
+    acquire(sv, ts, kind)
+
+
 def _releaser_epoch_known(state: tuple[VectorClock, ThreadState | None],
                           ts: ThreadState) -> bool:
     """FastTrack's rule for a lock's clock: nothing to join when ``ts`` already knows the
     epoch in which the releaser published it.
 
     Why it is exact.  Let T, on slot r, publish L at the end of its epoch e = L[r].  Every
-    publication (``release_store``, ``release_join``, ``snapshot``) ticks right after it,
-    so T publishes at most one clock per epoch, and since T's clock only grows, what it
-    publishes in a later epoch contains L.  While T lives no other thread has slot r, and
+    publication (``release_store``, ``release_join``, ``snapshot``) ticks before T's next
+    access or publication, so T publishes at most one clock per epoch that anybody joins
+    (``acquire_lock`` lets T publish a lock again in the same epoch only when nobody joined
+    the first), and since T's clock only grows, what it publishes later contains L.  While T lives no other thread has slot r, and
     every value >= e on slot r is T's: a thread starts above every value its slot ever had
     (``ThreadRegistry.begin``).  Clocks travel only through publications (an acquire joins
     one, a new thread starts from one) and, once T has ended, through its final clock
@@ -122,6 +148,7 @@ def _releaser_epoch_known(state: tuple[VectorClock, ThreadState | None],
 
 def snapshot(ts: ThreadState, kind: str, label: str) -> VectorClock:
     """A release into a single hand-over (a queue item, a permit, a thread start)."""
+    ts.settle()
     note(ts, kind, label, RELEASE)
     clock = list(ts.vc)
     ts.tick()
@@ -230,6 +257,7 @@ if COMPILED is not None:
     # nanoseconds there, against about 1.7 us here.
     SyncVar = COMPILED.SyncVar
     note, acquire, acquire_clock = COMPILED.note, COMPILED.acquire, COMPILED.acquire_clock
+    acquire_lock = COMPILED.acquire_lock
     release_store, release_join = COMPILED.release_store, COMPILED.release_join
     snapshot, hold, unhold = COMPILED.snapshot, COMPILED.hold, COMPILED.unhold
 

@@ -95,6 +95,8 @@ class ThreadState:
         "last",       # the last Access record made, reused while nothing changed
         "accesses",   # tracked accesses made by this thread
         "attr_seen",  # attributes accessed in the current epoch (objects.py)
+        "pending",    # the epoch was published by a lock's release: ``settle`` ends it
+        "pending_sv",  # that lock's SyncVar (sync.acquire_lock)
         "dead",
         "_sentinel_ref",
         "__weakref__",
@@ -113,6 +115,8 @@ class ThreadState:
         self.last = None
         self.accesses = 0
         self.attr_seen = [None] * ATTR_SEEN
+        self.pending = False
+        self.pending_sv = None
         self.dead = False
         self._sentinel_ref = None
 
@@ -121,6 +125,13 @@ class ThreadState:
         clock = self.clock + 1
         self.clock = clock
         self.vc[self.slot] = clock
+
+    def settle(self) -> None:
+        """Start the epoch a lock's release ended, if it has not started yet (sync.py)."""
+        if self.pending:
+            self.pending = False
+            self.pending_sv = None
+            self.tick()
 
 
 class _Sentinel:
