@@ -128,8 +128,9 @@ tick(RW_ThreadState *ts)
  * first while nobody else took it (rw_acquire_lock).  Then nobody has joined the epoch (it
  * went only into that lock, and whoever took the lock since would have released it with a
  * clock of its own), and the thread goes on in it, as if it had held the lock throughout:
- * a loop of ``with lock:`` by one thread, the usual case under the GIL, keeps one epoch, and
- * its accesses after the first round stay on the fast path.  sync.py says it in Python. */
+ * a loop of ``with lock:`` by one thread that no other thread takes the lock from meanwhile
+ * keeps one epoch, and its accesses after the first round stay on the fast path.  sync.py
+ * says it in Python. */
 
 int
 rw_settle_pending(RW_ThreadState *ts)
@@ -345,7 +346,8 @@ release_join(RW_SyncVar *sv, RW_ThreadState *ts, PyObject *kind)
  * epoch in which the releaser published ``state`` (a (clock, releaser) pair).  Exact, as
  * sync.py's _releaser_epoch_known proves: every publication ticks before its thread's next
  * access or publication, so T publishes at most one clock per epoch that anybody joins
- * (rw_acquire_lock lets T publish a lock again in one epoch only when nobody joined it); while T lives every value >= e on its slot r is T's, and a clock
+ * (rw_acquire_lock lets T publish a lock again in one epoch only when nobody joined it);
+ * while T lives every value >= e on its slot r is T's, and a clock
  * holds one only by having joined what T published in that epoch or later, which contains
  * the clock T published at the end of epoch e.  A dead releaser's slot may be someone
  * else's now: then the clocks are joined.  ``dead`` is set before the slot is freed, under

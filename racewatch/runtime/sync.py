@@ -66,8 +66,9 @@ def release_store(sv: SyncVar, ts: ThreadState, kind: str = "release") -> None:
     (``acquire_lock``).  Then nobody has joined the epoch (it went only into this lock,
     and whoever took the lock since would have released it with a clock of its own, as
     ``sv.state`` would show), and ``ts`` goes on in it, as if it had held the lock
-    throughout: a loop of ``with lock:`` by one thread, the usual case under the GIL, keeps
-    one epoch, and its accesses after the first round stay on the fast path.
+    throughout: a loop of ``with lock:`` by one thread that no other thread takes the lock
+    from meanwhile keeps one epoch, and its accesses after the first round stay on the fast
+    path.
     """
     ts.settle()
     note(ts, kind, sv.label, RELEASE)
