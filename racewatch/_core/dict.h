@@ -84,7 +84,6 @@ rw_is_tracking(PyObject *obj)
 int rw_dict_key_write(PyObject *d, PyObject *key, Py_hash_t hash, PyObject *op);
 int rw_dict_key_read_or_write(PyObject *d, PyObject *key, Py_hash_t hash, PyObject *op,
                               int present_writes);
-int rw_dict_key_read(PyObject *d, PyObject *key, Py_hash_t hash, PyObject *op);
 void rw_key_error(PyObject *key);
 PyObject *rw_plain_copy(PyObject *self);
 PyObject *rw_items_iter(PyObject *self);

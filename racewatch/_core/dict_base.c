@@ -87,20 +87,6 @@ rw_dict_key_read_or_write(PyObject *d, PyObject *key, Py_hash_t hash, PyObject *
     return e;
 }
 
-/* A read of ``key`` (whose hash is ``hash``). */
-int
-rw_dict_key_read(PyObject *d, PyObject *key, Py_hash_t hash, PyObject *op)
-{
-    RW_ThreadState *ts;
-    RW_Shadow *sh;
-    int e = rw_enter(d, &ts, &sh);
-    if (e > 0) {
-        e = rw_on_read_kh(ts, sh, d, key, hash, op);
-        Py_DECREF(ts);
-    }
-    return e;
-}
-
 /* The KeyError of a missing key, as dict raises it (a tuple key is wrapped, so that the
  * exception's args are the key itself). */
 void

@@ -11,7 +11,7 @@ PyObject *
 tr_subscript(PyObject *self, PyObject *key)
 {
     Py_hash_t hash = PyObject_Hash(key);
-    if (hash == -1 || rw_dict_key_read(self, key, hash, RW_OP(GETITEM)) < 0) {
+    if (hash == -1 || rw_record_read(self, key, hash, RW_OP(GETITEM)) < 0) {
         return NULL;
     }
     PyObject *value;
@@ -59,7 +59,7 @@ int
 tr_contains(PyObject *self, PyObject *key)
 {
     Py_hash_t hash = PyObject_Hash(key);
-    if (hash == -1 || rw_dict_key_read(self, key, hash, RW_OP(CONTAINS)) < 0) {
+    if (hash == -1 || rw_record_read(self, key, hash, RW_OP(CONTAINS)) < 0) {
         return -1;
     }
     return rw_dict_contains_kh(self, key, hash);
@@ -195,7 +195,7 @@ tr_get(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         return rw_base_call(&rw_base[B_GET], self, args, nargs);   /* its own error */
     }
     Py_hash_t hash = PyObject_Hash(args[0]);
-    if (hash == -1 || rw_dict_key_read(self, args[0], hash, RW_OP(GET)) < 0) {
+    if (hash == -1 || rw_record_read(self, args[0], hash, RW_OP(GET)) < 0) {
         return NULL;
     }
     PyObject *value;
@@ -458,7 +458,7 @@ tdd_missing(PyObject *self, PyObject *key)
         return NULL;
     }
     if (factory == NULL || factory == Py_None) {
-        if (rw_dict_key_read(self, key, hash, RW_OP(MISSING)) < 0) {
+        if (rw_record_read(self, key, hash, RW_OP(MISSING)) < 0) {
             return NULL;
         }
         return rw_base_call(&rw_base[B_DD_MISSING], self, &key, 1);

@@ -308,13 +308,13 @@ rw_record_keys_read(PyObject *d, PyObject *op)
 }
 
 int
-rw_record_read(PyObject *d, PyObject *key, PyObject *op)
+rw_record_read(PyObject *d, PyObject *key, Py_hash_t hash, PyObject *op)
 {
     RW_ThreadState *ts;
     RW_Shadow *sh;
     int e = rw_enter(d, &ts, &sh);
     if (e > 0) {
-        e = rw_on_read(ts, sh, d, key, op);
+        e = rw_on_read_kh(ts, sh, d, key, hash, op);
         Py_DECREF(ts);
     }
     return e < 0 ? -1 : 0;
