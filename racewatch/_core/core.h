@@ -396,6 +396,21 @@ enum {
     RW_KIND_CLASS, RW_KIND_MODULE, RW_KIND_COUNT
 };
 
+/* The attributes of one object (or class) that one thread accessed in one epoch: the
+ * object's own memory of them (objects.py, ``Shadow.epoch_names``), for the objects a
+ * thread's attr_seen table is too small for.  Only object and class shadows have one. */
+#define RW_EPOCH_NAMES 8
+
+typedef struct {
+    Py_ssize_t slot;         /* the epoch: (slot, clock), unique in a run (threads.py) */
+    long long clock;
+    long long forgotten;     /* rw_objects_forgotten when made */
+    int n;
+    char write[RW_EPOCH_NAMES];
+    PyObject *names[RW_EPOCH_NAMES];   /* strong references */
+    Py_hash_t hashes[RW_EPOCH_NAMES];
+} rw_epoch_names;
+
 typedef struct {
     PyObject_HEAD
     PyObject *kind;          /* "dict", "defaultdict", "list", "set", "object", "class", "module" */
@@ -413,6 +428,7 @@ typedef struct {
     long long generation;
     char kind_id;            /* RW_KIND_* */
     char prefilled;          /* locs holds every key of the dict (see prefill) */
+    rw_epoch_names *epoch_names;   /* NULL until an attribute's access is checked */
 } RW_Shadow;
 
 typedef struct {
@@ -455,6 +471,7 @@ extern PyObject *rw_ops[RW_OP_COUNT];
 int rw_shadow_ready(PyObject *module);
 RW_Shadow *rw_shadow_new(PyObject *kind, PyObject *created_at, PyObject *name);
 int rw_shadow_fresh(RW_Shadow *sh);
+void rw_epoch_names_reset(rw_epoch_names *e);
 extern PyObject *rw_kind_names[RW_KIND_COUNT];
 int rw_budget_check(RW_ThreadState *ts);
 int rw_enter_shadow(PyObject *d, RW_ThreadState *ts, RW_ThreadState **pts, RW_Shadow **psh);

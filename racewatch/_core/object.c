@@ -62,6 +62,74 @@ rw_saw_unset(RW_Shadow *sh, PyObject *name)
     return rc;
 }
 
+/* -- the attributes an object saw accessed in one epoch (objects.py, epoch_names) --------- */
+
+/* The place of ``name`` (whose hash is ``hash``) in ``e``, or -1. */
+static int
+epoch_name_index(const rw_epoch_names *e, PyObject *name, Py_hash_t hash)
+{
+    for (int i = 0; i < e->n; i++) {
+        if (e->hashes[i] == hash
+                && (e->names[i] == name || PyUnicode_Compare(e->names[i], name) == 0)) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+/* Whether this thread accessed ``name`` of the shadow's object already in its current
+ * epoch (a read: a read or a write; a write: a write). */
+static int
+epoch_names_have(RW_Shadow *sh, RW_ThreadState *ts, PyObject *name, int write)
+{
+    int found = 0;
+    Py_BEGIN_CRITICAL_SECTION(sh);
+    const rw_epoch_names *e = sh->epoch_names;
+    if (e != NULL && e->slot == ts->slot && e->clock == ts->clock
+            && e->forgotten == RW_LOAD(&rw_objects_forgotten)) {
+        int i = epoch_name_index(e, name, PyObject_Hash(name));
+        found = i >= 0 && (e->write[i] || !write);
+    }
+    Py_END_CRITICAL_SECTION();
+    return found;
+}
+
+/* Remember this thread's access to ``name`` in its current epoch: the object's memory of
+ * another epoch is dropped; past RW_EPOCH_NAMES names, a new one is not remembered.  On a
+ * memory error nothing is (the access is checked next time). */
+static void
+epoch_names_add(RW_Shadow *sh, RW_ThreadState *ts, PyObject *name, int write)
+{
+    Py_BEGIN_CRITICAL_SECTION(sh);
+    rw_epoch_names *e = sh->epoch_names;
+    if (e == NULL && (e = PyMem_Malloc(sizeof(rw_epoch_names))) != NULL) {
+        e->n = 0;
+        e->slot = -1;
+        sh->epoch_names = e;
+    }
+    if (e != NULL) {
+        long long forgotten = RW_LOAD(&rw_objects_forgotten);
+        if (e->slot != ts->slot || e->clock != ts->clock || e->forgotten != forgotten) {
+            rw_epoch_names_reset(e);
+            e->slot = ts->slot;
+            e->clock = ts->clock;
+            e->forgotten = forgotten;
+        }
+        Py_hash_t hash = PyObject_Hash(name);   /* a str's: cached, never fails */
+        int i = e->n ? epoch_name_index(e, name, hash) : -1;
+        if (i >= 0) {
+            e->write[i] |= (char)write;
+        }
+        else if (e->n < RW_EPOCH_NAMES) {
+            e->names[e->n] = Py_NewRef(name);
+            e->hashes[e->n] = hash;
+            e->write[e->n] = (char)write;
+            e->n++;
+        }
+    }
+    Py_END_CRITICAL_SECTION();
+}
+
 /* One access to attribute ``name`` of ``target`` (NULL: every attribute); -1 with an
  * exception set on error.  An attribute this thread read (or wrote) already in its current
  * epoch is not checked again for a read (or anything): objects.py's ``attr_seen`` says
@@ -95,13 +163,20 @@ check(RW_ThreadState *probed, PyObject *target, PyObject *name, PyObject *op, in
     }
     RW_Shadow *sh = (RW_Shadow *)ref->shadow;
     e = rw_shadow_fresh(sh);
-    if (e == 0) {
+    /* The object remembers it too, for the objects the thread's table is too small for:
+     * skipped for the same reason (objects.py, ``epoch_names``). */
+    int by_name = what != CHECK_ALL && PyUnicode_CheckExact(name);
+    int again = e == 0 && by_name && epoch_names_have(sh, ts, name, what == CHECK_WRITE);
+    if (e == 0 && !again) {
         e = what == CHECK_ALL ? rw_on_read_all(ts, sh, op)
             : what == CHECK_WRITE ? rw_on_write(ts, sh, target, name, op, 0)
             : rw_on_read(ts, sh, target, name, op);
     }
-    if (e == 0 && found_unset && what == CHECK_READ) {
+    if (e == 0 && !again && found_unset && what == CHECK_READ) {
         e = rw_saw_unset(sh, name);
+    }
+    if (e == 0 && !again && by_name) {
+        epoch_names_add(sh, ts, name, what == CHECK_WRITE);
     }
     if (e == 0 && seen != NULL) {
         int same = seen->ref == (PyObject *)ref && seen->name == name

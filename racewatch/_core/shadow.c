@@ -63,6 +63,7 @@ rw_shadow_new(PyObject *kind, PyObject *created_at, PyObject *name)
     memset(&sh->wsum, 0, sizeof(rw_slot_map));
     sh->sweep_at = 1024;
     sh->prefilled = 0;
+    sh->epoch_names = NULL;
 #ifdef Py_GIL_DISABLED
     sh->serial = __atomic_add_fetch(&serial_counter, 1, __ATOMIC_RELAXED);
 #else
@@ -102,9 +103,25 @@ shadow_traverse(RW_Shadow *sh, visitproc visit, void *arg)
     return 0;
 }
 
+/* Empty ``e`` (its names are strings: releasing them runs no Python code). */
+void
+rw_epoch_names_reset(rw_epoch_names *e)
+{
+    for (int i = 0; i < e->n; i++) {
+        Py_CLEAR(e->names[i]);
+    }
+    e->n = 0;
+    e->slot = -1;
+}
+
 static int
 shadow_clear(RW_Shadow *sh)
 {
+    if (sh->epoch_names != NULL) {
+        rw_epoch_names_reset(sh->epoch_names);
+        PyMem_Free(sh->epoch_names);
+        sh->epoch_names = NULL;
+    }
     rw_slotmap_clear(&sh->wsum);
     rw_slotmap_clear(&sh->keys_u);
     rw_rs_clear(&sh->allr);
@@ -160,6 +177,9 @@ shadow_forget(RW_Shadow *sh, int only_if_stale)
         sh->sweep_at = 1024;
         sh->prefilled = 0;
         sh->generation = rw_settings->generation;
+        if (sh->epoch_names != NULL) {
+            rw_epoch_names_reset(sh->epoch_names);
+        }
     }
     Py_END_CRITICAL_SECTION();
     /* Released once the shadow is whole again: dropping keys may run their finalizers. */

@@ -43,6 +43,8 @@ from .settings import SETTINGS, WATCH_ATTR
 from .shadow import REGISTRY, Shadow
 from .threads import ATTR_SEEN
 
+EPOCH_NAMES = 8  # attribute names an object remembers of one epoch (RW_EPOCH_NAMES)
+
 _MISSING = object()
 _getframe = sys._getframe
 _current = REGISTRY.current
@@ -371,12 +373,16 @@ def _check(target, name, op: str, write: bool, found_unset: bool = False) -> Non
     if name is None:
         shadow.read_all(ts, sh, op)
         return
-    if write:
-        shadow.write(ts, sh, target, name, op)
-    else:
-        shadow.read(ts, sh, name, op)
-        if found_unset:
-            unset.saw_unset(sh, name)
+    by_name = type(name) is str
+    if not (by_name and _epoch_named(sh, ts, name, write)):
+        if write:
+            shadow.write(ts, sh, target, name, op)
+        else:
+            shadow.read(ts, sh, name, op)
+            if found_unset:
+                unset.saw_unset(sh, name)
+        if by_name:
+            _epoch_name_add(sh, ts, name, write)
     i = _seen_index(target, name)
     e = ts.attr_seen[i]
     same = (e is not None and e[2] is ref and e[1] is name and e[3] == ts.clock
@@ -388,6 +394,36 @@ def _seen_again_in(ts, target, name, write: bool) -> bool:
     e = ts.attr_seen[_seen_index(target, name)]
     return (e is not None and e[0] == id(target) and e[1] is name and e[3] == ts.clock
             and (e[4] or not write) and e[5] == _forgotten and e[2]() is target)
+
+
+def _epoch_named(sh, ts, name: str, write: bool) -> bool:
+    """Whether this thread accessed ``name`` of the shadow's object already in its current
+    epoch (a read: a read or a write; a write: a write).
+
+    The thread's ``attr_seen`` table holds ATTR_SEEN entries: a thread that goes round
+    more objects than that (a simulation stepping its own thousands of particles) finds
+    none of them there.  So each object remembers too, in ``Shadow.epoch_names``, the
+    names (at most EPOCH_NAMES) that the last thread to access it accessed in its epoch
+    (the slot and clock, unique in a run).  An access found there is not checked, for the
+    reason ``_seen_again`` gives, and goes into the thread's table as a checked one does;
+    the compiled core keeps the same memory the same way.
+    """
+    e = sh.epoch_names
+    if e is None or e[0] != ts.slot or e[1] != ts.clock or e[2] != _forgotten:
+        return False
+    seen = e[3].get(name)
+    return seen is not None and (seen or not write)
+
+
+def _epoch_name_add(sh, ts, name: str, write: bool) -> None:
+    e = sh.epoch_names
+    if e is None or e[0] != ts.slot or e[1] != ts.clock or e[2] != _forgotten:
+        e = sh.epoch_names = (ts.slot, ts.clock, _forgotten, {})
+    names = e[3]
+    if name in names:
+        names[name] = names[name] or write
+    elif len(names) < EPOCH_NAMES:
+        names[name] = write
 
 
 def shadow_of(target) -> Shadow | None:

@@ -121,7 +121,7 @@ class Shadow:
     attributes or a module's globals (``kind``), each key a location."""
 
     __slots__ = ("lock", "locs", "keys", "allr", "wsum", "kind", "name", "created_at",
-                 "serial", "sweep_at", "generation")
+                 "serial", "sweep_at", "generation", "epoch_names")
 
     def __init__(self, kind: str, created_at, name=None):
         if kind not in KINDS:
@@ -142,6 +142,7 @@ class Shadow:
         self.wsum = {}          # slot -> (Access, key): latest write to any key by that slot
         self.sweep_at = 1024
         self.generation = SETTINGS.generation
+        self.epoch_names = None  # objects.py: the attributes one epoch accessed
 
 
 class Conflict:
