@@ -19,11 +19,14 @@ import runpy
 import sys
 import threading
 import types
-from typing import NoReturn
 
 from .instrument.hook import load_instrumented
 from .runtime import stacks
 from .runtime.tracebacks import clean
+
+TYPE_CHECKING = False  # typing costs start-up time; annotations are not evaluated
+if TYPE_CHECKING:
+    from typing import NoReturn
 
 
 class ProgramError(Exception):
