@@ -5,6 +5,7 @@
     python benchmarks/run.py index_build     # some workloads only
     python benchmarks/run.py --core both     # the compiled and the pure-Python core side by side
     python benchmarks/run.py scaling         # 1, 2 and 4 threads, side by side
+    python benchmarks/run.py --baseline ../base   # this checkout against another one
 
 Besides the scripts in ``workloads/``, each ``suite:NAME`` runs a real pure-Python
 library's own test suite (boltons, cachetools, pyee, janus; pinned, each sdist fetched once
@@ -25,6 +26,12 @@ workload and per core: the median time ratio, the ratio of peak resident memory 
 process's own peak, from ``wait4``), and tracked accesses per second under racewatch (from
 its JSON summary).  These machines are shared and noisy: quote ratios from one run, never
 absolute times across runs.
+
+``--baseline DIR`` measures a change: DIR is another checkout of racewatch (a git worktree
+of the commit before it, say) with its compiled core built in place (``python setup.py
+build_ext --inplace``).  Each round then also runs racewatch from DIR, with each core, in
+the same alternation, and the columns marked ``base`` give its ratios beside this
+checkout's.
 """
 
 from __future__ import annotations
@@ -61,6 +68,19 @@ SUITES = {
 }
 # workloads run once per thread count (their first argument)
 THREAD_COUNTS = {"scaling": (1, 2, 4)}
+# --baseline: the other checkout that the runs labelled "CORE base" import racewatch from
+BASELINE: Path | None = None
+
+
+def run_env(env: dict[str, str], run: str) -> dict[str, str]:
+    """The environment of a racewatch run labelled ``run``: a core ("c", "python"), and
+    " base" when it is the baseline checkout's."""
+    core, _, base = run.partition(" ")
+    env = dict(env, RACEWATCH_CORE=core)
+    if base:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(BASELINE),
+                                                          env.get("PYTHONPATH")]))
+    return env
 
 
 @dataclass
@@ -127,7 +147,7 @@ def run_rounds(name: str, variants: list[tuple[str, ...]], rounds: int, env: dic
                 result.plain.append(Sample(seconds, peak))
                 for core in cores:
                     seconds, peak, status = measure(watched_cmd, WORKLOADS,
-                                                    dict(env, RACEWATCH_CORE=core))
+                                                    run_env(env, core))
                     if status:
                         raise SystemExit(f"{result.name}: racewatch run ({core} core) "
                                          f"failed with status {status}")
@@ -189,7 +209,7 @@ def run_suite(name: str, rounds: int, env: dict[str, str], cores: list[str]) -> 
         report = Path(tmp) / "report.json"
         runs = [(None, base, env)] + [
             (core, base + ["--racewatch", "--racewatch-json", str(report)],
-             dict(env, RACEWATCH_CORE=core)) for core in cores]
+             run_env(env, core)) for core in cores]
         for _ in range(rounds):
             for core, cmd, run_env in runs:
                 start = time.perf_counter()
@@ -213,6 +233,21 @@ def run_suite(name: str, rounds: int, env: dict[str, str], cores: list[str]) -> 
     return result
 
 
+def check_baseline(path: Path, cores: list[str]) -> None:
+    """Exit with one clear line unless ``path`` is a racewatch checkout that can run with
+    each of ``cores``."""
+    if not (path / "racewatch" / "__init__.py").is_file():
+        raise SystemExit(f"benchmarks/run.py --baseline {path}: not a checkout of racewatch "
+                         "(no racewatch/__init__.py)")
+    import sysconfig
+
+    built = path / "racewatch" / f"_core{sysconfig.get_config_var('EXT_SUFFIX')}"
+    if "c" in cores and not built.is_file():
+        raise SystemExit(f"benchmarks/run.py --baseline {path}: its compiled core is not "
+                         f"built for this python ({built.name}): run python setup.py "
+                         "build_ext --inplace there")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("workloads", nargs="*", help="workload names (default: all)")
@@ -220,6 +255,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--core", choices=("auto", "c", "python", "both"), default="auto",
                         help="the core racewatch runs with (RACEWATCH_CORE); both: the "
                              "compiled one and the pure-Python one, side by side")
+    parser.add_argument("--baseline", metavar="DIR", type=Path,
+                        help="another checkout of racewatch (its compiled core built in "
+                             "place), run side by side with this one")
     args = parser.parse_args(argv)
     names = args.workloads or [*sorted(p.stem for p in WORKLOADS.glob("*.py")
                                        if not p.stem.startswith("_")),
@@ -239,6 +277,12 @@ def main(argv: list[str] | None = None) -> int:
     names_of = {"c": "compiled", "python": "pure-Python"}
     print(f"python {sys.version.split()[0]}, {args.rounds} rounds, "
           f"{' and '.join(names_of[c] for c in cores)} core; ratios are racewatch / plain")
+    if args.baseline is not None:
+        global BASELINE
+        BASELINE = args.baseline.resolve()
+        check_baseline(BASELINE, cores)
+        print(f"base: racewatch from {BASELINE}")
+        cores = [run for c in cores for run in (c, f"{c} base")]
     # One column per figure and core, each as wide as its heading.
     columns = []
     for c in cores:
