@@ -399,16 +399,15 @@ enum {
 /* The attributes of one object (or class) that one thread accessed in one epoch: the
  * object's own memory of them (objects.py, ``Shadow.epoch_names``), for the objects a
  * thread's attr_seen table is too small for.  Only object and class shadows have one. */
-#define RW_EPOCH_NAMES 8
+#define RW_EPOCH_NAMES 8   /* at most 8: ``written`` has a bit for each */
 
 typedef struct {
     Py_ssize_t slot;         /* the epoch: (slot, clock), unique in a run (threads.py) */
     long long clock;
     long long forgotten;     /* rw_objects_forgotten when made */
-    int n;
-    char write[RW_EPOCH_NAMES];
     PyObject *names[RW_EPOCH_NAMES];   /* strong references */
-    Py_hash_t hashes[RW_EPOCH_NAMES];
+    unsigned char n;
+    unsigned char written;   /* bit i: names[i] was written */
 } rw_epoch_names;
 
 typedef struct {

@@ -64,13 +64,21 @@ rw_saw_unset(RW_Shadow *sh, PyObject *name)
 
 /* -- the attributes an object saw accessed in one epoch (objects.py, epoch_names) --------- */
 
-/* The place of ``name`` (whose hash is ``hash``) in ``e``, or -1. */
+/* The place of ``name`` in ``e``, or -1: the same string (names are mostly interned), else
+ * an equal one. */
 static int
-epoch_name_index(const rw_epoch_names *e, PyObject *name, Py_hash_t hash)
+epoch_name_index(const rw_epoch_names *e, PyObject *name)
 {
     for (int i = 0; i < e->n; i++) {
-        if (e->hashes[i] == hash
-                && (e->names[i] == name || PyUnicode_Compare(e->names[i], name) == 0)) {
+        if (e->names[i] == name) {
+            return i;
+        }
+    }
+    Py_hash_t hash = PyObject_Hash(name);   /* a str's: cached, never fails */
+    for (int i = 0; i < e->n; i++) {
+        PyObject *other = e->names[i];
+        if (PyUnicode_GET_LENGTH(other) == PyUnicode_GET_LENGTH(name)
+                && PyObject_Hash(other) == hash && PyUnicode_Compare(other, name) == 0) {
             return i;
         }
     }
@@ -87,8 +95,8 @@ epoch_names_have(RW_Shadow *sh, RW_ThreadState *ts, PyObject *name, int write)
     const rw_epoch_names *e = sh->epoch_names;
     if (e != NULL && e->slot == ts->slot && e->clock == ts->clock
             && e->forgotten == RW_LOAD(&rw_objects_forgotten)) {
-        int i = epoch_name_index(e, name, PyObject_Hash(name));
-        found = i >= 0 && (e->write[i] || !write);
+        int i = epoch_name_index(e, name);
+        found = i >= 0 && (!write || (e->written >> i) & 1);
     }
     Py_END_CRITICAL_SECTION();
     return found;
@@ -115,16 +123,13 @@ epoch_names_add(RW_Shadow *sh, RW_ThreadState *ts, PyObject *name, int write)
             e->clock = ts->clock;
             e->forgotten = forgotten;
         }
-        Py_hash_t hash = PyObject_Hash(name);   /* a str's: cached, never fails */
-        int i = e->n ? epoch_name_index(e, name, hash) : -1;
-        if (i >= 0) {
-            e->write[i] |= (char)write;
+        int i = e->n ? epoch_name_index(e, name) : -1;
+        if (i < 0 && e->n < RW_EPOCH_NAMES) {
+            i = e->n++;
+            e->names[i] = Py_NewRef(name);
         }
-        else if (e->n < RW_EPOCH_NAMES) {
-            e->names[e->n] = Py_NewRef(name);
-            e->hashes[e->n] = hash;
-            e->write[e->n] = (char)write;
-            e->n++;
+        if (i >= 0 && write) {
+            e->written |= (unsigned char)(1u << i);
         }
     }
     Py_END_CRITICAL_SECTION();

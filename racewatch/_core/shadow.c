@@ -111,6 +111,7 @@ rw_epoch_names_reset(rw_epoch_names *e)
         Py_CLEAR(e->names[i]);
     }
     e->n = 0;
+    e->written = 0;
     e->slot = -1;
 }
 
