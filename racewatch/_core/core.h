@@ -310,11 +310,6 @@ typedef struct {
     int ignoring;
     int internal;
     char dead;
-    /* The last stack captured for an access of this thread and its key (stacks.c). */
-    Py_ssize_t cache_n;
-    Py_ssize_t cache_cap;
-    rw_frame_key *cache_key;
-    PyObject *cache_stack;
     /* The interned stacks this thread captured lately, by key (stacks.c), or NULL. */
     struct rw_stack_cache *stack_cache;
     /* The locations this thread made last, to share with the next identical one. */
@@ -498,11 +493,12 @@ PyObject *rw_mod_shadow_of(PyObject *self, PyObject *d);
 
 /* -- stacks.c --------------------------------------------------------------------------- */
 
-PyObject *rw_capture(int depth, PyObject *frame, RW_ThreadState *cache);
+PyObject *rw_capture(int depth, PyObject *frame, RW_ThreadState *ts);
 Py_ssize_t rw_innermost_frame(rw_frame_key *out);
 PyObject *rw_mod_capture(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
 PyObject *rw_mod_leave_out_frames_of(PyObject *self, PyObject *globals);
 PyObject *rw_mod_end_stacks_at_frames_of(PyObject *self, PyObject *globals);
+PyObject *rw_mod_end_stacks_at_code(PyObject *self, PyObject *code);
 void rw_stacks_after_fork(void);
 int rw_stack_cache_traverse(RW_ThreadState *ts, visitproc visit, void *arg);
 void rw_stack_cache_clear(RW_ThreadState *ts);

@@ -265,6 +265,8 @@ static PyMethodDef module_functions[] = {
      "Leave the frames of the module owning these globals out of captured stacks."},
     {"end_stacks_at_frames_of", rw_mod_end_stacks_at_frames_of, METH_O,
      "Captured stacks end at a frame of this module (which is itself left out)."},
+    {"end_stacks_at_code", rw_mod_end_stacks_at_code, METH_O,
+     "Captured stacks end at a frame running this code (which is itself left out)."},
     {"shadow_of", rw_mod_shadow_of, METH_O,
      "The shadow of a tracked container, made on first use; None when not tracked."},
     {"on_read", RW_CFUNC(rw_mod_on_read), METH_FASTCALL, "on_read(d, key, op)"},

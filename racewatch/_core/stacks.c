@@ -8,12 +8,10 @@
  * Identical stacks are interned: the key is the array of (code address, lasti) pairs, and
  * the interned tuple keeps its code objects alive, so an address in the table cannot be
  * reused by another code object while the entry exists.  The table is cleared, as the
- * reference's is, past 200,000 stacks.  In front of it each thread remembers the key and
- * the stack of its last access: a loop that touches many locations from one line finds
- * its stack there without hashing.  Behind it, each thread keeps the last few dozen interned
- * stacks it captured, by key: a thread's sync events (a one-frame stack each) and the
- * accesses of its loops find theirs there without the table's lock, which every thread
- * would otherwise take on every capture.
+ * reference's is, past 200,000 stacks.  In front of it each thread keeps the last few
+ * dozen interned stacks it captured, by key: a thread's sync events (a one-frame stack
+ * each) and the accesses of its loops find theirs there without the table's lock, which
+ * every thread would otherwise take on every capture.
  *
  * Consistency: the table is changed only after everything that can run Python code (the
  * allocation of a new tuple can start the garbage collector on 3.10 and 3.11) is done, and
@@ -170,6 +168,46 @@ rw_mod_end_stacks_at_frames_of(PyObject *Py_UNUSED(module), PyObject *globals)
     Py_RETURN_NONE;
 }
 
+/* The code objects whose frames end a stack (threading's bootstrap of every thread: the
+ * frames below it are the same in every stack of the thread, and resolved stacks leave
+ * them out).  A few, set at import; each a strong reference, never released. */
+#define END_CODES 4
+static PyObject *end_codes[END_CODES];
+static int n_end_codes = 0;
+
+static inline int
+is_end_code(const void *code)
+{
+    for (int i = 0; i < n_end_codes; i++) {
+        if (end_codes[i] == code) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+PyObject *
+rw_mod_end_stacks_at_code(PyObject *Py_UNUSED(module), PyObject *code)
+{
+    if (!PyCode_Check(code)) {
+        PyErr_SetString(PyExc_TypeError, "end_stacks_at_code: a code object");
+        return NULL;
+    }
+    if (!is_end_code(code)) {
+        if (n_end_codes == END_CODES) {
+            PyErr_SetString(PyExc_ValueError, "end_stacks_at_code: too many code objects");
+            return NULL;
+        }
+        end_codes[n_end_codes] = Py_NewRef(code);
+#if defined(Py_GIL_DISABLED) && !defined(_MSC_VER)
+        __atomic_store_n(&n_end_codes, n_end_codes + 1, __ATOMIC_RELEASE);
+#else
+        n_end_codes++;
+#endif
+    }
+    Py_RETURN_NONE;
+}
+
 /* -- walking the frames ------------------------------------------------------------------ */
 
 static Py_ssize_t
@@ -183,9 +221,12 @@ walk(PyFrameObject *frame, Py_ssize_t depth, rw_frame_key *out)
         PyObject *globals = PyFrame_GetGlobals(f);
         Py_DECREF(globals);   /* the frame keeps it alive: compared by address only */
         int kind = own_kind(own, globals);
+        PyCodeObject *code = PyFrame_GetCode(f);
+        Py_DECREF(code);      /* likewise */
+        if (is_end_code(code)) {
+            break;
+        }
         if (kind == 0) {
-            PyCodeObject *code = PyFrame_GetCode(f);
-            Py_DECREF(code);  /* likewise */
             out[n].code = code;
             out[n].lasti = PyFrame_GetLasti(f);
             if (++n >= depth) {
@@ -202,6 +243,9 @@ walk(PyFrameObject *frame, Py_ssize_t depth, rw_frame_key *out)
     Py_XDECREF(f);
 #else
     for (PyFrameObject *f = frame; f != NULL; f = f->f_back) {
+        if (is_end_code(f->f_code)) {
+            break;
+        }
         int kind = own_kind(own, f->f_globals);
         if (kind == 0) {
             out[n].code = f->f_code;
@@ -250,13 +294,17 @@ walk_current(Py_ssize_t depth, rw_frame_key *out)
         if (_PyFrame_IsIncomplete(f)) {
             continue;
         }
+        PyCodeObject *code = iframe_code(f);
+        if (is_end_code(code)) {
+            break;
+        }
         if (f->f_globals != last_globals) {
             last_globals = f->f_globals;
             kind = own_kind(own, last_globals);
         }
         if (kind == 0) {
             int lasti = _PyInterpreterFrame_LASTI(f);
-            out[n].code = iframe_code(f);
+            out[n].code = code;
             out[n].lasti = lasti < 0 ? -1 : (long)lasti * (long)sizeof(_Py_CODEUNIT);
             if (++n >= depth) {
                 break;
@@ -471,7 +519,7 @@ interned_in_table(const rw_frame_key *key, Py_ssize_t n, uint64_t hash)
 
 /* -- each thread's cache of interned stacks ------------------------------------------------- */
 
-#define STACK_CACHE_SIZE 64   /* entries, direct-mapped by the key's hash: a power of two */
+#define STACK_CACHE_SIZE 256   /* entries, direct-mapped by the key's hash: a power of two */
 
 typedef struct {
     uint64_t hash;
@@ -569,10 +617,9 @@ rw_stack_cache_free(RW_ThreadState *ts)
 /* A new reference to the interned stack for ``key``: from the calling thread's cache, else
  * from the table (and then cached). */
 static PyObject *
-interned(const rw_frame_key *key, Py_ssize_t n)
+interned(const rw_frame_key *key, Py_ssize_t n, RW_ThreadState *ts)
 {
     uint64_t hash = key_hash(key, n);
-    RW_ThreadState *ts = rw_tls_state;
     PyObject *found = cache_find(ts, key, n, hash);
     if (found != NULL) {
         return found;
@@ -598,7 +645,7 @@ rw_stacks_after_fork(void)
 #define SMALL_DEPTH 64
 
 PyObject *
-rw_capture(int depth, PyObject *frame, RW_ThreadState *cache)
+rw_capture(int depth, PyObject *frame, RW_ThreadState *ts)
 {
     Py_ssize_t limit = depth < 1 ? 1 : depth;
     rw_frame_key small[SMALL_DEPTH];
@@ -618,32 +665,7 @@ rw_capture(int depth, PyObject *frame, RW_ThreadState *cache)
     }
     Py_ssize_t n = walk((PyFrameObject *)frame, limit, key);
 #endif
-    PyObject *stack;
-    if (cache != NULL && cache->cache_stack != NULL && cache->cache_n == n
-            && key_equal(cache->cache_key, key, n)) {
-        stack = Py_NewRef(cache->cache_stack);
-    }
-    else {
-        stack = interned(key, n);
-        if (stack != NULL && cache != NULL) {
-            if (cache->cache_cap < n) {
-                rw_frame_key *grown = PyMem_Realloc(cache->cache_key,
-                                                    (size_t)n * sizeof(rw_frame_key));
-                if (grown == NULL) {
-                    Py_CLEAR(cache->cache_stack);   /* no cache: still a correct stack */
-                    goto done;
-                }
-                cache->cache_key = grown;
-                cache->cache_cap = n;
-            }
-            if (n) {
-                memcpy(cache->cache_key, key, (size_t)n * sizeof(rw_frame_key));
-            }
-            cache->cache_n = n;
-            Py_XSETREF(cache->cache_stack, Py_NewRef(stack));
-        }
-    }
-done:
+    PyObject *stack = interned(key, n, ts != NULL ? ts : rw_tls_state);
     if (key != small) {
         PyMem_Free(key);
     }

@@ -89,7 +89,6 @@ threadstate_traverse(RW_ThreadState *ts, visitproc visit, void *arg)
     Py_VISIT(ts->events_info);
     Py_VISIT(ts->spawn_clock);
     Py_VISIT(ts->sentinel_ref);
-    Py_VISIT(ts->cache_stack);
     for (int i = 0; i < RW_ATTR_SEEN; i++) {
         Py_VISIT(ts->attr_seen[i].ref);
     }
@@ -107,7 +106,6 @@ threadstate_clear(RW_ThreadState *ts)
     Py_CLEAR(ts->spawn_clock);
     Py_CLEAR(ts->sentinel_ref);
     Py_CLEAR(ts->last);
-    Py_CLEAR(ts->cache_stack);
     rw_stack_cache_clear(ts);
     for (int i = 0; i < RW_LOC_CACHE; i++) {
         Py_CLEAR(ts->loc_cache[i]);
@@ -127,7 +125,6 @@ threadstate_dealloc(RW_ThreadState *ts)
         PyObject_ClearWeakRefs((PyObject *)ts);
     }
     threadstate_clear(ts);
-    PyMem_Free(ts->cache_key);
     rw_stack_cache_free(ts);
     Py_TYPE(ts)->tp_free((PyObject *)ts);
 }

@@ -103,14 +103,31 @@ def is_own_file(filename: str) -> bool:
     return filename.startswith(_own_file_prefixes)
 
 
+def end_stacks_at_code(code: CodeType) -> None:
+    """Captured stacks end at a frame running ``code`` (which is itself left out)."""
+    global _end_codes
+    _end_codes_kept.append(code)
+    _end_codes = _end_codes | {id(code)}
+
+
+# ids of the code objects whose frames end a stack (kept alive in _end_codes_kept):
+# threading's bootstrap of every thread, below which every stack of the thread is the
+# same, and which ``resolve`` leaves out.
+_end_codes: frozenset[int] = frozenset()
+_end_codes_kept: list[CodeType] = []
+
+
 def capture(depth: int, frame=None) -> Stack:
     """The interned stack of the caller (or of ``frame``), at most ``depth`` frames deep."""
     f = _getframe(1) if frame is None else frame
     own = _own_globals
     boundary = _boundary_globals
+    end = _end_codes
     key = []
     n = 0
     while f is not None:
+        if id(f.f_code) in end:
+            break
         g = id(f.f_globals)
         if g not in own:
             key.append(id(f.f_code))
@@ -216,8 +233,16 @@ if COMPILED is not None:
     capture = COMPILED.capture
     leave_out_frames_of = COMPILED.leave_out_frames_of
     end_stacks_at_frames_of = COMPILED.end_stacks_at_frames_of
+    end_stacks_at_code = COMPILED.end_stacks_at_code
 
 leave_out_frames_of(globals())
+# Every thread's stack ends at threading's bootstrap (its original function, whatever
+# wraps it later): the frames below are the same in each, and resolve() leaves them out.
+_bootstrap_inner = threading.Thread.__dict__["_bootstrap_inner"]
+while hasattr(_bootstrap_inner, "__wrapped__"):
+    _bootstrap_inner = _bootstrap_inner.__wrapped__
+end_stacks_at_code(_bootstrap_inner.__code__)
+del _bootstrap_inner
 # The package's API (racewatch.acquire() and the like) stands between the program and the
 # runtime; the package is always imported before this module.
 leave_out_frames_of(sys.modules[__package__.rpartition(".")[0]].__dict__)
