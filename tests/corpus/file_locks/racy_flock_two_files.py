@@ -18,15 +18,21 @@ def locked(name):
     return fd
 
 
+def add(delta):
+    # One line for both threads: whichever of them comes first, the race is this line's
+    # read-modify-write against itself.
+    totals["items"] += delta  # RACE
+
+
 def count_order():
     fd = locked("orders.lock")
-    totals["items"] += 1  # RACE
+    add(1)
     os.close(fd)
 
 
 def count_return():
     fd = locked("returns.lock")
-    totals["items"] -= 1  # RACE
+    add(-1)
     os.close(fd)
 
 
