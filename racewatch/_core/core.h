@@ -423,6 +423,9 @@ typedef struct {
     char kind_id;            /* RW_KIND_* */
     char prefilled;          /* locs holds every key of the dict (see prefill) */
     rw_epoch_names *epoch_names;   /* NULL until an attribute's access is checked */
+    /* Counts the changes to ``locs`` (and its replacements): a lookup made before
+     * Python code could run is still good when it has not moved (rules.c). */
+    unsigned long long locs_version;
 } RW_Shadow;
 
 typedef struct {

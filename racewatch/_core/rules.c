@@ -89,17 +89,32 @@ prefill(RW_Shadow *sh, PyObject *d, rw_batch *b)
     }
     PyObject *old = sh->locs;
     sh->locs = full;
+    sh->locs_version++;
     return rw_batch_trash(b, old);
 }
 
+/* The fast path's lookup, kept for the checks that follow it. */
+typedef struct {
+    PyObject *locs;          /* compared by address: the version says it is the same */
+    unsigned long long version;
+    int found;
+    PyObject *v;             /* borrowed from the caller, which holds it */
+} rw_prior_lookup;
+
 /* The fast path's lookup: -1 when ``locs.get(key)`` raised an Exception (the reference
  * returns without a record: the dict operation raises the same error), -2 for a
- * BaseException that is not one (it propagates), else 0 or 1 (found, in *pv). */
+ * BaseException that is not one (it propagates), else 0 or 1 (found, in *pv).  ``prior``
+ * keeps what it found, with the shadow's version of ``locs`` read first. */
 static int
-lookup_fast(RW_Shadow *sh, PyObject *key, Py_hash_t hash, PyObject **pv)
+lookup_fast(RW_Shadow *sh, PyObject *key, Py_hash_t hash, PyObject **pv,
+            rw_prior_lookup *prior)
 {
     PyObject *locs = Py_NewRef(sh->locs);
+    prior->version = sh->locs_version;
+    prior->locs = locs;
     int found = loc_lookup(locs, key, hash, pv);
+    prior->found = found;
+    prior->v = *pv;
     Py_DECREF(locs);
     if (found < 0) {
         if (PyErr_ExceptionMatches(PyExc_Exception)) {
@@ -111,18 +126,49 @@ lookup_fast(RW_Shadow *sh, PyObject *key, Py_hash_t hash, PyObject **pv)
     return found;
 }
 
+/* The locked lookup of ``key`` in ``locs``, as loc_lookup: what the fast path found, when
+ * ``locs`` has not changed since (every change moves the version, before and after it,
+ * so that a lookup made while Python code ran inside one is not taken).  Free-threaded
+ * builds look again: other threads change ``locs`` meanwhile without running code here. */
+static int
+loc_lookup_locked(RW_Shadow *sh, PyObject *locs, PyObject *key, Py_hash_t hash,
+                  const rw_prior_lookup *prior, PyObject **pv)
+{
+#ifndef Py_GIL_DISABLED
+    if (prior != NULL && prior->found >= 0 && prior->locs == locs
+            && prior->version == sh->locs_version) {
+        *pv = Py_XNewRef(prior->v);
+        return prior->found;
+    }
+#else
+    (void)sh;
+    (void)prior;
+#endif
+    return loc_lookup(locs, key, hash, pv);
+}
+
+/* Store ``v`` for ``key`` in ``locs``, moving the shadow's version before and after. */
+static int
+loc_store(RW_Shadow *sh, PyObject *locs, PyObject *key, PyObject *v, Py_hash_t hash)
+{
+    sh->locs_version++;
+    int rc = _PyDict_SetItem_KnownHash(locs, key, v, hash);
+    sh->locs_version++;
+    return rc;
+}
+
 /* -- the rules ------------------------------------------------------------------------------ */
 
 static int
 read_locked(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *key, Py_hash_t hash,
-            RW_Access *cur, rw_batch *b)
+            RW_Access *cur, const rw_prior_lookup *prior, rw_batch *b)
 {
     PyObject *vc = ts->vc;
     PyObject *locs = Py_NewRef(sh->locs);
     PyObject *v;
     RW_Loc *made = NULL;
     int rc = 0;
-    int found = loc_lookup(locs, key, hash, &v);
+    int found = loc_lookup_locked(sh, locs, key, hash, prior, &v);
     if (found < 0) {
         rc = -1;
     }
@@ -154,7 +200,7 @@ read_locked(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *key, Py_ha
     }
     if (made != NULL) {
         /* Published by one store: the shadow is whole before and after it. */
-        rc = _PyDict_SetItem_KnownHash(locs, key, (PyObject *)made, hash);
+        rc = loc_store(sh, locs, key, (PyObject *)made, hash);
         Py_DECREF(made);
         if (rc == 0 && !found) {
             rc = prefill(sh, d, b);
@@ -176,10 +222,11 @@ rw_on_read_kh(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *key, Py_
               PyObject *op)
 {
     PyObject *v = NULL;
+    rw_prior_lookup prior = {NULL, 0, -1, NULL};
     int same = 0;
     int found = hashed(key, &hash);
     if (found == 0) {
-        found = lookup_fast(sh, key, hash, &v);
+        found = lookup_fast(sh, key, hash, &v, &prior);
     }
     if (found == 1) {
         RW_Loc *loc = as_loc(v);
@@ -190,15 +237,13 @@ rw_on_read_kh(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *key, Py_
             same = rs_same_epoch(&loc->r, ts) || same_epoch(loc->w, ts);
         }
     }
-    Py_XDECREF(v);
-    if (found < 0) {
-        return found == -1 ? 0 : -1;
-    }
-    if (same) {
-        return 0;
+    if (found < 0 || same) {
+        Py_XDECREF(v);
+        return found == -2 ? -1 : 0;
     }
     RW_Access *cur = make_access(ts, op, 0);
     if (cur == NULL) {
+        Py_XDECREF(v);
         return -1;
     }
     rw_batch b;
@@ -206,7 +251,7 @@ rw_on_read_kh(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *key, Py_
     int rc;
     ts->busy++;
     Py_BEGIN_CRITICAL_SECTION(sh);
-    rc = read_locked(ts, sh, d, key, hash, cur, &b);
+    rc = read_locked(ts, sh, d, key, hash, cur, &prior, &b);
     /* A read of a missing key makes a location too: absent keys are swept as deleted ones. */
     if (rc == 0 && rw_kind_sweeps(sh) && PyDict_GET_SIZE(sh->locs) > sh->sweep_at) {
         rc = rw_sweep(sh, d);
@@ -218,19 +263,20 @@ rw_on_read_kh(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *key, Py_
     ts->busy--;
     rw_batch_free(&b);
     Py_DECREF(cur);
+    Py_XDECREF(v);   /* held since the fast path: ``prior`` lends it */
     return rc;
 }
 
 static int
 check_write(RW_Shadow *sh, PyObject *d, PyObject *key, Py_hash_t hash, RW_Access *cur,
-            PyObject *vc, rw_batch *b)
+            PyObject *vc, const rw_prior_lookup *fast, rw_batch *b)
 {
     if (hash == -1 && (hash = PyObject_Hash(key)) == -1) {
         return -1;
     }
     PyObject *locs = Py_NewRef(sh->locs);
     PyObject *v;
-    int found = loc_lookup(locs, key, hash, &v);
+    int found = loc_lookup_locked(sh, locs, key, hash, fast, &v);
     int rc = found < 0 ? -1 : 0;
     Py_ssize_t first = b->n;
     /* This thread's own read of the key, from its reads or its reads of every key. */
@@ -261,7 +307,7 @@ check_write(RW_Shadow *sh, PyObject *d, PyObject *key, Py_hash_t hash, RW_Access
     rw_batch_prior(b, first, prior);   /* before the store below lets go of ``v`` */
     if (rc == 0 && (found > 0 || rw_tracking())) {
         /* (else: the memory budget is spent, no new key) */
-        rc = _PyDict_SetItem_KnownHash(locs, key, (PyObject *)cur, hash);
+        rc = loc_store(sh, locs, key, (PyObject *)cur, hash);
         if (rc == 0) {
             rc = rw_slotmap_set(&sh->wsum, cur, key, b);
         }
@@ -390,10 +436,11 @@ rw_on_write_kh(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *key, Py
                PyObject *op, int keys_change)
 {
     PyObject *v = NULL;
+    rw_prior_lookup prior = {NULL, 0, -1, NULL};
     int same = 0;
     int found = hashed(key, &hash);
     if (found == 0) {
-        found = lookup_fast(sh, key, hash, &v);
+        found = lookup_fast(sh, key, hash, &v, &prior);
     }
     if (found == 1 && !keys_change) {
         RW_Loc *loc = as_loc(v);
@@ -404,15 +451,13 @@ rw_on_write_kh(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *key, Py
             same = same_epoch(loc->w, ts);
         }
     }
-    Py_XDECREF(v);
-    if (found < 0) {
-        return found == -1 ? 0 : -1;
-    }
-    if (same) {
-        return 0;
+    if (found < 0 || same) {
+        Py_XDECREF(v);
+        return found == -2 ? -1 : 0;
     }
     RW_Access *cur = make_access(ts, op, 1);
     if (cur == NULL) {
+        Py_XDECREF(v);
         return -1;
     }
     rw_batch b;
@@ -420,7 +465,7 @@ rw_on_write_kh(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *key, Py
     int rc;
     ts->busy++;
     Py_BEGIN_CRITICAL_SECTION(sh);
-    rc = check_write(sh, d, key, hash, cur, ts->vc, &b);
+    rc = check_write(sh, d, key, hash, cur, ts->vc, &prior, &b);
     if (rc == 0 && keys_change) {
         rc = update_keys(sh, key, cur, ts->vc, &b);
         if (rc == 0 && rw_kind_sweeps(sh) && PyDict_GET_SIZE(sh->locs) > sh->sweep_at) {
@@ -434,6 +479,7 @@ rw_on_write_kh(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *key, Py
     ts->busy--;
     rw_batch_free(&b);
     Py_DECREF(cur);
+    Py_XDECREF(v);   /* held since the fast path: ``prior`` lends it */
     return rc;
 }
 
@@ -523,7 +569,7 @@ rw_on_clear(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *op)
     PyObject *keys = rw_keys_now(sh, d);   /* a snapshot */
     rc = keys == NULL ? -1 : 0;
     for (Py_ssize_t i = 0; rc == 0 && i < PyList_GET_SIZE(keys); i++) {
-        rc = check_write(sh, d, PyList_GET_ITEM(keys, i), -1, cur, vc, &b);
+        rc = check_write(sh, d, PyList_GET_ITEM(keys, i), -1, cur, vc, NULL, &b);
     }
     if (rc == 0) {
         rc = write_keys(sh, NULL, cur, vc, &b);

@@ -64,6 +64,7 @@ rw_shadow_new(PyObject *kind, PyObject *created_at, PyObject *name)
     sh->sweep_at = 1024;
     sh->prefilled = 0;
     sh->epoch_names = NULL;
+    sh->locs_version = 0;
 #ifdef Py_GIL_DISABLED
     sh->serial = __atomic_add_fetch(&serial_counter, 1, __ATOMIC_RELAXED);
 #else
@@ -164,6 +165,7 @@ shadow_forget(RW_Shadow *sh, int only_if_stale)
     if (!only_if_stale || sh->generation != rw_settings->generation) {
         old_locs = sh->locs;
         sh->locs = locs;
+        sh->locs_version++;
         locs = NULL;
         old_keys_w = sh->keys_w;
         sh->keys_w = NULL;
