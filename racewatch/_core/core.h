@@ -424,9 +424,16 @@ typedef struct {
     char prefilled;          /* locs holds every key of the dict (see prefill) */
     rw_epoch_names *epoch_names;   /* NULL until an attribute's access is checked */
     /* Counts the changes to ``locs`` (and its replacements): a lookup made before
-     * Python code could run is still good when it has not moved (rules.c). */
+     * Python code could run is still good when it has not moved (rules.c).  GIL builds
+     * only (RW_LOCS_CHANGED): free-threaded ones look again. */
     unsigned long long locs_version;
 } RW_Shadow;
+
+#ifndef Py_GIL_DISABLED
+#define RW_LOCS_CHANGED(sh) ((sh)->locs_version++)
+#else
+#define RW_LOCS_CHANGED(sh) ((void)(sh))
+#endif
 
 typedef struct {
     PyObject_HEAD

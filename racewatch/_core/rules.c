@@ -89,7 +89,7 @@ prefill(RW_Shadow *sh, PyObject *d, rw_batch *b)
     }
     PyObject *old = sh->locs;
     sh->locs = full;
-    sh->locs_version++;
+    RW_LOCS_CHANGED(sh);
     return rw_batch_trash(b, old);
 }
 
@@ -110,7 +110,9 @@ lookup_fast(RW_Shadow *sh, PyObject *key, Py_hash_t hash, PyObject **pv,
             rw_prior_lookup *prior)
 {
     PyObject *locs = Py_NewRef(sh->locs);
-    prior->version = sh->locs_version;
+#ifndef Py_GIL_DISABLED
+    prior->version = sh->locs_version;   /* (free-threaded builds do not use it) */
+#endif
     prior->locs = locs;
     int found = loc_lookup(locs, key, hash, pv);
     prior->found = found;
@@ -151,9 +153,9 @@ loc_lookup_locked(RW_Shadow *sh, PyObject *locs, PyObject *key, Py_hash_t hash,
 static int
 loc_store(RW_Shadow *sh, PyObject *locs, PyObject *key, PyObject *v, Py_hash_t hash)
 {
-    sh->locs_version++;
+    RW_LOCS_CHANGED(sh);
     int rc = _PyDict_SetItem_KnownHash(locs, key, v, hash);
-    sh->locs_version++;
+    RW_LOCS_CHANGED(sh);
     return rc;
 }
 

@@ -165,7 +165,7 @@ shadow_forget(RW_Shadow *sh, int only_if_stale)
     if (!only_if_stale || sh->generation != rw_settings->generation) {
         old_locs = sh->locs;
         sh->locs = locs;
-        sh->locs_version++;
+        RW_LOCS_CHANGED(sh);
         locs = NULL;
         old_keys_w = sh->keys_w;
         sh->keys_w = NULL;

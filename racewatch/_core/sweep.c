@@ -199,9 +199,9 @@ rw_sweep(RW_Shadow *sh, PyObject *d)
         }
         else if (!present) {
             if (ordered_before(v, minc, nmin)) {
-                sh->locs_version++;   /* before and after: rules.c, lookup_fast */
+                RW_LOCS_CHANGED(sh);   /* before and after: rules.c, loc_lookup_locked */
                 rc = forget(locs, key, v);
-                sh->locs_version++;
+                RW_LOCS_CHANGED(sh);
             }
             else {
                 kept[nkept++] = i;
@@ -215,9 +215,9 @@ rw_sweep(RW_Shadow *sh, PyObject *d)
             long long lookups = 0;
             for (Py_ssize_t i = 0; rc == 0 && i < excess; i++) {
                 PyObject *v = snap[2 * kept[i] + 1];
-                sh->locs_version++;
+                RW_LOCS_CHANGED(sh);
                 rc = forget(locs, snap[2 * kept[i]], v);
-                sh->locs_version++;
+                RW_LOCS_CHANGED(sh);
                 lookups += only_lookups(v);
             }
             RW_ADD(&rw_counters.forgotten_keys, excess - lookups);
