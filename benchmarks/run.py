@@ -211,9 +211,9 @@ def run_suite(name: str, rounds: int, env: dict[str, str], cores: list[str]) -> 
             (core, base + ["--racewatch", "--racewatch-json", str(report)],
              run_env(env, core)) for core in cores]
         for _ in range(rounds):
-            for core, cmd, run_env in runs:
+            for core, cmd, proc_env in runs:
                 start = time.perf_counter()
-                proc = subprocess.Popen(cmd, cwd=source, env=run_env, stdout=subprocess.PIPE,
+                proc = subprocess.Popen(cmd, cwd=source, env=proc_env, stdout=subprocess.PIPE,
                                         stderr=subprocess.DEVNULL, text=True)
                 out = proc.stdout.read()
                 _, _, usage = os.wait4(proc.pid, 0)

@@ -80,3 +80,36 @@ def test_one_core_keeps_one_column_group(runner, capsys):
     assert "pure-Python core" in out[0] and " and " not in out[0]
     assert out[1].split() == ["workload", "time", "memory", "accesses/s", "races"]
     assert out[2].split()[0] == "tiny" and out[2].split()[-1] == "0"
+
+
+def test_baseline_runs_another_checkout_beside_this_one(runner, capsys):
+    """--baseline DIR: each round also runs racewatch imported from DIR (here this checkout
+    itself), with its own columns."""
+    run, log = runner
+    assert run.main(["--rounds", "1", "--core", "python", "--baseline", str(ROOT), "tiny"]) == 0
+    assert log.read_text().split() == ["plain", "python", "python"]
+    out = capsys.readouterr().out.splitlines()
+    assert out[1] == f"base: racewatch from {ROOT.resolve()}"
+    assert out[2].split() == ["workload", "time", "(python)", "memory", "(python)",
+                              "accesses/s", "(python)", "time", "(python", "base)", "memory",
+                              "(python", "base)", "accesses/s", "(python", "base)", "races"]
+    assert out[3].split()[0] == "tiny" and out[3].split()[-1] == "0/0"
+
+
+def test_baseline_runs_a_library_suite_too(runner, tmp_path, monkeypatch, capsys):
+    run, _ = runner
+    source = tmp_path / "lib-1.0"
+    (source / "tests").mkdir(parents=True)
+    (source / "tests" / "test_lib.py").write_text("def test_one():\n    assert {1: 2}[1] == 2\n")
+    monkeypatch.setitem(run.SUITES, "lib", ("lib==1.0", "tests", []))
+    monkeypatch.setattr(run, "fetch_suite", lambda name: source)
+    assert run.main(["--rounds", "1", "--core", "python", "--baseline", str(ROOT),
+                     "suite:lib"]) == 0
+    row = capsys.readouterr().out.splitlines()[3].split()
+    assert row[0] == "suite:lib" and row[-1] == "0/0" and len(row) == 8
+
+
+def test_baseline_that_is_not_a_checkout_is_one_clear_line(runner, tmp_path):
+    run, _ = runner
+    with pytest.raises(SystemExit, match=r"--baseline .*: not a checkout of racewatch"):
+        run.main(["--rounds", "1", "--core", "python", "--baseline", str(tmp_path), "tiny"])
