@@ -85,6 +85,14 @@ epoch_name_index(const rw_epoch_names *e, PyObject *name)
     return -1;
 }
 
+/* Whether ``e`` is the memory of ``ts``'s current epoch. */
+static inline int
+epoch_is_current(const rw_epoch_names *e, const RW_ThreadState *ts)
+{
+    return e->slot == ts->slot && e->clock == ts->clock
+           && e->forgotten == RW_LOAD(&rw_objects_forgotten);
+}
+
 /* Whether this thread accessed ``name`` of the shadow's object already in its current
  * epoch (a read: a read or a write; a write: a write). */
 static int
@@ -93,8 +101,7 @@ epoch_names_have(RW_Shadow *sh, RW_ThreadState *ts, PyObject *name, int write)
     int found = 0;
     Py_BEGIN_CRITICAL_SECTION(sh);
     const rw_epoch_names *e = sh->epoch_names;
-    if (e != NULL && e->slot == ts->slot && e->clock == ts->clock
-            && e->forgotten == RW_LOAD(&rw_objects_forgotten)) {
+    if (e != NULL && epoch_is_current(e, ts)) {
         int i = epoch_name_index(e, name);
         found = i >= 0 && (!write || (e->written >> i) & 1);
     }
@@ -116,12 +123,11 @@ epoch_names_add(RW_Shadow *sh, RW_ThreadState *ts, PyObject *name, int write)
         sh->epoch_names = e;
     }
     if (e != NULL) {
-        long long forgotten = RW_LOAD(&rw_objects_forgotten);
-        if (e->slot != ts->slot || e->clock != ts->clock || e->forgotten != forgotten) {
+        if (!epoch_is_current(e, ts)) {
             rw_epoch_names_reset(e);
             e->slot = ts->slot;
             e->clock = ts->clock;
-            e->forgotten = forgotten;
+            e->forgotten = RW_LOAD(&rw_objects_forgotten);
         }
         int i = e->n ? epoch_name_index(e, name) : -1;
         if (i < 0 && e->n < RW_EPOCH_NAMES) {

@@ -9,7 +9,7 @@
  * the interned tuple keeps its code objects alive, so an address in the table cannot be
  * reused by another code object while the entry exists.  The table is cleared, as the
  * reference's is, past 200,000 stacks.  In front of it each thread keeps the last few
- * dozen interned stacks it captured, by key: a thread's sync events (a one-frame stack
+ * hundred interned stacks it captured, by key: a thread's sync events (a one-frame stack
  * each) and the accesses of its loops find theirs there without the table's lock, which
  * every thread would otherwise take on every capture.
  *
@@ -178,7 +178,12 @@ static int n_end_codes = 0;
 static inline int
 is_end_code(const void *code)
 {
-    for (int i = 0; i < n_end_codes; i++) {
+#if defined(Py_GIL_DISABLED) && !defined(_MSC_VER)
+    int n = __atomic_load_n(&n_end_codes, __ATOMIC_ACQUIRE);   /* its entries are whole */
+#else
+    int n = n_end_codes;
+#endif
+    for (int i = 0; i < n; i++) {
         if (end_codes[i] == code) {
             return 1;
         }

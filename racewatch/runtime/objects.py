@@ -408,18 +408,24 @@ def _epoch_named(sh, ts, name: str, write: bool) -> bool:
     reason ``_seen_again`` gives, and goes into the thread's table as a checked one does;
     the compiled core keeps the same memory the same way.
     """
-    e = sh.epoch_names
-    if e is None or e[0] != ts.slot or e[1] != ts.clock or e[2] != _forgotten:
-        return False
-    seen = e[3].get(name)
+    names = _epoch_names_now(sh, ts)
+    seen = names.get(name) if names is not None else None
     return seen is not None and (seen or not write)
 
 
-def _epoch_name_add(sh, ts, name: str, write: bool) -> None:
+def _epoch_names_now(sh, ts) -> dict | None:
+    """The names the shadow's memory holds for ``ts``'s current epoch, or None."""
     e = sh.epoch_names
-    if e is None or e[0] != ts.slot or e[1] != ts.clock or e[2] != _forgotten:
-        e = sh.epoch_names = (ts.slot, ts.clock, _forgotten, {})
-    names = e[3]
+    if e is not None and e[0] == ts.slot and e[1] == ts.clock and e[2] == _forgotten:
+        return e[3]
+    return None
+
+
+def _epoch_name_add(sh, ts, name: str, write: bool) -> None:
+    names = _epoch_names_now(sh, ts)
+    if names is None:
+        names = {}
+        sh.epoch_names = (ts.slot, ts.clock, _forgotten, names)
     if name in names:
         names[name] = names[name] or write
     elif len(names) < EPOCH_NAMES:
