@@ -272,6 +272,7 @@ typedef struct {
 struct RW_Access;
 struct RW_Loc;
 struct rw_stack_cache;
+struct rw_walk_memo_table;
 
 #define RW_LOC_CACHE 4
 #define RW_ATTR_SEEN 64
@@ -312,6 +313,8 @@ typedef struct {
     char dead;
     /* The interned stacks this thread captured lately, by key (stacks.c), or NULL. */
     struct rw_stack_cache *stack_cache;
+    /* The walks of its frames this thread made lately (stacks.c), or NULL. */
+    struct rw_walk_memo_table *walk_memo;
     /* The locations this thread made last, to share with the next identical one. */
     struct RW_Loc *loc_cache[RW_LOC_CACHE];
     int loc_cache_next;
@@ -513,6 +516,10 @@ void rw_stacks_after_fork(void);
 int rw_stack_cache_traverse(RW_ThreadState *ts, visitproc visit, void *arg);
 void rw_stack_cache_clear(RW_ThreadState *ts);
 void rw_stack_cache_free(RW_ThreadState *ts);
+PyObject *rw_stack_interned(const rw_frame_key *key, Py_ssize_t n, RW_ThreadState *ts);
+int rw_walk_memo_traverse(RW_ThreadState *ts, visitproc visit, void *arg);
+void rw_walk_memo_clear(RW_ThreadState *ts);
+void rw_walk_memo_free(RW_ThreadState *ts);
 
 /* -- tracked.py (dict_*.c) -------------------------------------------------------------- */
 

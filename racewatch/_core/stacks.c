@@ -5,20 +5,13 @@
  * that execs the script, pytest's test callers).  The walk reads only the code object and
  * the instruction offset of each frame, never its line number (a line-table scan).
  *
- * Identical stacks are interned: the key is the array of (code address, lasti) pairs, and
- * the interned tuple keeps its code objects alive, so an address in the table cannot be
- * reused by another code object while the entry exists.  The table is cleared, as the
- * reference's is, past 200,000 stacks.  In front of it each thread keeps the last few
- * hundred interned stacks it captured, by key: a thread's sync events (a one-frame stack
- * each) and the accesses of its loops find theirs there without the table's lock, which
- * every thread would otherwise take on every capture.
- *
- * Consistency: the table is changed only after everything that can run Python code (the
- * allocation of a new tuple can start the garbage collector on 3.10 and 3.11) is done, and
- * is looked up again after it.  Free-threaded builds take a mutex around the table; the
- * per-thread caches need none (only their thread uses them, or the garbage collector with
- * every thread stopped).  The set of left-out modules is copied on write and
- * published with one pointer store: readers never lock it.
+ * Identical stacks are interned (stack_intern.c).  On 3.11 and later each thread also
+ * remembers its last few hundred walks (the frames each examined and the stack it gave):
+ * a capture whose frames have the same code, offsets and globals as a remembered walk's
+ * takes its stack after comparing them, without the walk's lookups of each frame's module,
+ * the key's hash and its lookup.  Only its thread uses that memory (or the garbage
+ * collector, with every thread stopped).  The set of left-out modules is copied on write
+ * and published with one pointer store: readers never lock it.
  */
 
 #include "core.h"
@@ -35,6 +28,22 @@
 #endif
 
 /* -- the modules whose frames are left out (kind 1) or end the stack (kind 2) ----------- */
+
+/* Moves whenever what a walk does with a frame can change (a module left out, a code that
+ * ends stacks): each thread's memory of its walks holds only for one value of it. */
+static unsigned long walk_generation = 0;
+
+static inline unsigned long
+walk_generation_now(void)
+{
+    return RW_LOAD_ACQUIRE(&walk_generation);   /* then the sets it counts, as published */
+}
+
+static inline void
+walk_generation_move(void)
+{
+    RW_ADD_RELEASE(&walk_generation, 1);
+}
 
 typedef struct {
     PyObject *globals;   /* a strong reference to the module's globals */
@@ -139,6 +148,7 @@ own_add(PyObject *globals, int kind)
     own_set = s;
     PyMem_Free((void *)old);
 #endif
+    walk_generation_move();   /* after the set it counts is published */
     return 0;
 }
 
@@ -209,11 +219,25 @@ rw_mod_end_stacks_at_code(PyObject *Py_UNUSED(module), PyObject *code)
 #else
         n_end_codes++;
 #endif
+        walk_generation_move();
     }
     Py_RETURN_NONE;
 }
 
 /* -- walking the frames ------------------------------------------------------------------ */
+
+#define SMALL_DEPTH 64   /* frames kept on the C stack while walking */
+
+
+/* What walk_current() read of one frame it examined: a walk over frames with the same
+ * code, instruction offset and globals, in the same order, gives the same stack. */
+typedef struct {
+    const void *code;
+    const void *globals;
+    int lasti;
+} rw_walked;
+
+#define WALKED_MAX (SMALL_DEPTH + 16)   /* frames examined, left-out ones included */
 
 static Py_ssize_t
 walk(PyFrameObject *frame, Py_ssize_t depth, rw_frame_key *out)
@@ -279,20 +303,30 @@ iframe_code(_PyInterpreterFrame *f)
 #endif
 }
 
-/* walk() from the calling thread's innermost frame, read off the interpreter's frames:
- * the same (code, lasti) pairs as PyFrame_GetCode and PyFrame_GetLasti give for the frame
- * objects of PyEval_GetFrame and PyFrame_GetBack, which skip the same incomplete frames. */
-static Py_ssize_t
-walk_current(Py_ssize_t depth, rw_frame_key *out)
+static inline _PyInterpreterFrame *
+current_iframe(void)
 {
-    const rw_own_set *own = own_set_load();
     PyThreadState *tstate = PyThreadState_Get();
 #if RW_PY313
-    _PyInterpreterFrame *f = tstate->current_frame;
+    return tstate->current_frame;
 #else
-    _PyInterpreterFrame *f = tstate->cframe->current_frame;
+    return tstate->cframe->current_frame;
 #endif
-    Py_ssize_t n = 0;
+}
+
+
+/* walk() from the calling thread's innermost frame, read off the interpreter's frames:
+ * the same (code, lasti) pairs as PyFrame_GetCode and PyFrame_GetLasti give for the frame
+ * objects of PyEval_GetFrame and PyFrame_GetBack, which skip the same incomplete frames.
+ * With ``seen``, it also notes every frame it examined (at most WALKED_MAX: *nseen is -1
+ * past them) and whether it stopped at the end of the frames (*at_end). */
+static Py_ssize_t
+walk_current(Py_ssize_t depth, rw_frame_key *out, rw_walked *seen, Py_ssize_t *nseen,
+             char *at_end)
+{
+    const rw_own_set *own = own_set_load();
+    _PyInterpreterFrame *f = current_iframe();
+    Py_ssize_t n = 0, k = 0;
     PyObject *last_globals = NULL;   /* consecutive frames are mostly of one module */
     int kind = 0;
     for (; f != NULL; f = f->previous) {
@@ -300,6 +334,18 @@ walk_current(Py_ssize_t depth, rw_frame_key *out)
             continue;
         }
         PyCodeObject *code = iframe_code(f);
+        int lasti = _PyInterpreterFrame_LASTI(f);
+        if (seen != NULL && k >= 0) {
+            if (k < WALKED_MAX) {
+                seen[k].code = code;
+                seen[k].globals = f->f_globals;
+                seen[k].lasti = lasti;
+                k++;
+            }
+            else {
+                k = -1;
+            }
+        }
         if (is_end_code(code)) {
             break;
         }
@@ -308,7 +354,6 @@ walk_current(Py_ssize_t depth, rw_frame_key *out)
             kind = own_kind(own, last_globals);
         }
         if (kind == 0) {
-            int lasti = _PyInterpreterFrame_LASTI(f);
             out[n].code = code;
             out[n].lasti = lasti < 0 ? -1 : (long)lasti * (long)sizeof(_Py_CODEUNIT);
             if (++n >= depth) {
@@ -319,340 +364,194 @@ walk_current(Py_ssize_t depth, rw_frame_key *out)
             break;
         }
     }
+    if (seen != NULL) {
+        *nseen = k;
+        *at_end = f == NULL;
+    }
     return n;
 }
 #endif
 
-/* -- the intern table -------------------------------------------------------------------- */
+/* -- each thread's memory of its walks ------------------------------------------------------ */
 
-#define INTERN_LIMIT 200000
+/* A walk this thread made lately: the frames it examined, and the stack it gave.  A walk
+ * that would examine frames of the same code, instruction offsets and globals gives the
+ * same stack: checking that is a fraction of walking, hashing and looking the key up. */
+#define WALK_MEMO_SIZE 256   /* entries, direct-mapped (memo_slot): a power of two */
 
 typedef struct {
-    uint64_t hash;
-    Py_ssize_t n;
-    rw_frame_key *key;
-    PyObject *stack;
-} rw_intern_entry;
+    PyObject *stack;         /* a strong reference, or NULL for an empty entry */
+    rw_walked *seen;         /* owned, ``cap`` long */
+    Py_ssize_t nseen, cap, depth;
+    unsigned long generation;
+    char at_end;             /* the walk ran out of frames after the last one seen */
+} rw_walk_memo;
 
-static rw_intern_entry *itab = NULL;
-static Py_ssize_t icap = 0, icount = 0;
+struct rw_walk_memo_table {
+    rw_walk_memo e[WALK_MEMO_SIZE];
+};
 
-#ifdef Py_GIL_DISABLED
-static PyMutex intern_mutex = {0};
-#define INTERN_LOCK() PyMutex_Lock(&intern_mutex)
-#define INTERN_UNLOCK() PyMutex_Unlock(&intern_mutex)
-#else
-#define INTERN_LOCK()
-#define INTERN_UNLOCK()
-#endif
-
-static uint64_t
-key_hash(const rw_frame_key *key, Py_ssize_t n)
+int
+rw_walk_memo_traverse(RW_ThreadState *ts, visitproc visit, void *arg)
 {
-    uint64_t h = 1469598103934665603ULL ^ (uint64_t)n;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        h = (h ^ (uint64_t)(uintptr_t)key[i].code) * 1099511628211ULL;
-        h = (h ^ (uint64_t)(uint32_t)key[i].lasti) * 1099511628211ULL;
-    }
-    return h ^ (h >> 29);
-}
-
-static inline int
-key_equal(const rw_frame_key *a, const rw_frame_key *b, Py_ssize_t n)
-{
-    for (Py_ssize_t i = 0; i < n; i++) {
-        if (a[i].code != b[i].code || a[i].lasti != b[i].lasti) {
-            return 0;
+    if (ts->walk_memo != NULL) {
+        for (int i = 0; i < WALK_MEMO_SIZE; i++) {
+            Py_VISIT(ts->walk_memo->e[i].stack);
         }
     }
-    return 1;
-}
-
-/* A borrowed reference to the interned stack, or NULL. */
-static PyObject *
-intern_find(const rw_frame_key *key, Py_ssize_t n, uint64_t hash)
-{
-    if (icap == 0) {
-        return NULL;
-    }
-    size_t mask = (size_t)icap - 1;
-    size_t i = (size_t)hash & mask;
-    while (itab[i].stack != NULL) {
-        rw_intern_entry *e = &itab[i];
-        if (e->hash == hash && e->n == n && key_equal(e->key, key, n)) {
-            return e->stack;
-        }
-        i = (i + 1) & mask;
-    }
-    return NULL;
-}
-
-static void
-intern_place(rw_intern_entry *table, Py_ssize_t cap, rw_intern_entry entry)
-{
-    size_t mask = (size_t)cap - 1;
-    size_t i = (size_t)entry.hash & mask;
-    while (table[i].stack != NULL) {
-        i = (i + 1) & mask;
-    }
-    table[i] = entry;
-}
-
-/* Detach every entry (under the lock), to be released by intern_release (outside it):
- * releasing a stack can free code objects, whose weakref callbacks run Python code. */
-static rw_intern_entry *
-intern_detach(Py_ssize_t *pcap)
-{
-    rw_intern_entry *old = itab;
-    *pcap = icap;
-    itab = NULL;
-    icap = icount = 0;
-    return old;
-}
-
-static void
-intern_release(rw_intern_entry *old, Py_ssize_t cap)
-{
-    for (Py_ssize_t i = 0; i < cap; i++) {
-        if (old[i].stack != NULL) {
-            PyMem_Free(old[i].key);
-            Py_DECREF(old[i].stack);
-        }
-    }
-    PyMem_Free(old);
-}
-
-/* Insert ``stack`` (a new reference, passed to the table) for ``key``.  No Python code
- * runs here.  Returns -1 on a memory error (the table is left as it was). */
-static int
-intern_insert(const rw_frame_key *key, Py_ssize_t n, uint64_t hash, PyObject *stack)
-{
-    if ((icount + 1) * 3 >= icap * 2) {
-        Py_ssize_t cap = icap ? icap * 2 : 1024;
-        rw_intern_entry *table = PyMem_Calloc((size_t)cap, sizeof(rw_intern_entry));
-        if (table == NULL) {
-            return -1;
-        }
-        for (Py_ssize_t i = 0; i < icap; i++) {
-            if (itab[i].stack != NULL) {
-                intern_place(table, cap, itab[i]);
-            }
-        }
-        PyMem_Free(itab);
-        itab = table;
-        icap = cap;
-    }
-    rw_frame_key *copy = PyMem_Malloc((size_t)(n ? n : 1) * sizeof(rw_frame_key));
-    if (copy == NULL) {
-        return -1;
-    }
-    if (n) {
-        memcpy(copy, key, (size_t)n * sizeof(rw_frame_key));
-    }
-    rw_intern_entry entry = {hash, n, copy, stack};
-    intern_place(itab, icap, entry);
-    icount++;
     return 0;
 }
 
-static PyObject *
-make_stack(const rw_frame_key *key, Py_ssize_t n)
+void
+rw_walk_memo_clear(RW_ThreadState *ts)
 {
-    PyObject *stack = PyTuple_New(n);
-    if (stack == NULL) {
-        return NULL;
-    }
-    for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *lasti = PyLong_FromLong(key[i].lasti);
-        if (lasti == NULL) {
-            Py_DECREF(stack);
-            return NULL;
+    if (ts->walk_memo != NULL) {
+        for (int i = 0; i < WALK_MEMO_SIZE; i++) {
+            Py_CLEAR(ts->walk_memo->e[i].stack);
         }
-        PyObject *pair = PyTuple_Pack(2, (PyObject *)key[i].code, lasti);
-        Py_DECREF(lasti);
-        if (pair == NULL) {
-            Py_DECREF(stack);
-            return NULL;
-        }
-        PyTuple_SET_ITEM(stack, i, pair);
     }
-    return stack;
 }
 
-/* A new reference to the interned stack for ``key`` from the table (made if missing). */
-static PyObject *
-interned_in_table(const rw_frame_key *key, Py_ssize_t n, uint64_t hash)
+void
+rw_walk_memo_free(RW_ThreadState *ts)
 {
-    INTERN_LOCK();
-    PyObject *stack = intern_find(key, n, hash);
-    Py_XINCREF(stack);
-    INTERN_UNLOCK();
+    if (ts->walk_memo != NULL) {
+        rw_walk_memo_clear(ts);
+        for (int i = 0; i < WALK_MEMO_SIZE; i++) {
+            PyMem_Free(ts->walk_memo->e[i].seen);
+        }
+        PyMem_Free(ts->walk_memo);
+        ts->walk_memo = NULL;
+    }
+}
+
+#if RW_PY311
+static inline _PyInterpreterFrame *
+complete_from(_PyInterpreterFrame *f)
+{
+    while (f != NULL && _PyFrame_IsIncomplete(f)) {
+        f = f->previous;
+    }
+    return f;
+}
+
+/* The entry for a walk from the current frame ``f``, by its code and offset and its
+ * caller's offset (a function called from two places of one caller has an entry for
+ * each). */
+static inline rw_walk_memo *
+memo_slot(struct rw_walk_memo_table *c, _PyInterpreterFrame *f)
+{
+    _PyInterpreterFrame *caller = complete_from(f->previous);
+    int caller_lasti = caller != NULL ? _PyInterpreterFrame_LASTI(caller) : -2;
+    size_t h = ptr_hash(iframe_code(f))
+               ^ ((size_t)(unsigned)_PyInterpreterFrame_LASTI(f) * 0x9e3779b1u)
+               ^ ((size_t)(unsigned)caller_lasti * 0x85ebca6bu);
+    return &c->e[(h ^ (h >> 7)) & (WALK_MEMO_SIZE - 1)];
+}
+
+/* A new reference to the stack a walk of ``depth`` from the current frame gives, when the
+ * thread made the same walk lately; else NULL (no error). */
+static PyObject *
+memo_find(RW_ThreadState *ts, Py_ssize_t depth, unsigned long generation)
+{
+    if (ts == NULL || ts->walk_memo == NULL) {
+        return NULL;
+    }
+    _PyInterpreterFrame *f = complete_from(current_iframe());
+    if (f == NULL) {
+        return NULL;
+    }
+    const rw_walk_memo *m = memo_slot(ts->walk_memo, f);
+    if (m->stack == NULL || m->depth != depth || m->generation != generation) {
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < m->nseen; i++) {
+        if (f == NULL || (const void *)iframe_code(f) != m->seen[i].code
+                || (const void *)f->f_globals != m->seen[i].globals
+                || _PyInterpreterFrame_LASTI(f) != m->seen[i].lasti) {
+            return NULL;
+        }
+        f = complete_from(f->previous);
+    }
+    if (m->at_end && f != NULL) {
+        return NULL;
+    }
+    return Py_NewRef(m->stack);
+}
+
+/* Remember the walk of ``depth`` that examined ``seen`` and gave ``stack``; on a memory
+ * error, it is not. */
+static void
+memo_store(RW_ThreadState *ts, Py_ssize_t depth, unsigned long generation,
+           const rw_walked *seen, Py_ssize_t nseen, char at_end, PyObject *stack)
+{
+    if (ts == NULL || nseen <= 0) {
+        return;
+    }
+    if (ts->walk_memo == NULL
+            && (ts->walk_memo = PyMem_Calloc(1, sizeof(struct rw_walk_memo_table))) == NULL) {
+        return;
+    }
+    _PyInterpreterFrame *f = complete_from(current_iframe());
+    if (f == NULL || (const void *)iframe_code(f) != seen[0].code) {
+        return;   /* (not the frames walked: never so, the walk's own thread is here) */
+    }
+    rw_walk_memo *m = memo_slot(ts->walk_memo, f);
+    if (m->cap < nseen) {
+        rw_walked *grown = PyMem_Malloc((size_t)nseen * sizeof(rw_walked));
+        if (grown == NULL) {
+            return;
+        }
+        PyMem_Free(m->seen);
+        m->seen = grown;
+        m->cap = nseen;
+    }
+    memcpy(m->seen, seen, (size_t)nseen * sizeof(rw_walked));
+    m->nseen = nseen;
+    m->depth = depth;
+    m->generation = generation;
+    m->at_end = at_end;
+    PyObject *old = m->stack;
+    m->stack = Py_NewRef(stack);
+    Py_XDECREF(old);   /* as in cache_store: after the entry is whole */
+}
+
+/* capture() of the current thread's frames, through the thread's memory of its walks. */
+static PyObject *
+capture_current(Py_ssize_t depth, RW_ThreadState *ts)
+{
+    unsigned long generation = walk_generation_now();   /* read before the walk */
+    PyObject *stack = memo_find(ts, depth, generation);
     if (stack != NULL) {
         return stack;
     }
-    /* A miss is rare (once per distinct stack): build the tuple, then look again, since
-     * the allocation may have let other code intern the same stack meanwhile. */
-    PyObject *made = make_stack(key, n);
-    if (made == NULL) {
-        return NULL;
-    }
-    rw_intern_entry *old = NULL;
-    Py_ssize_t old_cap = 0;
-    INTERN_LOCK();
-    stack = intern_find(key, n, hash);
+    rw_frame_key key[SMALL_DEPTH];
+    rw_walked seen[WALKED_MAX];
+    Py_ssize_t nseen;
+    char at_end;
+    Py_ssize_t n = walk_current(depth, key, seen, &nseen, &at_end);
+    stack = rw_stack_interned(key, n, ts);
     if (stack != NULL) {
-        Py_INCREF(stack);
-    }
-    else {
-        if (icount >= INTERN_LIMIT) {
-            /* Records keep their stacks alive on their own; the table only shares them. */
-            old = intern_detach(&old_cap);
-        }
-        stack = Py_NewRef(made);
-        if (intern_insert(key, n, hash, made) < 0) {
-            Py_DECREF(made);   /* not interned: this one is used alone */
-        }
-        made = NULL;
-    }
-    INTERN_UNLOCK();
-    Py_XDECREF(made);
-    if (old != NULL) {
-        intern_release(old, old_cap);
+        memo_store(ts, depth, generation, seen, nseen, at_end, stack);
     }
     return stack;
 }
-
-/* -- each thread's cache of interned stacks ------------------------------------------------- */
-
-#define STACK_CACHE_SIZE 256   /* entries, direct-mapped by the key's hash: a power of two */
-
-typedef struct {
-    uint64_t hash;
-    Py_ssize_t n;
-    rw_frame_key *key;       /* owned */
-    PyObject *stack;         /* a strong reference, or NULL for an empty entry */
-} rw_stack_cache_entry;
-
-struct rw_stack_cache {
-    rw_stack_cache_entry e[STACK_CACHE_SIZE];
-};
-
-/* A new reference to the stack the thread cached for ``key``, or NULL (no error). */
-static PyObject *
-cache_find(RW_ThreadState *ts, const rw_frame_key *key, Py_ssize_t n, uint64_t hash)
-{
-    if (ts == NULL || ts->stack_cache == NULL) {
-        return NULL;
-    }
-    rw_stack_cache_entry *e = &ts->stack_cache->e[hash & (STACK_CACHE_SIZE - 1)];
-    if (e->stack != NULL && e->hash == hash && e->n == n && key_equal(e->key, key, n)) {
-        return Py_NewRef(e->stack);
-    }
-    return NULL;
-}
-
-/* Remember ``stack`` for ``key`` in the thread's cache; on a memory error, it is not. */
-static void
-cache_store(RW_ThreadState *ts, const rw_frame_key *key, Py_ssize_t n, uint64_t hash,
-            PyObject *stack)
-{
-    if (ts == NULL) {
-        return;
-    }
-    if (ts->stack_cache == NULL
-            && (ts->stack_cache = PyMem_Calloc(1, sizeof(struct rw_stack_cache))) == NULL) {
-        return;
-    }
-    rw_stack_cache_entry *e = &ts->stack_cache->e[hash & (STACK_CACHE_SIZE - 1)];
-    rw_frame_key *copy = e->key;
-    if (e->stack == NULL || e->n < n) {
-        copy = PyMem_Malloc((size_t)(n ? n : 1) * sizeof(rw_frame_key));
-        if (copy == NULL) {
-            return;
-        }
-        PyMem_Free(e->key);
-    }
-    if (n) {
-        memcpy(copy, key, (size_t)n * sizeof(rw_frame_key));
-    }
-    PyObject *old = e->stack;
-    e->key = copy;
-    e->hash = hash;
-    e->n = n;
-    e->stack = Py_NewRef(stack);
-    /* Once the table let go of it too, this may free code objects (their weakref callbacks
-     * run Python code): as making a tuple may.  A capture is made before any update. */
-    Py_XDECREF(old);
-}
-
-int
-rw_stack_cache_traverse(RW_ThreadState *ts, visitproc visit, void *arg)
-{
-    if (ts->stack_cache != NULL) {
-        for (int i = 0; i < STACK_CACHE_SIZE; i++) {
-            Py_VISIT(ts->stack_cache->e[i].stack);
-        }
-    }
-    return 0;
-}
-
-void
-rw_stack_cache_clear(RW_ThreadState *ts)
-{
-    if (ts->stack_cache != NULL) {
-        for (int i = 0; i < STACK_CACHE_SIZE; i++) {
-            Py_CLEAR(ts->stack_cache->e[i].stack);
-        }
-    }
-}
-
-void
-rw_stack_cache_free(RW_ThreadState *ts)
-{
-    if (ts->stack_cache != NULL) {
-        rw_stack_cache_clear(ts);
-        for (int i = 0; i < STACK_CACHE_SIZE; i++) {
-            PyMem_Free(ts->stack_cache->e[i].key);
-        }
-        PyMem_Free(ts->stack_cache);
-        ts->stack_cache = NULL;
-    }
-}
-
-/* A new reference to the interned stack for ``key``: from the calling thread's cache, else
- * from the table (and then cached). */
-static PyObject *
-interned(const rw_frame_key *key, Py_ssize_t n, RW_ThreadState *ts)
-{
-    uint64_t hash = key_hash(key, n);
-    PyObject *found = cache_find(ts, key, n, hash);
-    if (found != NULL) {
-        return found;
-    }
-    found = interned_in_table(key, n, hash);
-    if (found != NULL) {
-        cache_store(ts, key, n, hash, found);
-    }
-    return found;
-}
-
-void
-rw_stacks_after_fork(void)
-{
-#ifdef Py_GIL_DISABLED
-    /* Another thread may have held the mutex at the fork: in the child, it never lets go. */
-    memset(&intern_mutex, 0, sizeof(intern_mutex));
 #endif
-}
 
 /* -- capture ----------------------------------------------------------------------------- */
-
-#define SMALL_DEPTH 64
 
 PyObject *
 rw_capture(int depth, PyObject *frame, RW_ThreadState *ts)
 {
     Py_ssize_t limit = depth < 1 ? 1 : depth;
+    if (ts == NULL) {
+        ts = rw_tls_state;
+    }
+#if RW_PY311
+    if (frame == NULL && limit <= SMALL_DEPTH) {
+        return capture_current(limit, ts);
+    }
+#endif
     rw_frame_key small[SMALL_DEPTH];
     rw_frame_key *key = small;
     if (limit > SMALL_DEPTH) {
@@ -662,7 +561,7 @@ rw_capture(int depth, PyObject *frame, RW_ThreadState *ts)
         }
     }
 #if RW_PY311
-    Py_ssize_t n = frame == NULL ? walk_current(limit, key)
+    Py_ssize_t n = frame == NULL ? walk_current(limit, key, NULL, NULL, NULL)
                                  : walk((PyFrameObject *)frame, limit, key);
 #else
     if (frame == NULL) {
@@ -670,7 +569,7 @@ rw_capture(int depth, PyObject *frame, RW_ThreadState *ts)
     }
     Py_ssize_t n = walk((PyFrameObject *)frame, limit, key);
 #endif
-    PyObject *stack = interned(key, n, ts != NULL ? ts : rw_tls_state);
+    PyObject *stack = rw_stack_interned(key, n, ts);
     if (key != small) {
         PyMem_Free(key);
     }
@@ -683,7 +582,7 @@ Py_ssize_t
 rw_innermost_frame(rw_frame_key *out)
 {
 #if RW_PY311
-    return walk_current(1, out);
+    return walk_current(1, out, NULL, NULL, NULL);
 #else
     return walk(PyEval_GetFrame(), 1, out);
 #endif

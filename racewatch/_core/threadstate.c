@@ -92,7 +92,8 @@ threadstate_traverse(RW_ThreadState *ts, visitproc visit, void *arg)
     for (int i = 0; i < RW_ATTR_SEEN; i++) {
         Py_VISIT(ts->attr_seen[i].ref);
     }
-    return rw_stack_cache_traverse(ts, visit, arg);
+    int rc = rw_stack_cache_traverse(ts, visit, arg);
+    return rc != 0 ? rc : rw_walk_memo_traverse(ts, visit, arg);
 }
 
 static int
@@ -107,6 +108,7 @@ threadstate_clear(RW_ThreadState *ts)
     Py_CLEAR(ts->sentinel_ref);
     Py_CLEAR(ts->last);
     rw_stack_cache_clear(ts);
+    rw_walk_memo_clear(ts);
     for (int i = 0; i < RW_LOC_CACHE; i++) {
         Py_CLEAR(ts->loc_cache[i]);
     }
@@ -126,6 +128,7 @@ threadstate_dealloc(RW_ThreadState *ts)
     }
     threadstate_clear(ts);
     rw_stack_cache_free(ts);
+    rw_walk_memo_free(ts);
     Py_TYPE(ts)->tp_free((PyObject *)ts);
 }
 
