@@ -159,6 +159,31 @@ loc_store(RW_Shadow *sh, PyObject *locs, PyObject *key, PyObject *v, Py_hash_t h
     return rc;
 }
 
+/* A location's Loc that nothing but ``locs`` and the ``held`` references of this access
+ * keep (no other key shares it, no thread's cache of Locs holds it): changed in place, it
+ * needs no new Loc, no store and no release of the old one.  GIL builds only: on
+ * free-threaded builds other threads read a Loc without the shadow's lock, so a stored Loc
+ * never changes there (and a reference count says little). */
+static inline int
+loc_exclusive(PyObject *v, Py_ssize_t held)
+{
+#ifdef Py_GIL_DISABLED
+    (void)v;
+    (void)held;
+    return 0;
+#else
+    return Py_IS_TYPE(v, &RW_LocType) && Py_REFCNT(v) == 1 + held;
+#endif
+}
+
+/* The references to ``v`` that a locked check holds: its own lookup's, and the fast
+ * path's when it found the same object (its caller holds that one). */
+static inline Py_ssize_t
+refs_held(const rw_prior_lookup *prior, PyObject *v)
+{
+    return 1 + (prior != NULL && prior->found > 0 && prior->v == v);
+}
+
 /* -- the rules ------------------------------------------------------------------------------ */
 
 static int
@@ -195,7 +220,10 @@ read_locked(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *key, Py_ha
         if (loc->w != NULL && !covered(loc->w, vc)) {
             rc = rw_batch_add(b, loc->w, key, 0, NULL, NULL);
         }
-        if (rc == 0) {
+        if (rc == 0 && loc_exclusive(v, refs_held(prior, v))) {
+            rc = rw_rs_add(&loc->r, cur, vc);   /* the same state rw_loc_with_read makes */
+        }
+        else if (rc == 0) {
             made = rw_loc_with_read(ts, loc, cur, vc);
             rc = made == NULL ? -1 : 0;
         }
@@ -307,7 +335,14 @@ check_write(RW_Shadow *sh, PyObject *d, PyObject *key, Py_hash_t hash, RW_Access
         rc = rw_rs_unordered(&sh->allr, vc, b, key, 0, NULL, NULL);
     }
     rw_batch_prior(b, first, prior);   /* before the store below lets go of ``v`` */
-    if (rc == 0 && (found > 0 || rw_tracking())) {
+    if (rc == 0 && found > 0 && loc_exclusive(v, refs_held(fast, v))) {
+        /* The write and no read since: what storing ``cur`` alone says. */
+        RW_Loc *loc = (RW_Loc *)v;
+        Py_XSETREF(loc->w, (RW_Access *)Py_NewRef(cur));
+        rw_rs_clear(&loc->r);
+        rc = rw_slotmap_set(&sh->wsum, cur, key, b);
+    }
+    else if (rc == 0 && (found > 0 || rw_tracking())) {
         /* (else: the memory budget is spent, no new key) */
         rc = loc_store(sh, locs, key, (PyObject *)cur, hash);
         if (rc == 0) {
