@@ -62,6 +62,8 @@ typedef struct {
     PyWeakReference ref;
     void *addr;              /* the object's address: its key in the table */
     PyObject *shadow;        /* RW_Shadow */
+    char published;          /* it is the table's entry for the object (changed under the
+                              * table's lock) */
 } RW_ObjRef;
 
 /* How many times every object was forgotten (stop, fork): an attribute a thread remembers

@@ -5,6 +5,11 @@
  * and its shadow are made before the table is touched, since making them may collect
  * garbage and so run other entries' callbacks).  Free-threaded builds: the table is split
  * by address into stripes, each under its own mutex.
+ *
+ * GIL builds find an object's entry without the table: an ObjRef is in the object's own
+ * list of weak references, next to its first one or two, and says whether it is the
+ * table's entry (``published``).  Free-threaded builds change that list under a lock of
+ * their own: they look in the table.
  */
 
 #include "object.h"
@@ -164,6 +169,7 @@ object_ref_make(PyObject *target, rw_stripe *s)
         }
         slot->addr = target;
         slot->ref = (RW_ObjRef *)Py_NewRef(ref);
+        ref->published = 1;
         s->used++;
         found = (RW_ObjRef *)Py_NewRef(ref);
     }
@@ -175,6 +181,28 @@ object_ref_make(PyObject *target, rw_stripe *s)
     return found;
 }
 
+#ifndef Py_GIL_DISABLED
+/* The table's entry for ``target`` read off its list of weak references (borrowed), or NULL
+ * when it has none there.  Not for a type that is not a heap type: from 3.12 a builtin
+ * type keeps its list elsewhere. */
+static inline RW_ObjRef *
+published_in_weaklist(PyObject *target)
+{
+    Py_ssize_t offset = Py_TYPE(target)->tp_weaklistoffset;   /* negative: managed (3.12+) */
+    if (offset == 0 || (PyType_Check(target)
+                        && !PyType_HasFeature((PyTypeObject *)target, Py_TPFLAGS_HEAPTYPE))) {
+        return NULL;
+    }
+    PyWeakReference *r = *(PyWeakReference **)((char *)target + offset);
+    for (; r != NULL; r = r->wr_next) {
+        if (Py_IS_TYPE(r, &RW_ObjRefType) && ((RW_ObjRef *)r)->published) {
+            return (RW_ObjRef *)r;
+        }
+    }
+    return NULL;
+}
+#endif
+
 /* The ObjRef of ``target`` (a new reference), holding the shadow of its attributes, made
  * on first use; NULL with no error set when it cannot be watched (not weakly
  * referenceable, the budget spent).  The lookup is kept apart from the making, which
@@ -182,6 +210,12 @@ object_ref_make(PyObject *target, rw_stripe *s)
 RW_ObjRef *
 rw_object_ref(PyObject *target)
 {
+#ifndef Py_GIL_DISABLED
+    RW_ObjRef *listed = published_in_weaklist(target);
+    if (listed != NULL) {
+        return (RW_ObjRef *)Py_NewRef(listed);
+    }
+#endif
     rw_stripe *s = stripe_of(target);
     RW_ObjRef *found = NULL;
     stripe_lock(s);
@@ -220,6 +254,7 @@ object_died(PyObject *Py_UNUSED(module), PyObject *arg)
     rw_objslot *slot = slot_find(s, ref->addr, 0);
     if (slot != NULL && slot->ref == ref) {
         dropped = slot->ref;
+        dropped->published = 0;
         slot->addr = TOMBSTONE;
         slot->ref = NULL;
         s->used--;
@@ -248,6 +283,11 @@ rw_forget_objects(int after_fork)
         Py_ssize_t cap = s->cap;
         s->slots = NULL;
         s->cap = s->used = s->filled = 0;
+        for (Py_ssize_t j = 0; j < cap; j++) {
+            if (slots[j].addr != NULL && slots[j].addr != TOMBSTONE) {
+                slots[j].ref->published = 0;
+            }
+        }
         stripe_unlock(s);
         for (Py_ssize_t j = 0; j < cap; j++) {
             if (slots[j].addr != NULL && slots[j].addr != TOMBSTONE) {
