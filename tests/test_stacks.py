@@ -14,11 +14,12 @@ except ImportError:
     compiled = None
 CORES = ["c", "python"] if hasattr(compiled, "SETTINGS") else ["python"]
 
-# One thread bumps a counter through bump() <- middle() <- from_a() many times, then, in a
-# new epoch (the unrelated lock's release ends the one before), once through the same two
-# lines but from_b().  Its last access is the one from_b() made.  The second thread waits
-# for that (through a bytearray, which racewatch does not watch: no happens-before) and
-# reads the counter: its race is with the from_b() access, and the report must say so.
+# One thread bumps a counter through bump() <- middle() <- from_a() many times (more than a
+# thread walks its frames before it remembers its walks), then, in a new epoch (the
+# unrelated lock's release ends the one before), once through the same two lines but
+# from_b().  Its last access is the one from_b() made.  The second thread waits for that
+# (through a bytearray, which racewatch does not watch: no happens-before) and reads the
+# counter: its race is with the from_b() access, and the report must say so.
 PROGRAM = textwrap.dedent("""\
     import threading
     import time
@@ -37,7 +38,7 @@ PROGRAM = textwrap.dedent("""\
 
 
     def from_a():
-        for _ in range(50):
+        for _ in range(400):
             middle()
             with other:
                 pass
@@ -73,7 +74,7 @@ def test_a_callee_reached_from_two_callers_shows_the_caller_it_ran_from(tmp_path
     program.write_text(PROGRAM)
     run = run_racewatch(tmp_path, program, env=clean_env(RACEWATCH_CORE=core))
     assert run.status == 66, run.stderr
-    assert run.stdout.strip() == "51"
+    assert run.stdout.strip() == "401"
     race = run.report["races"][0]
     previous = [f["function"] for f in race["previous"]["stack"]]
     current = [f["function"] for f in race["current"]["stack"]]

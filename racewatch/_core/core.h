@@ -313,8 +313,10 @@ typedef struct {
     char dead;
     /* The interned stacks this thread captured lately, by key (stacks.c), or NULL. */
     struct rw_stack_cache *stack_cache;
-    /* The walks of its frames this thread made lately (stacks.c), or NULL. */
+    /* The walks of its frames this thread made lately (stacks.c), or NULL; and how many
+     * it made before it kept them. */
     struct rw_walk_memo_table *walk_memo;
+    int walks;
     /* The locations this thread made last, to share with the next identical one. */
     struct RW_Loc *loc_cache[RW_LOC_CACHE];
     int loc_cache_next;

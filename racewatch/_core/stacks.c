@@ -378,6 +378,8 @@ walk_current(Py_ssize_t depth, rw_frame_key *out, rw_walked *seen, Py_ssize_t *n
  * that would examine frames of the same code, instruction offsets and globals gives the
  * same stack: checking that is a fraction of walking, hashing and looking the key up. */
 #define WALK_MEMO_SIZE 256   /* entries, direct-mapped (memo_slot): a power of two */
+#define WALK_MEMO_AFTER 256  /* walks a thread makes before it keeps them (a short-lived
+                              * thread's few would not pay for the table's 14 KB) */
 
 typedef struct {
     PyObject *stack;         /* a strong reference, or NULL for an empty entry */
@@ -488,9 +490,11 @@ memo_store(RW_ThreadState *ts, Py_ssize_t depth, unsigned long generation,
     if (ts == NULL || nseen <= 0) {
         return;
     }
-    if (ts->walk_memo == NULL
-            && (ts->walk_memo = PyMem_Calloc(1, sizeof(struct rw_walk_memo_table))) == NULL) {
-        return;
+    if (ts->walk_memo == NULL) {
+        if (++ts->walks < WALK_MEMO_AFTER
+                || (ts->walk_memo = PyMem_Calloc(1, sizeof(struct rw_walk_memo_table))) == NULL) {
+            return;
+        }
     }
     _PyInterpreterFrame *f = complete_from(current_iframe());
     if (f == NULL || (const void *)iframe_code(f) != seen[0].code) {
