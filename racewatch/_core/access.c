@@ -5,11 +5,16 @@
 
 /* -- Access -------------------------------------------------------------------------------- */
 
+static rw_freelist access_freelist;
+
 RW_Access *
 rw_access_new(RW_ThreadState *ts, PyObject *stack, PyObject *op, int write)
 {
     /* ``stack`` is a new reference, passed on to the record. */
-    RW_Access *rec = PyObject_New(RW_Access, &RW_AccessType);
+    RW_Access *rec = (RW_Access *)rw_freelist_pop(&access_freelist, &RW_AccessType);
+    if (rec == NULL) {
+        rec = PyObject_New(RW_Access, &RW_AccessType);
+    }
     if (rec == NULL) {
         Py_DECREF(stack);
         return NULL;
@@ -45,7 +50,9 @@ access_dealloc(RW_Access *rec)
     Py_XDECREF(rec->stack);
     Py_XDECREF(rec->op);
     Py_XDECREF(rec->locks);
-    Py_TYPE(rec)->tp_free((PyObject *)rec);
+    if (!rw_freelist_push(&access_freelist, (PyObject *)rec)) {
+        Py_TYPE(rec)->tp_free((PyObject *)rec);
+    }
 }
 
 static PyObject *

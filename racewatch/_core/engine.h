@@ -81,6 +81,47 @@
 #define RW_FT_END() }
 #endif
 
+/* Freed objects of one exact type (Access, Loc), kept for the next record: a new-epoch
+ * access makes one or two and lets one or two go.  GIL builds only (the GIL guards the
+ * list); free-threaded builds allocate each. */
+#define RW_FREELIST_SIZE 512
+
+typedef struct {
+    int n;
+    PyObject *items[RW_FREELIST_SIZE];
+} rw_freelist;
+
+/* An object of ``type`` from the list (refcount 1, its fields as it was freed), or NULL. */
+static inline PyObject *
+rw_freelist_pop(rw_freelist *fl, PyTypeObject *type)
+{
+#ifndef Py_GIL_DISABLED
+    if (fl->n > 0) {
+        return PyObject_Init(fl->items[--fl->n], type);
+    }
+#else
+    (void)fl;
+    (void)type;
+#endif
+    return NULL;
+}
+
+/* Keep ``op`` (being deallocated, its references released), or 0: free it as usual. */
+static inline int
+rw_freelist_push(rw_freelist *fl, PyObject *op)
+{
+#ifndef Py_GIL_DISABLED
+    if (fl->n < RW_FREELIST_SIZE) {
+        fl->items[fl->n++] = op;
+        return 1;
+    }
+#else
+    (void)fl;
+    (void)op;
+#endif
+    return 0;
+}
+
 /* A new reference to an object field of SETTINGS (None for NULL). */
 static inline PyObject *
 settings_field(PyObject **field)

@@ -5,10 +5,15 @@
 
 /* -- Loc and KeysLoc ----------------------------------------------------------------------- */
 
+static rw_freelist loc_freelist;   /* of plain Locs, not KeysLocs */
+
 static RW_Loc *
 loc_new(RW_Access *w, RW_Access *r)
 {
-    RW_Loc *loc = PyObject_New(RW_Loc, &RW_LocType);
+    RW_Loc *loc = (RW_Loc *)rw_freelist_pop(&loc_freelist, &RW_LocType);
+    if (loc == NULL) {
+        loc = PyObject_New(RW_Loc, &RW_LocType);
+    }
     if (loc == NULL) {
         return NULL;
     }
@@ -43,7 +48,9 @@ loc_dealloc(RW_Loc *loc)
 {
     Py_XDECREF(loc->w);
     rw_rs_clear(&loc->r);
-    Py_TYPE(loc)->tp_free((PyObject *)loc);
+    if (!Py_IS_TYPE(loc, &RW_LocType) || !rw_freelist_push(&loc_freelist, (PyObject *)loc)) {
+        Py_TYPE(loc)->tp_free((PyObject *)loc);
+    }
 }
 
 static PyObject *
