@@ -31,6 +31,11 @@ rw_shadow_new(PyObject *kind, PyObject *created_at, PyObject *name)
 {
     int kind_id = -1;
     for (int i = 0; i < RW_KIND_COUNT && kind_id < 0; i++) {
+        if (kind == rw_kind_names[i]) {   /* the core's own callers pass the name itself */
+            kind_id = i;
+        }
+    }
+    for (int i = 0; i < RW_KIND_COUNT && kind_id < 0; i++) {
         int eq = PyUnicode_Compare(kind, rw_kind_names[i]);
         if (eq == -1 && PyErr_Occurred()) {
             return NULL;
