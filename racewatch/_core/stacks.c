@@ -70,11 +70,7 @@ ptr_hash(const void *p)
 static inline const rw_own_set *
 own_set_load(void)
 {
-#if defined(Py_GIL_DISABLED) && !defined(_MSC_VER)
-    return __atomic_load_n(&own_set, __ATOMIC_ACQUIRE);
-#else
-    return own_set;
-#endif
+    return RW_LOAD_ACQUIRE(&own_set);
 }
 
 static inline int
@@ -188,11 +184,7 @@ static int n_end_codes = 0;
 static inline int
 is_end_code(const void *code)
 {
-#if defined(Py_GIL_DISABLED) && !defined(_MSC_VER)
-    int n = __atomic_load_n(&n_end_codes, __ATOMIC_ACQUIRE);   /* its entries are whole */
-#else
-    int n = n_end_codes;
-#endif
+    int n = RW_LOAD_ACQUIRE(&n_end_codes);   /* its entries are whole */
     for (int i = 0; i < n; i++) {
         if (end_codes[i] == code) {
             return 1;
@@ -227,7 +219,6 @@ rw_mod_end_stacks_at_code(PyObject *Py_UNUSED(module), PyObject *code)
 /* -- walking the frames ------------------------------------------------------------------ */
 
 #define SMALL_DEPTH 64   /* frames kept on the C stack while walking */
-
 
 /* What walk_current() read of one frame it examined: a walk over frames with the same
  * code, instruction offset and globals, in the same order, gives the same stack. */
@@ -313,7 +304,6 @@ current_iframe(void)
     return tstate->cframe->current_frame;
 #endif
 }
-
 
 /* walk() from the calling thread's innermost frame, read off the interpreter's frames:
  * the same (code, lasti) pairs as PyFrame_GetCode and PyFrame_GetLasti give for the frame
@@ -451,56 +441,44 @@ memo_slot(struct rw_walk_memo_table *c, _PyInterpreterFrame *f)
     return &c->e[(h ^ (h >> 7)) & (WALK_MEMO_SIZE - 1)];
 }
 
-/* A new reference to the stack a walk of ``depth`` from the current frame gives, when the
- * thread made the same walk lately; else NULL (no error). */
-static PyObject *
-memo_find(RW_ThreadState *ts, Py_ssize_t depth, unsigned long generation)
+/* Whether the walk ``m`` remembers, of ``depth`` at ``generation``, is the one from ``f``:
+ * the same frames (complete ones: the walk skips the others), then its end. */
+static int
+memo_holds(const rw_walk_memo *m, _PyInterpreterFrame *f, Py_ssize_t depth,
+           unsigned long generation)
 {
-    if (ts == NULL || ts->walk_memo == NULL) {
-        return NULL;
-    }
-    _PyInterpreterFrame *f = complete_from(current_iframe());
-    if (f == NULL) {
-        return NULL;
-    }
-    const rw_walk_memo *m = memo_slot(ts->walk_memo, f);
     if (m->stack == NULL || m->depth != depth || m->generation != generation) {
-        return NULL;
+        return 0;
     }
     for (Py_ssize_t i = 0; i < m->nseen; i++) {
         if (f == NULL || (const void *)iframe_code(f) != m->seen[i].code
                 || (const void *)f->f_globals != m->seen[i].globals
                 || _PyInterpreterFrame_LASTI(f) != m->seen[i].lasti) {
-            return NULL;
+            return 0;
         }
         f = complete_from(f->previous);
     }
-    if (m->at_end && f != NULL) {
-        return NULL;
-    }
-    return Py_NewRef(m->stack);
+    return !m->at_end || f == NULL;
 }
 
-/* Remember the walk of ``depth`` that examined ``seen`` and gave ``stack``; on a memory
- * error, it is not. */
+/* Remember in ``m`` (the entry for the walk's first frame ``first``, or NULL when the
+ * thread keeps no walks yet) the walk of ``depth`` that examined ``seen`` and gave
+ * ``stack``; on a memory error, it is not. */
 static void
-memo_store(RW_ThreadState *ts, Py_ssize_t depth, unsigned long generation,
-           const rw_walked *seen, Py_ssize_t nseen, char at_end, PyObject *stack)
+memo_store(RW_ThreadState *ts, rw_walk_memo *m, _PyInterpreterFrame *first, Py_ssize_t depth,
+           unsigned long generation, const rw_walked *seen, Py_ssize_t nseen, char at_end,
+           PyObject *stack)
 {
     if (ts == NULL || nseen <= 0) {
         return;
     }
-    if (ts->walk_memo == NULL) {
+    if (m == NULL) {
         if (++ts->walks < WALK_MEMO_AFTER
                 || (ts->walk_memo = PyMem_Calloc(1, sizeof(struct rw_walk_memo_table))) == NULL) {
             return;
         }
+        m = memo_slot(ts->walk_memo, first);
     }
-    _PyInterpreterFrame *f = complete_from(current_iframe());
-    if (f == NULL || (const void *)iframe_code(f) != seen[0].code) {
-        return;   /* (not the frames walked: never so, the walk's own thread is here) */
-    }
-    rw_walk_memo *m = memo_slot(ts->walk_memo, f);
     if (m->cap < nseen) {
         rw_walked *grown = PyMem_Malloc((size_t)nseen * sizeof(rw_walked));
         if (grown == NULL) {
@@ -520,23 +498,27 @@ memo_store(RW_ThreadState *ts, Py_ssize_t depth, unsigned long generation,
     Py_XDECREF(old);   /* as in cache_store: after the entry is whole */
 }
 
-/* capture() of the current thread's frames, through the thread's memory of its walks. */
+/* capture() of the current thread's frames, through the thread's memory of its walks.  The
+ * first frame and its entry are found once: the frames under the capture stay as they are
+ * while it runs (the table, once made, lives as long as the thread's state). */
 static PyObject *
 capture_current(Py_ssize_t depth, RW_ThreadState *ts)
 {
     unsigned long generation = walk_generation_now();   /* read before the walk */
-    PyObject *stack = memo_find(ts, depth, generation);
-    if (stack != NULL) {
-        return stack;
+    _PyInterpreterFrame *first = complete_from(current_iframe());
+    rw_walk_memo *m = ts != NULL && ts->walk_memo != NULL && first != NULL
+                      ? memo_slot(ts->walk_memo, first) : NULL;
+    if (m != NULL && memo_holds(m, first, depth, generation)) {
+        return Py_NewRef(m->stack);
     }
     rw_frame_key key[SMALL_DEPTH];
     rw_walked seen[WALKED_MAX];
     Py_ssize_t nseen;
     char at_end;
     Py_ssize_t n = walk_current(depth, key, seen, &nseen, &at_end);
-    stack = rw_stack_interned(key, n, ts);
-    if (stack != NULL) {
-        memo_store(ts, depth, generation, seen, nseen, at_end, stack);
+    PyObject *stack = rw_stack_interned(key, n, ts);
+    if (stack != NULL && first != NULL) {
+        memo_store(ts, m, first, depth, generation, seen, nseen, at_end, stack);
     }
     return stack;
 }
