@@ -10,6 +10,7 @@
 #include "tracked.h"
 
 static PyObject *str_at_fork_reinit, *kind_acquire, *kind_release, *empty_tuple;
+static PyObject *false_tuple;   /* (False,): acquire(False) */
 
 /* -- the real locks' own methods, called directly ----------------------------------------- */
 
@@ -64,8 +65,9 @@ real_call(const real_lock *real, int which, PyObject *lock, PyObject *const *arg
         }
         break;
     case METH_VARARGS | METH_KEYWORDS:
-        if (nargs == 0 && !kw) {
-            return ((PyCFunctionWithKeywords)(void (*)(void))m->meth)(lock, empty_tuple, NULL);
+        if ((nargs == 0 || (nargs == 1 && args[0] == Py_False)) && !kw) {
+            return ((PyCFunctionWithKeywords)(void (*)(void))m->meth)(
+                lock, nargs == 0 ? empty_tuple : false_tuple, NULL);
         }
         break;
     case METH_FASTCALL:
@@ -107,6 +109,13 @@ typedef struct {
     const real_lock *real;   /* the real lock's type and methods */
     Py_ssize_t depth;    /* RLock: the owner's acquires, changed by the owner only */
     PyObject *weakreflist;
+#ifndef Py_GIL_DISABLED
+    PyThread_type_lock gate;   /* see wait_turn */
+    int waiters;
+    char signaled;
+    char held;           /* Lock: taken through these methods, not yet released */
+    int real_waiters;    /* threads in a real acquire that can block (without the GIL) */
+#endif
 } RW_Lock;
 
 static PyTypeObject RW_LockBaseType, RW_RLockBaseType;
@@ -208,14 +217,136 @@ lock_bind(RW_Lock *self, PyObject *const *args, Py_ssize_t nargs)
     Py_RETURN_NONE;
 }
 
-/* acquire(blocking=True, timeout=-1): the real lock's, with the same arguments. */
+#ifndef Py_GIL_DISABLED
+/* The real lock's acquire(False). */
+static PyObject *
+real_try(RW_Lock *self)
+{
+    PyObject *no[1] = {Py_False};
+    return real_call(self->real, M_ACQUIRE, self->lock, no, 1, NULL);
+}
+
+/* sys.getswitchinterval() in nanoseconds, or 5 ms when it cannot be read. */
+static long long
+switch_interval_ns(void)
+{
+    PyObject *get = PySys_GetObject("getswitchinterval");   /* borrowed */
+    PyObject *seconds = get != NULL ? PyObject_CallNoArgs(get) : NULL;
+    double s = seconds != NULL ? PyFloat_AsDouble(seconds) : -1.0;
+    Py_XDECREF(seconds);
+    if (s < 0) {
+        PyErr_Clear();
+        return 5000000;
+    }
+    return (long long)(s * 1e9);
+}
+
+/* A blocking acquire() without a timeout (the one ``with lock:`` makes), GIL builds.
+ *
+ * The real lock's blocking acquire takes the lock the moment it is released, before its
+ * thread has the GIL back; the thread that released it, still running, finds it taken at
+ * its next acquire and must give the GIL up: from then on every acquire is a hand-off
+ * between threads, two context switches each (a lock convoy), and racewatch, which makes
+ * every critical section longer, makes one far more likely than plain Python.  So a
+ * waiter first waits for a release with the GIL released, and takes the lock only once it
+ * has the GIL back, trying again after each release for up to one switch interval; then
+ * it waits as the real lock does.  No thread waits longer than a switch interval more
+ * than it would with the real lock, and none holds the lock while it waits for the GIL.
+ *
+ * ``gate`` is a lock held while nobody signals: a release signals it once (``signaled``)
+ * while a thread waits; the woken waiter consumes the signal.  All but the wait itself
+ * run with the GIL held. */
+static PyObject *
+wait_turn(RW_Lock *self)
+{
+    if (!(is_rlock(self) ? self->depth > 0 : self->held) && self->real_waiters == 0) {
+        /* Nobody holds it, and nobody can take it without the GIL: the real acquire
+         * without arguments (the cheapest call) takes it at once. */
+        return real_call(self->real, M_ACQUIRE, self->lock, NULL, 0, NULL);
+    }
+    PyObject *ok = real_try(self);
+    if (ok != Py_False) {
+        return ok;
+    }
+    Py_DECREF(ok);
+    if (self->gate == NULL) {
+        PyThread_type_lock gate = PyThread_allocate_lock();
+        if (gate == NULL) {
+            return PyErr_NoMemory();
+        }
+        PyThread_acquire_lock(gate, NOWAIT_LOCK);
+        self->gate = gate;
+        self->signaled = 0;
+    }
+    long long give_up = rw_monotonic_ns() + switch_interval_ns();
+    self->waiters++;
+    for (;;) {
+        long long left = give_up - rw_monotonic_ns();
+        if (left <= 0) {
+            self->waiters--;
+            self->real_waiters++;
+            ok = real_call(self->real, M_ACQUIRE, self->lock, NULL, 0, NULL);
+            self->real_waiters--;
+            return ok;
+        }
+        PyThread_type_lock gate = self->gate;
+        PyLockStatus r;
+        Py_BEGIN_ALLOW_THREADS
+        r = PyThread_acquire_lock_timed(gate, (PY_TIMEOUT_T)(left / 1000 + 1), 1);
+        Py_END_ALLOW_THREADS
+        if (r == PY_LOCK_ACQUIRED) {
+            self->signaled = 0;
+        }
+        else if (r == PY_LOCK_INTR && Py_MakePendingCalls() < 0) {
+            self->waiters--;
+            return NULL;
+        }
+        ok = real_try(self);
+        if (ok != Py_False) {
+            self->waiters--;
+            return ok;
+        }
+        Py_DECREF(ok);
+    }
+}
+
+/* After a real release: the next waiter's turn to try (wait_turn). */
+static inline void
+signal_turn(RW_Lock *self)
+{
+    if (self->waiters > 0 && !self->signaled) {
+        self->signaled = 1;
+        PyThread_release_lock(self->gate);
+    }
+}
+#endif
+
+/* acquire(blocking=True, timeout=-1): the real lock's, with the same arguments (on GIL
+ * builds, a blocking one without a timeout waits its turn: wait_turn). */
 static PyObject *
 lock_acquire(RW_Lock *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
     if (lock_check(self) < 0) {
         return NULL;
     }
+#ifndef Py_GIL_DISABLED
+    int forever = (nargs == 0 || (nargs == 1 && args[0] == Py_True))
+                  && (kwnames == NULL || PyTuple_GET_SIZE(kwnames) == 0);
+    PyObject *ok;
+    if (forever) {
+        ok = wait_turn(self);
+    }
+    else {
+        self->real_waiters++;
+        ok = real_call(self->real, M_ACQUIRE, self->lock, args, nargs, kwnames);
+        self->real_waiters--;
+    }
+    if (ok == Py_True && !is_rlock(self)) {
+        self->held = 1;
+    }
+#else
     PyObject *ok = real_call(self->real, M_ACQUIRE, self->lock, args, nargs, kwnames);
+#endif
     if (ok == NULL) {
         return NULL;
     }
@@ -265,7 +396,14 @@ lock_release(RW_Lock *self, PyObject *Py_UNUSED(ignored))
             return NULL;
         }
     }
-    return real_call(self->real, M_RELEASE, self->lock, NULL, 0, NULL);
+    PyObject *done = real_call(self->real, M_RELEASE, self->lock, NULL, 0, NULL);
+#ifndef Py_GIL_DISABLED
+    if (done != NULL) {
+        self->held = 0;
+        signal_turn(self);
+    }
+#endif
+    return done;
 }
 
 static PyObject *
@@ -301,6 +439,12 @@ lock_at_fork_reinit(RW_Lock *self, PyObject *Py_UNUSED(ignored))
     }
     Py_SETREF(self->sync, sync);
     self->depth = 0;
+#ifndef Py_GIL_DISABLED
+    self->gate = NULL;   /* the parent's, left as it is (as _at_fork_reinit leaves its lock) */
+    self->waiters = 0;
+    self->held = 0;
+    self->real_waiters = 0;
+#endif
     Py_RETURN_NONE;
 }
 
@@ -364,7 +508,13 @@ rlock_acquire_restore(RW_Lock *self, PyObject *saved)
     if (lock_check(self) < 0 || !PyArg_ParseTuple(saved, "On:_acquire_restore", &state, &depth)) {
         return NULL;
     }
+#ifndef Py_GIL_DISABLED
+    self->real_waiters++;
+#endif
     PyObject *done = real_call(self->real, M_ACQUIRE_RESTORE, self->lock, &state, 1, NULL);
+#ifndef Py_GIL_DISABLED
+    self->real_waiters--;
+#endif
     if (done == NULL) {
         return NULL;
     }
@@ -406,6 +556,11 @@ lockbase_dealloc(RW_Lock *self)
         PyObject_ClearWeakRefs((PyObject *)self);
     }
     lockbase_clear(self);
+#ifndef Py_GIL_DISABLED
+    if (self->gate != NULL) {
+        PyThread_free_lock(self->gate);
+    }
+#endif
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -556,10 +711,11 @@ rw_locks_ready(PyObject *module)
             return -1;
         }
         empty_tuple = PyTuple_New(0);
+        false_tuple = PyTuple_Pack(1, Py_False);
         PyObject *thread = PyImport_ImportModule("_thread");
         PyObject *lock_type = thread != NULL ? PyObject_GetAttrString(thread, "LockType") : NULL;
         PyObject *rlock_type = thread != NULL ? PyObject_GetAttrString(thread, "RLock") : NULL;
-        int loaded = empty_tuple != NULL && lock_type != NULL && rlock_type != NULL
+        int loaded = empty_tuple != NULL && false_tuple != NULL && lock_type != NULL && rlock_type != NULL
                      && PyType_Check(lock_type) && PyType_Check(rlock_type)
                      && real_lock_load(&real_locks[0], lock_type) == 0
                      && real_lock_load(&real_locks[1], rlock_type) == 0;
