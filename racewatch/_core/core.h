@@ -277,6 +277,18 @@ struct rw_walk_memo_table;
 #define RW_LOC_CACHE 4
 #define RW_ATTR_SEEN 64
 
+/* A read of the lock a thread released last, made while its epoch is pending (object.c,
+ * rw_read_pending_lock; objects.py says it in Python): the read ``obj.name`` that gave
+ * the lock, its stack, the locks held and when.  ``target`` NULL: none. */
+typedef struct {
+    PyObject *target;
+    PyObject *name;
+    PyObject *value;
+    PyObject *stack;
+    PyObject *held;
+    long long time;
+} rw_deferred_read;
+
 /* An attribute this thread accessed in its current epoch (objects.py, ``attr_seen``). */
 typedef struct {
     PyObject *target;        /* compared by address: ``ref`` says whether it is still alive */
@@ -304,6 +316,10 @@ typedef struct {
      * SyncVar, compared by address only (never read: it may be gone). */
     char pending;
     const void *pending_sv;
+    /* A read of that lock while pending, to record again in the next epoch if this one
+     * ends (and dropped if the thread takes the lock back); ``replaying`` while it is. */
+    rw_deferred_read deferred;
+    const rw_deferred_read *replay;
     PyObject *sentinel_ref;
     PyObject *weakreflist;
     long long accesses;      /* written by its thread only, read by others: RW_LOAD */
@@ -627,6 +643,9 @@ int rw_acquire(RW_SyncVar *sv, RW_ThreadState *ts, PyObject *kind);
 int rw_acquire_lock(RW_SyncVar *sv, RW_ThreadState *ts, PyObject *kind);
 /* Start the epoch a lock's release ended, if it has not started yet: 0, or -1. */
 int rw_settle_pending(RW_ThreadState *ts);
+int rw_replay_deferred(RW_ThreadState *ts);
+void rw_drop_deferred(RW_ThreadState *ts);
+int rw_is_lock_of(PyObject *v, const void *sv);
 int rw_hold(RW_ThreadState *ts, PyObject *info, PyObject *alone);
 int rw_unhold(RW_ThreadState *ts, PyObject *info);
 int rw_sync_ready(PyObject *module);

@@ -623,6 +623,14 @@ static PyTypeObject RW_RLockBaseType = {
     LOCK_TYPE_FIELDS,
 };
 
+/* Whether ``v`` is a tracked lock whose SyncVar is ``sv`` (compared by address). */
+int
+rw_is_lock_of(PyObject *v, const void *sv)
+{
+    return (PyObject_TypeCheck(v, &RW_LockBaseType) || PyObject_TypeCheck(v, &RW_RLockBaseType))
+           && (const void *)((RW_Lock *)v)->sync == sv;
+}
+
 /* -- patches/context.py ------------------------------------------------------------------ */
 
 static PyObject *

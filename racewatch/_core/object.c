@@ -290,6 +290,9 @@ from_instrumented_code(PyObject *name, RW_ThreadState **pts)
     return rw_instrumented_by(*pts, PyEval_GetGlobals());
 }
 
+static int read_pending_lock(RW_ThreadState *ts, PyObject *obj, PyObject *name,
+                             PyObject *value);
+
 PyObject *
 rw_obj_getattro(PyObject *obj, PyObject *name)
 {
@@ -311,12 +314,94 @@ rw_obj_getattro(PyObject *obj, PyObject *name)
         rw_err_restore(exc);
         return NULL;
     }
+    if (ts != NULL && ts->pending && !ts->busy && !ts->ignoring
+            && rw_is_lock_of(value, ts->pending_sv)) {
+        if (read_pending_lock(ts, obj, name, value) < 0) {
+            Py_DECREF(value);
+            return NULL;
+        }
+        return value;
+    }
     int seen = seen_again(ts, obj, name, 0);
     if (seen < 0 || (seen == 0 && after_get(ts, obj, name, value) < 0)) {
         Py_DECREF(value);
         return NULL;
     }
     return value;
+}
+
+/* -- the read of the lock a thread released last (objects.py, read_pending_lock) --------- *
+ * ``with self.lock:`` reads ``self.lock`` before it takes the lock: in a loop, after the
+ * release that left the thread's epoch pending (sync.c, rw_settle_pending).  Checked as
+ * an ordinary read, it would end that epoch, and every access of the round after it would
+ * start anew, although the thread then takes the same lock back and nobody joined the
+ * epoch.  So the read is checked in the pending epoch, and remembered, with its stack,
+ * the locks held and its time: if the thread takes the lock back with nobody having taken
+ * it meanwhile, the epoch goes on and the read was made in it (rw_drop_deferred); if the
+ * epoch ends instead (at the thread's next access, publication or join), the read is
+ * recorded again in the next one, as it was (rw_replay_deferred), before anything else:
+ * a write that another thread made after taking the lock, and so after joining the
+ * pending epoch, is then unordered with it, as it is with the read. */
+
+static int
+read_pending_lock(RW_ThreadState *ts, PyObject *obj, PyObject *name, PyObject *value)
+{
+    if (ts->deferred.target != NULL && rw_settle_pending(ts) < 0) {
+        return -1;   /* (a second one: the first is recorded in the next epoch) */
+    }
+    int pending = ts->pending;
+    const void *sv = ts->pending_sv;
+    long long clock = ts->clock;
+    ts->pending = 0;
+    int seen = seen_again(ts, obj, name, 0);
+    int rc = seen < 0 ? -1 : seen ? 0 : after_get(ts, obj, name, value);
+    if (rc < 0 || !pending || ts->pending || ts->pending_sv != sv || ts->clock != clock) {
+        return rc;   /* (the check itself published: nothing is pending any more) */
+    }
+    PyObject *stack = rw_capture(rw_settings->stack_depth, NULL, ts);
+    ts->pending = 1;
+    if (stack == NULL) {
+        return -1;
+    }
+    ts->deferred.target = Py_NewRef(obj);
+    ts->deferred.name = Py_NewRef(name);
+    ts->deferred.value = Py_NewRef(value);
+    ts->deferred.stack = stack;
+    ts->deferred.held = Py_NewRef(ts->held);
+    ts->deferred.time = rw_monotonic_ns();
+    return 0;
+}
+
+void
+rw_drop_deferred(RW_ThreadState *ts)
+{
+    Py_CLEAR(ts->deferred.target);
+    Py_CLEAR(ts->deferred.name);
+    Py_CLEAR(ts->deferred.value);
+    Py_CLEAR(ts->deferred.stack);
+    Py_CLEAR(ts->deferred.held);
+}
+
+/* The deferred read, in the epoch that has just begun (rw_settle_pending). */
+int
+rw_replay_deferred(RW_ThreadState *ts)
+{
+    rw_deferred_read d = ts->deferred;
+    memset(&ts->deferred, 0, sizeof(ts->deferred));
+    int rc = 0;
+    if (!ts->busy && !ts->ignoring) {
+        Py_INCREF(ts);
+        ts->replay = &d;
+        rc = after_get(NULL, d.target, d.name, d.value);
+        ts->replay = NULL;
+        Py_DECREF(ts);
+    }
+    Py_DECREF(d.target);
+    Py_DECREF(d.name);
+    Py_DECREF(d.value);
+    Py_DECREF(d.stack);
+    Py_DECREF(d.held);
+    return rc;
 }
 
 static int

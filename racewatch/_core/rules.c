@@ -8,6 +8,15 @@
 static RW_Access *
 make_access(RW_ThreadState *ts, PyObject *op, int write)
 {
+    if (ts->replay != NULL) {
+        /* A deferred read, recorded now: its own stack, locks and time (object.c). */
+        RW_Access *rec = rw_access_new(ts, Py_NewRef(ts->replay->stack), op, write);
+        if (rec != NULL) {
+            Py_SETREF(rec->locks, Py_NewRef(ts->replay->held));
+            rec->time = ts->replay->time;
+        }
+        return rec;
+    }
     PyObject *stack = rw_capture(rw_settings->stack_depth, NULL, ts);
     if (stack == NULL) {
         return NULL;

@@ -140,7 +140,18 @@ rw_settle_pending(RW_ThreadState *ts)
     }
     ts->pending = 0;
     ts->pending_sv = NULL;
-    return tick(ts);
+    if (tick(ts) < 0) {
+        return -1;
+    }
+    return ts->deferred.target != NULL ? rw_replay_deferred(ts) : 0;
+}
+
+/* Before a join into the thread's clock: a deferred read is recorded in the next epoch
+ * with the clock it was made with (what the thread learns by the join came after it). */
+static inline int
+settle_before_join(RW_ThreadState *ts)
+{
+    return ts->deferred.target != NULL ? rw_settle_pending(ts) : 0;
 }
 
 /* target := target ⊔ source, in place (target is the calling thread's own clock). */
@@ -382,7 +393,7 @@ releaser_epoch_known(PyObject *state, RW_ThreadState *ts)
 int
 rw_acquire(RW_SyncVar *sv, RW_ThreadState *ts, PyObject *kind)
 {
-    if (note(ts, kind, sv->label, dir_acquire, NULL) < 0) {
+    if (settle_before_join(ts) < 0 || note(ts, kind, sv->label, dir_acquire, NULL) < 0) {
         return -1;
     }
     PyObject *state;
@@ -415,6 +426,7 @@ rw_acquire_lock(RW_SyncVar *sv, RW_ThreadState *ts, PyObject *kind)
         if (same) {
             ts->pending = 0;
             ts->pending_sv = NULL;
+            rw_drop_deferred(ts);   /* made in this epoch, which goes on */
         }
     }
     return rw_acquire(sv, ts, kind);
@@ -583,7 +595,7 @@ mod_acquire_clock(PyObject *Py_UNUSED(self), PyObject *const *args, Py_ssize_t n
 {
     RW_ThreadState *ts;
     if (parse_common(nargs, 4, 4, "acquire_clock") < 0 || (ts = as_state(args[0])) == NULL
-            || note(ts, args[2], args[3], dir_acquire, NULL) < 0) {
+            || settle_before_join(ts) < 0 || note(ts, args[2], args[3], dir_acquire, NULL) < 0) {
         return NULL;
     }
     RW_RETURN_NONE_IF_OK(args[1] == Py_None ? 0 : join_into(ts->vc, args[1]));

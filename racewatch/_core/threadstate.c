@@ -92,6 +92,10 @@ threadstate_traverse(RW_ThreadState *ts, visitproc visit, void *arg)
     for (int i = 0; i < RW_ATTR_SEEN; i++) {
         Py_VISIT(ts->attr_seen[i].ref);
     }
+    Py_VISIT(ts->deferred.target);
+    Py_VISIT(ts->deferred.value);
+    Py_VISIT(ts->deferred.stack);
+    Py_VISIT(ts->deferred.held);
     int rc = rw_stack_cache_traverse(ts, visit, arg);
     return rc != 0 ? rc : rw_walk_memo_traverse(ts, visit, arg);
 }
@@ -116,6 +120,7 @@ threadstate_clear(RW_ThreadState *ts)
         Py_CLEAR(ts->attr_seen[i].name);
         Py_CLEAR(ts->attr_seen[i].ref);
     }
+    rw_drop_deferred(ts);
     return 0;
 }
 

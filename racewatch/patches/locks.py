@@ -36,7 +36,7 @@ import sys
 import threading
 from types import FunctionType
 
-from ..runtime import stacks
+from ..runtime import objects, stacks
 from ..runtime.core import COMPILED
 from ..runtime.settings import SETTINGS
 from ..runtime.sync import LockInfo, SyncVar, acquire_lock, hold, release_store, unhold
@@ -367,6 +367,9 @@ class TrackedRLock(_RLockMethods, metaclass=_PassesFor):
     def __getattr__(self, name):
         # _recursion_count (3.12+), locked (3.14+) and whatever else the C RLock offers.
         return getattr(self._lock, name)
+
+
+objects.LOCK_TYPES.update((TrackedLock, TrackedRLock))
 
 
 _passes_for(TrackedLock, _thread.LockType)

@@ -34,10 +34,11 @@ from __future__ import annotations
 
 import _thread
 import sys
+import time
 import types
 import weakref
 
-from . import module_globals, shadow, stacks, unset
+from . import module_globals, shadow, stacks, threads, unset
 from .core import COMPILED
 from .settings import SETTINGS, WATCH_ATTR
 from .shadow import REGISTRY, Shadow
@@ -63,6 +64,10 @@ _hooked: weakref.WeakSet = weakref.WeakSet()
 # id(obj) -> (weak reference to obj, its Shadow)
 _shadows: dict[int, tuple] = {}
 _lock = _thread.RLock()  # re-entrant: a weakref callback may run while it is held
+# The tracked lock classes (patches/locks.py adds them): a read that gives one may be
+# the read of the lock its thread released last (read_pending_lock).
+LOCK_TYPES: set = set()
+_monotonic_ns = time.monotonic_ns
 
 
 def track_class(cls):
@@ -159,7 +164,9 @@ def _hook(cls: type) -> None:
                 _after_get(self, name, _MISSING)
             stacks.hide_own_frames(exc)
             raise
-        if _from_instrumented_code(name, _getframe(1)) and not _seen_again(self, name, False):
+        if _from_instrumented_code(name, _getframe(1)) and not (
+                type(value) in LOCK_TYPES and read_pending_lock(self, name, value)) \
+                and not _seen_again(self, name, False):
             _after_get(self, name, value)
         return value
 
@@ -281,6 +288,62 @@ def _after_get(obj, name: str, value) -> None:
             _check(_owner(tp, name), name, "getattr", False, found_unset)
             return
     _check(obj, name, "getattr", False, found_unset)
+
+
+def read_pending_lock(obj, name: str, value) -> bool:
+    """``obj.name`` gave ``value``, a tracked lock: when it is the lock this thread released
+    last, while its epoch is pending, the read is checked in that epoch and remembered (True);
+    else it is an ordinary read (False).
+
+    ``with self.lock:`` reads ``self.lock`` before it takes the lock: in a loop, after the
+    release that left the thread's epoch pending (sync.release_store).  Checked as an
+    ordinary read, it would end that epoch, and every access of the round after it would
+    start anew, although the thread then takes the same lock back and nobody joined the
+    epoch.  So the read is checked in the pending epoch, and remembered with its stack, the
+    locks held and its time: if the thread takes the lock back with nobody having taken it
+    meanwhile, the epoch goes on and the read was made in it (sync.acquire_lock forgets
+    it); if the epoch ends instead (at the thread's next access, publication or join), the
+    read is recorded again in the next one, as it was (``replay_deferred``), before
+    anything else: a write that another thread made after taking the lock, and so after
+    joining the pending epoch, is then unordered with it, as it is with the read.  The
+    compiled core does the same (object.c, read_pending_lock).
+    """
+    ts = _current()
+    if not ts.pending or ts.busy or ts.ignoring or value._sync is not ts.pending_sv:
+        return False
+    if ts.deferred is not None:
+        ts.settle()  # a second one: the first is recorded in the next epoch
+        return False
+    sv, clock = ts.pending_sv, ts.clock
+    ts.pending = False
+    try:
+        if not _seen_again(obj, name, False):
+            _after_get(obj, name, value)
+    finally:
+        # (the check itself published, if not: nothing is pending any more)
+        still = not ts.pending and ts.pending_sv is sv and ts.clock == clock
+        if still:
+            ts.pending = True
+    if still:
+        ts.deferred = (obj, name, value, stacks.capture(SETTINGS.stack_depth), ts.held,
+                       _monotonic_ns())
+    return True
+
+
+def replay_deferred(ts) -> None:
+    """The deferred read of ``ts``, in the epoch that has just begun (ThreadState.settle)."""
+    obj, name, value, stack, held, when = ts.deferred
+    ts.deferred = None
+    if ts.busy or ts.ignoring:
+        return
+    ts.replay = (stack, held, when)
+    try:
+        _after_get(obj, name, value)
+    finally:
+        ts.replay = None
+
+
+threads.replay_deferred = replay_deferred
 
 
 def _after_set(obj, name, op: str) -> None:

@@ -209,6 +209,13 @@ def _kind_of(d) -> str:
 
 
 def _make_access(ts: ThreadState, op: str, write: bool) -> Access:
+    replay = ts.replay
+    if replay is not None:
+        # A deferred read, recorded now: its own stack, locks and time (objects.py).
+        rec = Access(ts, replay[0], op, write)
+        rec.locks = replay[1]
+        rec.time = replay[2]
+        return rec
     stack = _capture(SETTINGS.stack_depth)
     last = ts.last
     if (last is not None and last.clock == ts.clock and last.stack is stack

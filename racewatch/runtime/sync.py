@@ -98,6 +98,8 @@ def release_join(sv: SyncVar, ts: ThreadState, kind: str = "release") -> None:
 
 def acquire(sv: SyncVar, ts: ThreadState, kind: str = "acquire") -> None:
     """``ts`` is ordered after every release published in ``sv``."""
+    if ts.deferred is not None:
+        ts.settle()  # before the join (objects.read_pending_lock)
     note(ts, kind, sv.label, ACQUIRE)
     state = sv.state
     if state is not None and not _releaser_epoch_known(state, ts):
@@ -113,6 +115,7 @@ def acquire_lock(sv: SyncVar, ts: ThreadState, kind: str = "acquire") -> None:
         if state is not None and state[1] is ts and entry(state[0], ts.slot) == ts.clock:
             ts.pending = False
             ts.pending_sv = None
+            ts.deferred = None  # made in this epoch, which goes on
     acquire(sv, ts, kind)
 
 
@@ -158,6 +161,8 @@ def snapshot(ts: ThreadState, kind: str, label: str) -> VectorClock:
 
 def acquire_clock(ts: ThreadState, clock: VectorClock | None, kind: str, label: str) -> None:
     """``ts`` is ordered after the hand-over ``clock`` (from ``snapshot``)."""
+    if ts.deferred is not None:
+        ts.settle()  # before the join (objects.read_pending_lock)
     note(ts, kind, label, ACQUIRE)
     if clock is not None:
         join_into(ts.vc, clock)

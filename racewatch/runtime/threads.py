@@ -79,6 +79,14 @@ class ThreadInfo:
         return self.name
 
 
+def _no_replay(ts) -> None:
+    ts.deferred = None
+
+
+# objects.replay_deferred once objects.py is imported (it imports this module).
+replay_deferred: Callable[[ThreadState], None] = _no_replay
+
+
 class ThreadState:
     """The detector's per-thread state; only its own thread changes it."""
 
@@ -97,6 +105,8 @@ class ThreadState:
         "attr_seen",  # attributes accessed in the current epoch (objects.py)
         "pending",    # the epoch was published by a lock's release: ``settle`` ends it
         "pending_sv",  # that lock's SyncVar (sync.acquire_lock)
+        "deferred",   # a read of that lock while pending (objects.read_pending_lock)
+        "replay",     # (stack, held, time) while the deferred read is recorded
         "dead",
         "_sentinel_ref",
         "__weakref__",
@@ -117,6 +127,8 @@ class ThreadState:
         self.attr_seen = [None] * ATTR_SEEN
         self.pending = False
         self.pending_sv = None
+        self.deferred = None
+        self.replay = None
         self.dead = False
         self._sentinel_ref = None
 
@@ -132,6 +144,8 @@ class ThreadState:
             self.pending = False
             self.pending_sv = None
             self.tick()
+            if self.deferred is not None:
+                replay_deferred(self)
 
 
 class _Sentinel:
