@@ -143,16 +143,26 @@ def find_pyproject(start: Path) -> Path | None:
 
 
 def read_pyproject(path: Path) -> dict[str, Any]:
-    """The ``[tool.racewatch]`` table of ``path`` (empty when there is none)."""
+    """The ``[tool.racewatch]`` table of ``path`` (empty when there is none).
+
+    A file that does not say ``racewatch`` anywhere has no such table, however its keys are
+    spelled: it is not parsed (a TOML parser's import and a project's pyproject cost every
+    run a few milliseconds)."""
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except OSError as exc:
+        raise OptionError(f"cannot read {path}: {exc.strerror}") from None
+    if b"racewatch" not in raw:
+        return {}
     if sys.version_info >= (3, 11):
         import tomllib
     else:
         import tomli as tomllib
     try:
-        with open(path, "rb") as f:
-            data = tomllib.load(f)
-    except OSError as exc:
-        raise OptionError(f"cannot read {path}: {exc.strerror}") from None
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise OptionError(f"cannot parse {path}: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise OptionError(f"cannot parse {path}: {exc}") from None
     table = data.get("tool", {}).get("racewatch", {})

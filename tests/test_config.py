@@ -25,6 +25,26 @@ def test_precedence(tmp_path):
     assert resolve_options({}, environ=env, cwd=tmp_path).exitcode == 4
 
 
+@pytest.mark.parametrize("text", [
+    '[tool]\nracewatch = {exitcode = 7}\n',
+    '[tool."racewatch"]\nexitcode = 7\n',
+    'tool.racewatch.exitcode = 7\n',
+    '[tool.other]\nx = 1\n[tool . racewatch]\nexitcode = 7\n',
+])
+def test_every_spelling_of_the_table_is_read(tmp_path, text):
+    (tmp_path / "pyproject.toml").write_text(text + '[project]\nname = "app"\n')
+    assert resolve_options({}, environ={}, cwd=tmp_path).exitcode == 7
+
+
+def test_a_pyproject_that_does_not_name_racewatch_is_not_parsed(tmp_path):
+    # Another tool's broken table is that tool's business: racewatch has nothing there.
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "app"\n[tool.other\n')
+    assert resolve_options({}, environ={}, cwd=tmp_path).exitcode == 66
+    (tmp_path / "pyproject.toml").write_text('[tool.racewatch]\nexitcode = 7\n[tool.other\n')
+    with pytest.raises(OptionError, match="cannot parse"):
+        resolve_options({}, environ={}, cwd=tmp_path)
+
+
 @pytest.mark.parametrize("values, fragment", [
     ({"stack_dpth": "3"}, "unknown option 'stack_dpth'"),
     ({"stack_depth": "0"}, "out of range"),
