@@ -152,6 +152,51 @@ def test_a_waiter_gets_a_lock_its_holder_keeps_taking_back(tmp_path, kind):
     assert run.stdout == "got the lock\n"
 
 
+# One thread holds a Condition's lock and then waits on the Condition, which lets the lock
+# go; another thread asked for the lock meanwhile.  The switch interval is long, so the
+# asker is still in the first part of its wait (see the module's docstring) when the lock
+# is let go: it must get the lock then, not at the end of that part.
+CONDITION_WAIT = textwrap.dedent("""\
+    import sys
+    import threading
+    import time
+
+    sys.setswitchinterval(30)
+    cond = threading.Condition(getattr(threading, sys.argv[1])())
+    ready = []
+    holding = threading.Event()
+
+
+    def waiter():
+        with cond:
+            holding.set()
+            time.sleep(0.3)
+            cond.wait_for(lambda: ready, timeout=60)
+
+
+    t = threading.Thread(target=waiter)
+    t.start()
+    holding.wait()
+    t0 = time.monotonic()
+    with cond:
+        waited = time.monotonic() - t0
+        ready.append(1)
+        cond.notify()
+    t.join()
+    print("got the lock" if waited < 10 else f"waited {waited:.1f} s")
+""")
+
+
+@pytest.mark.parametrize("kind", ["Lock", "RLock"])
+def test_a_condition_wait_lets_a_waiter_in(tmp_path, kind):
+    program = tmp_path / "condition_wait.py"
+    program.write_text(CONDITION_WAIT)
+    assert run_plain(program, kind).stdout == "got the lock\n"
+    run = run_racewatch(tmp_path, program, kind)
+    assert run.status == 0, run.stderr
+    assert run.stdout == "got the lock\n"
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="pthread_kill")
 @pytest.mark.parametrize("interval", ["10", "0.005"], ids=["waiting-for-a-release",
                                                           "waiting-as-the-real-lock"])

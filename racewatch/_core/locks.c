@@ -497,6 +497,9 @@ rlock_release_save(RW_Lock *self, PyObject *Py_UNUSED(ignored))
     if (state == NULL) {
         return NULL;
     }
+#ifndef Py_GIL_DISABLED
+    signal_turn(self);   /* Condition.wait let it go: a waiter's turn */
+#endif
     return Py_BuildValue("(Nn)", state, depth);
 }
 
