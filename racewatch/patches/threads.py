@@ -111,7 +111,15 @@ def _bootstrap_inner(wrapped, instance, args, kwargs):
         return wrapped(*args, **kwargs)
     finally:
         if state is not None:
-            REGISTRY.retire(state)
+            _end(state)
+
+
+def _end(state) -> None:
+    """The calling thread's end, in the thread: its last epoch ends (a lock's release may
+    have left it pending, with a read of that lock still to record in the next epoch:
+    runtime/objects.py, ``read_pending_lock``), then its slot is given back."""
+    state.settle()
+    REGISTRY.retire(state)
 
 
 def _join(wrapped, instance, args, kwargs):
@@ -163,7 +171,7 @@ class _ThreadFunction:
             return self.function(*args, **kwargs)
         finally:
             if state is not None:
-                REGISTRY.retire(state)
+                _end(state)
 
     def __repr__(self):
         # _thread names the function when it reports an exception the thread let escape.
