@@ -349,17 +349,23 @@ read_pending_lock(RW_ThreadState *ts, PyObject *obj, PyObject *name, PyObject *v
     if (ts->deferred.target != NULL && rw_settle_pending(ts) < 0) {
         return -1;   /* (a second one: the first is recorded in the next epoch) */
     }
-    int pending = ts->pending;
+    if (!ts->pending) {
+        int seen = seen_again(ts, obj, name, 0);
+        return seen < 0 ? -1 : seen ? 0 : after_get(ts, obj, name, value);
+    }
     const void *sv = ts->pending_sv;
     long long clock = ts->clock;
     ts->pending = 0;
     int seen = seen_again(ts, obj, name, 0);
     int rc = seen < 0 ? -1 : seen ? 0 : after_get(ts, obj, name, value);
-    if (rc < 0 || !pending || ts->pending || ts->pending_sv != sv || ts->clock != clock) {
+    if (ts->pending || ts->pending_sv != sv || ts->clock != clock) {
         return rc;   /* (the check itself published: nothing is pending any more) */
     }
+    ts->pending = 1;   /* (on an error too: the epoch still ends at the next access) */
+    if (rc < 0) {
+        return -1;
+    }
     PyObject *stack = rw_capture(rw_settings->stack_depth, NULL, ts);
-    ts->pending = 1;
     if (stack == NULL) {
         return -1;
     }
