@@ -1,5 +1,6 @@
 """The engine in-process: bounded growth, logical thread ids, consistency, start/stop."""
 
+import _thread
 import concurrent.futures
 import gc
 import os
@@ -14,6 +15,11 @@ import racewatch
 from racewatch import session
 from racewatch.config import Options
 from racewatch.runtime.shadow import REGISTRY, Shadow, shadow_of
+
+
+# Captured before any test starts racewatch: a thread started with it is one racewatch did
+# not announce, as a thread started by C code is.
+_start_unannounced = _thread.start_new_thread
 
 
 @pytest.fixture
@@ -51,6 +57,25 @@ def test_thread_churn_keeps_clocks_short(detector):
     assert REGISTRY.slot_count() <= 4
     assert len(REGISTRY.current().vc) <= 4
     assert detector.report().races == []
+
+
+def test_the_end_of_a_thread_racewatch_did_not_start_is_seen(detector):
+    # Its first access adopts it; nothing but its own per-thread storage, cleared by
+    # CPython when the thread ends, tells racewatch it is gone.
+    shared = racewatch.track({})
+    others = len(REGISTRY.live())
+    seen_alive = []
+
+    def work():
+        shared["k"] = 1
+        seen_alive.append(len(REGISTRY.live()))
+
+    _start_unannounced(work, ())
+    deadline = time.monotonic() + 30
+    while (not seen_alive or len(REGISTRY.live()) > others) and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert seen_alive == [others + 1]
+    assert len(REGISTRY.live()) == others
 
 
 def test_unjoined_threads_are_bounded_too(detector):

@@ -346,6 +346,37 @@ current_state(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
     return Py_NewRef(rw_tls_state != NULL ? (PyObject *)rw_tls_state : Py_None);
 }
 
+/* The calling thread's own dict under ``key`` in its thread state's dict
+ * (PyThreadState_GetDict), made on first use: what threads.py keeps per thread (its state,
+ * the sentinel whose death says it ended).  Only this thread uses it, and CPython clears it
+ * with the thread state.  A threading.local would keep one dict of every thread's dicts,
+ * written by each thread that begins and ends: on a free-threaded build CPython may hand
+ * that dict's lock to a waiting thread as another thread forks, and the child, which
+ * clears the dead threads' locals inside os.fork(), then waits for it forever. */
+static PyObject *
+thread_dict(PyObject *Py_UNUSED(module), PyObject *key)
+{
+    PyObject *all = PyThreadState_GetDict();   /* borrowed */
+    if (all == NULL) {
+        if (!PyErr_Occurred()) {
+            PyErr_SetString(PyExc_RuntimeError,
+                            "racewatch._core: the thread has no thread-state dict");
+        }
+        return NULL;
+    }
+    PyObject *mine;
+    int found = RW_DictGetItemRef(all, key, &mine);
+    if (found != 0) {
+        return found < 0 ? NULL : mine;
+    }
+    mine = PyDict_New();
+    if (mine == NULL || PyDict_SetItem(all, key, mine) < 0) {
+        Py_XDECREF(mine);
+        return NULL;
+    }
+    return mine;
+}
+
 static PyObject *
 configure(PyObject *Py_UNUSED(module), PyObject *registry)
 {
@@ -365,6 +396,8 @@ static PyMethodDef threadstate_functions[] = {
      "Forget ``state`` if it is the calling thread's (its thread-local was cleared)."},
     {"current_state", current_state, METH_NOARGS,
      "The calling thread's state as the compiled core sees it, or None."},
+    {"thread_dict", thread_dict, METH_O,
+     "The calling thread's own dict under ``key`` in its thread-state dict (made if new)."},
     {"configure", configure, METH_O,
      "Hand the thread registry (shadow.REGISTRY) to the compiled core."},
     {NULL}

@@ -50,6 +50,21 @@ if COMPILED is not None:
     _new_events = COMPILED.EventRing  # noqa: F811
 
 
+def _per_thread_dict() -> Callable[[], dict]:
+    """A function giving the calling thread its own dict, for one registry.
+
+    With the compiled core, the dict lives in the thread state's dict (``thread_dict`` in
+    threadstate.c says why not in a ``threading.local``); CPython clears it when the thread
+    ends, as it clears a thread-local, and the sentinel in it dies then.  The key is one
+    object per registry."""
+    if COMPILED is not None:
+        key = object()
+        thread_dict = COMPILED.thread_dict
+        return lambda: thread_dict(key)
+    local = _thread._local()
+    return lambda: local.__dict__
+
+
 class ThreadInfo:
     """What a report says about a thread; records keep it after the thread is gone."""
 
@@ -169,7 +184,7 @@ class ThreadRegistry:
         self.threads_seen = 0
         self.finished_accesses = 0          # accesses made by threads that have ended
         self.recycled_unordered = 0         # slots reused before every thread saw their end
-        self._tls = _thread._local()
+        self._mine = _per_thread_dict()   # the calling thread's own dict: state, sentinel
         # The one live thread when every finished thread is ordered before it (see
         # ``update_solo``), else None.  False in ``solo_allowed`` once a thread appeared
         # that nobody announced: its start could not invalidate ``solo`` in time.
@@ -186,10 +201,8 @@ class ThreadRegistry:
 
     def current(self) -> ThreadState:
         """The calling thread's state, made on first use for a thread nobody announced."""
-        try:
-            return self._tls.state
-        except AttributeError:
-            return self.adopt()
+        state = self._mine().get("state")
+        return state if state is not None else self.adopt()
 
     def adopt(self, name: str | None = None, thread_obj=None) -> ThreadState:
         """Give the calling thread a root state: nothing is known to happen before it.
@@ -246,9 +259,10 @@ class ThreadRegistry:
             self._changes += 1
         state._sentinel_ref = sentinel_ref
         holder[0] = state
-        self._tls.sentinel = sentinel  # the thread-local's first use may allocate
-        old = getattr(self._tls, "state", None)
-        self._tls.state = state
+        mine = self._mine()  # its first use in a thread allocates
+        mine["sentinel"] = sentinel
+        old = mine.get("state")
+        mine["state"] = state
         if _hand_over is not None:
             _hand_over(state)
         if old is not None and old is not state:
@@ -264,7 +278,7 @@ class ThreadRegistry:
                 self._starting -= 1
 
     def _ended(self, state: ThreadState) -> None:
-        """The thread-local of ``state``'s thread was cleared: that thread has ended.
+        """The own dict of ``state``'s thread was cleared: that thread has ended.
 
         Until this returns, code that runs in the ending thread (a collection run by the
         allocations here) still finds its state through ``_by_ident``.
@@ -364,17 +378,19 @@ class ThreadRegistry:
         self.solo_allowed = True
         self._starting = 0
         self._by_ident = {}
-        self._tls.__dict__.pop("state", None)
-        self._tls.__dict__.pop("sentinel", None)
+        mine = self._mine()
+        mine.pop("state", None)
+        mine.pop("sentinel", None)
         if _hand_over is not None:
             _hand_over(None)
 
     def forget_current(self) -> None:
         """Drop the calling thread's state (used when the detector stops)."""
-        state = getattr(self._tls, "state", None)
+        mine = self._mine()
+        state = mine.get("state")
         if state is not None:
             self.retire(state)
-            del self._tls.state
+            mine.pop("state", None)
             if self._by_ident.get(state.info.ident) is state:
                 del self._by_ident[state.info.ident]
             if _hand_over is not None:
