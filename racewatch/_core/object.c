@@ -93,17 +93,19 @@ epoch_is_current(const rw_epoch_names *e, const RW_ThreadState *ts)
            && e->forgotten == RW_LOAD(&rw_objects_forgotten);
 }
 
-/* Whether this thread accessed ``name`` of the shadow's object already in its current
- * epoch (a read: a read or a write; a write: a write). */
+/* What this thread did to ``name`` of the shadow's object already in its current epoch:
+ * NAME_UNSEEN, NAME_READ (read, not written) or NAME_WRITTEN. */
+enum { NAME_UNSEEN, NAME_READ, NAME_WRITTEN };
+
 static int
-epoch_names_have(RW_Shadow *sh, RW_ThreadState *ts, PyObject *name, int write)
+epoch_names_have(RW_Shadow *sh, RW_ThreadState *ts, PyObject *name)
 {
-    int found = 0;
+    int found = NAME_UNSEEN;
     Py_BEGIN_CRITICAL_SECTION(sh);
     const rw_epoch_names *e = sh->epoch_names;
     if (e != NULL && epoch_is_current(e, ts)) {
         int i = epoch_name_index(e, name);
-        found = i >= 0 && (!write || (e->written >> i) & 1);
+        found = i < 0 ? NAME_UNSEEN : (e->written >> i) & 1 ? NAME_WRITTEN : NAME_READ;
     }
     Py_END_CRITICAL_SECTION();
     return found;
@@ -177,7 +179,8 @@ check(RW_ThreadState *probed, PyObject *target, PyObject *name, PyObject *op, in
     /* The object remembers it too, for the objects the thread's table is too small for:
      * skipped for the same reason (objects.py, ``epoch_names``). */
     int by_name = what != CHECK_ALL && PyUnicode_CheckExact(name);
-    int again = e == 0 && by_name && epoch_names_have(sh, ts, name, what == CHECK_WRITE);
+    int named = e == 0 && by_name ? epoch_names_have(sh, ts, name) : NAME_UNSEEN;
+    int again = named == NAME_WRITTEN || (named == NAME_READ && what == CHECK_READ);
     if (e == 0 && !again) {
         e = what == CHECK_ALL ? rw_on_read_all(ts, sh, op)
             : what == CHECK_WRITE ? rw_on_write(ts, sh, target, name, op, 0)
@@ -193,7 +196,9 @@ check(RW_ThreadState *probed, PyObject *target, PyObject *name, PyObject *op, in
         int same = seen->ref == (PyObject *)ref && seen->name == name
                    && seen->clock == ts->clock
                    && seen->forgotten == RW_LOAD(&rw_objects_forgotten);
-        seen->write = (char)(what == CHECK_WRITE || (same && seen->write));
+        /* A write the object remembers is one too: this thread's next write skips. */
+        seen->write = (char)(what == CHECK_WRITE || named == NAME_WRITTEN
+                             || (same && seen->write));
         seen->target = target;
         seen->clock = ts->clock;
         seen->forgotten = RW_LOAD(&rw_objects_forgotten);

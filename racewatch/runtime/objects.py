@@ -437,7 +437,8 @@ def _check(target, name, op: str, write: bool, found_unset: bool = False) -> Non
         shadow.read_all(ts, sh, op)
         return
     by_name = type(name) is str
-    if not (by_name and _epoch_named(sh, ts, name, write)):
+    named = _epoch_named(sh, ts, name) if by_name else None
+    if not (named or (named is False and not write)):
         if write:
             shadow.write(ts, sh, target, name, op)
         else:
@@ -450,7 +451,9 @@ def _check(target, name, op: str, write: bool, found_unset: bool = False) -> Non
     e = ts.attr_seen[i]
     same = (e is not None and e[2] is ref and e[1] is name and e[3] == ts.clock
             and e[5] == _forgotten)
-    ts.attr_seen[i] = (id(target), name, ref, ts.clock, write or (same and e[4]), _forgotten)
+    # A write the object remembers is one too: this thread's next write is skipped.
+    written = write or named is True or (same and e[4])
+    ts.attr_seen[i] = (id(target), name, ref, ts.clock, written, _forgotten)
 
 
 def _seen_again_in(ts, target, name, write: bool) -> bool:
@@ -459,9 +462,10 @@ def _seen_again_in(ts, target, name, write: bool) -> bool:
             and (e[4] or not write) and e[5] == _forgotten and e[2]() is target)
 
 
-def _epoch_named(sh, ts, name: str, write: bool) -> bool:
-    """Whether this thread accessed ``name`` of the shadow's object already in its current
-    epoch (a read: a read or a write; a write: a write).
+def _epoch_named(sh, ts, name: str) -> bool | None:
+    """What this thread did to ``name`` of the shadow's object already in its current
+    epoch: None (nothing), False (read it), True (wrote it).  A read found there is
+    not checked again, nor is a write found written.
 
     The thread's ``attr_seen`` table holds ATTR_SEEN entries: a thread that goes round
     more objects than that (a simulation stepping its own thousands of particles) finds
@@ -472,8 +476,7 @@ def _epoch_named(sh, ts, name: str, write: bool) -> bool:
     the compiled core keeps the same memory the same way.
     """
     names = _epoch_names_now(sh, ts)
-    seen = names.get(name) if names is not None else None
-    return seen is not None and (seen or not write)
+    return names.get(name) if names is not None else None
 
 
 def _epoch_names_now(sh, ts) -> dict | None:
