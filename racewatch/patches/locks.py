@@ -36,7 +36,7 @@ import sys
 import threading
 from types import FunctionType
 
-from ..runtime import objects, stacks
+from ..runtime import forks, objects, stacks
 from ..runtime.core import COMPILED
 from ..runtime.settings import SETTINGS
 from ..runtime.sync import LockInfo, SyncVar, acquire_lock, hold, release_store, unhold
@@ -286,10 +286,10 @@ class _PassesFor(type):
         return cls.__qualname__
 
     def __instancecheck__(cls, obj):
-        return type.__instancecheck__(cls, obj) or isinstance(obj, _STANDS_FOR.get(cls, ()))
+        return type.__instancecheck__(cls, obj) or isinstance(obj, forks.lookup(_STANDS_FOR, cls, ()))
 
     def __subclasscheck__(cls, sub):
-        return type.__subclasscheck__(cls, sub) or issubclass(sub, _STANDS_FOR.get(cls, ()))
+        return type.__subclasscheck__(cls, sub) or issubclass(sub, forks.lookup(_STANDS_FOR, cls, ()))
 
 
 class _FromRealLock:
@@ -307,7 +307,7 @@ class _FromRealLock:
 
 def _stand_in_class(self):
     cls = type(self)
-    return _STANDS_FOR.get(cls, cls)
+    return forks.lookup(_STANDS_FOR, cls, cls)
 
 
 def _set_class(self, value):

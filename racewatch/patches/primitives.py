@@ -57,7 +57,7 @@ def _new_plain_if_internal(cls, *args, **kwargs):
     and the child hangs at its first such assignment or collection.
     """
     if building_internals():
-        cls = _PLAIN.get(cls, cls)
+        cls = forks.lookup(_PLAIN, cls, cls)   # every Thread makes one: no lock (forks.py)
     return object.__new__(cls)
 
 

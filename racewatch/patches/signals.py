@@ -32,7 +32,7 @@ import sys
 import threading
 from types import CodeType
 
-from ..runtime import stacks
+from ..runtime import forks, stacks
 from ..runtime.core import COMPILED
 from ..runtime.tracebacks import hide_racewatch_frames
 
@@ -74,7 +74,7 @@ def _critical(frame) -> bool:
             if placed is not None:
                 return placed
         else:
-            kind = _protected.get(code)
+            kind = forks.lookup(_protected, code)
             if kind is _RELEASE:
                 if "settled" not in frame.f_locals:
                     return True

@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 
-from ..runtime import stacks
+from ..runtime import forks, stacks
 from ..runtime.settings import SETTINGS
 from ..runtime.shadow import REGISTRY
 from ..runtime.sync import ACQUIRE, SyncTable, acquire_clock, note, snapshot
@@ -33,6 +33,19 @@ _states = SyncTable(factory=lambda: None)
 # OS thread ident -> what was started on it (a Thread, or start_new_thread's function),
 # from the moment the thread exists until it begins (see _begin_announced).
 _announced: dict[int, object] = {}
+_parent_announced: list[dict] = []
+
+
+def _announced_anew() -> None:
+    """In a forked child: the threads it names do not exist there, and the dict, which every
+    thread start writes, may have been left locked by one of them (see forks.lookup).  The
+    parent's is kept: nothing dies (and calls back) while the child resets."""
+    global _announced
+    _parent_announced.append(_announced)
+    _announced = {}
+
+
+forks.at_fork_in_child(_announced_anew)
 # How long code that runs in a new thread before its bootstrap waits for the starting
 # thread to say which thread it is (it does so as soon as the OS thread exists).
 _ANNOUNCE_WAIT = 0.05

@@ -25,6 +25,7 @@ from collections.abc import Callable
 _getpid = os.getpid
 _pid = _getpid()                     # the process whose state racewatch holds
 _forks: list[None] = []              # one entry per os.fork() under way (list ops are atomic)
+_copies: list[Callable[[], None]] = []   # run before the resets (at_fork_in_child)
 _resets: list[Callable[[], None]] = []
 _locks: weakref.WeakSet = weakref.WeakSet()
 
@@ -38,10 +39,13 @@ def lock() -> _thread.RLock:
     return new
 
 
-def at_fork_in_child(reset: Callable[[], None]) -> None:
-    """Call ``reset()`` in a forked child before racewatch takes any lock there (in the
-    order of registration)."""
-    _resets.append(reset)
+def at_fork_in_child(reset: Callable[[], None], *, first: bool = False) -> None:
+    """Call ``reset()`` in a forked child before racewatch takes any lock there: those
+    registered ``first`` before the others, each in the order of registration.
+
+    ``first`` is for a table that racewatch's code reads and writes while the others reset
+    (a reset drops objects, and their weakref callbacks run): it is made anew before."""
+    (_copies if first else _resets).append(reset)
 
 
 def settle() -> bool:
@@ -56,9 +60,20 @@ def settle() -> bool:
     _forks.clear()
     for held in list(_locks):
         held._at_fork_reinit()
-    for reset in _resets:
+    for reset in _copies + _resets:
         reset()
     return True
+
+
+def lookup(table: dict, key, default=None):
+    """``table.get(key, default)`` without taking the dict's lock, for a table that many
+    threads read and that loses no key while they do.
+
+    On free-threaded CPython 3.13 ``dict.get`` locks the dict (``table[key]`` and ``in``
+    read it without the lock); a dict that threads keep locking can be left locked for
+    good in a forked child, when CPython hands its lock to a waiting thread just as another
+    thread forks: that thread does not exist in the child."""
+    return table[key] if key in table else default
 
 
 def _before_fork() -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import collections
 import itertools
-import os
 import time
 import weakref
 
@@ -191,6 +190,9 @@ def unhold(ts: ThreadState, lock: LockInfo) -> None:
         ts.held = held[:i] + held[i + 1:]
 
 
+_settle = forks.settle
+
+
 class SyncTable:
     """Sync state attached to arbitrary objects by identity, dropped when they die.
 
@@ -204,23 +206,30 @@ class SyncTable:
 
     Without the GIL the dict has a lock of its own, and CPython 3.13 may hand it to a
     thread waiting for it just as another thread forks: in the child that thread does not
-    exist, and the dict stays locked for good.  So a forked child gets a copy before
-    anything in it runs, read without the lock by the compiled core (the pure-Python core
-    iterates it, which takes the lock only when the dict is contended).
+    exist, and the dict stays locked for good.  So a forked child gets a copy first, read
+    without the lock by the compiled core (the pure-Python core iterates it, which takes
+    the lock only when the dict is contended): ``forks.settle()`` makes it before any other
+    reset, and every method settles before it touches the dict, since a weakref callback
+    (``_drop``) can run inside ``os.fork()`` itself, as the child clears the parent's other
+    threads.  The parent's dict is kept: nothing dies (and calls back) while the child
+    resets.
     """
 
     def __init__(self, factory=None):
         # SyncVar looked up when called: with the compiled core it is rebound below.
         self._factory = factory if factory is not None else (lambda: SyncVar())
         self._entries: dict[int, tuple[object, object]] = {}
+        self._parents: list[dict] = []   # in a forked child: the parent's dicts, kept
         # The tables live as long as racewatch's modules: the hook keeps them no longer.
-        os.register_at_fork(after_in_child=self._copy_in_child)
+        forks.at_fork_in_child(self._copy_in_child, first=True)
 
     def _copy_in_child(self) -> None:
+        parent = self._entries
+        self._parents.append(parent)
         if _copy_dict_in_child is not None:
-            self._entries = _copy_dict_in_child(self._entries)
+            self._entries = _copy_dict_in_child(parent)
         else:
-            self._entries = {key: entry for key, entry in self._entries.items()}
+            self._entries = {key: entry for key, entry in parent.items()}
 
     def _holder(self, obj, key: int):
         # One shared callback with the key on the reference (weakref.KeyedRef, as in
@@ -231,15 +240,18 @@ class SyncTable:
             return obj
 
     def _drop(self, ref) -> None:
+        _settle()
         self._entries.pop(ref.key, None)
 
     def get(self, obj):
         """The state for ``obj``, or None if it has none."""
+        _settle()
         entry = self._entries.get(id(obj))
         return entry[1] if entry is not None else None
 
     def setdefault(self, obj):
         """The state for ``obj``, made on first use."""
+        _settle()
         key = id(obj)
         entry = self._entries.get(key)
         if entry is not None:
@@ -250,10 +262,12 @@ class SyncTable:
         return entry[1]
 
     def set(self, obj, value) -> None:
+        _settle()
         key = id(obj)
         self._entries[key] = (self._holder(obj, key), value)
 
     def pop(self, obj, default=None):
+        _settle()
         entry = self._entries.pop(id(obj), None)
         return entry[1] if entry is not None else default
 
