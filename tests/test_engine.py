@@ -3,6 +3,7 @@
 import _thread
 import concurrent.futures
 import gc
+import inspect
 import os
 import queue
 import sys
@@ -302,6 +303,19 @@ def _patchable_state():
         **{f"WeakValueDictionary.{name}": vars(weakref.WeakValueDictionary)[name]
            for name in ("__init__", "__getitem__", "get", "__contains__", "setdefault")},
     }
+
+
+def test_patched_methods_look_and_bind_as_the_originals(detector):
+    plain_put = inspect.signature(queue.Queue.put.__wrapped__)
+    assert queue.Queue.put is not queue.Queue.put.__wrapped__   # patched
+    assert inspect.signature(queue.Queue.put) == plain_put
+    result = concurrent.futures.Future.result
+    assert (result.__name__, result.__qualname__) == ("result", "Future.result")
+    assert result.__doc__ == result.__wrapped__.__doc__
+    q = queue.Queue()
+    queue.Queue.put(q, 1)          # called through the class, as a subclass's super() does
+    q.put(item=2, block=False)     # keywords
+    assert [q.get(), queue.Queue.get(q, timeout=1)] == [1, 2]
 
 
 def test_stop_removes_exactly_what_start_installed():

