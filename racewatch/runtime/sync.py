@@ -190,9 +190,6 @@ def unhold(ts: ThreadState, lock: LockInfo) -> None:
         ts.held = held[:i] + held[i + 1:]
 
 
-_settle = forks.settle
-
-
 class SyncTable:
     """Sync state attached to arbitrary objects by identity, dropped when they die.
 
@@ -214,6 +211,10 @@ class SyncTable:
     threads.  The parent's dict is kept: nothing dies (and calls back) while the child
     resets.
     """
+
+    # A class attribute: a weakref callback may run while the interpreter shuts down,
+    # after the module's globals are cleared.
+    _settle = staticmethod(forks.settle)
 
     def __init__(self, factory=None):
         # SyncVar looked up when called: with the compiled core it is rebound below.
@@ -240,18 +241,18 @@ class SyncTable:
             return obj
 
     def _drop(self, ref) -> None:
-        _settle()
+        self._settle()
         self._entries.pop(ref.key, None)
 
     def get(self, obj):
         """The state for ``obj``, or None if it has none."""
-        _settle()
+        self._settle()
         entry = self._entries.get(id(obj))
         return entry[1] if entry is not None else None
 
     def setdefault(self, obj):
         """The state for ``obj``, made on first use."""
-        _settle()
+        self._settle()
         key = id(obj)
         entry = self._entries.get(key)
         if entry is not None:
@@ -262,12 +263,12 @@ class SyncTable:
         return entry[1]
 
     def set(self, obj, value) -> None:
-        _settle()
+        self._settle()
         key = id(obj)
         self._entries[key] = (self._holder(obj, key), value)
 
     def pop(self, obj, default=None):
-        _settle()
+        self._settle()
         entry = self._entries.pop(id(obj), None)
         return entry[1] if entry is not None else default
 
