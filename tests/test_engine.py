@@ -17,7 +17,6 @@ from racewatch import session
 from racewatch.config import Options
 from racewatch.runtime.shadow import REGISTRY, Shadow, shadow_of
 
-
 # Captured before any test starts racewatch: a thread started with it is one racewatch did
 # not announce, as a thread started by C code is.
 _start_unannounced = _thread.start_new_thread

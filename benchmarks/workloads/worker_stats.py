@@ -50,4 +50,5 @@ for t in workers:
 done.set()
 watcher.join()
 print(sum(s.requests for s in all_stats), sum(s.bytes for s in all_stats),
-      sum(len(s.by_path) for s in all_stats), all(a <= b for a, b in zip(seen, seen[1:])))
+      sum(len(s.by_path) for s in all_stats),
+      all(a <= b for a, b in zip(seen, seen[1:], strict=False)))

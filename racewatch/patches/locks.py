@@ -286,10 +286,12 @@ class _PassesFor(type):
         return cls.__qualname__
 
     def __instancecheck__(cls, obj):
-        return type.__instancecheck__(cls, obj) or isinstance(obj, forks.lookup(_STANDS_FOR, cls, ()))
+        plain = forks.lookup(_STANDS_FOR, cls, ())
+        return type.__instancecheck__(cls, obj) or isinstance(obj, plain)
 
     def __subclasscheck__(cls, sub):
-        return type.__subclasscheck__(cls, sub) or issubclass(sub, forks.lookup(_STANDS_FOR, cls, ()))
+        plain = forks.lookup(_STANDS_FOR, cls, ())
+        return type.__subclasscheck__(cls, sub) or issubclass(sub, plain)
 
 
 class _FromRealLock:

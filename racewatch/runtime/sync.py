@@ -127,7 +127,8 @@ def _releaser_epoch_known(state: tuple[VectorClock, ThreadState | None],
     publication (``release_store``, ``release_join``, ``snapshot``) ticks before T's next
     access or publication, so T publishes at most one clock per epoch that anybody joins
     (``acquire_lock`` lets T publish a lock again in the same epoch only when nobody joined
-    the first), and since T's clock only grows, what it publishes later contains L.  While T lives no other thread has slot r, and
+    the first), and since T's clock only grows, what it publishes later contains L.  While T
+    lives no other thread has slot r, and
     every value >= e on slot r is T's: a thread starts above every value its slot ever had
     (``ThreadRegistry.begin``).  Clocks travel only through publications (an acquire joins
     one, a new thread starts from one) and, once T has ended, through its final clock
