@@ -11,8 +11,9 @@ import os
 import shlex
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+
+from .records import field, fields, record, replace
 
 TYPE_CHECKING = False  # typing costs start-up time; annotations are not evaluated
 if TYPE_CHECKING:
@@ -27,7 +28,7 @@ class OptionError(ValueError):
     """A bad option: the message names the option, the value and where it came from."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Options:
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import linecache
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 from .config import OptionError
+from .records import record
 from .reports.model import Frame, Race
 
 KINDS = ("race", "race_top")
@@ -37,7 +37,7 @@ def _compile(pattern: str) -> re.Pattern:
     return re.compile(("^" if anchored_start else "") + regex + ("$" if anchored_end else ""))
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Rule:
     kind: str
     pattern: str

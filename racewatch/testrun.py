@@ -11,13 +11,13 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import __version__, session
 from .config import OptionError, Options, resolve_options
 from .instrument.transform import TRANSFORM_VERSION, install_helper, rewrite
 from .patches import Patcher
+from .records import field, record, replace
 from .reports import text
 from .reports.files import REPORT_FILES, failure, unwritable, write_report
 from .reports.merge import merge_reports
@@ -26,7 +26,7 @@ from .runtime import stacks
 from .suppressions import unused_lines
 
 
-@dataclass
+@record
 class Phase:
     nodeid: str
     when: str           # "setup" | "call" | "teardown"

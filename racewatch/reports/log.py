@@ -20,9 +20,9 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 
 from ..config import expand_pid
+from ..records import field, record
 from .model import FORMAT, Race, Report, Summary, problems
 
 
@@ -109,7 +109,7 @@ class RaceLog:
             self._fd = None
 
 
-@dataclass
+@record
 class ProcessLog:
     """What one process left in the logs."""
 

@@ -1,4 +1,4 @@
-"""The report data model: one set of plain dataclasses that every format renders.
+"""The report data model: one set of plain records (racewatch.records) that every format renders.
 
 The JSON form (``to_json``/``from_json``) is SPEC section 4, with a few additive fields
 (``location``, an access's ``key`` and ``update`` on the keys location, ``tests``) that
@@ -7,7 +7,7 @@ consumers may ignore.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from ..records import asdict, field, fields, record
 
 TYPE_CHECKING = False  # typing costs start-up time; annotations are not evaluated
 if TYPE_CHECKING:
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 FORMAT = 1
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Frame:
     file: str
     line: int
@@ -38,7 +38,7 @@ def _frames(data) -> list[Frame]:
     return [Frame.from_json(f) for f in data or ()]
 
 
-@dataclass
+@record
 class ThreadRef:
     name: str
     id: int
@@ -53,7 +53,7 @@ class ThreadRef:
         return cls(str(data["name"]), int(data["id"]), _frames(data.get("created_at")))
 
 
-@dataclass
+@record
 class LockRef:
     name: str                     # "Lock#3", "RLock#1"
     created_at: list[Frame] = field(default_factory=list)
@@ -66,7 +66,7 @@ class LockRef:
         return cls(str(data["name"]), _frames(data.get("created_at")))
 
 
-@dataclass
+@record
 class AccessInfo:
     op: str
     write: bool
@@ -113,7 +113,7 @@ def location_words(container_type: str) -> tuple[str, str, str]:
     return LOCATION_WORDS.get(container_type, LOCATION_WORDS["dict"])
 
 
-@dataclass
+@record
 class Container:
     # "dict" | "defaultdict" | "list" | "set" | "object" | "class" | "module"
     type: str
@@ -150,7 +150,7 @@ class Container:
         return f"{article} {self.type}"
 
 
-@dataclass
+@record
 class SyncEvent:
     """A synchronization event of one thread, for the timeline of a race."""
 
@@ -174,7 +174,7 @@ class SyncEvent:
                    int(data.get("count", 1)))
 
 
-@dataclass
+@record
 class Timeline:
     """What each of the two threads did between the previous access and the current one.
 
@@ -213,7 +213,7 @@ class Timeline:
                    int(data.get("current_elided", 0)))
 
 
-@dataclass
+@record
 class Pattern:
     """What kind of bug a race is, and how to fix it (racewatch/reports/patterns.py).
 
@@ -241,7 +241,7 @@ class Pattern:
                    str(data["fix"]), _frames(data.get("fix_at")))
 
 
-@dataclass
+@record
 class Race:
     kind: str                     # "write/write" | "read/write" | "write/read" (previous/current)
     container: Container
@@ -326,7 +326,7 @@ def _top(stack: list[Frame]) -> tuple[str, int]:
     return (stack[0].file, stack[0].line) if stack else ("?", 0)
 
 
-@dataclass
+@record
 class Problem:
     """Races with one root cause: one pattern, one line to fix (``Pattern.root``), such as
     one unlocked write that races with reads in ten places.  A race without a pattern (from
@@ -357,7 +357,7 @@ def problems(races: list[Race]) -> list[Problem]:
     return list(grouped.values())
 
 
-@dataclass
+@record
 class Summary:
     races: int = 0                # distinct races
     problems: int = 0             # the races grouped by root cause (``problems``)
@@ -387,11 +387,11 @@ class Summary:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Summary:
-        known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        known = {f.name: data[f.name] for f in fields(cls) if f.name in data}
         return cls(**known)
 
 
-@dataclass
+@record
 class Report:
     version: str
     races: list[Race]

@@ -47,8 +47,8 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 
+from ..records import record
 from .model import AccessInfo, Frame, LockRef, Pattern, Race
 
 # The categories of operations: what an access does to its location.
@@ -111,7 +111,7 @@ def category(access: AccessInfo, whole: bool) -> str | None:
     return (_WHOLE_READS if whole else _KEY_READS).get(op)
 
 
-@dataclass
+@record
 class _Side:
     """One access of the race, as the rules look at it."""
 
