@@ -1,9 +1,9 @@
 """Plain record classes: the part of ``dataclasses`` that racewatch's reports and options use.
 
-``import dataclasses`` imports ``inspect`` (with ``ast``, ``dis`` and ``tokenize``), and
-each dataclass compiles its methods from source when its module is imported: on Python
-3.11 the report model, the options and the suppressions cost about 11 ms of every watched
-process's start, a third of what racewatch adds to an empty script.  ``record`` makes the
+``import dataclasses`` costs 6.6 ms on Python 3.11, and each dataclass compiles its
+methods from source when its module is imported: as dataclasses, the report model, the
+options and the suppressions made every watched process start 6 ms later (an empty script
+under ``racewatch run``: 49.7 ms against 43.5 ms with records).  ``record`` makes the
 same methods from closures: ``__init__`` (fields in order, a default or a
 ``field(default_factory=...)`` for the later ones), ``__repr__``, ``__eq__`` over the
 fields whose ``compare`` holds, and, with ``frozen=True``, a ``__setattr__`` and
