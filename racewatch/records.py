@@ -59,16 +59,16 @@ def _make(cls, frozen: bool):
     fields_ = []
     for name in cls.__dict__.get("__annotations__", {}):
         value = cls.__dict__.get(name, _MISSING)
-        f = value if isinstance(value, Field) else Field(default=value)
-        f.name = name
         if isinstance(value, Field):
+            f = value
             if f.default is _MISSING:
                 delattr(cls, name)   # a factory's field has no class attribute
             else:
                 setattr(cls, name, f.default)
-        if fields_ and f.default is _MISSING and f.default_factory is _MISSING \
-                and (fields_[-1].default is not _MISSING
-                     or fields_[-1].default_factory is not _MISSING):
+        else:
+            f = Field(default=value)
+        f.name = name
+        if fields_ and _has_default(fields_[-1]) and not _has_default(f):
             raise TypeError(f"non-default field {name!r} follows a default field")
         fields_.append(f)
     names = tuple(f.name for f in fields_)
@@ -131,6 +131,10 @@ def _make(cls, frozen: bool):
         setattr(cls, name, method)
     cls.__record_fields__ = tuple(fields_)
     return cls
+
+
+def _has_default(f: Field) -> bool:
+    return f.default is not _MISSING or f.default_factory is not _MISSING
 
 
 def fields(obj_or_cls) -> tuple[Field, ...]:

@@ -128,13 +128,12 @@ def _releaser_epoch_known(state: tuple[VectorClock, ThreadState | None],
     access or publication, so T publishes at most one clock per epoch that anybody joins
     (``acquire_lock`` lets T publish a lock again in the same epoch only when nobody joined
     the first), and since T's clock only grows, what it publishes later contains L.  While T
-    lives no other thread has slot r, and
-    every value >= e on slot r is T's: a thread starts above every value its slot ever had
-    (``ThreadRegistry.begin``).  Clocks travel only through publications (an acquire joins
-    one, a new thread starts from one) and, once T has ended, through its final clock
-    (``join``), so a clock V other than T's own with V[r] >= e got that value by joining a
-    clock that T published in epoch V[r] or later, or one that had joined it: V contains L
-    already, and the join would change nothing.
+    lives no other thread has slot r, and every value >= e on slot r is T's: a thread starts
+    above every value its slot ever had (``ThreadRegistry.begin``).  Clocks travel only
+    through publications (an acquire joins one, a new thread starts from one) and, once T
+    has ended, through its final clock (``join``), so a clock V other than T's own with
+    V[r] >= e got that value by joining a clock that T published in epoch V[r] or later, or
+    one that had joined it: V contains L already, and the join would change nothing.
 
     Once T has ended, its slot can go to a new thread whose values exceed e without its
     clock containing L (a slot reused before every thread saw its end, threads.py), so the
