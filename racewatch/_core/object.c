@@ -18,9 +18,26 @@ seen_entry(RW_ThreadState *ts, PyObject *target, PyObject *name)
     return &ts->attr_seen[i & (RW_ATTR_SEEN - 1)];
 }
 
+/* Count the access that seen_again() found made already: 0, or -1 when the budget says
+ * so. */
+static inline int
+count_seen(RW_ThreadState *ts)
+{
+    ts->accesses++;
+    if (!(ts->accesses & RW_BUDGET_MASK) && rw_settings->budget != NULL
+            && rw_settings->budget != Py_None && rw_budget_check(ts) < 0) {
+        return -1;
+    }
+    return 1;
+}
+
+static inline int seen_by_object(RW_ThreadState *ts, PyObject *target, PyObject *name,
+                                 int write);
+
 /* An access to attribute ``name`` of ``target`` that this thread made already in its
  * current epoch (a read: a read or a write; a write: a write): counted as the access it
- * is, not checked again (see check()).  1 when it was, 0 when not, -1 on error. */
+ * is, not checked again (see check()).  Looked up in the thread's table, then in the
+ * object's own memory.  1 when it was, 0 when not, -1 on error. */
 static inline int
 seen_again(RW_ThreadState *ts, PyObject *target, PyObject *name, int write)
 {
@@ -32,14 +49,9 @@ seen_again(RW_ThreadState *ts, PyObject *target, PyObject *name, int write)
             || (write && !seen->write) || seen->ref == NULL
             || seen->forgotten != RW_LOAD(&rw_objects_forgotten)
             || ((PyWeakReference *)seen->ref)->wr_object != target) {
-        return 0;
+        return seen_by_object(ts, target, name, write);
     }
-    ts->accesses++;
-    if (!(ts->accesses & RW_BUDGET_MASK) && rw_settings->budget != NULL
-            && rw_settings->budget != Py_None && rw_budget_check(ts) < 0) {
-        return -1;
-    }
-    return 1;
+    return count_seen(ts);
 }
 
 /* The reads that found an attribute or a global unset: {(shadow serial, name)}, at most
@@ -91,6 +103,36 @@ epoch_is_current(const rw_epoch_names *e, const RW_ThreadState *ts)
 {
     return e->slot == ts->slot && e->clock == ts->clock
            && e->forgotten == RW_LOAD(&rw_objects_forgotten);
+}
+
+/* seen_again()'s second look, for the objects the thread's table is too small for: the
+ * object's memory of the thread's current epoch, which check() consults too (``named``),
+ * found without a lock on GIL builds (its list of weak references) and looked through
+ * for the same string only (check() compares equal ones).  Nothing is remembered anew:
+ * 1 when the access was made already, 0 when it is to be checked, -1 on error. */
+static inline int
+seen_by_object(RW_ThreadState *ts, PyObject *target, PyObject *name, int write)
+{
+#ifdef Py_GIL_DISABLED
+    (void)ts, (void)target, (void)name, (void)write;
+    return 0;   /* the memory changes under the shadow's lock: check() reads it */
+#else
+    RW_ObjRef *ref = rw_object_ref_listed(target);
+    if (ref == NULL) {
+        return 0;
+    }
+    const RW_Shadow *sh = (const RW_Shadow *)ref->shadow;
+    const rw_epoch_names *e = sh->epoch_names;
+    if (e == NULL || sh->generation != rw_settings->generation || !epoch_is_current(e, ts)) {
+        return 0;
+    }
+    for (int i = 0; i < e->n; i++) {
+        if (e->names[i] == name) {
+            return write && !((e->written >> i) & 1) ? 0 : count_seen(ts);
+        }
+    }
+    return 0;
+#endif
 }
 
 /* What this thread did to ``name`` of the shadow's object already in its current epoch:
@@ -298,11 +340,11 @@ from_instrumented_code(PyObject *name, RW_ThreadState **pts)
 static int read_pending_lock(RW_ThreadState *ts, PyObject *obj, PyObject *name,
                              PyObject *value);
 
-PyObject *
-rw_obj_getattro(PyObject *obj, PyObject *name)
+/* The read ``obj.name`` that gave ``value`` (NULL: an exception), checked: what the hooks
+ * return. */
+static inline PyObject *
+read_checked(PyObject *obj, PyObject *name, PyObject *value)
 {
-    const rw_hook *h = rw_hook_of(Py_TYPE(obj));
-    PyObject *value = h != NULL ? h->getattro(obj, name) : PyObject_GenericGetAttr(obj, name);
     RW_ThreadState *ts = NULL;
     if (!from_instrumented_code(name, &ts)) {
         return value;
@@ -333,6 +375,22 @@ rw_obj_getattro(PyObject *obj, PyObject *name)
         return NULL;
     }
     return value;
+}
+
+PyObject *
+rw_obj_getattro(PyObject *obj, PyObject *name)
+{
+    const rw_hook *h = rw_hook_of(Py_TYPE(obj));
+    return read_checked(obj, name, h != NULL ? h->getattro(obj, name)
+                                             : PyObject_GenericGetAttr(obj, name));
+}
+
+/* rw_obj_getattro for the types whose own was object's (most classes): no look in the
+ * table of hooks for it. */
+PyObject *
+rw_obj_getattro_generic(PyObject *obj, PyObject *name)
+{
+    return read_checked(obj, name, PyObject_GenericGetAttr(obj, name));
 }
 
 /* -- the read of the lock a thread released last (objects.py, read_pending_lock) --------- *

@@ -9,7 +9,8 @@
  *                    __delattr__ that the hooks install, object_access()
  *
  * hook_class(cls) replaces the type's tp_getattro by rw_obj_getattro, which calls what the
- * type had, then checks the access; a subclass made later inherits it.  What each type had
+ * type had, then checks the access (rw_obj_getattro_generic where that was object's own:
+ * it calls it without a look in the table); a subclass made later inherits it.  What each type had
  * is kept in a table keyed by the type (the hooks), found again on every access: a
  * subclass that inherited the hook finds its first hooked base's.  Writes go through
  * ``__setattr__`` and ``__delattr__`` put in the class's namespace (wrapping the class's
@@ -66,6 +67,30 @@ typedef struct {
                               * table's lock) */
 } RW_ObjRef;
 
+extern PyTypeObject RW_ObjRefType;
+
+#ifndef Py_GIL_DISABLED
+/* The table's entry for ``target`` read off its list of weak references (borrowed), or NULL
+ * when it has none there.  Not for a type that is not a heap type: from 3.12 a builtin
+ * type keeps its list elsewhere.  GIL builds only: nothing changes the list meanwhile. */
+static inline RW_ObjRef *
+rw_object_ref_listed(PyObject *target)
+{
+    Py_ssize_t offset = Py_TYPE(target)->tp_weaklistoffset;   /* negative: managed (3.12+) */
+    if (offset == 0 || (PyType_Check(target)
+                        && !PyType_HasFeature((PyTypeObject *)target, Py_TPFLAGS_HEAPTYPE))) {
+        return NULL;
+    }
+    PyWeakReference *r = *(PyWeakReference **)((char *)target + offset);
+    for (; r != NULL; r = r->wr_next) {
+        if (Py_IS_TYPE(r, &RW_ObjRefType) && ((RW_ObjRef *)r)->published) {
+            return (RW_ObjRef *)r;
+        }
+    }
+    return NULL;
+}
+#endif
+
 /* How many times every object was forgotten (stop, fork): an attribute a thread remembers
  * seeing before that is not seen in the new history.  Read with RW_LOAD. */
 extern long long rw_objects_forgotten;
@@ -78,6 +103,14 @@ int rw_object_shadow_ready(void);
 /* -- object.c: what the hooks install ---------------------------------------------------- */
 
 PyObject *rw_obj_getattro(PyObject *obj, PyObject *name);
+PyObject *rw_obj_getattro_generic(PyObject *obj, PyObject *name);
+
+/* Whether ``f`` is one of the hooks (a type's tp_getattro, set or inherited). */
+static inline int
+rw_is_hook(getattrofunc f)
+{
+    return f == rw_obj_getattro || f == rw_obj_getattro_generic;
+}
 extern PyMethodDef rw_setattr_def, rw_delattr_def;
 
 #endif /* RACEWATCH_OBJECT_H */

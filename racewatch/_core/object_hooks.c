@@ -157,6 +157,19 @@ type_died(PyObject *Py_UNUSED(module), PyObject *alive)
     Py_RETURN_NONE;
 }
 
+/* The entry of the first base of ``type`` that has one, or NULL (nothing added). */
+static const rw_hook *
+hooked_base(PyTypeObject *type)
+{
+    PyObject *mro = type->tp_mro;
+    Py_ssize_t n = mro != NULL ? PyTuple_GET_SIZE(mro) : 0;
+    const rw_hook *h = NULL;
+    for (Py_ssize_t i = 1; i < n && h == NULL; i++) {
+        h = hook_find(RW_ATOMIC_LOAD(hooks), (PyTypeObject *)PyTuple_GET_ITEM(mro, i));
+    }
+    return h;
+}
+
 /* What ``type`` had before the hook: its own entry, or its first hooked base's (a
  * subclass inherits the hook), remembered for next time.  Never NULL for a type whose
  * slots are the hooks. */
@@ -167,12 +180,7 @@ rw_hook_of(PyTypeObject *type)
     if (h != NULL) {
         return h;
     }
-    PyObject *mro = type->tp_mro;
-    Py_ssize_t n = mro != NULL ? PyTuple_GET_SIZE(mro) : 0;
-    for (Py_ssize_t i = 1; i < n && h == NULL; i++) {
-        h = hook_find(RW_ATOMIC_LOAD(hooks), (PyTypeObject *)PyTuple_GET_ITEM(mro, i));
-    }
-    if (h == NULL) {
+    if ((h = hooked_base(type)) == NULL) {
         return NULL;
     }
     const rw_hook *mine;
@@ -251,8 +259,11 @@ hook_class(PyObject *Py_UNUSED(module), PyObject *cls)
 #endif
     const rw_hook *known = hook_find(hooks, type);
     if (known == NULL || !known->installed) {
-        getattrofunc get = type->tp_getattro == rw_obj_getattro && known != NULL
-                           ? known->getattro : type->tp_getattro;
+        getattrofunc get = type->tp_getattro;
+        if (rw_is_hook(get)) {   /* inherited: what the base that has it had */
+            const rw_hook *base = known != NULL ? known : hooked_base(type);
+            get = base != NULL ? base->getattro : PyObject_GenericGetAttr;
+        }
         h = hook_add(type, get, alive);
         if (h == NULL) {
             rc = -1;
@@ -262,7 +273,8 @@ hook_class(PyObject *Py_UNUSED(module), PyObject *cls)
             Py_XSETREF(h->own_setattr, Py_XNewRef(own_set));
             Py_XSETREF(h->own_delattr, Py_XNewRef(own_del));
             h->generic_next = own_set == NULL && own_del == NULL && generic_after(type);
-            type->tp_getattro = rw_obj_getattro;
+            type->tp_getattro = get == PyObject_GenericGetAttr ? rw_obj_getattro_generic
+                                                               : rw_obj_getattro;
         }
     }
     else {
@@ -325,7 +337,7 @@ unhook_classes(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
             continue;
         }
         Py_INCREF(type);   /* what runs below (a collection) must not free it meanwhile */
-        if (type->tp_getattro == rw_obj_getattro) {
+        if (rw_is_hook(type->tp_getattro)) {
             type->tp_getattro = h->getattro;
             PyType_Modified(type);
         }

@@ -14,7 +14,6 @@
 
 #include "object.h"
 
-static PyTypeObject RW_ObjRefType;
 
 #define STRIPES 64
 
@@ -184,28 +183,6 @@ object_ref_make(PyObject *target, rw_stripe *s)
     return found;
 }
 
-#ifndef Py_GIL_DISABLED
-/* The table's entry for ``target`` read off its list of weak references (borrowed), or NULL
- * when it has none there.  Not for a type that is not a heap type: from 3.12 a builtin
- * type keeps its list elsewhere. */
-static inline RW_ObjRef *
-published_in_weaklist(PyObject *target)
-{
-    Py_ssize_t offset = Py_TYPE(target)->tp_weaklistoffset;   /* negative: managed (3.12+) */
-    if (offset == 0 || (PyType_Check(target)
-                        && !PyType_HasFeature((PyTypeObject *)target, Py_TPFLAGS_HEAPTYPE))) {
-        return NULL;
-    }
-    PyWeakReference *r = *(PyWeakReference **)((char *)target + offset);
-    for (; r != NULL; r = r->wr_next) {
-        if (Py_IS_TYPE(r, &RW_ObjRefType) && ((RW_ObjRef *)r)->published) {
-            return (RW_ObjRef *)r;
-        }
-    }
-    return NULL;
-}
-#endif
-
 /* The ObjRef of ``target`` (a new reference), holding the shadow of its attributes, made
  * on first use; NULL with no error set when it cannot be watched (not weakly
  * referenceable, the budget spent).  The lookup is kept apart from the making, which
@@ -214,7 +191,7 @@ RW_ObjRef *
 rw_object_ref(PyObject *target)
 {
 #ifndef Py_GIL_DISABLED
-    RW_ObjRef *listed = published_in_weaklist(target);
+    RW_ObjRef *listed = rw_object_ref_listed(target);
     if (listed != NULL) {
         return (RW_ObjRef *)Py_NewRef(listed);
     }
@@ -322,7 +299,7 @@ objref_dealloc(RW_ObjRef *ref)
     _PyWeakref_RefType.tp_dealloc((PyObject *)ref);
 }
 
-static PyTypeObject RW_ObjRefType = {
+PyTypeObject RW_ObjRefType = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "racewatch._core.ObjRef",
     .tp_doc = "A weak reference to a watched object, holding the shadow of its attributes.",
