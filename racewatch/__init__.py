@@ -1,4 +1,4 @@
-"""racewatch: a happens-before data-race detector for Python dicts.
+"""racewatch: a happens-before data-race detector for Python threads.
 
 The public API.  Importing ``racewatch`` is cheap: the detector loads on ``start()``.
 """

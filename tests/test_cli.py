@@ -284,6 +284,34 @@ def test_nothing_to_run(tmp_path):
     _one_line_error(racewatch("run", cwd=tmp_path), "nothing to run")
 
 
+@pytest.mark.parametrize("columns", [50, 120])
+def test_help_is_as_wide_as_the_terminal(tmp_path, columns):
+    env = clean_env()
+    env["COLUMNS"] = str(columns)
+    shown = racewatch("run", "--help", cwd=tmp_path, env=env)
+    assert shown.returncode == 0
+    lines = shown.stdout.splitlines()
+    assert lines[0] == "usage: racewatch run [options] SCRIPT [ARGS...]"
+    assert "--watch KINDS" in shown.stdout
+    # argparse wraps the help at the width less two; the usage lines are given as they are
+    widest = max(len(line) for line in lines[2:])
+    assert widest <= columns - 2
+    if columns > 80:
+        assert widest > 80   # the terminal's width, not a default
+
+
+def test_start_up_leaves_out_what_only_help_needs(tmp_path):
+    # argparse imports shutil for the terminal's width, with the compression modules
+    # shutil imports: racewatch gives it the width and runs the program without them.
+    write(tmp_path / "show.py", """\
+        import sys
+        print(sorted(m for m in ("shutil", "bz2", "lzma") if m in sys.modules))
+        """)
+    watched = run_racewatch(tmp_path, "show.py", cwd=tmp_path)
+    assert watched.status == 0
+    assert watched.stdout == "[]\n"
+
+
 def test_syntax_error_in_script_is_plain_pythons(tmp_path):
     script = write(tmp_path / "bad.py", "x = 1\ndef broken(:\n    pass\n")
     plain = run_plain(script, cwd=tmp_path)
