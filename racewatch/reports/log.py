@@ -17,7 +17,6 @@ written after it), and the reader skips such a torn last line with a warning.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Iterable
 
@@ -71,6 +70,8 @@ class RaceLog:
         """Write one whole line; False when it could not be written."""
         if self._fd is None or self._torn:
             return False
+        import json  # here: a run that writes no log does not pay for its import
+
         line = (json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n"
                 ).encode("utf-8", "backslashreplace")
         written = 0
@@ -139,6 +140,8 @@ def read_logs(paths: Iterable[str], warn: Callable[[str], None] | None = None
     written) is skipped, and ``warn`` told; any other line that is not a log line makes
     the file no log.
     """
+    import json
+
     processes: dict[tuple[str, int], ProcessLog] = {}
     reports: list[Report] = []
     for path in paths:
@@ -181,6 +184,8 @@ def read_logs(paths: Iterable[str], warn: Callable[[str], None] | None = None
 
 
 def _is_json(line: str) -> bool:
+    import json
+
     try:
         json.loads(line)
     except ValueError:
@@ -190,6 +195,8 @@ def _is_json(line: str) -> bool:
 
 def _whole_document(text: str) -> dict | None:
     """The file as one JSON report, or None when it is a log (one object per line)."""
+    import json
+
     try:
         data = json.loads(text)
     except ValueError:
