@@ -16,9 +16,10 @@
  *                  the tracked list (tracked_seq.py); list.h holds what they share
  *   set.c, set_algebra.c
  *                  the tracked set (tracked_seq.py); set.h holds what they share
- *   object.c, object_hooks.c, object_shadow.c
+ *   object.c, object_hooks.c, object_shadow.c, object_values.c
  *                  the attributes of instances of instrumented classes (objects.py):
- *                  checking an access, the hooked classes, the objects' shadows;
+ *                  checking an access, the hooked classes, the objects' shadows, an
+ *                  instance's value read where the interpreter keeps it;
  *                  object.h holds what they share
  *   globals.c      module globals rebound by the module's functions (module_globals.py)
  *   sync.c         SyncVar and the edge operations (sync.py)

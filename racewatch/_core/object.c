@@ -390,7 +390,8 @@ rw_obj_getattro(PyObject *obj, PyObject *name)
 PyObject *
 rw_obj_getattro_generic(PyObject *obj, PyObject *name)
 {
-    return read_checked(obj, name, PyObject_GenericGetAttr(obj, name));
+    PyObject *value = rw_instance_value(obj, name);
+    return read_checked(obj, name, value != NULL ? value : PyObject_GenericGetAttr(obj, name));
 }
 
 /* -- the read of the lock a thread released last (objects.py, read_pending_lock) --------- *

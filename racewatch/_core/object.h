@@ -7,6 +7,8 @@
  *   object_shadow.c  the table from an object to the shadow of its attributes (ObjRef)
  *   object.c         checking an access: the tp_getattro and the __setattr__ and
  *                    __delattr__ that the hooks install, object_access()
+ *   object_values.c  an instance attribute's value read off the object's inline values
+ *                    (3.11+, GIL builds), as the specializing interpreter reads it
  *
  * hook_class(cls) replaces the type's tp_getattro by rw_obj_getattro, which calls what the
  * type had, then checks the access (rw_obj_getattro_generic where that was object's own:
@@ -104,6 +106,13 @@ int rw_object_shadow_ready(void);
 
 PyObject *rw_obj_getattro(PyObject *obj, PyObject *name);
 PyObject *rw_obj_getattro_generic(PyObject *obj, PyObject *name);
+
+/* -- object_values.c --------------------------------------------------------------------- */
+
+/* ``obj.name`` (a new reference) read off the object's inline values, when it is a plain
+ * value of the instance there and nothing of that name is in its class; else NULL, with no
+ * exception set: then PyObject_GenericGetAttr knows. */
+PyObject *rw_instance_value(PyObject *obj, PyObject *name);
 
 /* Whether ``f`` is one of the hooks (a type's tp_getattro, set or inherited). */
 static inline int

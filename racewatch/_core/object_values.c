@@ -1,0 +1,184 @@
+/* An instance attribute's value read where the interpreter keeps it (3.11 and later, GIL
+ * builds): the object's inline values, indexed as its class's shared keys say.
+ *
+ * A hooked class's reads cannot be specialized by the interpreter (its tp_getattro is not
+ * object's), so each one took PyObject_GenericGetAttr's whole way: the type's lookup, the
+ * descriptor checks, the keys' hash lookup (about 180 instructions, against about 15 for
+ * a specialized read).  For the usual attribute, a plain value in the instance, this file
+ * does what the specializing interpreter's LOAD_ATTR_INSTANCE_VALUE does, with the same
+ * guards: the type's version tag (any change to the class, or to a base, gives it a new
+ * one), the keys (the class's shared keys, which only grow) and the object's values still
+ * in use (not replaced by a dict of its own), and a value that is there.  What it
+ * remembers, per (type, name), is whether the name is a plain instance value (nothing of
+ * that name in the class or its bases) and at which index; anything else, and every
+ * doubt, is PyObject_GenericGetAttr's.
+ *
+ * The layouts are the interpreter's internal ones (as stacks.c reads its frames): 3.11 has
+ * the values' pointer before the object, 3.12 a tagged pointer there, 3.13 the values
+ * after the object's header.  Free-threaded builds keep the generic way: there a value is
+ * read under the object's lock.
+ */
+
+/* The internal headers need Py_BUILD_CORE before Python.h (so the version comes first);
+ * what they declare is only read here, and some of their inline functions draw warnings
+ * that are theirs, not this file's. */
+#include <patchlevel.h>
+#include <pyconfig.h>
+#if PY_VERSION_HEX >= 0x030B0000 && !defined(Py_GIL_DISABLED)
+#define RW_INSTANCE_VALUES 1
+#ifndef Py_BUILD_CORE
+#define Py_BUILD_CORE 1
+#endif
+#endif
+
+#include "object.h"
+
+#ifdef RW_INSTANCE_VALUES
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+#include "internal/pycore_dict.h"
+#include "internal/pycore_object.h"
+#pragma GCC diagnostic pop
+
+/* (type, name) pairs remembered: sets of two, so that two pairs a loop reads (an attribute
+ * and a method, say) do not keep taking each other's place. */
+#define VALUES_SET_BITS 7
+#define VALUES_SETS (1 << VALUES_SET_BITS)
+
+typedef struct {
+    PyTypeObject *type;          /* compared by address and version tag, never followed */
+    unsigned int version;        /* the type's tp_version_tag when remembered (not 0) */
+    PyDictKeysObject *keys;      /* the type's shared keys then */
+    PyObject *name;              /* a strong reference */
+    Py_ssize_t index;            /* in the values; -1: not a plain instance value */
+} rw_values_entry;
+
+/* Changed with the GIL held.  ``victim``: the way of each set that the next pair takes. */
+static rw_values_entry values_cache[VALUES_SETS][2];
+static unsigned char victim[VALUES_SETS];
+
+/* The values of ``obj`` (whose type has a managed dict), or NULL when it has a dict of its
+ * own instead. */
+static inline PyDictValues *
+values_of(PyObject *obj, PyTypeObject *type, Py_ssize_t index)
+{
+#if RW_PY313
+    if (!(type->tp_flags & Py_TPFLAGS_INLINE_VALUES)) {
+        return NULL;
+    }
+    PyDictValues *values = _PyObject_InlineValues(obj);
+    return values->valid && index < values->capacity ? values : NULL;
+#elif RW_PY312
+    (void)type, (void)index;
+    PyDictOrValues dorv = *_PyObject_DictOrValuesPointer(obj);
+    return _PyDictOrValues_IsValues(dorv) ? _PyDictOrValues_GetValues(dorv) : NULL;
+#else
+    (void)type, (void)index;
+    return *_PyObject_ValuesPointer(obj);
+#endif
+}
+
+/* Where ``name`` is in ``keys`` (a class's shared keys), or -1. */
+static Py_ssize_t
+index_in(PyDictKeysObject *keys, PyObject *name)
+{
+    if (keys == NULL || keys->dk_kind != DICT_KEYS_SPLIT) {
+        return -1;
+    }
+    PyDictUnicodeEntry *entries = DK_UNICODE_ENTRIES(keys);
+    for (Py_ssize_t i = 0; i < keys->dk_nentries; i++) {
+        PyObject *key = entries[i].me_key;
+        if (key == name) {
+            return i;
+        }
+    }
+    for (Py_ssize_t i = 0; i < keys->dk_nentries; i++) {
+        PyObject *key = entries[i].me_key;
+        if (key != NULL && PyUnicode_CheckExact(key) && PyUnicode_Compare(key, name) == 0) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+/* The value at ``index`` of ``obj``'s values (a new reference), or NULL. */
+static inline PyObject *
+value_at(PyObject *obj, PyTypeObject *type, Py_ssize_t index)
+{
+    PyDictValues *values = index >= 0 ? values_of(obj, type, index) : NULL;
+    return values != NULL ? Py_XNewRef(values->values[index]) : NULL;
+}
+
+/* Find out, and remember in way ``victim`` of ``set``, what ``name`` is for ``type``; then
+ * read it as rw_instance_value does.  Kept out of its way (a few times per pair). */
+static Py_NO_INLINE PyObject *
+remember(PyObject *obj, PyTypeObject *type, PyObject *name, size_t set)
+{
+    rw_values_entry *e = &values_cache[set][0];
+    if (e->type != type || e->name != name) {
+        e = &values_cache[set][1];
+        if (e->type != type || e->name != name) {
+            e = &values_cache[set][victim[set]];
+            victim[set] ^= 1;
+        }
+    }
+    /* The type's lookup first: it gives the type a version tag if it has none. */
+    int plain = (type->tp_flags & Py_TPFLAGS_MANAGED_DICT) && PyUnicode_CheckExact(name)
+                && _PyType_Lookup(type, name) == NULL;
+    unsigned int version = type->tp_version_tag;
+    if (version == 0) {
+        e->type = NULL;   /* no version to guard with: nothing is remembered */
+        return NULL;
+    }
+    PyDictKeysObject *keys = ((PyHeapTypeObject *)type)->ht_cached_keys;
+    Py_ssize_t index = plain ? index_in(keys, name) : -1;
+    if (PyErr_Occurred()) {
+        PyErr_Clear();   /* (a comparison that failed: the generic way decides) */
+        index = -1;
+    }
+    e->type = type;
+    e->version = version;
+    e->keys = keys;
+    Py_XSETREF(e->name, Py_NewRef(name));
+    e->index = index;
+    return value_at(obj, type, index);
+}
+
+/* The set of (type, name): the product's top bits, the best mixed. */
+static inline size_t
+set_of(PyTypeObject *type, PyObject *name)
+{
+    uintptr_t x = ((uintptr_t)type >> 4) ^ ((uintptr_t)name << 3);
+    return (size_t)(x * 0x9E3779B97F4A7C15ull) >> (sizeof(size_t) * CHAR_BIT - VALUES_SET_BITS);
+}
+
+PyObject *
+rw_instance_value(PyObject *obj, PyObject *name)
+{
+    PyTypeObject *type = Py_TYPE(obj);
+    size_t set = set_of(type, name);
+    rw_values_entry *e = &values_cache[set][0];
+    if (e->type != type || e->name != name) {
+        e++;
+        if (e->type != type || e->name != name) {
+            return remember(obj, type, name, set);
+        }
+    }
+    if (e->version != type->tp_version_tag
+            || e->keys != ((PyHeapTypeObject *)type)->ht_cached_keys) {
+        return remember(obj, type, name, set);
+    }
+    return value_at(obj, type, e->index);
+}
+
+#else
+
+PyObject *
+rw_instance_value(PyObject *Py_UNUSED(obj), PyObject *Py_UNUSED(name))
+{
+    return NULL;
+}
+
+#endif
