@@ -44,6 +44,23 @@
 #error "racewatch._core needs Python 3.10 or newer"
 #endif
 
+/* The core's own functions and variables are the module's alone (PyInit__core, declared
+ * with PyMODINIT_FUNC, is the one it exports): a call from one of its files to another's
+ * is then a direct call, and a global is read without a detour through the GOT. */
+#if defined(__GNUC__) && !defined(_WIN32)
+#pragma GCC visibility push(hidden)
+#endif
+
+/* A function kept out of its callers: the rare way of a hot one, which would otherwise
+ * make the hot one save and restore every register it uses (Py_NO_INLINE is 3.11+). */
+#if defined(__GNUC__)
+#define RW_NOINLINE __attribute__((noinline))
+#elif defined(_MSC_VER)
+#define RW_NOINLINE __declspec(noinline)
+#else
+#define RW_NOINLINE
+#endif
+
 #define RW_PY311 (PY_VERSION_HEX >= 0x030B0000)
 #define RW_PY312 (PY_VERSION_HEX >= 0x030C0000)
 #define RW_PY313 (PY_VERSION_HEX >= 0x030D0000)

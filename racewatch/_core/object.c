@@ -36,20 +36,25 @@ static inline int seen_by_object(RW_ThreadState *ts, PyObject *target, PyObject 
 
 /* An access to attribute ``name`` of ``target`` that this thread made already in its
  * current epoch (a read: a read or a write; a write: a write): counted as the access it
- * is, not checked again (see check()).  Looked up in the thread's table, then in the
- * object's own memory.  1 when it was, 0 when not, -1 on error. */
+ * is, not checked again (see check()).  Looked up in the object's own memory, then in the
+ * thread's table (for an object with more names than its memory holds, or whose memory
+ * another thread's epoch took).  1 when it was, 0 when not, -1 on error. */
 static inline int
 seen_again(RW_ThreadState *ts, PyObject *target, PyObject *name, int write)
 {
     if (ts == NULL || ts->busy || ts->ignoring || ts->pending) {
         return 0;   /* (pending: the access starts a new epoch, through check()) */
     }
-    rw_attr_seen *seen = seen_entry(ts, target, name);
-    if (seen->target != target || seen->name != name || seen->clock != ts->clock
-            || (write && !seen->write) || seen->ref == NULL
-            || seen->forgotten != RW_LOAD(&rw_objects_forgotten)
-            || ((PyWeakReference *)seen->ref)->wr_object != target) {
-        return seen_by_object(ts, target, name, write);
+    int seen = seen_by_object(ts, target, name, write);
+    if (seen != 0) {
+        return seen;
+    }
+    rw_attr_seen *entry = seen_entry(ts, target, name);
+    if (entry->target != target || entry->name != name || entry->clock != ts->clock
+            || (write && !entry->write) || entry->ref == NULL
+            || entry->forgotten != RW_LOAD(&rw_objects_forgotten)
+            || ((PyWeakReference *)entry->ref)->wr_object != target) {
+        return 0;
     }
     return count_seen(ts);
 }
@@ -340,15 +345,11 @@ from_instrumented_code(PyObject *name, RW_ThreadState **pts)
 static int read_pending_lock(RW_ThreadState *ts, PyObject *obj, PyObject *name,
                              PyObject *value);
 
-/* The read ``obj.name`` that gave ``value`` (NULL: an exception), checked: what the hooks
- * return. */
-static inline PyObject *
-read_checked(PyObject *obj, PyObject *name, PyObject *value)
+/* read_checked() for all but a read this thread made already: one that raised, the read
+ * of a lock the thread's pending epoch was released by, and the reads to check. */
+static RW_NOINLINE PyObject *
+read_checked_slow(RW_ThreadState *ts, PyObject *obj, PyObject *name, PyObject *value)
 {
-    RW_ThreadState *ts = NULL;
-    if (!from_instrumented_code(name, &ts)) {
-        return value;
-    }
     if (value == NULL) {
         if (!PyErr_ExceptionMatches(PyExc_AttributeError)) {
             return NULL;
@@ -369,12 +370,33 @@ read_checked(PyObject *obj, PyObject *name, PyObject *value)
         }
         return value;
     }
-    int seen = seen_again(ts, obj, name, 0);
-    if (seen < 0 || (seen == 0 && after_get(ts, obj, name, value) < 0)) {
+    if (after_get(ts, obj, name, value) < 0) {
         Py_DECREF(value);
         return NULL;
     }
     return value;
+}
+
+/* The read ``obj.name`` that gave ``value`` (NULL: an exception), checked: what the hooks
+ * return.  Kept small: most reads are ones the thread made already in its epoch. */
+static inline PyObject *
+read_checked(PyObject *obj, PyObject *name, PyObject *value)
+{
+    RW_ThreadState *ts = NULL;
+    if (!from_instrumented_code(name, &ts)) {
+        return value;
+    }
+    if (value != NULL) {
+        int seen = seen_again(ts, obj, name, 0);
+        if (seen > 0) {
+            return value;
+        }
+        if (seen < 0) {
+            Py_DECREF(value);
+            return NULL;
+        }
+    }
+    return read_checked_slow(ts, obj, name, value);
 }
 
 PyObject *

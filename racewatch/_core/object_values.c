@@ -113,7 +113,7 @@ value_at(PyObject *obj, PyTypeObject *type, Py_ssize_t index)
 
 /* Find out, and remember in way ``victim`` of ``set``, what ``name`` is for ``type``; then
  * read it as rw_instance_value does.  Kept out of its way (a few times per pair). */
-static Py_NO_INLINE PyObject *
+static RW_NOINLINE PyObject *
 remember(PyObject *obj, PyTypeObject *type, PyObject *name, size_t set)
 {
     rw_values_entry *e = &values_cache[set][0];
