@@ -570,9 +570,11 @@ set_or_delete(PyObject *self, PyTypeObject *cls, PyObject *const *args, size_t n
     const rw_hook *h = rw_hook_find(cls);
     PyObject *r;
     if (h != NULL && h->generic_next && Py_TYPE(self) == cls) {
-        /* the usual class: object's own, without the walk and the call through its wrapper */
-        r = PyObject_GenericSetAttr(self, args[0], want == 2 ? args[1] : NULL) < 0
-            ? NULL : Py_NewRef(Py_None);
+        /* the usual class: object's own, without the walk and the call through its wrapper
+         * (and for a value replaced, without its lookups: object_values.c) */
+        r = (want == 2 && rw_instance_replace(self, args[0], args[1]))
+            || PyObject_GenericSetAttr(self, args[0], want == 2 ? args[1] : NULL) == 0
+            ? Py_NewRef(Py_None) : NULL;
     }
     else {
         PyObject *own = h == NULL ? NULL : want == 2 ? h->own_setattr : h->own_delattr;

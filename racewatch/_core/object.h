@@ -113,6 +113,10 @@ PyObject *rw_obj_getattro_generic(PyObject *obj, PyObject *name);
  * value of the instance there and nothing of that name is in its class; else NULL, with no
  * exception set: then PyObject_GenericGetAttr knows. */
 PyObject *rw_instance_value(PyObject *obj, PyObject *name);
+/* ``obj.name = value`` where the object has a plain value of that name in its inline
+ * values already: 1 when done, 0 when it is not (nothing done, no exception set): then
+ * PyObject_GenericSetAttr does it. */
+int rw_instance_replace(PyObject *obj, PyObject *name, PyObject *value);
 
 /* Whether ``f`` is one of the hooks (a type's tp_getattro, set or inherited). */
 static inline int

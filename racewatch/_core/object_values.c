@@ -103,18 +103,11 @@ index_in(PyDictKeysObject *keys, PyObject *name)
     return -1;
 }
 
-/* The value at ``index`` of ``obj``'s values (a new reference), or NULL. */
-static inline PyObject *
-value_at(PyObject *obj, PyTypeObject *type, Py_ssize_t index)
-{
-    PyDictValues *values = index >= 0 ? values_of(obj, type, index) : NULL;
-    return values != NULL ? Py_XNewRef(values->values[index]) : NULL;
-}
-
-/* Find out, and remember in way ``victim`` of ``set``, what ``name`` is for ``type``; then
- * read it as rw_instance_value does.  Kept out of its way (a few times per pair). */
-static RW_NOINLINE PyObject *
-remember(PyObject *obj, PyTypeObject *type, PyObject *name, size_t set)
+/* Find out, and remember in a way of ``set``, what ``name`` is for ``type``: the entry, or
+ * NULL when nothing can be remembered.  Kept out of its callers' way (a few times per
+ * pair). */
+static RW_NOINLINE rw_values_entry *
+remember(PyTypeObject *type, PyObject *name, size_t set)
 {
     rw_values_entry *e = &values_cache[set][0];
     if (e->type != type || e->name != name) {
@@ -143,7 +136,7 @@ remember(PyObject *obj, PyTypeObject *type, PyObject *name, size_t set)
     e->keys = keys;
     Py_XSETREF(e->name, Py_NewRef(name));
     e->index = index;
-    return value_at(obj, type, index);
+    return e;
 }
 
 /* The set of (type, name): the product's top bits, the best mixed. */
@@ -154,23 +147,56 @@ set_of(PyTypeObject *type, PyObject *name)
     return (size_t)(x * 0x9E3779B97F4A7C15ull) >> (sizeof(size_t) * CHAR_BIT - VALUES_SET_BITS);
 }
 
-PyObject *
-rw_instance_value(PyObject *obj, PyObject *name)
+/* Where ``name`` is in the values of an instance of ``type``: its index, or -1 when it is
+ * not a plain instance value there. */
+static inline Py_ssize_t
+index_of(PyTypeObject *type, PyObject *name)
 {
-    PyTypeObject *type = Py_TYPE(obj);
     size_t set = set_of(type, name);
     rw_values_entry *e = &values_cache[set][0];
     if (e->type != type || e->name != name) {
         e++;
         if (e->type != type || e->name != name) {
-            return remember(obj, type, name, set);
+            e = remember(type, name, set);
+            return e != NULL ? e->index : -1;
         }
     }
     if (e->version != type->tp_version_tag
             || e->keys != ((PyHeapTypeObject *)type)->ht_cached_keys) {
-        return remember(obj, type, name, set);
+        e = remember(type, name, set);
+        return e != NULL ? e->index : -1;
     }
-    return value_at(obj, type, e->index);
+    return e->index;
+}
+
+PyObject *
+rw_instance_value(PyObject *obj, PyObject *name)
+{
+    PyTypeObject *type = Py_TYPE(obj);
+    Py_ssize_t index = index_of(type, name);
+    PyDictValues *values = index >= 0 ? values_of(obj, type, index) : NULL;
+    return values != NULL ? Py_XNewRef(values->values[index]) : NULL;
+}
+
+int
+rw_instance_replace(PyObject *obj, PyObject *name, PyObject *value)
+{
+    PyTypeObject *type = Py_TYPE(obj);
+    Py_ssize_t index = index_of(type, name);
+    PyDictValues *values = index >= 0 ? values_of(obj, type, index) : NULL;
+#if RW_PY313
+    /* a dict of its own shares the values; a change must go through it (its watchers) */
+    if (values != NULL && _PyObject_GetManagedDict(obj) != NULL) {
+        values = NULL;
+    }
+#endif
+    PyObject *old = values != NULL ? values->values[index] : NULL;
+    if (old == NULL) {
+        return 0;   /* (a new attribute: its place in the values' order is the generic way's) */
+    }
+    values->values[index] = Py_NewRef(value);
+    Py_DECREF(old);
+    return 1;
 }
 
 #else
@@ -179,6 +205,13 @@ PyObject *
 rw_instance_value(PyObject *Py_UNUSED(obj), PyObject *Py_UNUSED(name))
 {
     return NULL;
+}
+
+int
+rw_instance_replace(PyObject *Py_UNUSED(obj), PyObject *Py_UNUSED(name),
+                    PyObject *Py_UNUSED(value))
+{
+    return 0;
 }
 
 #endif

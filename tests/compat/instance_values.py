@@ -1,6 +1,7 @@
-"""Reads of an instance's own attributes, each repeated so that racewatch's read of the
-object's values (3.11+) has remembered where the attribute is, then the class, the
-object or its dict changed under it: every read gives what plain python gives."""
+"""Reads and writes of an instance's own attributes, each repeated so that racewatch's
+read and replacement of the object's values (3.11+) has remembered where the attribute
+is, then the class, the object or its dict changed under it: every read gives what
+plain python gives, and every write lands where plain python puts it."""
 
 import threading
 
@@ -109,6 +110,54 @@ w = Wide()
 for i in range(40):
     setattr(w, f"a{i}", i)
 print([getattr(w, f"a{i}") for i in range(0, 40, 7)], reads(w, "a39"))
+
+
+
+# writes that replace a value, then the same writes after each change under them
+def writes(obj, name, values):
+    for v in values:
+        setattr(obj, name, v)
+    return getattr(obj, name)
+
+
+class Cell:
+    def __init__(self):
+        self.v = 0
+        self.w = "w"
+
+
+cell = Cell()
+print(writes(cell, "v", range(5)), sorted(vars(cell).items()))
+del cell.v
+print(reads(cell, "v", 1), writes(cell, "v", [7, 8]), list(vars(cell)))  # back, at the end
+Cell.v = property(lambda self: "got", lambda self, value: print("set", value))
+print(writes(cell, "v", [9]), cell.__dict__["v"])
+del Cell.v
+print(writes(cell, "v", [10, 11]), cell.__dict__["v"])
+seen = vars(cell)  # the object's own dict: writes must show in it
+cell.v = 12
+cell.w = "w2"
+print(seen, seen is cell.__dict__, writes(cell, "v", [13]), seen["v"])
+other = Cell()
+other.__dict__ = {"v": "own dict"}
+print(writes(other, "v", [14, 15]), other.__dict__)
+
+
+class Dying:
+    def __init__(self, label, log):
+        self.label, self.log = label, log
+
+    def __del__(self):
+        self.log.append(self.label)
+
+
+log = []
+holder = Cell()
+holder.v = Dying("first", log)
+holder.v = Dying("second", log)  # the first value's __del__ runs as plain python runs it
+print(log, holder.v.label)
+holder.v = None
+print(log)
 
 # reads from another thread, after a proper handoff
 results = []
