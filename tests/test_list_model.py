@@ -42,6 +42,44 @@ def test_a_lost_update_names_the_item(tmp_path):
     assert "of item 0 (getitem)" in run.stderr or "of item 0 (setitem)" in run.stderr
 
 
+def test_items_far_into_a_long_list_are_each_their_own_location(tmp_path):
+    # Positions past the small ints, and past the ints kept for positions (65,536): two
+    # threads update items next to each other (no race), then the same item (a race).
+    program = tmp_path / "far.py"
+    program.write_text(textwrap.dedent("""\
+        import threading
+        counts = [0] * 70_000
+        def neighbours(i):
+            for _ in range(50):
+                counts[i] += 1
+        def same_near(i):
+            for _ in range(50):
+                counts[i] += 1
+        def same_far(i):
+            for _ in range(50):
+                counts[i] += 1
+        for pair in [(300, 301), (1023, 1024), (65_535, 65_536)]:
+            threads = [threading.Thread(target=neighbours, args=(i,)) for i in pair]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+        for same, i in [(same_near, 1500), (same_far, 66_000)]:
+            threads = [threading.Thread(target=same, args=(i,)) for _ in range(2)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+        print(sum(counts))
+        """))
+    run = run_racewatch(tmp_path, program)
+    assert run.status == 66, run.stderr
+    assert run.stdout == "500\n"
+    races = sorted(run.report["races"], key=lambda race: race["index"])
+    assert [race["index"] for race in races] == [1500, 66_000]
+    assert [_lines(race) for race in races] == [{8}, {11}]
+
+
 def test_an_append_is_an_update_of_the_items(tmp_path):
     html = tmp_path / "report.html"
     run = run_racewatch(tmp_path, PROGRAMS / "racy_poll_len_of_results.py",

@@ -8,6 +8,43 @@
 
 /* -- recording a position ------------------------------------------------------------------ */
 
+/* The key a position is recorded under (a new reference).  On GIL builds, one int per
+ * position, made on first use and kept for the run (up to POSITIONS_MAX, in chunks): the
+ * shadow's lookup then finds its location by identity, where a new int for each access
+ * (past 255 none is a small int) cost an allocation and a comparison with the stored key.
+ * At most POSITIONS_MAX ints, two megabytes.  Free-threaded builds make a new int: one
+ * shared by threads would have its reference count written from each of them. */
+#define POSITION_CHUNK 1024
+#define POSITION_CHUNKS 64
+#define POSITIONS_MAX (POSITION_CHUNK * POSITION_CHUNKS)
+
+#ifndef Py_GIL_DISABLED
+static PyObject **position_chunks[POSITION_CHUNKS];   /* changed with the GIL held */
+#endif
+
+static inline PyObject *
+position_key(Py_ssize_t i)
+{
+#ifndef Py_GIL_DISABLED
+    if (i >= 256 && i < POSITIONS_MAX) {
+        PyObject **chunk = position_chunks[i / POSITION_CHUNK];
+        if (chunk == NULL) {
+            chunk = PyMem_RawCalloc(POSITION_CHUNK, sizeof(PyObject *));
+            if (chunk == NULL) {
+                return PyLong_FromSsize_t(i);
+            }
+            position_chunks[i / POSITION_CHUNK] = chunk;
+        }
+        PyObject **slot = &chunk[i % POSITION_CHUNK];
+        if (*slot == NULL && (*slot = PyLong_FromSsize_t(i)) == NULL) {
+            return NULL;
+        }
+        return Py_NewRef(*slot);
+    }
+#endif
+    return PyLong_FromSsize_t(i);
+}
+
 /* Position ``i`` as the base method finds it, for a checked access (ts, sh). */
 int
 rw_list_at_position(RW_ThreadState *ts, RW_Shadow *sh, PyObject *self, Py_ssize_t i,
@@ -28,7 +65,7 @@ rw_list_at_position(RW_ThreadState *ts, RW_Shadow *sh, PyObject *self, Py_ssize_
     if (i >= n) {
         return rw_on_keys_read(ts, sh, op);   /* IndexError: the length decides */
     }
-    PyObject *pos = PyLong_FromSsize_t(i);
+    PyObject *pos = position_key(i);
     if (pos == NULL) {
         return -1;
     }
