@@ -11,7 +11,6 @@ import os
 import shlex
 import sys
 from collections.abc import Mapping
-from pathlib import Path
 
 from .records import field, fields, record, replace
 
@@ -133,17 +132,21 @@ def parse_env_options(text: str, source: str = ENV_OPTIONS) -> dict[str, str]:
     return values
 
 
-def find_pyproject(start: Path) -> Path | None:
-    """The nearest pyproject.toml at or above ``start``."""
-    start = start.resolve()
-    for directory in (start, *start.parents):
-        candidate = directory / "pyproject.toml"
-        if candidate.is_file():
+def find_pyproject(start: str | os.PathLike) -> str | None:
+    """The nearest pyproject.toml at or above ``start`` (os.path: pathlib's import is a
+    tenth of a watched process's start-up)."""
+    directory = os.path.realpath(start)
+    while True:
+        candidate = os.path.join(directory, "pyproject.toml")
+        if os.path.isfile(candidate):
             return candidate
-    return None
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return None
+        directory = parent
 
 
-def read_pyproject(path: Path) -> dict[str, Any]:
+def read_pyproject(path: str | os.PathLike) -> dict[str, Any]:
     """The ``[tool.racewatch]`` table of ``path`` (empty when there is none).
 
     A file that does not say ``racewatch`` anywhere has no such table, however its keys are
@@ -175,14 +178,14 @@ def read_pyproject(path: Path) -> dict[str, Any]:
 
 def resolve_options(cli: Mapping[str, Any] | None = None,
                     environ: Mapping[str, str] | None = None,
-                    cwd: Path | None = None,
+                    cwd: str | os.PathLike | None = None,
                     more_files: tuple[Mapping[str, Any], str] | None = None,
                     cli_source: str = "the command line") -> Options:
     """The options in force: pyproject, then ``more_files`` (values and where they came
     from: a pytest ini file), then ``RACEWATCH_OPTIONS``, then ``cli``."""
     environ = os.environ if environ is None else environ
     options = Options()
-    pyproject = find_pyproject(cwd or Path.cwd())
+    pyproject = find_pyproject(cwd or os.getcwd())
     if pyproject is not None:
         table = read_pyproject(pyproject)
         if table:

@@ -13,7 +13,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
-from pathlib import Path
 
 from . import __version__, patches
 from .config import OptionError, Options, expand_pid
@@ -269,7 +268,7 @@ def _peak_rss_mb() -> float | None:
     return round(peak / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)
 
 
-def start(options: Options | None = None, *, roots: Iterable[str | Path] | None = None,
+def start(options: Options | None = None, *, roots: Iterable[str | os.PathLike] | None = None,
           command: list[str] | None = None, instrument: bool = True,
           print_races: bool = True, mode: str = "api") -> Session:
     """Start the detector (a second call returns the running session)."""

@@ -17,8 +17,8 @@ so that a run can say which patterns matched nothing: a typo, or code that moved
 from __future__ import annotations
 
 import linecache
+import os
 import re
-from pathlib import Path
 
 from .config import OptionError
 from .records import record
@@ -65,16 +65,18 @@ class Suppressions:
         self.used: set[int] = set()  # indexes of the rules that matched a race
 
     @classmethod
-    def load(cls, path: str | Path) -> Suppressions:
+    def load(cls, path: str | os.PathLike) -> Suppressions:
         """Read a suppressions file; a missing file, one that is not UTF-8 or a bad line is
         an ``OptionError``."""
         try:
-            lines = Path(path).read_text(encoding="utf-8").splitlines()
+            with open(path, encoding="utf-8") as f:
+                lines = f.read().splitlines()
         except OSError as exc:
             raise OptionError(f"cannot read the suppressions file {str(path)!r}: "
                               f"{exc.strerror}") from None
         except UnicodeDecodeError as exc:
-            line = Path(path).read_bytes()[:exc.start].count(b"\n") + 1
+            with open(path, "rb") as f:
+                line = f.read()[:exc.start].count(b"\n") + 1
             raise OptionError(f"{path}:{line}: the suppressions file is not UTF-8 "
                               f"(byte {exc.object[exc.start]:#04x})") from None
         rules = []

@@ -92,6 +92,22 @@ def test_unset_variable_imports_nothing(tmp_path):
     assert run.stdout.strip() == "[]"
 
 
+def test_watched_start_up_leaves_out_pathlib_and_shutil(tmp_path):
+    # Every RACEWATCH=1 process pays racewatch's imports once.  Run without site (an
+    # editable install's finder imports pathlib itself), racewatch and its dependencies on
+    # the path, and the start-up hook's activation as the .pth line calls it.
+    import sysconfig
+
+    paths = [str(Path(__file__).resolve().parent.parent),
+             sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]]
+    code = (f"import sys; sys.path[:0] = {paths!r}; import racewatch.startup as s; "
+            "s.activate(); print([m for m in ('pathlib', 'shutil') if m in sys.modules])")
+    run = python("-S", "-c", code, cwd=tmp_path, env=staged())
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == "[]\n"
+    assert "not started" not in run.stderr
+
+
 @pytest.mark.parametrize("value", ["0", "false", "off", ""])
 def test_false_values_leave_racewatch_off(tmp_path, value):
     write(tmp_path / "app.py", RACY)

@@ -15,7 +15,6 @@ import site
 import sys
 import sysconfig
 from collections.abc import Iterable
-from pathlib import Path
 
 _RACEWATCH_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -100,5 +99,5 @@ def _under(path: str, dirs: Iterable[str]) -> bool:
 
 
 def _is_site_path(path: str) -> bool:
-    parts = Path(path).parts
+    parts = os.path.normpath(path).split(os.sep)
     return "site-packages" in parts or "dist-packages" in parts
