@@ -16,7 +16,7 @@
  * The layouts are the interpreter's internal ones (as stacks.c reads its frames): 3.11 has
  * the values' pointer before the object, 3.12 a tagged pointer there, 3.13 the values
  * after the object's header.  Free-threaded builds keep the generic way: there a value is
- * read under the object's lock.
+ * read under the object's lock; so do versions after 3.13, until their layouts are read.
  */
 
 /* The internal headers need Py_BUILD_CORE before Python.h (so the version comes first);
@@ -24,7 +24,9 @@
  * that are theirs, not this file's. */
 #include <patchlevel.h>
 #include <pyconfig.h>
-#if PY_VERSION_HEX >= 0x030B0000 && !defined(Py_GIL_DISABLED)
+/* The versions whose layouts this file was written and tested against: a later one keeps
+ * the generic way until it is checked here too. */
+#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030E0000 && !defined(Py_GIL_DISABLED)
 #define RW_INSTANCE_VALUES 1
 #ifndef Py_BUILD_CORE
 #define Py_BUILD_CORE 1
