@@ -82,7 +82,8 @@ values_of(PyObject *obj, PyTypeObject *type, Py_ssize_t index)
 #endif
 }
 
-/* Where ``name`` is in ``keys`` (a class's shared keys), or -1. */
+/* Where ``name`` (an exact str) is in ``keys`` (a class's shared keys), or -1; it compares
+ * exact strs only, which cannot fail. */
 static Py_ssize_t
 index_in(PyDictKeysObject *keys, PyObject *name)
 {
@@ -129,10 +130,6 @@ remember(PyTypeObject *type, PyObject *name, size_t set)
     }
     PyDictKeysObject *keys = ((PyHeapTypeObject *)type)->ht_cached_keys;
     Py_ssize_t index = plain ? index_in(keys, name) : -1;
-    if (PyErr_Occurred()) {
-        PyErr_Clear();   /* (a comparison that failed: the generic way decides) */
-        index = -1;
-    }
     e->type = type;
     e->version = version;
     e->keys = keys;
