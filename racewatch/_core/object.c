@@ -110,11 +110,11 @@ epoch_is_current(const rw_epoch_names *e, const RW_ThreadState *ts)
            && e->forgotten == RW_LOAD(&rw_objects_forgotten);
 }
 
-/* seen_again()'s second look, for the objects the thread's table is too small for: the
- * object's memory of the thread's current epoch, which check() consults too (``named``),
- * found without a lock on GIL builds (its list of weak references) and looked through
- * for the same string only (check() compares equal ones).  Nothing is remembered anew:
- * 1 when the access was made already, 0 when it is to be checked, -1 on error. */
+/* seen_again()'s first look, which answers for the objects the thread's table is too small
+ * for: the object's memory of the thread's current epoch, which check() consults too
+ * (``named``), found without a lock on GIL builds (its list of weak references) and looked
+ * through for the same string only (check() compares equal ones).  Nothing is remembered
+ * anew: 1 when the access was made already, 0 when it is to be checked, -1 on error. */
 static inline int
 seen_by_object(RW_ThreadState *ts, PyObject *target, PyObject *name, int write)
 {
