@@ -18,7 +18,7 @@ seen_entry(RW_ThreadState *ts, PyObject *target, PyObject *name)
     return &ts->attr_seen[i & (RW_ATTR_SEEN - 1)];
 }
 
-/* Count the access that seen_again() found made already: 0, or -1 when the budget says
+/* Count the access that seen_again() found made already: 1, or -1 when the budget says
  * so. */
 static inline int
 count_seen(RW_ThreadState *ts)
@@ -81,15 +81,26 @@ rw_saw_unset(RW_Shadow *sh, PyObject *name)
 
 /* -- the attributes an object saw accessed in one epoch (objects.py, epoch_names) --------- */
 
-/* The place of ``name`` in ``e``, or -1: the same string (names are mostly interned), else
- * an equal one. */
-static int
-epoch_name_index(const rw_epoch_names *e, PyObject *name)
+/* The place of the same string as ``name`` in ``e``, or -1. */
+static inline int
+epoch_name_same(const rw_epoch_names *e, PyObject *name)
 {
     for (int i = 0; i < e->n; i++) {
         if (e->names[i] == name) {
             return i;
         }
+    }
+    return -1;
+}
+
+/* The place of ``name`` in ``e``, or -1: the same string (names are mostly interned), else
+ * an equal one. */
+static int
+epoch_name_index(const rw_epoch_names *e, PyObject *name)
+{
+    int same = epoch_name_same(e, name);
+    if (same >= 0) {
+        return same;
     }
     Py_hash_t hash = PyObject_Hash(name);   /* a str's: cached, never fails */
     for (int i = 0; i < e->n; i++) {
@@ -131,12 +142,8 @@ seen_by_object(RW_ThreadState *ts, PyObject *target, PyObject *name, int write)
     if (e == NULL || sh->generation != rw_settings->generation || !epoch_is_current(e, ts)) {
         return 0;
     }
-    for (int i = 0; i < e->n; i++) {
-        if (e->names[i] == name) {
-            return write && !((e->written >> i) & 1) ? 0 : count_seen(ts);
-        }
-    }
-    return 0;
+    int i = epoch_name_same(e, name);
+    return i < 0 || (write && !((e->written >> i) & 1)) ? 0 : count_seen(ts);
 #endif
 }
 

@@ -12,8 +12,8 @@
  *
  * hook_class(cls) replaces the type's tp_getattro by rw_obj_getattro, which calls what the
  * type had, then checks the access (rw_obj_getattro_generic where that was object's own:
- * it calls it without a look in the table); a subclass made later inherits it.  What each type had
- * is kept in a table keyed by the type (the hooks), found again on every access: a
+ * it calls it without a look in the table); a subclass made later inherits it.  What each
+ * type had is kept in a table keyed by the type (the hooks), found again on every access: a
  * subclass that inherited the hook finds its first hooked base's.  Writes go through
  * ``__setattr__`` and ``__delattr__`` put in the class's namespace (wrapping the class's
  * own, if it had them), not through tp_setattro: ``object.__setattr__(obj, ...)``, which

@@ -14,7 +14,6 @@
 
 #include "object.h"
 
-
 #define STRIPES 64
 
 typedef struct {

@@ -106,19 +106,15 @@ index_in(PyDictKeysObject *keys, PyObject *name)
     return -1;
 }
 
-/* Find out, and remember in a way of ``set``, what ``name`` is for ``type``: the entry, or
- * NULL when nothing can be remembered.  Kept out of its callers' way (a few times per
- * pair). */
+/* Find out, and remember in ``e`` (the way of ``set`` that holds the pair, out of date;
+ * NULL: the one whose turn it is), what ``name`` is for ``type``: the entry, or NULL when
+ * nothing can be remembered.  Kept out of its callers' way (a few times per pair). */
 static RW_NOINLINE rw_values_entry *
-remember(PyTypeObject *type, PyObject *name, size_t set)
+remember(PyTypeObject *type, PyObject *name, size_t set, rw_values_entry *e)
 {
-    rw_values_entry *e = &values_cache[set][0];
-    if (e->type != type || e->name != name) {
-        e = &values_cache[set][1];
-        if (e->type != type || e->name != name) {
-            e = &values_cache[set][victim[set]];
-            victim[set] ^= 1;
-        }
+    if (e == NULL) {
+        e = &values_cache[set][victim[set]];
+        victim[set] ^= 1;
     }
     /* The type's lookup first: it gives the type a version tag if it has none. */
     int plain = (type->tp_flags & Py_TPFLAGS_MANAGED_DICT) && PyUnicode_CheckExact(name)
@@ -156,13 +152,12 @@ index_of(PyTypeObject *type, PyObject *name)
     if (e->type != type || e->name != name) {
         e++;
         if (e->type != type || e->name != name) {
-            e = remember(type, name, set);
-            return e != NULL ? e->index : -1;
+            e = NULL;   /* neither way holds the pair */
         }
     }
-    if (e->version != type->tp_version_tag
+    if (e == NULL || e->version != type->tp_version_tag
             || e->keys != ((PyHeapTypeObject *)type)->ht_cached_keys) {
-        e = remember(type, name, set);
+        e = remember(type, name, set, e);
         return e != NULL ? e->index : -1;
     }
     return e->index;
