@@ -11,11 +11,13 @@ import threading
 import time
 
 import pytest
+from freethreading import FREE_THREADED
 
 import racewatch
 from racewatch import session
 from racewatch.config import Options
-from racewatch.runtime.shadow import REGISTRY, Shadow, shadow_of
+from racewatch.runtime import core as runtime_core
+from racewatch.runtime.shadow import REGISTRY, shadow_of
 
 # Captured before any test starts racewatch: a thread started with it is one racewatch did
 # not announce, as a thread started by C code is.
@@ -235,16 +237,59 @@ def test_bookkeeping_survives_constant_thread_switches(detector):
 
 
 def test_shadow_is_freed_with_the_dict(detector):
-    def shadows():
-        gc.collect()
-        return sum(1 for o in gc.get_objects() if type(o) is Shadow)
-
-    before = shadows()
     d = racewatch.track({"k": 1})
     run_threads(d.get, 2, "k")
-    assert shadows() == before + 1
+    sh = shadow_of(d)
+    assert sh is not None
+    held = sys.getrefcount(sh)
     del d
-    assert shadows() == before
+    gc.collect()
+    assert sys.getrefcount(sh) == held - 1   # the dict's reference, and no other
+
+
+class _Node:
+    """A key that refers to the dict it is a key of (or is looked up in)."""
+
+    def __init__(self):
+        self.table = None
+
+
+@pytest.mark.parametrize("how", ["key", "lookup", "element"])
+def test_a_cycle_through_a_shadow_is_collected(detector, how):
+    """A container, its shadow and a key that refers to the container: a cycle that only
+    the shadow closes when the key was merely looked up (``k in d``), which the garbage
+    collector must still find and free."""
+    import weakref
+
+    node = _Node()
+    table = racewatch.track(set() if how == "element" else {})
+    node.table = table
+    if how == "key":
+        run_threads(table.__setitem__, 2, node, 1)
+    elif how == "lookup":
+        run_threads(table.__contains__, 2, node)
+    else:
+        run_threads(table.add, 2, node)
+    assert (node in table) is (how != "lookup")
+    gone = weakref.ref(node)
+    del node, table
+    gc.collect()
+    assert gone() is None
+
+
+@pytest.mark.skipif(runtime_core.NAME != "c" or FREE_THREADED,
+                    reason="the compiled core, on GIL builds")
+def test_a_shadow_of_atomic_keys_costs_collections_nothing(detector):
+    """A dict of str keys and values stays untracked by the garbage collector, as without
+    racewatch, and so does its shadow, until a key the collector tracks comes."""
+    d = racewatch.track({})
+    run_threads(d.__setitem__, 2, "k", "v")
+    run_threads(d.__contains__, 2, "absent")
+    sh = shadow_of(d)
+    assert sh is not None and len(sh.locs) == 2
+    assert not gc.is_tracked(d) and not gc.is_tracked(sh)
+    run_threads(d.__contains__, 2, _Node())
+    assert gc.is_tracked(d) and gc.is_tracked(sh)
 
 
 def test_an_address_reused_by_a_new_dict_has_no_history(detector):

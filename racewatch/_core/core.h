@@ -481,6 +481,32 @@ typedef struct {
 #define RW_LOCS_CHANGED(sh) ((void)(sh))
 #endif
 
+/* A container's shadow stays out of the garbage collector's lists (attach, shadow.c) until
+ * it is about to hold ``key`` and ``key`` is an object the collector tracks: only then can
+ * the shadow be part of a cycle (the container, its shadow, a key that refers to the
+ * container), and the collector must see the shadow and the container (a dict holding only
+ * atomic values is not tracked) to find it.  A program's containers mostly have str and
+ * int keys: their shadows then cost every collection nothing, and its dicts stay as
+ * untracked as without racewatch.  GIL builds only: free-threaded ones track both from the
+ * attach on (a thread changing another's GC bits there needs the world stopped). */
+static inline void
+rw_shadow_keeps(RW_Shadow *sh, PyObject *d, PyObject *key)
+{
+#ifndef Py_GIL_DISABLED
+    if (key != NULL && PyObject_IS_GC(key) && PyObject_GC_IsTracked(key)
+            && !PyObject_GC_IsTracked((PyObject *)sh)) {
+        PyObject_GC_Track(sh);
+        if (d != NULL && !PyObject_GC_IsTracked(d)) {
+            PyObject_GC_Track(d);
+        }
+    }
+#else
+    (void)sh;
+    (void)d;
+    (void)key;
+#endif
+}
+
 typedef struct {
     PyObject_HEAD
     PyObject *shadow;

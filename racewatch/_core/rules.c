@@ -92,6 +92,7 @@ prefill(RW_Shadow *sh, PyObject *d, rw_batch *b)
     if (full == NULL) {
         return 0;
     }
+    rw_shadow_keeps(sh, d, full);   /* the dict's keys: a tracked one made ``full`` tracked */
     if (PyDict_Merge(full, sh->locs, 1) < 0) {
         Py_DECREF(full);
         return -1;
@@ -200,6 +201,7 @@ read_locked(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *key, Py_ha
             RW_Access *cur, const rw_prior_lookup *prior, rw_batch *b)
 {
     PyObject *vc = ts->vc;
+    rw_shadow_keeps(sh, d, key);
     PyObject *locs = Py_NewRef(sh->locs);
     PyObject *v;
     RW_Loc *made = NULL;
@@ -313,6 +315,7 @@ check_write(RW_Shadow *sh, PyObject *d, PyObject *key, Py_hash_t hash, RW_Access
     if (hash == -1 && (hash = PyObject_Hash(key)) == -1) {
         return -1;
     }
+    rw_shadow_keeps(sh, d, key);   /* in locs, the write summary, the keys' updates */
     PyObject *locs = Py_NewRef(sh->locs);
     PyObject *v;
     int found = loc_lookup_locked(sh, locs, key, hash, fast, &v);

@@ -368,6 +368,11 @@ attach(PyObject *d, PyObject **slot)
     if (made == NULL) {
         return NULL;
     }
+#ifndef Py_GIL_DISABLED
+    if (made != Py_None) {
+        PyObject_GC_UnTrack(made);   /* until it holds a tracked key: rw_shadow_keeps */
+    }
+#endif
     PyObject *result, *old = NULL;
     Py_BEGIN_CRITICAL_SECTION(d);
     cur = *slot;
@@ -383,12 +388,15 @@ attach(PyObject *d, PyObject **slot)
 #endif
         result = made;
         made = NULL;
+#ifdef Py_GIL_DISABLED
         /* A dict holding only atomic values may be untracked (dict_track.c): its shadow
          * can hold it in a cycle now (a key of the dict that refers to the dict).  Under
-         * the dict's critical section, where CPython changes its GC bits too. */
+         * the dict's critical section, where CPython changes its GC bits too.  (GIL
+         * builds wait for such a key: rw_shadow_keeps.) */
         if (result != Py_None && !PyObject_GC_IsTracked(d)) {
             PyObject_GC_Track(d);
         }
+#endif
     }
     Py_END_CRITICAL_SECTION();
     Py_XDECREF(made);

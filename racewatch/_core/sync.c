@@ -188,11 +188,24 @@ join_into(PyObject *target, PyObject *source)
     return 0;
 }
 
+/* A copy of clock ``c``, kept out of the garbage collector's lists: a clock holds small
+ * ints only, and a program that hands over many objects (a future, a queue item) keeps one
+ * alive for each, which every collection would otherwise visit. */
+static PyObject *
+clock_copy(PyObject *c)
+{
+    PyObject *result = PyList_GetSlice(c, 0, PyList_GET_SIZE(c));
+    if (result != NULL) {
+        PyObject_GC_UnTrack(result);   /* not shared yet */
+    }
+    return result;
+}
+
 /* A new clock a ⊔ b (a may be None). */
 static PyObject *
 joined(PyObject *a, PyObject *b)
 {
-    PyObject *result = PyList_GetSlice(b, 0, PyList_GET_SIZE(b));
+    PyObject *result = clock_copy(b);
     if (result == NULL || a == Py_None) {
         return result;
     }
@@ -206,7 +219,7 @@ joined(PyObject *a, PyObject *b)
 static PyObject *
 copy_clock(RW_ThreadState *ts)
 {
-    return PyList_GetSlice(ts->vc, 0, PyList_GET_SIZE(ts->vc));
+    return clock_copy(ts->vc);
 }
 
 /* -- events ----------------------------------------------------------------------------- */
@@ -344,6 +357,7 @@ release_join(RW_SyncVar *sv, RW_ThreadState *ts, PyObject *kind)
     PyObject *state = clock != NULL ? PyTuple_Pack(2, clock, Py_None) : NULL;
     Py_XDECREF(clock);
     if (state != NULL) {
+        PyObject_GC_UnTrack(state);   /* an untracked clock and None (clock_copy) */
         old = prev;
         sv->state = state;
         status = 0;
