@@ -26,6 +26,7 @@ from .context import as_internal, thread_state
 
 _pool_clocks = SyncTable(factory=lambda: None)     # ThreadPoolExecutor -> clock of its creation
 _FINISHED = "FINISHED"  # concurrent.futures._base.FINISHED, read again at install
+_Future = None  # concurrent.futures.Future, set at install
 # A pool churns through one Future and one _WorkItem per task, so their state rides on
 # them (both have a __dict__) rather than in a table of weak references: the future's
 # SyncVar, made by its submit or its first completion, and the work item's submit clock.
@@ -52,6 +53,23 @@ def _future_sync(future) -> SyncVar:
     sync = _sync_of(future)
     if sync is None:
         sync = future.__dict__.setdefault(_SYNC, SyncVar(new_label("Future")))
+    return sync
+
+
+def _new_future_sync(future) -> SyncVar:
+    """``_future_sync`` for the future a ``submit()`` has just made, in its thread.
+
+    A plain ``Future`` is asked with ``getattr``'s default, which finds the attribute
+    missing without raising an AttributeError (one per task otherwise), and gets it set as
+    an attribute, which leaves its ``__dict__`` unmade (CPython keeps a new object's
+    attributes inline until that is asked for): no other thread can see it yet.
+    """
+    if type(future) is not _Future:
+        return _future_sync(future)
+    sync = getattr(future, _SYNC, None)
+    if sync is None:
+        sync = SyncVar(new_label("Future"))
+        object.__setattr__(future, _SYNC, sync)
     return sync
 
 
@@ -157,7 +175,7 @@ def _work_item_init(wrapped, instance, args, kwargs):
     ts = thread_state()
     if ts is not None:
         future = getattr(instance, "future", None)
-        label = _future_sync(future).label if future is not None else "task"
+        label = _new_future_sync(future).label if future is not None else "task"
         instance.__dict__[_SUBMITTED] = (snapshot(ts, "submit", label), label)
     return result
 
@@ -180,10 +198,10 @@ def install(patcher) -> None:
 
 def _install_futures(package, patcher) -> None:
     """On the package: by then ``_base`` is loaded and its names re-exported."""
-    global _FINISHED
+    global _FINISHED, _Future
     base = package._base
     _FINISHED = base.FINISHED
-    Future = base.Future
+    Future = _Future = base.Future
     patcher.wrap(Future, "__init__", as_internal)  # its Condition is internal
     patcher.wrap(Future, "set_result", _complete)
     patcher.wrap(Future, "set_exception", _complete)
