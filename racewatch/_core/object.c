@@ -36,7 +36,8 @@ static inline int seen_by_object(RW_ThreadState *ts, PyObject *target, PyObject 
 
 /* An access to attribute ``name`` of ``target`` that this thread made already in its
  * current epoch (a read: a read or a write; a write: a write): counted as the access it
- * is, not checked again (see check()).  Looked up in the object's own memory, then in the
+ * is, not checked again (see check()), whoever's code repeats it (asked before
+ * from_instrumented_code()).  Looked up in the object's own memory, then in the
  * thread's table (for an object with more names than its memory holds, or whose memory
  * another thread's epoch took).  1 when it was, 0 when not, -1 on error. */
 static inline int
@@ -336,17 +337,27 @@ after_get(RW_ThreadState *probed, PyObject *obj, PyObject *name, PyObject *value
                  value == NULL || value == Py_None);
 }
 
-/* Only an access made by instrumented code is checked: the state a program shares through
- * its own code (a library's code that reads its own attributes of an instance of a
- * subclass, threading.Thread's, has its own synchronization). */
+/* Whether attribute accesses are watched and ``name`` can be one (a str); *pts: the
+ * caller's state (or NULL), read once for the whole access. */
 static inline int
-from_instrumented_code(PyObject *name, RW_ThreadState **pts)
+watched_name(PyObject *name, RW_ThreadState **pts)
 {
     if (!(rw_enabled() && (rw_settings->watch & RW_WATCH_ATTR) && PyUnicode_CheckExact(name))) {
         return 0;
     }
-    *pts = rw_tls_state;   /* the caller's state (or NULL), read once for the whole access */
-    return rw_instrumented_by(*pts, PyEval_GetGlobals());
+    *pts = rw_tls_state;
+    return 1;
+}
+
+/* Only an access made by instrumented code is checked: the state a program shares through
+ * its own code (a library's code that reads its own attributes of an instance of a
+ * subclass, threading.Thread's, has its own synchronization).  Asked after seen_again(),
+ * for the accesses to check: finding the caller's globals is a fifth of what racewatch
+ * adds to a read the thread made already (objects.py, ``_from_instrumented_code``). */
+static inline int
+from_instrumented_code(RW_ThreadState *ts)
+{
+    return rw_instrumented_by(ts, PyEval_GetGlobals());
 }
 
 static int read_pending_lock(RW_ThreadState *ts, PyObject *obj, PyObject *name,
@@ -390,7 +401,7 @@ static inline PyObject *
 read_checked(PyObject *obj, PyObject *name, PyObject *value)
 {
     RW_ThreadState *ts = NULL;
-    if (!from_instrumented_code(name, &ts)) {
+    if (!watched_name(name, &ts)) {
         return value;
     }
     if (value != NULL) {
@@ -403,7 +414,7 @@ read_checked(PyObject *obj, PyObject *name, PyObject *value)
             return NULL;
         }
     }
-    return read_checked_slow(ts, obj, name, value);
+    return from_instrumented_code(ts) ? read_checked_slow(ts, obj, name, value) : value;
 }
 
 PyObject *
@@ -589,10 +600,11 @@ set_or_delete(PyObject *self, PyTypeObject *cls, PyObject *const *args, size_t n
                       args, nargs);
     }
     RW_ThreadState *ts = NULL;
-    if (r != NULL && from_instrumented_code(args[0], &ts)) {
+    if (r != NULL && watched_name(args[0], &ts)) {
         PyObject *op = want == 2 ? str_setattr : str_delattr;
         int seen = seen_again(ts, self, args[0], 1);
-        if (seen < 0 || (seen == 0 && after_set(ts, self, args[0], op) < 0)) {
+        if (seen < 0 || (seen == 0 && from_instrumented_code(ts)
+                         && after_set(ts, self, args[0], op) < 0)) {
             Py_CLEAR(r);
         }
     }

@@ -49,6 +49,7 @@ EPOCH_NAMES = 8  # attribute names an object remembers of one epoch (RW_EPOCH_NA
 _MISSING = object()
 _getframe = sys._getframe
 _current = REGISTRY.current
+_current_if_any = REGISTRY.current_if_any
 _BUDGET_MASK = 4095  # as shadow.py's
 _MemberDescriptor = types.MemberDescriptorType
 _GetSetDescriptor = types.GetSetDescriptorType
@@ -164,9 +165,11 @@ def _hook(cls: type) -> None:
                 _after_get(self, name, _MISSING)
             stacks.hide_own_frames(exc)
             raise
-        if _from_instrumented_code(name, _getframe(1)) and not (
-                type(value) in LOCK_TYPES and read_pending_lock(self, name, value)) \
-                and not _seen_again(self, name, False):
+        # An access the thread made already in its epoch first (counted, whoever's code
+        # repeats it): the caller's frame is looked at only for the accesses to check.
+        if _watched_name(name) and not _seen_again(self, name, False) \
+                and _instrumented_frame(_getframe(1)) and not (
+                    type(value) in LOCK_TYPES and read_pending_lock(self, name, value)):
             _after_get(self, name, value)
         return value
 
@@ -176,7 +179,8 @@ def _hook(cls: type) -> None:
         except BaseException as exc:
             stacks.hide_own_frames(exc)
             raise
-        if _from_instrumented_code(name, _getframe(1)) and not _seen_again(self, name, True):
+        if _watched_name(name) and not _seen_again(self, name, True) \
+                and _instrumented_frame(_getframe(1)):
             _after_set(self, name, "setattr")
 
     def __delattr__(self, name):
@@ -185,7 +189,8 @@ def _hook(cls: type) -> None:
         except BaseException as exc:
             stacks.hide_own_frames(exc)
             raise
-        if _from_instrumented_code(name, _getframe(1)) and not _seen_again(self, name, True):
+        if _watched_name(name) and not _seen_again(self, name, True) \
+                and _instrumented_frame(_getframe(1)):
             _after_set(self, name, "delattr")
 
     for f, original in ((__getattribute__, get), (__setattr__, set_), (__delattr__, delete)):
@@ -266,8 +271,20 @@ def _from_instrumented_code(name, frame) -> bool:
     """Only an access made by instrumented code is checked: the state a program shares
     through its own code (a library's code that reads its own attributes of an instance of
     a subclass, threading.Thread's, has its own synchronization)."""
-    return (SETTINGS.enabled and SETTINGS.watch & WATCH_ATTR and type(name) is str
-            and module_globals.instrumented(frame.f_globals))
+    return _watched_name(name) and _instrumented_frame(frame)
+
+
+def _watched_name(name) -> bool:
+    """Attribute accesses are watched, and ``name`` can be one (a str)."""
+    return SETTINGS.enabled and SETTINGS.watch & WATCH_ATTR and type(name) is str
+
+
+def _instrumented_frame(frame) -> bool:
+    """``frame`` runs instrumented code.  Asked after ``_seen_again``, for the accesses to
+    check only: an access the thread made already in its epoch is counted as one whoever's
+    code repeats it (finding the caller's globals is a fifth of what the compiled core adds
+    to such a read)."""
+    return module_globals.instrumented(frame.f_globals)
 
 
 def _after_get(obj, name: str, value) -> None:
@@ -396,7 +413,8 @@ def _seen_index(target, name) -> int:
 def _seen_again(target, name, write: bool) -> bool:
     """An access to attribute ``name`` of ``target`` that this thread made already in its
     current epoch (a read: a read or a write; a write: a write): counted as the access it
-    is, and not checked again.
+    is, and not checked again.  Asked before whether the caller is instrumented code: a
+    library's code that repeats such an access counts it too.
 
     Each thread remembers, in a small table (``ThreadState.attr_seen``, indexed as the
     compiled core indexes its own, so that both skip the same accesses), the attributes it
@@ -407,8 +425,8 @@ def _seen_again(target, name, write: bool) -> bool:
     reference to its object, so that another object at the same address is not taken for
     it.
     """
-    ts = _current()
-    if ts.busy or ts.ignoring or ts.pending:
+    ts = _current_if_any()  # (none yet: the thread's state is being made, or not made)
+    if ts is None or ts.busy or ts.ignoring or ts.pending:
         return False  # (pending: the access starts a new epoch, through _check)
     e = ts.attr_seen[_seen_index(target, name)]
     if (e is None or e[0] != id(target) or e[1] is not name or e[3] != ts.clock

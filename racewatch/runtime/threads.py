@@ -204,6 +204,10 @@ class ThreadRegistry:
         state = self._mine().get("state")
         return state if state is not None else self.adopt()
 
+    def current_if_any(self) -> ThreadState | None:
+        """The calling thread's state if it has one yet (none is made)."""
+        return self._mine().get("state")
+
     def adopt(self, name: str | None = None, thread_obj=None) -> ThreadState:
         """Give the calling thread a root state: nothing is known to happen before it.
 
