@@ -17,6 +17,7 @@ from ..runtime.sync import (
     SyncVar,
     acquire,
     acquire_clock,
+    label_counter,
     new_label,
     release_join,
     snapshot,
@@ -27,6 +28,8 @@ from .context import as_internal, thread_state
 _pool_clocks = SyncTable(factory=lambda: None)     # ThreadPoolExecutor -> clock of its creation
 _FINISHED = "FINISHED"  # concurrent.futures._base.FINISHED, read again at install
 _Future = None  # concurrent.futures.Future, set at install
+_future_labels = label_counter("Future")
+_getattribute = object.__getattribute__
 # A pool churns through one Future and one _WorkItem per task, so their state rides on
 # them (both have a __dict__) rather than in a table of weak references: the future's
 # SyncVar, made by its submit or its first completion, and the work item's submit clock.
@@ -43,7 +46,7 @@ def _sync_of(future) -> SyncVar | None:
     ``pool_churn``).  ``object.__getattribute__``: a subclass's ``__getattr__`` never runs.
     """
     try:
-        return object.__getattribute__(future, _SYNC)
+        return _getattribute(future, _SYNC)
     except AttributeError:
         return None
 
@@ -68,14 +71,17 @@ def _new_future_sync(future) -> SyncVar:
         return _future_sync(future)
     sync = getattr(future, _SYNC, None)
     if sync is None:
-        sync = SyncVar(new_label("Future"))
+        sync = SyncVar(f"Future#{next(_future_labels)}")  # (new_label's numbering)
         object.__setattr__(future, _SYNC, sync)
     return sync
 
 
 def _acquire_outcome(future, kind: str) -> None:
-    sync = _sync_of(future)
-    ts = thread_state() if sync is not None else None
+    try:
+        sync = _getattribute(future, _SYNC)  # (_sync_of, inline: twice per task)
+    except AttributeError:
+        return
+    ts = thread_state()
     if ts is not None:
         acquire(sync, ts, kind)
 
@@ -84,7 +90,11 @@ def _complete(wrapped, instance, args, kwargs):
     """``set_result``/``set_exception``: the end of the task, published before it is visible."""
     ts = thread_state()
     if ts is not None:
-        release_join(_future_sync(instance), ts, "complete")
+        try:
+            sync = _getattribute(instance, _SYNC)  # (submit's, as a rule)
+        except AttributeError:
+            sync = _future_sync(instance)
+        release_join(sync, ts, "complete")
     return wrapped(*args, **kwargs)
 
 

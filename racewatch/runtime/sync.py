@@ -30,6 +30,11 @@ def new_label(kind: str) -> str:
     return f"{kind}#{next(_label_counters[kind])}"
 
 
+def label_counter(kind: str) -> itertools.count:
+    """The numbers ``new_label(kind)`` gives, for a caller that makes many labels."""
+    return _label_counters[kind]
+
+
 class SyncVar:
     """The clock that a lock, event, queue item, future... carries between threads."""
 
