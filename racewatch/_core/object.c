@@ -352,8 +352,8 @@ watched_name(PyObject *name, RW_ThreadState **pts)
 /* Only an access made by instrumented code is checked: the state a program shares through
  * its own code (a library's code that reads its own attributes of an instance of a
  * subclass, threading.Thread's, has its own synchronization).  Asked after seen_again(),
- * for the accesses to check: finding the caller's globals is a fifth of what racewatch
- * adds to a read the thread made already (objects.py, ``_from_instrumented_code``). */
+ * for the accesses to check: finding the caller's globals was a fifth of what racewatch
+ * added to a read the thread made already, on 3.13 (objects.py, ``_instrumented_frame``). */
 static inline int
 from_instrumented_code(RW_ThreadState *ts)
 {

@@ -282,8 +282,8 @@ def _watched_name(name) -> bool:
 def _instrumented_frame(frame) -> bool:
     """``frame`` runs instrumented code.  Asked after ``_seen_again``, for the accesses to
     check only: an access the thread made already in its epoch is counted as one whoever's
-    code repeats it (finding the caller's globals is a fifth of what the compiled core adds
-    to such a read)."""
+    code repeats it (finding the caller's globals was a fifth of what the compiled core
+    added to such a read, on 3.13)."""
     return module_globals.instrumented(frame.f_globals)
 
 
