@@ -163,21 +163,28 @@ index_of(PyTypeObject *type, PyObject *name)
     return e->index;
 }
 
+/* The values of ``obj`` that hold ``name`` as a plain instance value, at *index, or NULL. */
+static inline PyDictValues *
+plain_values(PyObject *obj, PyObject *name, Py_ssize_t *index)
+{
+    PyTypeObject *type = Py_TYPE(obj);
+    *index = index_of(type, name);
+    return *index >= 0 ? values_of(obj, type, *index) : NULL;
+}
+
 PyObject *
 rw_instance_value(PyObject *obj, PyObject *name)
 {
-    PyTypeObject *type = Py_TYPE(obj);
-    Py_ssize_t index = index_of(type, name);
-    PyDictValues *values = index >= 0 ? values_of(obj, type, index) : NULL;
+    Py_ssize_t index;
+    PyDictValues *values = plain_values(obj, name, &index);
     return values != NULL ? Py_XNewRef(values->values[index]) : NULL;
 }
 
 int
 rw_instance_replace(PyObject *obj, PyObject *name, PyObject *value)
 {
-    PyTypeObject *type = Py_TYPE(obj);
-    Py_ssize_t index = index_of(type, name);
-    PyDictValues *values = index >= 0 ? values_of(obj, type, index) : NULL;
+    Py_ssize_t index;
+    PyDictValues *values = plain_values(obj, name, &index);
 #if RW_PY313
     /* a dict of its own shares the values; a change must go through it (its watchers) */
     if (values != NULL && _PyObject_GetManagedDict(obj) != NULL) {
