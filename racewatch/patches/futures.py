@@ -77,11 +77,8 @@ def _new_future_sync(future) -> SyncVar:
 
 
 def _acquire_outcome(future, kind: str) -> None:
-    try:
-        sync = _getattribute(future, _SYNC)  # (_sync_of, inline: twice per task)
-    except AttributeError:
-        return
-    ts = thread_state()
+    sync = _sync_of(future)
+    ts = thread_state() if sync is not None else None
     if ts is not None:
         acquire(sync, ts, kind)
 
@@ -90,11 +87,7 @@ def _complete(wrapped, instance, args, kwargs):
     """``set_result``/``set_exception``: the end of the task, published before it is visible."""
     ts = thread_state()
     if ts is not None:
-        try:
-            sync = _getattribute(instance, _SYNC)  # (submit's, as a rule)
-        except AttributeError:
-            sync = _future_sync(instance)
-        release_join(sync, ts, "complete")
+        release_join(_future_sync(instance), ts, "complete")
     return wrapped(*args, **kwargs)
 
 
