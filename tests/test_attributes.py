@@ -178,3 +178,71 @@ def test_classes_that_die_while_hooked(tmp_path):
     races = run.report["races"]
     assert [(r["container"]["type"], r["current"]["stack"][0]["line"]) for r in races] == \
         [("object", 22)], run.stderr
+
+
+WAYS_OF_WRITING = '''\
+import atexit
+import threading
+
+
+class Base:
+    pass
+
+
+go = threading.Event()
+bystander = threading.Thread(target=go.wait)
+bystander.start()  # from here on, classes are hooked as they are made
+
+
+class Sub(Base):  # made after its base was hooked
+    pass
+
+
+class Guarded(Base):
+    def __setattr__(self, name, value):
+        super().__setattr__(name, value)
+
+
+base, sub, guarded = Base(), Sub(), Guarded()
+sub.gone = 0
+
+
+def work(deleter):
+    base.n = 1
+    sub.n = 1
+    guarded.n = 1
+    if deleter:
+        del sub.gone
+    else:
+        getattr(sub, "gone", None)
+
+
+threads = [threading.Thread(target=work, args=(d,)) for d in (True, False)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+go.set()
+bystander.join()
+object.__setattr__(base, "m", 5)
+print(base.m, vars(base), vars(sub), vars(guarded))
+atexit.register(lambda: (setattr(sub, "z", 1), print(sub.z, vars(sub))))
+'''
+
+
+def test_every_way_of_writing_an_attribute_is_checked(tmp_path):
+    """A write to a hooked class's instance, to a subclass made after the hook, through a
+    subclass's own __setattr__ calling super()'s, and a delete, each report their race;
+    object.__setattr__ on a hooked instance works, and after the end writes are the
+    program's own again (on 3.13+ the class's C-level slot is the hook's)."""
+    program = tmp_path / "ways.py"
+    program.write_text(WAYS_OF_WRITING)
+    run = run_racewatch(tmp_path, program)
+    assert run.stdout == run_plain(program).stdout == \
+        "5 {'n': 1, 'm': 5} {'n': 1} {'n': 1}\n1 {'n': 1, 'z': 1}\n", run.stderr
+    assert run.status == 66, run.stderr
+    found = sorted((r["container"]["name"], r["attribute"],
+                    sorted((r["current"]["stack"][0]["line"], r["previous"]["stack"][0]["line"])))
+                   for r in run.report["races"])
+    assert found == [("Base", "n", [28, 28]), ("Guarded", "n", [20, 20]),
+                     ("Sub", "gone", [32, 34]), ("Sub", "n", [29, 29])], run.stderr

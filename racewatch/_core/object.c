@@ -569,6 +569,40 @@ call_next(PyObject *self, PyTypeObject *cls, PyObject *attr, PyObject *own,
     return rc < 0 ? NULL : Py_NewRef(Py_None);
 }
 
+/* ``self.name = value`` (``value`` NULL: ``del self.name``) for ``cls``, a hooked class of
+ * ``self``'s (``h``: its entry, or NULL), then checked: 0 or -1. */
+static int
+set_checked(PyObject *self, PyTypeObject *cls, const rw_hook *h, PyObject *name,
+            PyObject *value)
+{
+    int rc;
+    if (h != NULL && h->generic_next && Py_TYPE(self) == cls) {
+        /* the usual class: object's own, without the walk and the call through its wrapper
+         * (and for a value replaced, without its lookups: object_values.c) */
+        rc = value != NULL && rw_instance_replace(self, name, value)
+             ? 0 : PyObject_GenericSetAttr(self, name, value);
+    }
+    else {
+        PyObject *own = h == NULL ? NULL : value != NULL ? h->own_setattr : h->own_delattr;
+        PyObject *args[2] = {name, value};
+        PyObject *r = call_next(self, cls, value != NULL ? rw_str_setattr_name
+                                                         : rw_str_delattr_name,
+                                own, args, value != NULL ? 2 : 1);
+        rc = r != NULL ? 0 : -1;
+        Py_XDECREF(r);
+    }
+    RW_ThreadState *ts = NULL;
+    if (rc == 0 && watched_name(name, &ts)) {
+        PyObject *op = value != NULL ? str_setattr : str_delattr;
+        int seen = seen_again(ts, self, name, 1);
+        if (seen < 0 || (seen == 0 && from_instrumented_code(ts)
+                         && after_set(ts, self, name, op) < 0)) {
+            rc = -1;
+        }
+    }
+    return rc;
+}
+
 /* The __setattr__ (``nargs`` 2) and __delattr__ (1) put in a hooked class's namespace. */
 static PyObject *
 set_or_delete(PyObject *self, PyTypeObject *cls, PyObject *const *args, size_t nargsf,
@@ -585,31 +619,45 @@ set_or_delete(PyObject *self, PyTypeObject *cls, PyObject *const *args, size_t n
                      want == 1 ? "" : "s", nargs);
         return NULL;
     }
-    const rw_hook *h = rw_hook_find(cls);
-    PyObject *r;
-    if (h != NULL && h->generic_next && Py_TYPE(self) == cls) {
-        /* the usual class: object's own, without the walk and the call through its wrapper
-         * (and for a value replaced, without its lookups: object_values.c) */
-        r = (want == 2 && rw_instance_replace(self, args[0], args[1]))
-            || PyObject_GenericSetAttr(self, args[0], want == 2 ? args[1] : NULL) == 0
-            ? Py_NewRef(Py_None) : NULL;
+    if (set_checked(self, cls, rw_hook_find(cls), args[0], want == 2 ? args[1] : NULL) < 0) {
+        return NULL;
     }
-    else {
-        PyObject *own = h == NULL ? NULL : want == 2 ? h->own_setattr : h->own_delattr;
-        r = call_next(self, cls, want == 2 ? rw_str_setattr_name : rw_str_delattr_name, own,
-                      args, nargs);
-    }
-    RW_ThreadState *ts = NULL;
-    if (r != NULL && watched_name(args[0], &ts)) {
-        PyObject *op = want == 2 ? str_setattr : str_delattr;
-        int seen = seen_again(ts, self, args[0], 1);
-        if (seen < 0 || (seen == 0 && from_instrumented_code(ts)
-                         && after_set(ts, self, args[0], op) < 0)) {
-            Py_CLEAR(r);
-        }
-    }
-    return r;
+    Py_RETURN_NONE;
 }
+
+#ifdef RW_DIRECT_SETATTRO
+/* The tp_setattro of a hooked class whose writes are object's (object.h says when): what
+ * its __setattr__ and __delattr__ do, without slot_tp_setattro's look for them and call.
+ * Anything else whose slot this is (a C subclass that inherited it; a class unhooked)
+ * gets what slot_tp_setattro does. */
+int
+rw_obj_setattro(PyObject *obj, PyObject *name, PyObject *value)
+{
+    PyTypeObject *type = Py_TYPE(obj);
+    const rw_hook *h = rw_hook_find(type);
+    if (h != NULL && h->installed && h->generic_next) {
+        return set_checked(obj, type, h, name, value);
+    }
+    PyObject *meth = class_lookup(type, value != NULL ? rw_str_setattr_name
+                                                      : rw_str_delattr_name);
+    if (meth == NULL) {
+        if (!PyErr_Occurred()) {
+            PyErr_Format(PyExc_AttributeError, "'%.100s' object has no attribute '%U'",
+                         type->tp_name, value != NULL ? rw_str_setattr_name
+                                                      : rw_str_delattr_name);
+        }
+        return -1;
+    }
+    PyObject *stack[3] = {obj, name, value};
+    PyObject *r = PyObject_Vectorcall(meth, stack, value != NULL ? 3 : 2, NULL);
+    Py_DECREF(meth);
+    if (r == NULL) {
+        return -1;
+    }
+    Py_DECREF(r);
+    return 0;
+}
+#endif
 
 static PyObject *
 obj_setattr_method(PyObject *self, PyTypeObject *cls, PyObject *const *args, size_t nargsf,

@@ -16,10 +16,16 @@
  * type had is kept in a table keyed by the type (the hooks), found again on every access: a
  * subclass that inherited the hook finds its first hooked base's.  Writes go through
  * ``__setattr__`` and ``__delattr__`` put in the class's namespace (wrapping the class's
- * own, if it had them), not through tp_setattro: ``object.__setattr__(obj, ...)``, which
- * frozen dataclasses and attrs call, refuses a type whose C-level setattro is not its
- * base's (typeobject.c's hackcheck) and accepts one whose __setattr__ is in its
- * namespace.
+ * own, if it had them), not through tp_setattro: up to 3.12, ``object.__setattr__(obj,
+ * ...)``, which frozen dataclasses and attrs call, refuses a type whose C-level setattro is
+ * not its base's (typeobject.c's hackcheck) and accepts one whose __setattr__ is in its
+ * namespace.  From 3.13 that check is made for types only: there a hooked class whose
+ * writes are object's (no __setattr__ or __delattr__ of its own or of a base's, so never a
+ * metaclass, whose check stays) also gets rw_obj_setattro as its own tp_setattro, which
+ * spares each write slot_tp_setattro's look for __setattr__ and call of it.  Its namespace
+ * keeps the methods: a subclass made later gets slot_tp_setattro, which finds them, and
+ * ``super().__setattr__`` calls them; any change to either name (unhook_classes' too)
+ * makes the interpreter choose the slot again.
  *
  * An object's shadow is found by its address in a table of ObjRef entries: an ObjRef is
  * a weak reference to the object (a subtype of weakref.ref) holding the shadow, whose
@@ -106,6 +112,10 @@ int rw_object_shadow_ready(void);
 
 PyObject *rw_obj_getattro(PyObject *obj, PyObject *name);
 PyObject *rw_obj_getattro_generic(PyObject *obj, PyObject *name);
+#if PY_VERSION_HEX >= 0x030D0000
+#define RW_DIRECT_SETATTRO 1
+int rw_obj_setattro(PyObject *obj, PyObject *name, PyObject *value);
+#endif
 
 /* -- object_values.c --------------------------------------------------------------------- */
 

@@ -241,7 +241,7 @@ hook_class(PyObject *Py_UNUSED(module), PyObject *cls)
     if (!(type->tp_flags & Py_TPFLAGS_HEAPTYPE) || (type->tp_flags & Py_TPFLAGS_IMMUTABLETYPE)) {
         return Py_NewRef(cls);
     }
-    int rc = 0;
+    int rc = 0, generic_next = 0;
     rw_hook *h = NULL;
     PyObject *ns = type->tp_dict;
     PyObject *own_set = ns != NULL ? PyDict_GetItemWithError(ns, rw_str_setattr_name) : NULL;
@@ -273,6 +273,7 @@ hook_class(PyObject *Py_UNUSED(module), PyObject *cls)
             Py_XSETREF(h->own_setattr, Py_XNewRef(own_set));
             Py_XSETREF(h->own_delattr, Py_XNewRef(own_del));
             h->generic_next = own_set == NULL && own_del == NULL && generic_after(type);
+            generic_next = h->generic_next;
             type->tp_getattro = get == PyObject_GenericGetAttr ? rw_obj_getattro_generic
                                                                : rw_obj_getattro;
         }
@@ -297,6 +298,13 @@ hook_class(PyObject *Py_UNUSED(module), PyObject *cls)
         }
         Py_XDECREF(set);
         Py_XDECREF(del);
+#ifdef RW_DIRECT_SETATTRO
+        if (rc == 0 && generic_next) {
+            type->tp_setattro = rw_obj_setattro;   /* (object.h: from 3.13) */
+        }
+#else
+        (void)generic_next;
+#endif
     }
     PyType_Modified(type);   /* the interpreter's caches and specializations go */
     if (rc < 0) {
