@@ -246,3 +246,50 @@ def test_every_way_of_writing_an_attribute_is_checked(tmp_path):
                    for r in run.report["races"])
     assert found == [("Base", "n", [28, 28]), ("Guarded", "n", [20, 20]),
                      ("Sub", "gone", [32, 34]), ("Sub", "n", [29, 29])], run.stderr
+
+
+METHODS = '''\
+import threading
+
+idle = threading.Event()
+bystander = threading.Thread(target=idle.wait)
+bystander.start()  # from here on, classes are hooked as they are made
+
+
+class Job:
+    def run(self):
+        return "class"
+
+
+def twice(self):
+    return "replaced"
+
+
+first, second, third = Job(), Job(), Job()
+seen = [first.run() for _ in range(3)]          # the class's function, bound
+second.run = lambda: "own"                       # an instance's own hides it
+seen += [first.run(), second.run(), third.run()]
+first.__dict__["run"] = lambda: "own dict"      # through a dict of its own
+seen += [first.run(), third.run()]
+Job.run = twice                                  # the class changes its function
+seen += [third.run(), second.run(), third.run.__func__.__name__]
+del second.run
+seen += [second.run(), first.run(), vars(second)]
+idle.set()
+bystander.join()
+print(seen)
+'''
+
+
+def test_method_reads_find_what_the_object_and_its_class_hold(tmp_path):
+    """A read of a method gives what plain Python gives: the class's function bound, or an
+    attribute of the object's own that hides it (set on that object or, before, on another
+    of its class), through the object's values or a dict of its own, and the function the
+    class holds now."""
+    program = tmp_path / "methods.py"
+    program.write_text(METHODS)
+    run = run_racewatch(tmp_path, program)
+    plain = run_plain(program)
+    assert plain.stdout == ("['class', 'class', 'class', 'class', 'own', 'class', 'own dict',"
+                            " 'class', 'replaced', 'own', 'twice', 'replaced', 'own dict', {}]\n")
+    assert (run.status, run.stdout) == (0, plain.stdout), run.stderr

@@ -430,7 +430,11 @@ rw_obj_getattro(PyObject *obj, PyObject *name)
 PyObject *
 rw_obj_getattro_generic(PyObject *obj, PyObject *name)
 {
-    PyObject *value = rw_instance_value(obj, name);
+    int method;
+    PyObject *value = rw_instance_value(obj, name, &method);
+    if (method) {
+        return value;   /* a method: the class's code, not data (after_get) */
+    }
     return read_checked(obj, name, value != NULL ? value : PyObject_GenericGetAttr(obj, name));
 }
 

@@ -120,9 +120,11 @@ int rw_obj_setattro(PyObject *obj, PyObject *name, PyObject *value);
 /* -- object_values.c --------------------------------------------------------------------- */
 
 /* ``obj.name`` (a new reference) read off the object's inline values, when it is a plain
- * value of the instance there and nothing of that name is in its class; else NULL, with no
- * exception set: then PyObject_GenericGetAttr knows. */
-PyObject *rw_instance_value(PyObject *obj, PyObject *name);
+ * value of the instance there and nothing of that name is in its class; or, with *method
+ * set, the bound method when the class has a plain function of that name that the object
+ * does not hide (no access: NULL then means an error); else NULL, with no exception set:
+ * then PyObject_GenericGetAttr knows. */
+PyObject *rw_instance_value(PyObject *obj, PyObject *name, int *method);
 /* ``obj.name = value`` where the object has a plain value of that name in its inline
  * values already: 1 when done, 0 when it is not (nothing done, no exception set): then
  * PyObject_GenericSetAttr does it. */

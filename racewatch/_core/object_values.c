@@ -10,8 +10,10 @@
  * one), the keys (the class's shared keys, which only grow) and the object's values still
  * in use (not replaced by a dict of its own), and a value that is there.  What it
  * remembers, per (type, name), is whether the name is a plain instance value (nothing of
- * that name in the class or its bases) and at which index; anything else, and every
- * doubt, is PyObject_GenericGetAttr's.
+ * that name in the class or its bases) and at which index, or a method (a plain function
+ * of the class, which the object does not hide with a value of its own: the bound method
+ * is what LOAD_ATTR_METHOD_WITH_VALUES would call, and its read is no access); anything
+ * else, and every doubt, is PyObject_GenericGetAttr's.
  *
  * The layouts are the interpreter's internal ones (as stacks.c reads its frames): 3.11 has
  * the values' pointer before the object, 3.12 a tagged pointer there, 3.13 the values
@@ -53,8 +55,12 @@ typedef struct {
     PyTypeObject *type;          /* compared by address and version tag, never followed */
     unsigned int version;        /* the type's tp_version_tag when remembered (not 0) */
     PyDictKeysObject *keys;      /* the type's shared keys then */
+    Py_ssize_t nentries;         /* their number of entries then (they only grow) */
     PyObject *name;              /* a strong reference */
-    Py_ssize_t index;            /* in the values; -1: not a plain instance value */
+    Py_ssize_t index;            /* the name's place in the keys (and the values); -1: none */
+    char plain;                  /* nothing of that name in the class or its bases */
+    PyObject *method;            /* else the class's plain function of that name, or NULL
+                                  * (borrowed: the version tag changes before it can go) */
 } rw_values_entry;
 
 /* Changed with the GIL held.  ``victim``: the way of each set that the next pair takes. */
@@ -117,20 +123,22 @@ remember(PyTypeObject *type, PyObject *name, size_t set, rw_values_entry *e)
         victim[set] ^= 1;
     }
     /* The type's lookup first: it gives the type a version tag if it has none. */
-    int plain = (type->tp_flags & Py_TPFLAGS_MANAGED_DICT) && PyUnicode_CheckExact(name)
-                && _PyType_Lookup(type, name) == NULL;
+    int managed = (type->tp_flags & Py_TPFLAGS_MANAGED_DICT) && PyUnicode_CheckExact(name);
+    PyObject *descr = managed ? _PyType_Lookup(type, name) : NULL;
     unsigned int version = type->tp_version_tag;
     if (version == 0) {
         e->type = NULL;   /* no version to guard with: nothing is remembered */
         return NULL;
     }
     PyDictKeysObject *keys = ((PyHeapTypeObject *)type)->ht_cached_keys;
-    Py_ssize_t index = plain ? index_in(keys, name) : -1;
     e->type = type;
     e->version = version;
     e->keys = keys;
+    e->nentries = keys != NULL ? keys->dk_nentries : 0;
     Py_XSETREF(e->name, Py_NewRef(name));
-    e->index = index;
+    e->index = managed ? index_in(keys, name) : -1;
+    e->plain = managed && descr == NULL;
+    e->method = descr != NULL && Py_IS_TYPE(descr, &PyFunction_Type) ? descr : NULL;
     return e;
 }
 
@@ -142,10 +150,9 @@ set_of(PyTypeObject *type, PyObject *name)
     return (size_t)(x * 0x9E3779B97F4A7C15ull) >> (sizeof(size_t) * CHAR_BIT - VALUES_SET_BITS);
 }
 
-/* Where ``name`` is in the values of an instance of ``type``: its index, or -1 when it is
- * not a plain instance value there. */
-static inline Py_ssize_t
-index_of(PyTypeObject *type, PyObject *name)
+/* What ``name`` is for instances of ``type`` (up to date), or NULL. */
+static inline const rw_values_entry *
+entry_of(PyTypeObject *type, PyObject *name)
 {
     size_t set = set_of(type, name);
     rw_values_entry *e = &values_cache[set][0];
@@ -155,12 +162,13 @@ index_of(PyTypeObject *type, PyObject *name)
             e = NULL;   /* neither way holds the pair */
         }
     }
-    if (e == NULL || e->version != type->tp_version_tag
-            || e->keys != ((PyHeapTypeObject *)type)->ht_cached_keys) {
+    PyDictKeysObject *keys = ((PyHeapTypeObject *)type)->ht_cached_keys;
+    if (e == NULL || e->version != type->tp_version_tag || e->keys != keys
+            || (e->index < 0 && keys != NULL && keys->dk_nentries != e->nentries)) {
+        /* (a name not in the keys may have come since: another instance set it) */
         e = remember(type, name, set, e);
-        return e != NULL ? e->index : -1;
     }
-    return e->index;
+    return e;
 }
 
 /* The values of ``obj`` that hold ``name`` as a plain instance value, at *index, or NULL. */
@@ -168,16 +176,32 @@ static inline PyDictValues *
 plain_values(PyObject *obj, PyObject *name, Py_ssize_t *index)
 {
     PyTypeObject *type = Py_TYPE(obj);
-    *index = index_of(type, name);
+    const rw_values_entry *e = entry_of(type, name);
+    *index = e != NULL && e->plain ? e->index : -1;
     return *index >= 0 ? values_of(obj, type, *index) : NULL;
 }
 
 PyObject *
-rw_instance_value(PyObject *obj, PyObject *name)
+rw_instance_value(PyObject *obj, PyObject *name, int *method)
 {
-    Py_ssize_t index;
-    PyDictValues *values = plain_values(obj, name, &index);
-    return values != NULL ? Py_XNewRef(values->values[index]) : NULL;
+    *method = 0;
+    PyTypeObject *type = Py_TYPE(obj);
+    const rw_values_entry *e = entry_of(type, name);
+    if (e == NULL || (!e->plain && e->method == NULL)) {
+        return NULL;
+    }
+    PyDictValues *values = values_of(obj, type, e->index);
+    if (values == NULL) {
+        return NULL;   /* a dict of its own holds its attributes */
+    }
+    PyObject *own = e->index >= 0 ? values->values[e->index] : NULL;
+    if (e->plain || own != NULL) {
+        return e->plain ? Py_XNewRef(own) : NULL;   /* (a method it hides: the generic way) */
+    }
+    /* A method: what the function's __get__ gives, as LOAD_ATTR_METHOD_WITH_VALUES finds
+     * it (no instance value of that name, the type's version tag). */
+    *method = 1;
+    return PyMethod_New(e->method, obj);
 }
 
 int
@@ -203,8 +227,9 @@ rw_instance_replace(PyObject *obj, PyObject *name, PyObject *value)
 #else
 
 PyObject *
-rw_instance_value(PyObject *Py_UNUSED(obj), PyObject *Py_UNUSED(name))
+rw_instance_value(PyObject *Py_UNUSED(obj), PyObject *Py_UNUSED(name), int *method)
 {
+    *method = 0;
     return NULL;
 }
 
