@@ -55,12 +55,25 @@ hashed(PyObject *key, Py_hash_t *hash)
     return -2;
 }
 
-/* A key's location in ``locs``: 1 (a new reference in *pv), 0 (none: a key that prefill
- * put there holds None) or -1 (error). */
+/* A key's location in ``locs`` (``sh``'s): 1 (a new reference in *pv), 0 (none: a key that
+ * prefill put there holds None) or -1 (error).  On a free-threaded build a container's
+ * location of a str key (whose hash the str keeps) is looked up without the dict's lock,
+ * as the interpreter reads a dict that other threads change: a stored Loc never changes
+ * there (loc_exclusive), and the lock of a container that every thread's accesses look
+ * in was taken by each access in turn, a cache line passed from core to core every time.
+ * Other keys keep the lock: the interpreter's read without it takes a reference to each
+ * key it compares (not to an interned str it finds by address), and an object's few
+ * attributes are in a small dict of their own (lru_objects ran slower either way). */
 static int
-loc_lookup(PyObject *locs, PyObject *key, Py_hash_t hash, PyObject **pv)
+loc_lookup(RW_Shadow *sh, PyObject *locs, PyObject *key, Py_hash_t hash, PyObject **pv)
 {
+#ifdef Py_GIL_DISABLED
+    int found = sh->kind_id <= RW_KIND_SET && PyUnicode_CheckExact(key)
+                ? PyDict_GetItemRef(locs, key, pv) : rw_dict_getref_kh(locs, key, hash, pv);
+#else
+    (void)sh;
     int found = rw_dict_getref_kh(locs, key, hash, pv);
+#endif
     if (found > 0 && *pv == Py_None) {
         Py_CLEAR(*pv);
         return 0;
@@ -124,7 +137,7 @@ lookup_fast(RW_Shadow *sh, PyObject *key, Py_hash_t hash, PyObject **pv,
     prior->version = sh->locs_version;   /* (free-threaded builds do not use it) */
 #endif
     prior->locs = locs;
-    int found = loc_lookup(locs, key, hash, pv);
+    int found = loc_lookup(sh, locs, key, hash, pv);
     prior->found = found;
     prior->v = *pv;
     Py_DECREF(locs);
@@ -156,7 +169,7 @@ loc_lookup_locked(RW_Shadow *sh, PyObject *locs, PyObject *key, Py_hash_t hash,
     (void)sh;
     (void)prior;
 #endif
-    return loc_lookup(locs, key, hash, pv);
+    return loc_lookup(sh, locs, key, hash, pv);
 }
 
 /* Store ``v`` for ``key`` in ``locs``, moving the shadow's version before and after. */
