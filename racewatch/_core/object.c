@@ -7,7 +7,7 @@
 
 #include "object.h"
 
-static PyObject *str_dict, *str_getattr, *str_setattr, *str_delattr, *str_vars;
+static PyObject *str_dict, *str_getattr, *str_setattr, *str_delattr, *str_vars, *str_func;
 
 enum { CHECK_READ, CHECK_WRITE, CHECK_ALL };
 
@@ -299,6 +299,34 @@ owner_of(PyTypeObject *type, PyObject *name)
     return (PyObject *)type;
 }
 
+/* Whether ``value``, which ``obj.name`` gave where the class has ``descr``, a non-data
+ * descriptor (a method), is what the class gives, not a value of the object's own that
+ * hides it: told for a function (the bound method), a staticmethod (its function) and a
+ * classmethod (its function bound to the class); any other descriptor is taken to have
+ * given it (objects.py, _from_class). */
+static int
+from_class(PyObject *descr, PyObject *obj, PyObject *value)
+{
+    if (Py_IS_TYPE(descr, &PyFunction_Type)) {
+        return PyMethod_Check(value) && PyMethod_GET_FUNCTION(value) == descr
+               && PyMethod_GET_SELF(value) == obj;
+    }
+    int stat = Py_IS_TYPE(descr, &PyStaticMethod_Type);
+    if (!stat && !Py_IS_TYPE(descr, &PyClassMethod_Type)) {
+        return 1;
+    }
+    PyObject *func = PyObject_GetAttr(descr, str_func);
+    if (func == NULL) {
+        PyErr_Clear();
+        return 1;
+    }
+    int given = stat ? value == func
+                     : PyMethod_Check(value) && PyMethod_GET_FUNCTION(value) == func
+                       && PyMethod_GET_SELF(value) == (PyObject *)Py_TYPE(obj);
+    Py_DECREF(func);
+    return given;
+}
+
 /* The read ``obj.name`` gave ``value`` (NULL: it raised AttributeError); ``probed`` as
  * check()'s, for (obj, name). */
 static int
@@ -322,7 +350,9 @@ after_get(RW_ThreadState *probed, PyObject *obj, PyObject *name, PyObject *value
             }
         }
         else if (Py_TYPE(descr)->tp_descr_get != NULL) {
-            target = NULL;       /* a method: the class's code, not data */
+            if (value == NULL || from_class(descr, obj, value)) {
+                target = NULL;   /* a method: the class's code, not data */
+            }                    /* else a value of the object's own hides it */
         }
         else if (value == descr) {
             target = owner_of(type, name);   /* the class whose attribute it is */
@@ -747,6 +777,7 @@ rw_object_ready(PyObject *module)
                 || (str_setattr = PyUnicode_InternFromString("setattr")) == NULL
                 || (str_delattr = PyUnicode_InternFromString("delattr")) == NULL
                 || (str_vars = PyUnicode_InternFromString("vars")) == NULL
+                || (str_func = PyUnicode_InternFromString("__func__")) == NULL
                 || (unset_seen = PySet_New(NULL)) == NULL) {
             return -1;
         }

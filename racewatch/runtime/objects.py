@@ -262,6 +262,23 @@ def _owner(tp: type, name: str) -> type:
     return tp
 
 
+def _from_class(descr, obj, value) -> bool:
+    """Whether ``value``, which ``obj.name`` gave where the class has ``descr``, a non-data
+    descriptor (a method), is what the class gives, not a value of the object's own that
+    hides it: told for a function (the bound method), a staticmethod (its function) and a
+    classmethod (its function bound to the class); any other descriptor is taken to have
+    given it.  (object.c, from_class: the same.)"""
+    t = type(descr)
+    if t is types.FunctionType:
+        return type(value) is types.MethodType and value.__func__ is descr and value.__self__ is obj
+    if t is staticmethod:
+        return value is descr.__func__
+    if t is classmethod:
+        return (type(value) is types.MethodType and value.__func__ is descr.__func__
+                and value.__self__ is type(obj))
+    return True
+
+
 def _is_data_descriptor(descr) -> bool:
     t = type(descr)
     return hasattr(t, "__set__") or hasattr(t, "__delete__")
@@ -300,7 +317,10 @@ def _after_get(obj, name: str, value) -> None:
                 _check(obj, None, "vars", False)
             return
         if hasattr(type(descr), "__get__"):
-            return  # a method (or another non-data descriptor): the class's code
+            if value is _MISSING or _from_class(descr, obj, value):
+                return  # a method (or another non-data descriptor): the class's code
+            _check(obj, name, "getattr", False, found_unset)  # a value of its own hides it
+            return
         if value is descr:
             _check(_owner(tp, name), name, "getattr", False, found_unset)
             return
