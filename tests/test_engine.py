@@ -360,6 +360,12 @@ def test_patched_methods_look_and_bind_as_the_originals(detector):
     queue.Queue.put(q, 1)          # called through the class, as a subclass's super() does
     q.put(item=2, block=False)     # keywords
     assert [q.get(), queue.Queue.get(q, timeout=1)] == [1, 2]
+    put = q.put                    # a bound method, kept and called later
+    put(3)
+    assert (put.__self__, put.__name__, q.get()) == (q, "put", 3)
+    assert repr(queue.Queue.put).startswith("<function Queue.put at ")
+    with pytest.raises(TypeError, match="missing 1 required positional argument: 'self'"):
+        queue.Queue.put()
 
 
 def test_stop_removes_exactly_what_start_installed():
