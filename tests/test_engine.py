@@ -9,6 +9,7 @@ import queue
 import sys
 import threading
 import time
+from unittest import mock
 
 import pytest
 from freethreading import FREE_THREADED
@@ -366,6 +367,10 @@ def test_patched_methods_look_and_bind_as_the_originals(detector):
     assert repr(queue.Queue.put).startswith("<function Queue.put at ")
     with pytest.raises(TypeError, match="missing 1 required positional argument: 'self'"):
         queue.Queue.put()
+    # A test's mock of it binds as the original does: a function, not another callable.
+    with mock.patch.object(queue.Queue, "put", autospec=True) as mocked:
+        q.put(4, block=False)
+    assert mocked.call_args == mock.call(q, 4, block=False)
 
 
 def test_stop_removes_exactly_what_start_installed():

@@ -28,8 +28,6 @@
  *                  patch asks (patches/context.py)
  *   sink.c         Sink: hands each conflict to RaceTable.on_conflict (races.py) without
  *                  ever raising into the program's access
- *   wrapping.c     Wrapping: the function a patched method written in Python becomes
- *                  (patches/__init__.py, _wrapping_function)
  */
 
 #ifndef RACEWATCH_CORE_H
@@ -731,10 +729,6 @@ PyObject *rw_mod_reflected_first(PyObject *self, PyObject *const *args, Py_ssize
 /* -- races.py (sink.c) ------------------------------------------------------------------ */
 
 int rw_sink_ready(PyObject *module);
-
-/* -- patches/__init__.py's _wrapping_function (wrapping.c) ------------------------------ */
-
-int rw_wrapping_ready(PyObject *module);
 
 /* -- the hot path ----------------------------------------------------------------------- */
 

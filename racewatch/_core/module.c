@@ -301,7 +301,7 @@ core_exec(PyObject *module)
         if (rw_tracked_ready(module) < 0 || rw_threadstate_ready(module) < 0
                 || rw_sync_ready(module) < 0 || rw_locks_ready(module) < 0
                 || rw_object_ready(module) < 0 || rw_globals_ready(module) < 0
-                || rw_sink_ready(module) < 0 || rw_wrapping_ready(module) < 0) {
+                || rw_sink_ready(module) < 0) {
             return -1;
         }
         initialized = 1;
@@ -309,8 +309,7 @@ core_exec(PyObject *module)
     else if (rw_shadow_ready(module) < 0 || rw_tracked_ready(module) < 0
              || rw_threadstate_ready(module) < 0 || rw_sync_ready(module) < 0
              || rw_locks_ready(module) < 0 || rw_object_ready(module) < 0
-             || rw_globals_ready(module) < 0 || rw_sink_ready(module) < 0
-             || rw_wrapping_ready(module) < 0) {
+             || rw_globals_ready(module) < 0 || rw_sink_ready(module) < 0) {
         return -1;
     }
     PyObject *solo = PyType_GenericAlloc(&RW_SoloSlotType, 0);

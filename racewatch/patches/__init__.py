@@ -16,7 +16,6 @@ from types import FunctionType
 
 from ..instrument.hook import find_spec_elsewhere
 from ..runtime import stacks
-from ..runtime.core import COMPILED
 
 _MISSING = object()
 
@@ -167,12 +166,7 @@ def _wrapping_function(function: FunctionType, wrapper: Callable, method: bool) 
     a thread pool makes several such calls per task (``Future.set_result``, ``result``, the
     work item's ``__init__`` and ``run``).  ``functools.wraps`` keeps its name, qualified
     name, documentation, ``__wrapped__`` (``inspect.signature`` follows it) and module.
-
-    With the compiled core the function is its ``Wrapping`` (wrapping.c), which does the
-    same without a Python frame of its own.
     """
-    if COMPILED is not None:
-        return functools.update_wrapper(COMPILED.Wrapping(function, wrapper, method), function)
     if method:
         bind = function.__get__
 
