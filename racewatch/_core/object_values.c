@@ -195,8 +195,11 @@ rw_instance_value(PyObject *obj, PyObject *name, int *method)
         return NULL;   /* a dict of its own holds its attributes */
     }
     PyObject *own = e->index >= 0 ? values->values[e->index] : NULL;
-    if (e->plain || own != NULL) {
-        return e->plain ? Py_XNewRef(own) : NULL;   /* (a method it hides: the generic way) */
+    if (e->plain) {
+        return Py_XNewRef(own);
+    }
+    if (own != NULL) {
+        return NULL;   /* a value of its own hides the method: the generic way */
     }
     /* A method: what the function's __get__ gives, as LOAD_ATTR_METHOD_WITH_VALUES finds
      * it (no instance value of that name, the type's version tag). */
