@@ -1,8 +1,24 @@
 """Options: one set of names from pyproject, RACEWATCH_OPTIONS and flags, weakest first."""
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
-from racewatch.config import OptionError, Options, expand_pid, parse_env_options, resolve_options
+from racewatch.config import (
+    OptionError,
+    Options,
+    expand_pid,
+    may_hold_table,
+    parse_env_options,
+    resolve_options,
+)
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:
+    import tomli as tomllib
 
 
 def test_defaults():
@@ -43,6 +59,61 @@ def test_a_pyproject_that_does_not_name_racewatch_is_not_parsed(tmp_path):
     (tmp_path / "pyproject.toml").write_text('[tool.racewatch]\nexitcode = 7\n[tool.other\n')
     with pytest.raises(OptionError, match="cannot parse"):
         resolve_options({}, environ={}, cwd=tmp_path)
+
+
+# Documents that name racewatch where the table is not: a dependency, an entry point, a
+# package's data, another tool's key, and headers and keys inside strings, arrays and
+# comments, where a scan that lost its place would take them for the table.
+ELSEWHERE = [
+    '[project]\nname = "racewatch"\n[project.scripts]\nracewatch = "racewatch.cli:main"\n',
+    '[project]\ndependencies = [\n  "racewatch>=1",  # racewatch = 1\n]\n'
+    '[tool.setuptools.package-data]\nracewatch = ["x"]\n',
+    '[tool.other]\nracewatch = 1\n[tool]\nanother = "racewatch"\n',
+    'a = { b = "racewatch" }\n',
+    '[tool.x]\nv = """\n[tool.racewatch]\n"""\n',
+    "[tool.x]\nv = '''\n[tool.racewatch]\n'''\n",
+    '[tool.x]\nv = [\n "[tool.racewatch]",\n # [tool.racewatch]\n]\n',
+    "[tool.x]\nv = 'a\\' # racewatch\n",
+    '[tool.x]\nv = """a\\"""\n[tool.racewatch]\n"""\n',
+    '[tool.x]\nv = """ "" """\nracewatch = 1\n',
+]
+# Documents that hold the table after something a scan could stumble on.
+TABLE = [
+    '[tool]\nx = [\n  [1, 2],\n  ["a"],\n]\nracewatch.exitcode = 7\n',
+    '[tool]\nx = """\n[other]\n"""\nracewatch = {exitcode = 7}\n',
+    '[tool]\nx = """a""""\nracewatch = {exitcode = 7}\n',
+    "[tool]\nx = '''\n[other]\n'''\nracewatch = {exitcode = 7}\n",
+    '[tool]\nx = "a\\"b # [other]"\nracewatch = {exitcode = 7}\n',
+    '[tool.x]\nv = "a\\\\" # x\n[tool.racewatch]\nexitcode = 7\n',
+    '[[tool.racewatch]]\nexitcode = 7\n',
+    '["tool"]\n"racewatch" = {exitcode = 7}\n',
+    '[tool] # c\n  racewatch . exitcode = 7\n',
+    'tool = {racewatch = {exitcode = 7}}\n',
+]
+
+
+@pytest.mark.parametrize("text", ELSEWHERE + TABLE)
+def test_the_scan_of_a_pyproject_finds_every_table_a_parser_finds(text):
+    held = "racewatch" in tomllib.loads(text).get("tool", {})
+    assert held == (text in TABLE)
+    assert may_hold_table(text) == held
+
+
+@pytest.mark.parametrize("table", [False, True])
+def test_a_pyproject_that_names_racewatch_elsewhere_is_not_parsed(tmp_path, table):
+    # This project's own pyproject names racewatch as a project, entry points and package
+    # data: the TOML parser is imported (a sixth of racewatch's start) only for a table.
+    text = (Path(__file__).parent.parent / "pyproject.toml").read_text()
+    assert not may_hold_table(text)
+    if table:
+        text += "[tool.racewatch]\nexitcode = 7\n"
+    (tmp_path / "pyproject.toml").write_text(text)
+    probe = ("import sys; from racewatch.config import resolve_options; "
+             "code = resolve_options({}, environ={}, cwd=sys.argv[1]).exitcode; "
+             "print(code, 'tomllib' in sys.modules or 'tomli' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", probe, str(tmp_path)], capture_output=True,
+                         text=True, check=True).stdout.split()
+    assert out == (["7", "True"] if table else ["66", "False"])
 
 
 @pytest.mark.parametrize("values, fragment", [
