@@ -151,10 +151,10 @@ def test_lookups_of_ever_new_missing_keys_stay_bounded(detector):
     lookups_beside_a_waiting_thread(d, range(20_000))
     sh = shadow_of(d)
     # Each lookup of a missing key makes a location; past max(1024, len(d)) of them the
-    # oldest go, counted in the summary.
-    assert len(sh.locs) <= 2 * 1024 + 2
+    # oldest go, counted in the summary, at a sweep after every 2 * 1024 new locations.
+    assert len(sh.locs) <= 3 * 1024 + 2
     after = detector.report().summary
-    assert after.forgotten_missing_keys - before.forgotten_missing_keys >= 20_000 - 2 * 1024
+    assert after.forgotten_missing_keys - before.forgotten_missing_keys >= 20_000 - 3 * 1024
     assert after.forgotten_deleted_keys == before.forgotten_deleted_keys
 
 

@@ -124,6 +124,25 @@ RW_DictGetItemRef(PyObject *d, PyObject *key, PyObject **out)
 }
 #endif
 
+/* ``d.pop(key)`` into *out (a new reference): 1, or 0 when absent (*out NULL), or -1.  Not
+ * for a dict that can hold None: before 3.13 None is the default that says absent. */
+#if RW_PY313
+#define RW_DictPop PyDict_Pop
+#else
+static inline int
+RW_DictPop(PyObject *d, PyObject *key, PyObject **out)
+{
+    PyObject *v = _PyDict_Pop(d, key, Py_None);
+    if (v == NULL || v == Py_None) {
+        Py_XDECREF(v);
+        *out = NULL;
+        return v == NULL ? -1 : 0;
+    }
+    *out = v;
+    return 1;
+}
+#endif
+
 /* -- dict operations with a key's hash computed once ----------------------------------------
  * A tracked operation hashes its key once and hands the hash to every lookup and store it
  * makes (the shadow's and the dict's own), as a plain dict hashes once per operation: a
