@@ -327,8 +327,15 @@ def test_run_parallel_reports_shared_module_state(project):
     assert outcomes.get("failed", 0) + outcomes.get("error", 0) + outcomes.get("errors", 0) == 1
     assert "passed" not in outcomes
     out = result.stdout.str()
-    assert re.search(r"racewatch: 2 data races \((check-then-act|lost update)(, (check-then-act"
-                     r"|lost update))?\) during the call of this test", out), out
+    found = re.search(r"racewatch: 2 data races \(([a-z -]+)(?:, ([a-z -]+))?\) during the "
+                      r"call of this test", out)
+    assert found, out
+    # Four threads in one statement: when a third thread's write falls between a thread's
+    # read and its write, that write's race with another write has no read of its own left
+    # in the location (the third write replaced the reads), and is two unordered writes.
+    patterns = {p for p in found.groups() if p}
+    assert patterns & {"check-then-act", "lost update"}, out
+    assert patterns <= {"check-then-act", "lost update", "unordered accesses"}, out
     assert "reserve_unsafe" in out
 
 
