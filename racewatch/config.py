@@ -216,15 +216,18 @@ def _name(text: str, i: int, stop: str) -> tuple[str | None, int]:
     return None, i
 
 
-_VALUE_MARK = re.compile(r"[\"'#\n\[\]{}]")
-_STRING_MARK = {'"': re.compile(r'["\\\n]'), "'": re.compile(r"['\n]")}
+# What ends a stretch of a value, and of a string of each quote: compiled on first use
+# (re's cache), not at import, which every run pays whether or not it reads a pyproject.
+_VALUE_MARK = r"[\"'#\n\[\]{}]"
+_STRING_MARK = {'"': r'["\\\n]', "'": r"['\n]"}
 
 
 def _value_end(text: str, i: int) -> int:
     """Where the value that starts at ``i`` ends (the end of its last line), or -1 for one
     that never does."""
     depth, n = 0, len(text)
-    while (mark := _VALUE_MARK.search(text, i)) is not None:
+    marks = re.compile(_VALUE_MARK)
+    while (mark := marks.search(text, i)) is not None:
         i = mark.start()
         c = text[i]
         if c in "\"'":
@@ -249,7 +252,8 @@ def _string_end(text: str, i: int) -> int:
     quote = text[i]
     multi = text.startswith(quote * 3, i)
     i += 3 if multi else 1
-    while (mark := _STRING_MARK[quote].search(text, i)) is not None:
+    marks = re.compile(_STRING_MARK[quote])
+    while (mark := marks.search(text, i)) is not None:
         i = mark.start()
         c = text[i]
         if c == "\\":
