@@ -177,6 +177,61 @@ def test_a_recent_lookup_of_a_missing_key_still_races_with_its_insert(detector):
     assert len(races) == 1 and races[0].previous.op == "contains"
 
 
+def test_reads_of_many_keys_at_a_few_sites_share_a_record_per_site(detector):
+    # A loop's body reads two shared dicts and writes one of its own, in turn: each site's
+    # first reads of the keys in one epoch are one record, however many keys, and a race on
+    # any of those keys still names that site.
+    a = racewatch.track({i: i for i in range(600)})
+    b = racewatch.track({i: -i for i in range(600)})
+    read_all = threading.Event()
+    go_on = []  # a plain list: racewatch sees no edge through it
+
+    def reader():
+        own = racewatch.track({})
+        for i in range(600):
+            own[i % 7] = a[i] + b[i]  # three sites in turn
+        read_all.set()
+        while not go_on:
+            time.sleep(0.001)
+
+    t = threading.Thread(target=reader)
+    t.start()
+    read_all.wait()  # an edge only from the reader's set(), after its reads
+    try:
+        for d in (a, b):
+            reads = [loc.r for loc in shadow_of(d).locs.values()]
+            # One record per stack: one, or two where the pure-Python core saw the site at
+            # another instruction offset while the interpreter specialized it.
+            assert len(reads) == 600
+            assert len({id(r) for r in reads}) == len({id(r.stack) for r in reads}) <= 2
+    finally:
+        go_on.append(True)
+    a[599] = 0  # ordered after the reads by the set() the wait() saw
+    b[450] = 0
+    t.join()
+    assert detector.report().races == []
+
+    done = []
+
+    def late_reader():
+        own = racewatch.track({})
+        for i in range(600):
+            own[i % 7] = a[i] + b[i]  # the site whose reads race
+        done.append(True)
+
+    t = threading.Thread(target=late_reader)
+    t.start()
+    while not done:
+        time.sleep(0.001)
+    a[450] = 1  # unordered with the reads of the second reader
+    t.join()
+    races = detector.report().races
+    line = inspect.getsourcelines(late_reader)[1] + 3
+    assert len(races) == 1
+    assert [f.line for f in races[0].previous.stack[:1]] == [line]
+    assert races[0].previous.op == "getitem" and races[0].current.write
+
+
 def test_a_reused_os_ident_is_a_new_logical_thread(detector):
     d = racewatch.track({"k": 0})
     seen = []

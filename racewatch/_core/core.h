@@ -319,6 +319,10 @@ struct rw_stack_cache;
 struct rw_walk_memo_table;
 
 #define RW_LOC_CACHE 4
+/* Access records kept for reuse: one per access site of a loop's body, so that a thread's
+ * first accesses to many keys in one epoch share a record per site (and, through the
+ * location cache, their locations). */
+#define RW_RECENT 8
 #define RW_ATTR_SEEN 64
 
 /* A read of the lock a thread released last, made while its epoch is pending (object.c,
@@ -353,7 +357,8 @@ typedef struct {
     struct RW_EventRing *events;   /* info.events, looked up once (sync.c) */
     PyObject *events_info;   /* the info it was looked up on */
     PyObject *spawn_clock;
-    struct RW_Access *last;  /* the last access record made (or NULL) */
+    struct RW_Access *recent[RW_RECENT];  /* the access records made lately (or NULL) */
+    int recent_next;         /* where the next one goes */
     /* The epoch ``clock`` was published by a lock's release (sync.c, rw_settle_pending):
      * it ends before this thread's next access or publication, unless the thread first
      * takes that lock again while nobody else took it.  ``pending_sv`` is the lock's

@@ -21,17 +21,20 @@ make_access(RW_ThreadState *ts, PyObject *op, int write)
     if (stack == NULL) {
         return NULL;
     }
-    RW_Access *last = ts->last;
-    if (last != NULL && last->clock == ts->clock && last->stack == stack && last->op == op
-            && last->write == (char)(write != 0) && last->locks == ts->held) {
-        Py_DECREF(stack);
-        return (RW_Access *)Py_NewRef(last);
+    for (int i = 0; i < RW_RECENT; i++) {
+        RW_Access *last = ts->recent[i];
+        if (last != NULL && last->stack == stack && last->clock == ts->clock && last->op == op
+                && last->write == (char)(write != 0) && last->locks == ts->held) {
+            Py_DECREF(stack);
+            return (RW_Access *)Py_NewRef(last);
+        }
     }
     RW_Access *rec = rw_access_new(ts, stack, op, write);
     if (rec == NULL) {
         return NULL;
     }
-    Py_XSETREF(ts->last, (RW_Access *)Py_NewRef(rec));
+    Py_XSETREF(ts->recent[ts->recent_next], (RW_Access *)Py_NewRef(rec));
+    ts->recent_next = (ts->recent_next + 1) % RW_RECENT;
     return rec;
 }
 

@@ -110,7 +110,9 @@ threadstate_clear(RW_ThreadState *ts)
     Py_CLEAR(ts->events_info);
     Py_CLEAR(ts->spawn_clock);
     Py_CLEAR(ts->sentinel_ref);
-    Py_CLEAR(ts->last);
+    for (int i = 0; i < RW_RECENT; i++) {
+        Py_CLEAR(ts->recent[i]);
+    }
     rw_stack_cache_clear(ts);
     rw_walk_memo_clear(ts);
     for (int i = 0; i < RW_LOC_CACHE; i++) {
@@ -157,24 +159,16 @@ threadstate_tick(RW_ThreadState *ts, PyObject *Py_UNUSED(ignored))
 }
 
 static PyObject *
-threadstate_get_last(RW_ThreadState *ts, void *Py_UNUSED(closure))
+threadstate_get_recent(RW_ThreadState *ts, void *Py_UNUSED(closure))
 {
-    return Py_NewRef(ts->last != NULL ? (PyObject *)ts->last : Py_None);
-}
-
-static int
-threadstate_set_last(RW_ThreadState *ts, PyObject *value, void *Py_UNUSED(closure))
-{
-    if (value == NULL || value == Py_None) {
-        Py_CLEAR(ts->last);
-        return 0;
+    PyObject *made = PyList_New(0);
+    for (int i = 0; made != NULL && i < RW_RECENT; i++) {
+        RW_Access *rec = ts->recent[(ts->recent_next + RW_RECENT - 1 - i) % RW_RECENT];
+        if (rec != NULL && PyList_Append(made, (PyObject *)rec) < 0) {
+            Py_CLEAR(made);
+        }
     }
-    if (!Py_IS_TYPE(value, &RW_AccessType)) {
-        PyErr_SetString(PyExc_TypeError, "ThreadState.last must be an Access or None");
-        return -1;
-    }
-    Py_XSETREF(ts->last, (RW_Access *)Py_NewRef(value));
-    return 0;
+    return made;
 }
 
 static PyObject *
@@ -256,8 +250,8 @@ static PyGetSetDef threadstate_getset[] = {
     OBJECT_FIELD("_sentinel_ref", sentinel_ref, NULL),
     {"vc", (getter)threadstate_get_vc, (setter)threadstate_set_vc,
      "VectorClock, owned by this thread", NULL},
-    {"last", (getter)threadstate_get_last, (setter)threadstate_set_last,
-     "the last Access record made, reused while nothing changed", NULL},
+    {"recent", (getter)threadstate_get_recent, NULL,
+     "the Access records made lately, newest first, reused while nothing changed", NULL},
     {"accesses", (getter)threadstate_get_accesses, NULL,
      "tracked accesses made by this thread", NULL},
     {NULL}

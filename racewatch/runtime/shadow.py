@@ -52,7 +52,7 @@ from . import settings, stacks
 from .clock import entry
 from .core import COMPILED
 from .settings import SETTINGS
-from .threads import ThreadRegistry, ThreadState
+from .threads import RECENT, ThreadRegistry, ThreadState
 
 REGISTRY = ThreadRegistry()
 
@@ -217,12 +217,16 @@ def _make_access(ts: ThreadState, op: str, write: bool) -> Access:
         rec.time = replay[2]
         return rec
     stack = _capture(SETTINGS.stack_depth)
-    last = ts.last
-    if (last is not None and last.clock == ts.clock and last.stack is stack
-            and last.op is op and last.write is write and last.locks is ts.held):
-        return last
+    recent = ts.recent
+    for last in recent:
+        if (last.stack is stack and last.clock == ts.clock and last.op is op
+                and last.write is write and last.locks is ts.held):
+            return last
     rec = Access(ts, stack, op, write)
-    ts.last = rec
+    # Newest first, at most RECENT (the compiled core keeps a ring of as many).
+    recent.insert(0, rec)
+    if len(recent) > RECENT:
+        recent.pop()
     return rec
 
 

@@ -30,6 +30,9 @@ from .stacks import EMPTY_STACK, Stack
 MAX_UNORDERED_DEAD_SLOTS = 64
 EVENTS_KEPT = 128  # sync events remembered per thread, for the timeline of a race
 ATTR_SEEN = 64  # attributes a thread remembers accessing in its epoch (objects.py)
+# Access records a thread keeps for reuse (shadow._make_access): one per access site of a
+# loop's body, so that its first accesses to many keys in one epoch share a record per site.
+RECENT = 8
 
 # The compiled core finds the current thread's state in a C thread-local, without a Python
 # call: the registry hands it each state it installs for the calling thread, and takes it
@@ -115,7 +118,7 @@ class ThreadState:
         "ignoring",   # > 0 inside racewatch.ignore(): accesses only, never sync edges
         "internal",   # > 0 while a primitive builds its internal locks (see patches)
         "spawn_clock",  # what threads started as internals inherit (a pool's workers)
-        "last",       # the last Access record made, reused while nothing changed
+        "recent",     # the Access records made lately (RECENT), reused while nothing changed
         "accesses",   # tracked accesses made by this thread
         "attr_seen",  # attributes accessed in the current epoch (objects.py)
         "pending",    # the epoch was published by a lock's release: ``settle`` ends it
@@ -137,7 +140,7 @@ class ThreadState:
         self.ignoring = 0
         self.internal = 0
         self.spawn_clock = None
-        self.last = None
+        self.recent = []
         self.accesses = 0
         self.attr_seen = [None] * ATTR_SEEN
         self.pending = False
