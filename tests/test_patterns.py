@@ -393,6 +393,44 @@ def test_a_race_seen_again_with_more_of_it_gets_the_more_specific_pattern(confli
     assert refined.startswith("  Pattern: lost update: ") and "withdraw reads key 'n'" in refined
 
 
+def test_a_write_back_keeps_its_read_when_another_write_came_between(conflicts):
+    """A thread reads a key, another thread writes it (which takes the read out of the
+    location: a write replaces the reads), then the first thread writes the key back: that
+    write's race with the other write is still the first thread's check-then-act, since
+    the thread remembers its last read."""
+    d = racewatch.track({"n": 0})
+    steps = []  # a plain list: racewatch sees no edge through it
+
+    def withdraw():
+        n = d["n"]  # the check
+        steps.append("read")
+        while len(steps) < 2:
+            time.sleep(0.001)
+        d["n"] = n - 1  # the act, after the other thread's write
+
+    def deposit():
+        while not steps:
+            time.sleep(0.001)
+        d["n"] = 5
+        steps.append("wrote")
+
+    threads = [threading.Thread(target=f) for f in (withdraw, deposit)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    races = session.current().report().races
+    by_pair = {(r.previous.stack[0].function.rsplit(".", 1)[-1],
+                r.current.stack[0].function.rsplit(".", 1)[-1]): r for r in races}
+    assert sorted(by_pair) == [("deposit", "withdraw"), ("withdraw", "deposit")]
+    write_back = by_pair["deposit", "withdraw"]
+    assert write_back.previous.write and write_back.current.write
+    assert write_back.pattern.id == "check-then-act"
+    check = withdraw.__code__.co_firstlineno + 1
+    act = check + 4
+    assert [f.line for f in write_back.pattern.fix_at] == [act, check]
+
+
 def test_every_pattern_has_three_programs_in_the_corpus():
     labels = Counter(expected_pattern(p) for p in CORPUS.glob("*/racy_*.py"))
     assert set(labels) == {p[0] for p in PATTERNS}

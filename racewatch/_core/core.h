@@ -359,6 +359,12 @@ typedef struct {
     PyObject *spawn_clock;
     struct RW_Access *recent[RW_RECENT];  /* the access records made lately (or NULL) */
     int recent_next;         /* where the next one goes */
+    /* The last read this thread recorded of a location whose key is a str or an int: the
+     * read a write of that location in the same epoch follows, for the race's pattern,
+     * when another thread's write took it out of the location meanwhile (rules.c). */
+    long long last_read_serial;   /* its shadow's serial */
+    PyObject *last_read_key;
+    struct RW_Access *last_read;
     /* The epoch ``clock`` was published by a lock's release (sync.c, rw_settle_pending):
      * it ends before this thread's next access or publication, unless the thread first
      * takes that lock again while nobody else took it.  ``pending_sv`` is the lock's

@@ -268,6 +268,55 @@ read_locked(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *key, Py_ha
     return rc;
 }
 
+/* -- the thread's last read, for a write's pattern ---------------------------------------- */
+
+/* A key whose equality runs no Python code and whose lifetime nobody can observe (no weak
+ * reference, no finalizer): kept by the thread's memory of its last read. */
+static inline int
+plain_key(PyObject *key)
+{
+    return PyUnicode_CheckExact(key) || PyLong_CheckExact(key);
+}
+
+/* Remember ``cur``, a read of ``key`` of ``sh`` just recorded: shadow.py's _remember_read. */
+static void
+remember_read(RW_ThreadState *ts, RW_Shadow *sh, PyObject *key, RW_Access *cur)
+{
+    if (plain_key(key)) {
+        ts->last_read_serial = sh->serial;
+        Py_XSETREF(ts->last_read_key, Py_NewRef(key));
+        Py_XSETREF(ts->last_read, (RW_Access *)Py_NewRef(cur));
+    }
+}
+
+/* The thread's last read when it is of ``key`` of ``sh`` in ``cur``'s epoch (borrowed), or
+ * NULL: shadow.py's _remembered_read.  A write's own read, when the location no longer
+ * holds it (another thread's write replaced its reads): the pattern of a lost update or a
+ * check-then-act whose read another write followed. */
+static RW_Access *
+remembered_read(const RW_ThreadState *ts, const RW_Shadow *sh, PyObject *key,
+                const RW_Access *cur)
+{
+    RW_Access *rec = ts->last_read;
+    PyObject *seen = ts->last_read_key;
+    if (rec == NULL || ts->last_read_serial != sh->serial || rec->clock != cur->clock
+            || rec->slot != cur->slot) {
+        return NULL;
+    }
+    if (seen == key) {
+        return rec;
+    }
+    if (!plain_key(key) || Py_TYPE(seen) != Py_TYPE(key)) {
+        return NULL;
+    }
+    int eq = PyObject_RichCompareBool(seen, key, Py_EQ);   /* str's or int's: no Python code */
+    if (eq < 0) {
+        PyErr_Clear();
+        return NULL;
+    }
+    return eq ? rec : NULL;
+}
+
 int
 rw_on_read(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *key, PyObject *op)
 {
@@ -315,6 +364,9 @@ rw_on_read_kh(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *key, Py_
     }
     Py_END_CRITICAL_SECTION();
     if (rc == 0) {
+        if (found == 1 || rw_tracking()) {   /* (else: no location made, budget spent) */
+            remember_read(ts, sh, key, cur);
+        }
         rc = rw_emit(sh, cur, &b);
     }
     ts->busy--;
@@ -324,9 +376,10 @@ rw_on_read_kh(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *key, Py_
     return rc;
 }
 
+/* ``remembered``: the thread's own last read of the key (remembered_read), or NULL. */
 static int
 check_write(RW_Shadow *sh, PyObject *d, PyObject *key, Py_hash_t hash, RW_Access *cur,
-            PyObject *vc, const rw_prior_lookup *fast, rw_batch *b)
+            PyObject *vc, const rw_prior_lookup *fast, RW_Access *remembered, rw_batch *b)
 {
     if (hash == -1 && (hash = PyObject_Hash(key)) == -1) {
         return -1;
@@ -342,6 +395,9 @@ check_write(RW_Shadow *sh, PyObject *d, PyObject *key, Py_hash_t hash, RW_Access
                        : NULL;
     if (prior == NULL) {
         prior = rs_own_read(&sh->allr, cur);
+    }
+    if (prior == NULL) {
+        prior = remembered;
     }
     if (found > 0) {
         RW_Loc *loc = as_loc(v);
@@ -530,7 +586,9 @@ rw_on_write_kh(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *key, Py
     int rc;
     ts->busy++;
     Py_BEGIN_CRITICAL_SECTION(sh);
-    rc = check_write(sh, d, key, hash, cur, ts->vc, &prior, &b);
+    RW_Access *remembered = (RW_Access *)Py_XNewRef(remembered_read(ts, sh, key, cur));
+    rc = check_write(sh, d, key, hash, cur, ts->vc, &prior, remembered, &b);
+    Py_XDECREF(remembered);
     if (rc == 0 && keys_change) {
         rc = update_keys(sh, key, cur, ts->vc, &b);
         if (rc == 0 && rw_kind_sweeps(sh) && PyDict_GET_SIZE(sh->locs) > sh->sweep_at) {
@@ -634,7 +692,7 @@ rw_on_clear(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *op)
     PyObject *keys = rw_keys_now(sh, d);   /* a snapshot */
     rc = keys == NULL ? -1 : 0;
     for (Py_ssize_t i = 0; rc == 0 && i < PyList_GET_SIZE(keys); i++) {
-        rc = check_write(sh, d, PyList_GET_ITEM(keys, i), -1, cur, vc, NULL, &b);
+        rc = check_write(sh, d, PyList_GET_ITEM(keys, i), -1, cur, vc, NULL, NULL, &b);
     }
     if (rc == 0) {
         rc = write_keys(sh, NULL, cur, vc, &b);

@@ -113,6 +113,8 @@ threadstate_clear(RW_ThreadState *ts)
     for (int i = 0; i < RW_RECENT; i++) {
         Py_CLEAR(ts->recent[i]);
     }
+    Py_CLEAR(ts->last_read_key);
+    Py_CLEAR(ts->last_read);
     rw_stack_cache_clear(ts);
     rw_walk_memo_clear(ts);
     for (int i = 0; i < RW_LOC_CACHE; i++) {

@@ -381,8 +381,33 @@ def read(ts: ThreadState, sh: Shadow, key, op: str, d=None) -> None:
             _sweep(sh, d)
     finally:
         ts.busy -= 1
+    _remember_read(ts, sh, key, cur)
     if conflicts:
         _emit(conflicts, ts)
+
+
+def _remember_read(ts: ThreadState, sh: Shadow, key, cur: Access) -> None:
+    """Remember ``cur``, a read of ``key`` of ``sh`` just recorded, when the key is a str or
+    an int (its equality runs no code of the program's, and nobody can see it kept alive):
+    a write of the key in the same epoch follows this read, for the race's pattern, even
+    when another thread's write took the read out of the location meanwhile."""
+    if type(key) is str or type(key) is int:
+        ts.last_read = (sh, key, cur)
+
+
+def _remembered_read(ts: ThreadState, sh: Shadow, key, cur: Access) -> Access | None:
+    """The thread's last read when it is of ``key`` of ``sh`` in ``cur``'s epoch, or None:
+    a write's own read when its location no longer holds it (the pattern of a lost update,
+    or of a check-then-act, whose read another thread's write followed)."""
+    last = ts.last_read
+    if last is None:
+        return None
+    seen_sh, seen_key, rec = last
+    if seen_sh is not sh or rec.clock != cur.clock or rec.slot != cur.slot:
+        return None
+    if seen_key is key or (type(seen_key) is type(key) and seen_key == key):
+        return rec
+    return None
 
 
 def on_write(d, key, op: str, keys_change: bool) -> None:
@@ -412,7 +437,8 @@ def write(ts: ThreadState, sh: Shadow, d, key, op: str, keys_change: bool = Fals
         with sh.lock:
             conflicts = []
             if loc is not None:
-                _check_write(sh, key, loc, cur, vc, conflicts)
+                _check_write(sh, key, loc, cur, vc, conflicts,
+                             _remembered_read(ts, sh, key, cur))
             if keys_change:
                 _update_keys(sh, key, cur, vc, conflicts)
                 if len(sh.locs) > sh.sweep_at and sh.kind in _SWEPT_KINDS:
@@ -504,11 +530,15 @@ def on_clear(d, op: str = "clear") -> None:
 # -- the rules, under the shadow's lock --------------------------------------------------
 
 
-def _check_write(sh: Shadow, key, loc: Loc, cur: Access, vc, conflicts: list) -> None:
-    # This thread's own read of the key, from its reads or its reads of every key.
+def _check_write(sh: Shadow, key, loc: Loc, cur: Access, vc, conflicts: list,
+                 remembered: Access | None = None) -> None:
+    # This thread's own read of the key, from its reads or its reads of every key, or the
+    # read it remembers (``_remembered_read``) when those no longer hold it.
     prior = _own_read(loc.r, cur)
     if prior is None:
         prior = _own_read(sh.allr, cur)
+    if prior is None:
+        prior = remembered
     w = loc.w
     if w is not None and not _covered(w, vc):
         conflicts.append(Conflict(sh, key, False, w, cur, None, None, prior))
