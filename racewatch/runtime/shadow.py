@@ -392,7 +392,7 @@ def _remember_read(ts: ThreadState, sh: Shadow, key, cur: Access) -> None:
     a write of the key in the same epoch follows this read, for the race's pattern, even
     when another thread's write took the read out of the location meanwhile."""
     if type(key) is str or type(key) is int:
-        ts.last_read = (sh, key, cur)
+        ts.last_read = (sh.serial, key, cur)  # (the serial: the shadow is not kept alive)
 
 
 def _remembered_read(ts: ThreadState, sh: Shadow, key, cur: Access) -> Access | None:
@@ -402,8 +402,8 @@ def _remembered_read(ts: ThreadState, sh: Shadow, key, cur: Access) -> Access | 
     last = ts.last_read
     if last is None:
         return None
-    seen_sh, seen_key, rec = last
-    if seen_sh is not sh or rec.clock != cur.clock or rec.slot != cur.slot:
+    serial, seen_key, rec = last
+    if serial != sh.serial or rec.clock != cur.clock or rec.slot != cur.slot:
         return None
     if seen_key is key or (type(seen_key) is type(key) and seen_key == key):
         return rec

@@ -119,7 +119,8 @@ class ThreadState:
         "internal",   # > 0 while a primitive builds its internal locks (see patches)
         "spawn_clock",  # what threads started as internals inherit (a pool's workers)
         "recent",     # the Access records made lately (RECENT), reused while nothing changed
-        "last_read",  # (shadow, key, Access): its last read recorded (shadow._remember_read)
+        "last_read",  # (shadow serial, key, Access): its last read recorded
+                      # (shadow._remember_read)
         "accesses",   # tracked accesses made by this thread
         "attr_seen",  # attributes accessed in the current epoch (objects.py)
         "pending",    # the epoch was published by a lock's release: ``settle`` ends it
