@@ -382,8 +382,10 @@ typedef struct {
     int ignoring;
     int internal;
     char dead;
-    /* The interned stacks this thread captured lately, by key (stacks.c), or NULL. */
+    /* The interned stacks this thread captured lately, by key (stack_intern.c), or NULL;
+     * and how many it looked up before it kept them. */
     struct rw_stack_cache *stack_cache;
+    int stack_lookups;
     /* The walks of its frames this thread made lately (stacks.c), or NULL; and how many
      * it made before it kept them. */
     struct rw_walk_memo_table *walk_memo;

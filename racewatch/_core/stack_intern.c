@@ -219,6 +219,9 @@ interned_in_table(const rw_frame_key *key, Py_ssize_t n, uint64_t hash)
 /* -- each thread's cache of interned stacks ------------------------------------------------- */
 
 #define STACK_CACHE_SIZE 256   /* entries, direct-mapped by the key's hash: a power of two */
+#define STACK_CACHE_AFTER 64   /* stacks a thread looks up in the table before it keeps
+                                * them: a short-lived thread's few would not pay for the
+                                * cache's 8 KB, its clearing and the collector's visits */
 
 typedef struct {
     uint64_t hash;
@@ -254,7 +257,8 @@ cache_store(RW_ThreadState *ts, const rw_frame_key *key, Py_ssize_t n, uint64_t 
         return;
     }
     if (ts->stack_cache == NULL
-            && (ts->stack_cache = PyMem_Calloc(1, sizeof(struct rw_stack_cache))) == NULL) {
+            && (++ts->stack_lookups < STACK_CACHE_AFTER
+                || (ts->stack_cache = PyMem_Calloc(1, sizeof(struct rw_stack_cache))) == NULL)) {
         return;
     }
     rw_stack_cache_entry *e = &ts->stack_cache->e[hash & (STACK_CACHE_SIZE - 1)];
