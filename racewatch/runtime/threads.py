@@ -202,6 +202,7 @@ class ThreadRegistry:
         self._by_ident: dict[int, ThreadState] = {}  # OS thread ident -> its state, until
         #                                              its thread-local is gone (_ended)
         self._changes = 0   # bumped by every start, so that update_solo sees a stale answer
+        self._unordered_hint: tuple[ThreadState, int] | None = None  # _first_unordered's
 
     # -- the current thread -------------------------------------------------------------
 
@@ -329,6 +330,9 @@ class ThreadRegistry:
             if self._live.get(state.slot) is state:
                 del self._live[state.slot]
             self._slot_last[state.slot] = state.clock
+            hint = self._unordered_hint
+            if hint is not None and state.slot < hint[1]:
+                self._unordered_hint = (hint[0], state.slot)   # a slot to look at again
             self._free.append(state.slot)
         self.update_solo()
 
@@ -369,20 +373,41 @@ class ThreadRegistry:
             solo = None
             if self.solo_allowed and not self._starting and len(self._live) == 1:
                 (ts,) = self._live.values()
-                vc = ts.vc
-                last = self._slot_last
-                n = len(vc)
-                if all(last[s] <= (vc[s] if s < n else 0)   # (clock.entry, inline)
-                       for s in range(len(last)) if s != ts.slot):
+                if self._first_unordered(ts) is None:
                     solo = ts
             # A signal handler may have started a thread meanwhile (the lock is re-entrant):
             # then this answer is stale, and the None that forking() stored must stay.
             if changes == self._changes:
                 self.solo = solo
 
+    def _first_unordered(self, ts: ThreadState) -> int | None:
+        """The first slot, other than ``ts``'s, whose last thread's end ``ts`` has not seen
+        (its clock there is behind the slot's last), or None.  Called under the lock.
+
+        Where it found one is remembered: asked again for the same thread, it starts there,
+        as the slots before it were seen ordered and stay so (a thread's clock only grows),
+        but for a slot whose last changed since (``retire`` moves the place back to it).
+        A thread that joins a wave of threads in turn looks at each slot about once, not
+        at every slot at each join.
+        """
+        vc = ts.vc
+        last = self._slot_last
+        n = len(vc)
+        start = 0
+        hint = self._unordered_hint
+        if hint is not None and hint[0] is ts:
+            start = hint[1]
+        for s in range(start, len(last)):
+            if s != ts.slot and last[s] > (vc[s] if s < n else 0):   # (clock.entry, inline)
+                self._unordered_hint = (ts, s)
+                return s
+        self._unordered_hint = None
+        return None
+
     def reset_after_fork(self) -> None:
         """In a forked child: only the forking thread exists, and it starts afresh."""
         self._slot_last = []
+        self._unordered_hint = None
         self._free.clear()
         self._live = {}
         self.threads_seen = 0
