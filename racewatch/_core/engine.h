@@ -8,7 +8,8 @@
  *   access.c    Access records and read sets
  *   location.c  Loc and KeysLoc, and the sharing of identical locations
  *   shadow.c    the Shadow type, attaching one to a tracked dict, entering an access
- *   rules.c     the FastTrack rules for each kind of access, and their Python entry points
+ *   rules.c     the FastTrack rules for each kind of access
+ *   rules_module.c  their entry points for Python callers (shadow.on_read & co)
  *   sweep.c     forgetting deleted keys
  *   conflict.c  Conflict, and the batch of conflicts one update finds, handed to the sink
  *
