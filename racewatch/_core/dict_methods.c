@@ -15,7 +15,7 @@ tr_subscript(PyObject *self, PyObject *key)
         return NULL;
     }
     PyObject *value;
-    int found = rw_dict_getref_kh(self, key, hash, &value);
+    int found = rw_dict_read_kh(self, key, hash, &value);
     if (found != 0) {
         return found > 0 ? value : NULL;
     }
@@ -62,7 +62,10 @@ tr_contains(PyObject *self, PyObject *key)
     if (hash == -1 || rw_record_read(self, key, hash, RW_OP(CONTAINS)) < 0) {
         return -1;
     }
-    return rw_dict_contains_kh(self, key, hash);
+    PyObject *value = NULL;
+    int found = rw_dict_read_kh(self, key, hash, &value);
+    Py_XDECREF(value);
+    return found;
 }
 
 PyObject *
@@ -199,7 +202,7 @@ tr_get(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     PyObject *value;
-    int found = rw_dict_getref_kh(self, args[0], hash, &value);
+    int found = rw_dict_read_kh(self, args[0], hash, &value);
     if (found != 0) {
         return found > 0 ? value : NULL;
     }
