@@ -60,19 +60,22 @@ hashed(PyObject *key, Py_hash_t *hash)
 
 /* A key's location in ``locs`` (``sh``'s): 1 (a new reference in *pv), 0 (none: a key that
  * prefill put there holds None) or -1 (error).  On a free-threaded build a container's
- * location of a str key (whose hash the str keeps) is looked up without the dict's lock,
- * as the interpreter reads a dict that other threads change: a stored Loc never changes
- * there (loc_exclusive), and the lock of a container that every thread's accesses look
- * in was taken by each access in turn, a cache line passed from core to core every time.
- * Other keys keep the lock: the interpreter's read without it takes a reference to each
- * key it compares (not to an interned str it finds by address), and an object's few
- * attributes are in a small dict of their own (lru_objects ran slower either way). */
+ * location of a str or int key (whose hash runs no code: a str keeps it) is looked up
+ * without the dict's lock, as the interpreter reads a dict that other threads change: a
+ * stored Loc never changes there (loc_exclusive), and the lock of a container that every
+ * thread's accesses look in was taken by each access in turn, a cache line passed from
+ * core to core every time, and spun on (a list's items are int keys).  Other keys keep the
+ * lock, and the hash computed once (PyDict_GetItemRef computes it again: a key's __hash__
+ * would run twice); an object's attributes keep it too: its few names are in a small dict
+ * of its own (lru_objects ran slower either way). */
 static int
 loc_lookup(RW_Shadow *sh, PyObject *locs, PyObject *key, Py_hash_t hash, PyObject **pv)
 {
 #ifdef Py_GIL_DISABLED
-    int found = sh->kind_id <= RW_KIND_SET && PyUnicode_CheckExact(key)
-                ? PyDict_GetItemRef(locs, key, pv) : rw_dict_getref_kh(locs, key, hash, pv);
+    int lock_free = sh->kind_id <= RW_KIND_SET
+                    && (PyUnicode_CheckExact(key) || PyLong_CheckExact(key));
+    int found = lock_free ? PyDict_GetItemRef(locs, key, pv)
+                          : rw_dict_getref_kh(locs, key, hash, pv);
 #else
     (void)sh;
     int found = rw_dict_getref_kh(locs, key, hash, pv);
