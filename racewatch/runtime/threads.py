@@ -292,9 +292,11 @@ class ThreadRegistry:
         """The own dict of ``state``'s thread was cleared: that thread has ended.
 
         Until this returns, code that runs in the ending thread (a collection run by the
-        allocations here) still finds its state through ``_by_ident``.
+        allocations here) still finds its state through ``_by_ident``.  A thread that ended
+        through its bootstrap retired already (``dead``, set under the lock, is never unset).
         """
-        self.retire(state)
+        if not state.dead:
+            self.retire(state)
         if _let_go is not None:
             _let_go(state)
         ident = state.info.ident
