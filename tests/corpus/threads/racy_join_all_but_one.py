@@ -29,5 +29,6 @@ for i, w in enumerate(workers):
 extra = threading.Thread(target=idle)
 extra.start()
 extra.join()
-print(results.get("late"))  # RACE
+seen = results.get("late")  # RACE
 workers[7].join()
+print(seen in (None, 1))  # (which, timing decides)

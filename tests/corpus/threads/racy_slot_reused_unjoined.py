@@ -30,5 +30,6 @@ c = threading.Thread(target=late)
 c.start()
 time.sleep(0.05)  # c has ended, unjoined
 b.join()
-print(results.get("late"))  # RACE
+seen = results.get("late")  # RACE
 c.join()
+print(seen in (None, 1))  # (which, timing decides)
