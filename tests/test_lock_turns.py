@@ -4,7 +4,9 @@ reaches it, as with the real lock.
 On GIL builds the compiled core's acquire() first waits for a release with the GIL given
 up and takes the lock only once it has the GIL back, for up to one switch interval, then
 waits as the real lock does (racewatch/_core/locks.c, ``wait_turn``; the README's "Locks
-and the GIL").  These programs check what a user would notice if that went wrong: a waiter
+and the GIL").  On free-threaded builds it first tries the lock again between batches of
+yields, for up to a millisecond, then waits as the real lock does (``spin_acquire``).
+These programs check what a user would notice if that went wrong: a waiter
 that never gets a lock its holder keeps taking back, a Ctrl-C that does not stop a thread
 waiting for a lock.  They run under the core of the test session (RACEWATCH_CORE).
 """
