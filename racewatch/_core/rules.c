@@ -138,15 +138,24 @@ static int
 lookup_fast(RW_Shadow *sh, PyObject *key, Py_hash_t hash, PyObject **pv,
             rw_prior_lookup *prior)
 {
-    PyObject *locs = Py_NewRef(sh->locs);
 #ifndef Py_GIL_DISABLED
-    prior->version = sh->locs_version;   /* (free-threaded builds do not use it) */
+    /* Held: a key's __eq__ may run code that replaces the table (prefill). */
+    PyObject *locs = Py_NewRef(sh->locs);
+    prior->version = sh->locs_version;
+#else
+    /* Borrowed: the table is replaced only in a forked child, at the first access of the
+     * shadow there, before any thread's access reads it (rw_enter_shadow); a reference
+     * would be an atomic add and subtract, at every access of every thread, on the one
+     * count of a table that all of them read. */
+    PyObject *locs = sh->locs;
 #endif
     prior->locs = locs;
     int found = loc_lookup(sh, locs, key, hash, pv);
     prior->found = found;
     prior->v = *pv;
+#ifndef Py_GIL_DISABLED
     Py_DECREF(locs);
+#endif
     if (found < 0) {
         if (PyErr_ExceptionMatches(PyExc_Exception)) {
             PyErr_Clear();
