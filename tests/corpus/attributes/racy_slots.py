@@ -26,4 +26,4 @@ for t in threads:
     t.start()
 for t in threads:
     t.join()
-print(p.x, Point.__slots__)
+print(p.x <= 40, Point.__slots__)  # updates can be lost (free-threaded builds lose some)
