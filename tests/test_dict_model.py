@@ -89,3 +89,35 @@ def test_pop_with_a_default_on_an_empty_dict_hashes_nothing(tmp_path):
     run = run_racewatch(tmp_path, program)
     assert run.status == 0, run.stderr
     assert run.stdout == "0 1\nunhashable type: 'list'\n"
+
+
+def test_each_lookup_of_a_missing_key_meets_the_insert_of_that_key_once(tmp_path):
+    """Two threads, unordered after a barrier: one looks up 1,000 keys the dict does not
+    hold yet, the other inserts them.  Whichever comes first for a key, the pair races once:
+    the counts of the two races add up to the number of keys.  (On a free-threaded build the
+    lookup's location goes in without the shadow's lock, while the insert's check holds it;
+    both claim a key that has none, so that neither overwrites the other's record.)"""
+    program = tmp_path / "meet.py"
+    program.write_text(
+        "import threading\n"
+        "keys = [f'k{i}' for i in range(1000)]\n"
+        "table = {}\n"
+        "start = threading.Barrier(2)\n"
+        "def look():\n"
+        "    start.wait()\n"
+        "    return sum(1 for k in keys if k in table)\n"
+        "def fill():\n"
+        "    start.wait()\n"
+        "    for k in keys:\n"
+        "        table[k] = 1\n"
+        "threads = [threading.Thread(target=look), threading.Thread(target=fill)]\n"
+        "for t in threads:\n"
+        "    t.start()\n"
+        "for t in threads:\n"
+        "    t.join()\n"
+        "print(len(table))\n")
+    run = run_racewatch(tmp_path, program)
+    assert run.status == 66 and run.stdout == "1000\n", run.stderr
+    races = run.report["races"]
+    assert {frozenset(_lines(race)) for race in races} == {frozenset({7, 11})}, run.stderr
+    assert sum(race["count"] for race in races) == 1000, run.stderr

@@ -197,6 +197,32 @@ loc_store(RW_Shadow *sh, PyObject *locs, PyObject *key, PyObject *v, Py_hash_t h
     return rc;
 }
 
+#ifdef Py_GIL_DISABLED
+/* Free-threaded builds: whether ``key``'s location may be put in ``locs`` without the
+ * shadow's lock (read_unseen): a str or int key (no code of the program's runs in its hash
+ * or equality) of a dict, list or set, whose location loc_lookup reads without a lock too. */
+static inline int
+unlocked_key(const RW_Shadow *sh, PyObject *key)
+{
+    return sh->kind_id <= RW_KIND_SET && (PyUnicode_CheckExact(key) || PyLong_CheckExact(key));
+}
+
+/* Put ``v`` in ``locs`` for ``key`` only if the key has no entry there: 1 when it did; 0
+ * when it has one, given in *there (a new reference); -1 on an error.  A locked path that
+ * found no location for such a key claims it this way, so that it never overwrites one
+ * that read_unseen put there meanwhile. */
+static int
+loc_claim(PyObject *locs, PyObject *key, PyObject *v, PyObject **there)
+{
+    int present = PyDict_SetDefaultRef(locs, key, v, there);
+    if (present == 0) {
+        Py_CLEAR(*there);   /* ``v`` itself */
+        return 1;
+    }
+    return present < 0 ? -1 : 0;
+}
+#endif
+
 /* A location's Loc that nothing but ``locs`` and the ``held`` references of this access
  * keep (no other key shares it, no thread's cache of Locs holds it): changed in place, it
  * needs no new Loc, no store and no release of the old one.  GIL builds only: on
@@ -235,6 +261,9 @@ read_locked(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *key, Py_ha
     RW_Loc *made = NULL;
     int rc = 0;
     int found = loc_lookup_locked(sh, locs, key, hash, prior, &v);
+#ifdef Py_GIL_DISABLED
+again:
+#endif
     if (found < 0) {
         rc = -1;
     }
@@ -267,6 +296,17 @@ read_locked(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *key, Py_ha
             rc = made == NULL ? -1 : 0;
         }
     }
+#ifdef Py_GIL_DISABLED
+    if (made != NULL && !found && unlocked_key(sh, key)) {
+        int claimed = loc_claim(locs, key, (PyObject *)made, &v);
+        Py_CLEAR(made);
+        if (claimed == 0) {
+            found = 1;   /* another thread's first read put it there meanwhile */
+            goto again;
+        }
+        rc = claimed < 0 ? -1 : 0;
+    }
+#endif
     if (made != NULL) {
         /* Published by one store: the shadow is whole before and after it. */
         rc = loc_store(sh, locs, key, (PyObject *)made, hash);
@@ -329,6 +369,47 @@ remembered_read(const RW_ThreadState *ts, const RW_Shadow *sh, PyObject *key,
     return eq ? rec : NULL;
 }
 
+#ifdef Py_GIL_DISABLED
+/* Free-threaded builds: the read of a key that has no location yet (mostly a lookup of a
+ * key the container does not hold), without the shadow's lock.  Its location holds this
+ * read alone, and nothing can conflict with it: it goes in by one insert that only a key
+ * without an entry takes (loc_claim), as every locked path that finds no location puts its
+ * own.  Two threads that ask a shared dict for keys it does not hold otherwise took turns
+ * on the shadow's lock at every lookup (`perf` of `missing_keys` on 3.13t: a fifth of the
+ * time in that lock's sched_yield).  For an unlocked_key while tracking; the sweep, when
+ * due, takes the lock.  1: done; 0: the locked path is to do it; -1: an error. */
+static int
+read_unseen(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *key, PyObject *op)
+{
+    if (!unlocked_key(sh, key) || !rw_tracking()) {
+        return 0;
+    }
+    RW_Access *cur = make_access(ts, op, 0);
+    if (cur == NULL) {
+        return -1;
+    }
+    RW_Loc *made = rw_loc_shared(ts, NULL, cur, NULL);
+    PyObject *there = NULL;
+    int claimed = made == NULL ? -1 : loc_claim(sh->locs, key, (PyObject *)made, &there);
+    Py_XDECREF(made);
+    Py_XDECREF(there);
+    if (claimed == 1) {
+        remember_read(ts, sh, key, cur);
+        if (rw_kind_sweeps(sh) && PyDict_GET_SIZE(sh->locs) > RW_LOAD(&sh->sweep_at)) {
+            ts->busy++;
+            Py_BEGIN_CRITICAL_SECTION(sh);
+            if (PyDict_GET_SIZE(sh->locs) > sh->sweep_at) {
+                claimed = rw_sweep(sh, d) < 0 ? -1 : 1;
+            }
+            Py_END_CRITICAL_SECTION();
+            ts->busy--;
+        }
+    }
+    Py_DECREF(cur);
+    return claimed;
+}
+#endif
+
 int
 rw_on_read(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *key, PyObject *op)
 {
@@ -359,6 +440,14 @@ rw_on_read_kh(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *key, Py_
         Py_XDECREF(v);
         return found == -2 ? -1 : 0;
     }
+#ifdef Py_GIL_DISABLED
+    if (found == 0) {
+        int done = read_unseen(ts, sh, d, key, op);
+        if (done != 0) {
+            return done < 0 ? -1 : 0;
+        }
+    }
+#endif
     RW_Access *cur = make_access(ts, op, 0);
     if (cur == NULL) {
         Py_XDECREF(v);
@@ -400,6 +489,15 @@ check_write(RW_Shadow *sh, PyObject *d, PyObject *key, Py_hash_t hash, RW_Access
     PyObject *locs = Py_NewRef(sh->locs);
     PyObject *v;
     int found = loc_lookup_locked(sh, locs, key, hash, fast, &v);
+    int stored = 0;
+#ifdef Py_GIL_DISABLED
+    if (found == 0 && rw_tracking() && unlocked_key(sh, key)) {
+        /* Claimed before the checks: a first read that read_unseen puts there meanwhile is
+         * then found, and checked, rather than overwritten. */
+        stored = loc_claim(locs, key, (PyObject *)cur, &v);
+        found = stored == 0 ? 1 : stored < 0 ? -1 : 0;
+    }
+#endif
     int rc = found < 0 ? -1 : 0;
     Py_ssize_t first = b->n;
     /* This thread's own read of the key, from its reads or its reads of every key. */
@@ -438,9 +536,9 @@ check_write(RW_Shadow *sh, PyObject *d, PyObject *key, Py_hash_t hash, RW_Access
         rw_rs_clear(&loc->r);
         rc = rw_slotmap_set(&sh->wsum, cur, key, b);
     }
-    else if (rc == 0 && (found > 0 || rw_tracking())) {
+    else if (rc == 0 && (found > 0 || stored || rw_tracking())) {
         /* (else: the memory budget is spent, no new key) */
-        rc = loc_store(sh, locs, key, (PyObject *)cur, hash);
+        rc = stored ? 0 : loc_store(sh, locs, key, (PyObject *)cur, hash);
         if (rc == 0) {
             rc = rw_slotmap_set(&sh->wsum, cur, key, b);
         }

@@ -182,7 +182,7 @@ shadow_forget(RW_Shadow *sh, int only_if_stale)
         memset(&sh->allr, 0, sizeof(RW_ReadSet));
         rw_slotmap_take(&old_wsum, &sh->wsum);
         rw_slotmap_take(&old_keys_u, &sh->keys_u);
-        sh->sweep_at = 1024;
+        RW_STORE(&sh->sweep_at, 1024);
         sh->prefilled = 0;
         sh->generation = rw_settings->generation;
         if (sh->epoch_names != NULL) {

@@ -219,7 +219,7 @@ rw_sweep(RW_Shadow *sh, PyObject *d)
             RW_ADD(&rw_counters.forgotten_keys, excess - lookups);
             RW_ADD(&rw_counters.forgotten_lookups, lookups);
         }
-        sh->sweep_at = PyDict_GET_SIZE(locs) + 2 * budget;
+        RW_STORE(&sh->sweep_at, PyDict_GET_SIZE(locs) + 2 * budget);
     }
     for (Py_ssize_t i = 0; i < 2 * n; i++) {
         Py_DECREF(snap[i]);
