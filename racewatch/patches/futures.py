@@ -11,6 +11,8 @@ semaphore and work queue are internals and add no edge.
 
 from __future__ import annotations
 
+import functools
+
 from ..runtime import stacks
 from ..runtime.sync import (
     SyncTable,
@@ -37,8 +39,8 @@ _SYNC = "_racewatch_sync"
 _SUBMITTED = "_racewatch_submitted"
 
 
-def _sync_of(future) -> SyncVar | None:
-    """The future's SyncVar, or None if it has none yet.
+def _future_sync(future) -> SyncVar:
+    """The future's SyncVar, made on first use (setdefault: one even if two threads race).
 
     Read as an attribute, not with ``future.__dict__.get``: on free-threaded CPython 3.13 a
     ``__dict__.get`` from a thread other than the one that made the object takes the dict's
@@ -48,15 +50,7 @@ def _sync_of(future) -> SyncVar | None:
     try:
         return _getattribute(future, _SYNC)
     except AttributeError:
-        return None
-
-
-def _future_sync(future) -> SyncVar:
-    """The future's SyncVar, made on first use (setdefault: one even if two threads race)."""
-    sync = _sync_of(future)
-    if sync is None:
-        sync = future.__dict__.setdefault(_SYNC, SyncVar(new_label("Future")))
-    return sync
+        return future.__dict__.setdefault(_SYNC, SyncVar(new_label("Future")))
 
 
 def _new_future_sync(future) -> SyncVar:
@@ -77,28 +71,42 @@ def _new_future_sync(future) -> SyncVar:
 
 
 def _acquire_outcome(future, kind: str) -> None:
-    sync = _sync_of(future)
-    ts = thread_state() if sync is not None else None
+    """The caller is handed ``future``'s outcome: ordered after its completion, if it has a
+    SyncVar (read as ``_future_sync`` reads it)."""
+    try:
+        sync = _getattribute(future, _SYNC)
+    except AttributeError:
+        return
+    ts = thread_state()
     if ts is not None:
         acquire(sync, ts, kind)
 
 
-def _complete(wrapped, instance, args, kwargs):
-    """``set_result``/``set_exception``: the end of the task, published before it is visible."""
-    ts = thread_state()
-    if ts is not None:
-        release_join(_future_sync(instance), ts, "complete")
-    return wrapped(*args, **kwargs)
+def _patched_complete(original):
+    """``set_result``/``set_exception``: the end of the task, published before it is
+    visible."""
+    @functools.wraps(original)
+    def complete(self, *args, **kwargs):
+        ts = thread_state()
+        if ts is not None:
+            release_join(_future_sync(self), ts, "complete")
+        return original(self, *args, **kwargs)
+    return complete
 
 
-def _future_outcome(wrapped, instance, args, kwargs):
+def _patched_outcome(original):
     """``result()``/``exception()``: returning or raising the outcome hands it over."""
-    try:
-        return wrapped(*args, **kwargs)
-    finally:
-        # Once FINISHED a future never changes state: one read, without its lock.
-        if getattr(instance, "_state", None) == _FINISHED:
-            _acquire_outcome(instance, wrapped.__name__)
+    kind = original.__name__
+
+    @functools.wraps(original)
+    def outcome(self, *args, **kwargs):
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            # Once FINISHED a future never changes state: one read, without its lock.
+            if getattr(self, "_state", None) == _FINISHED:
+                _acquire_outcome(self, kind)
+    return outcome
 
 
 class _DoneCallback:
@@ -172,24 +180,29 @@ def _pool_adjust_thread_count(wrapped, instance, args, kwargs):
         ts.spawn_clock = saved
 
 
-def _work_item_init(wrapped, instance, args, kwargs):
+def _patched_work_item_init(original):
     """Runs inside ``submit()``, in the submitting thread: the task's start edge."""
-    result = wrapped(*args, **kwargs)
-    ts = thread_state()
-    if ts is not None:
-        future = getattr(instance, "future", None)
-        label = _new_future_sync(future).label if future is not None else "task"
-        instance.__dict__[_SUBMITTED] = (snapshot(ts, "submit", label), label)
-    return result
+    @functools.wraps(original)
+    def __init__(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        ts = thread_state()
+        if ts is not None:
+            future = getattr(self, "future", None)
+            label = _new_future_sync(future).label if future is not None else "task"
+            self.__dict__[_SUBMITTED] = (snapshot(ts, "submit", label), label)
+    return __init__
 
 
-def _work_item_run(wrapped, instance, args, kwargs):
-    submitted = instance.__dict__.pop(_SUBMITTED, None)
-    ts = thread_state() if submitted is not None else None
-    if ts is not None:
-        clock, label = submitted
-        acquire_clock(ts, clock, "task start", label)
-    return wrapped(*args, **kwargs)
+def _patched_work_item_run(original):
+    @functools.wraps(original)
+    def run(self, *args, **kwargs):
+        submitted = self.__dict__.pop(_SUBMITTED, None)
+        ts = thread_state() if submitted is not None else None
+        if ts is not None:
+            clock, label = submitted
+            acquire_clock(ts, clock, "task start", label)
+        return original(self, *args, **kwargs)
+    return run
 
 
 def install(patcher) -> None:
@@ -206,10 +219,10 @@ def _install_futures(package, patcher) -> None:
     _FINISHED = base.FINISHED
     Future = _Future = base.Future
     patcher.wrap(Future, "__init__", as_internal)  # its Condition is internal
-    patcher.wrap(Future, "set_result", _complete)
-    patcher.wrap(Future, "set_exception", _complete)
-    patcher.wrap(Future, "result", _future_outcome)
-    patcher.wrap(Future, "exception", _future_outcome)
+    for name in ("set_result", "set_exception"):
+        patcher.replace(Future, name, _patched_complete(getattr(Future, name)))
+    for name in ("result", "exception"):
+        patcher.replace(Future, name, _patched_outcome(getattr(Future, name)))
     patcher.wrap(Future, "add_done_callback", _add_done_callback)
     patcher.wrap(base, "_create_and_install_waiters", as_internal)
     patcher.wrap(base, "wait", _wait)
@@ -223,8 +236,9 @@ def _install_pool(thread, patcher) -> None:
     pool = thread.ThreadPoolExecutor
     patcher.wrap(pool, "__init__", _pool_init)
     patcher.wrap(pool, "_adjust_thread_count", _pool_adjust_thread_count)
-    patcher.wrap(thread._WorkItem, "__init__", _work_item_init)
-    patcher.wrap(thread._WorkItem, "run", _work_item_run)
+    item = thread._WorkItem
+    patcher.replace(item, "__init__", _patched_work_item_init(item.__init__))
+    patcher.replace(item, "run", _patched_work_item_run(item.run))
 
 
 stacks.leave_out_frames_of(globals())
