@@ -2,7 +2,7 @@
 over its outcome.  The pool's own locks, queue and threads add no edge."""
 
 import pytest
-from corpus_tools import CORPUS, check_corpus_program, corpus_programs, run_racewatch
+from corpus_tools import CORPUS, check_corpus_program, corpus_programs, run_plain, run_racewatch
 
 
 @pytest.mark.parametrize("program", corpus_programs("futures"), ids=lambda p: p.stem)
@@ -61,3 +61,40 @@ def test_patched_when_the_program_imports_it_and_its_internals_stay_plain(tmp_pa
     assert run.status == 66
     [race] = run.report["races"]
     assert {race[side]["stack"][0]["function"] for side in ("current", "previous")} == {"add"}
+
+
+KEYWORDS = '''
+import inspect
+import threading
+from concurrent.futures import Future
+
+shared = {}
+done, failed = Future(), Future()
+
+
+def work():
+    shared["value"] = 1
+    done.set_result(result="ok")
+    failed.set_exception(exception=ValueError("no"))
+
+
+threading.Thread(target=work).start()
+print(done.result(timeout=5), repr(failed.exception(timeout=5)))
+print(shared["value"])  # after the outcome: ordered
+print(inspect.signature(Future.set_result), inspect.signature(Future.result))
+print(Future.set_exception.__name__, Future.exception.__doc__.split()[:3])
+'''
+
+
+def test_a_futures_methods_take_their_documented_keywords(tmp_path):
+    """The patched methods keep the parameters a program may name (set_result(result=...),
+    result(timeout=...)), their signature and documentation, and the edge."""
+    program = tmp_path / "keywords.py"
+    program.write_text(KEYWORDS)
+    run = run_racewatch(tmp_path, program)
+    assert run.status == 0, run.stderr
+    assert run.stdout == run_plain(program).stdout
+    assert run.stdout.splitlines()[:3] == [
+        "ok ValueError('no')", "1", "(self, result) (self, timeout=None)"]
+    assert run.stdout.splitlines()[3].startswith("set_exception ['Return', 'the', 'exception")
+    assert run.report["races"] == []

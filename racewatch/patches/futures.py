@@ -82,16 +82,32 @@ def _acquire_outcome(future, kind: str) -> None:
         acquire(sync, ts, kind)
 
 
-def _patched_complete(original):
-    """``set_result``/``set_exception``: the end of the task, published before it is
-    visible."""
+# A future's methods keep their documented signatures (set_result(result),
+# set_exception(exception), result(timeout=None), exception(timeout=None)): a function with
+# ``*args, **kwargs`` makes a dict, a list and a tuple at every call to pass them on
+# (callgrind, 3.12: 4,100 instructions a task, a tenth of what racewatch adds to one).
+
+def _completed(future) -> None:
+    """The end of the task ``future`` stands for, published before its outcome is."""
+    ts = thread_state()
+    if ts is not None:
+        release_join(_future_sync(future), ts, "complete")
+
+
+def _patched_set_result(original):
     @functools.wraps(original)
-    def complete(self, *args, **kwargs):
-        ts = thread_state()
-        if ts is not None:
-            release_join(_future_sync(self), ts, "complete")
-        return original(self, *args, **kwargs)
-    return complete
+    def set_result(self, result):
+        _completed(self)
+        return original(self, result)
+    return set_result
+
+
+def _patched_set_exception(original):
+    @functools.wraps(original)
+    def set_exception(self, exception):
+        _completed(self)
+        return original(self, exception)
+    return set_exception
 
 
 def _patched_outcome(original):
@@ -99,9 +115,9 @@ def _patched_outcome(original):
     kind = original.__name__
 
     @functools.wraps(original)
-    def outcome(self, *args, **kwargs):
+    def outcome(self, timeout=None):
         try:
-            return original(self, *args, **kwargs)
+            return original(self, timeout)
         finally:
             # Once FINISHED a future never changes state: one read, without its lock.
             if getattr(self, "_state", None) == _FINISHED:
@@ -194,14 +210,16 @@ def _patched_work_item_init(original):
 
 
 def _patched_work_item_run(original):
+    """The task's start, in the worker.  The pool's worker calls ``run()`` (``run(ctx)``
+    from 3.14) and nothing else does: no keywords to pass on."""
     @functools.wraps(original)
-    def run(self, *args, **kwargs):
+    def run(self, *args):
         submitted = self.__dict__.pop(_SUBMITTED, None)
         ts = thread_state() if submitted is not None else None
         if ts is not None:
             clock, label = submitted
             acquire_clock(ts, clock, "task start", label)
-        return original(self, *args, **kwargs)
+        return original(self, *args) if args else original(self)
     return run
 
 
@@ -219,8 +237,8 @@ def _install_futures(package, patcher) -> None:
     _FINISHED = base.FINISHED
     Future = _Future = base.Future
     patcher.wrap(Future, "__init__", as_internal)  # its Condition is internal
-    for name in ("set_result", "set_exception"):
-        patcher.replace(Future, name, _patched_complete(getattr(Future, name)))
+    patcher.replace(Future, "set_result", _patched_set_result(Future.set_result))
+    patcher.replace(Future, "set_exception", _patched_set_exception(Future.set_exception))
     for name in ("result", "exception"):
         patcher.replace(Future, name, _patched_outcome(getattr(Future, name)))
     patcher.wrap(Future, "add_done_callback", _add_done_callback)
