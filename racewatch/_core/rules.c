@@ -58,6 +58,18 @@ hashed(PyObject *key, Py_hash_t *hash)
     return -2;
 }
 
+#ifdef Py_GIL_DISABLED
+/* Free-threaded builds: whether ``key``'s location is looked up in ``locs`` without a lock
+ * (loc_lookup) and, when it has none, put there without the shadow's lock (read_unseen): a
+ * str or int key (no code of the program's runs in its hash or equality) of a dict, list
+ * or set. */
+static inline int
+unlocked_key(const RW_Shadow *sh, PyObject *key)
+{
+    return sh->kind_id <= RW_KIND_SET && (PyUnicode_CheckExact(key) || PyLong_CheckExact(key));
+}
+#endif
+
 /* A key's location in ``locs`` (``sh``'s): 1 (a new reference in *pv), 0 (none: a key that
  * prefill put there holds None) or -1 (error).  On a free-threaded build a container's
  * location of a str or int key (whose hash runs no code: a str keeps it) is looked up
@@ -72,10 +84,8 @@ static int
 loc_lookup(RW_Shadow *sh, PyObject *locs, PyObject *key, Py_hash_t hash, PyObject **pv)
 {
 #ifdef Py_GIL_DISABLED
-    int lock_free = sh->kind_id <= RW_KIND_SET
-                    && (PyUnicode_CheckExact(key) || PyLong_CheckExact(key));
-    int found = lock_free ? PyDict_GetItemRef(locs, key, pv)
-                          : rw_dict_getref_kh(locs, key, hash, pv);
+    int found = unlocked_key(sh, key) ? PyDict_GetItemRef(locs, key, pv)
+                                      : rw_dict_getref_kh(locs, key, hash, pv);
 #else
     (void)sh;
     int found = rw_dict_getref_kh(locs, key, hash, pv);
@@ -120,6 +130,14 @@ prefill(RW_Shadow *sh, PyObject *d, rw_batch *b)
     sh->locs = full;
     RW_LOCS_CHANGED(sh);
     return rw_batch_trash(b, old);
+}
+
+/* Whether ``sh``'s locations grew past the point of its next sweep (rw_sweep).  Read
+ * without the shadow's lock too (read_unseen): the sweep moves that point atomically. */
+static inline int
+sweep_due(RW_Shadow *sh)
+{
+    return rw_kind_sweeps(sh) && PyDict_GET_SIZE(sh->locs) > RW_LOAD(&sh->sweep_at);
 }
 
 /* The fast path's lookup, kept for the checks that follow it. */
@@ -198,15 +216,6 @@ loc_store(RW_Shadow *sh, PyObject *locs, PyObject *key, PyObject *v, Py_hash_t h
 }
 
 #ifdef Py_GIL_DISABLED
-/* Free-threaded builds: whether ``key``'s location may be put in ``locs`` without the
- * shadow's lock (read_unseen): a str or int key (no code of the program's runs in its hash
- * or equality) of a dict, list or set, whose location loc_lookup reads without a lock too. */
-static inline int
-unlocked_key(const RW_Shadow *sh, PyObject *key)
-{
-    return sh->kind_id <= RW_KIND_SET && (PyUnicode_CheckExact(key) || PyLong_CheckExact(key));
-}
-
 /* Put ``v`` in ``locs`` for ``key`` only if the key has no entry there: 1 when it did; 0
  * when it has one, given in *there (a new reference); -1 on an error.  A locked path that
  * found no location for such a key claims it this way, so that it never overwrites one
@@ -395,10 +404,10 @@ read_unseen(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *key, PyObj
     Py_XDECREF(there);
     if (claimed == 1) {
         remember_read(ts, sh, key, cur);
-        if (rw_kind_sweeps(sh) && PyDict_GET_SIZE(sh->locs) > RW_LOAD(&sh->sweep_at)) {
+        if (sweep_due(sh)) {
             ts->busy++;
             Py_BEGIN_CRITICAL_SECTION(sh);
-            if (PyDict_GET_SIZE(sh->locs) > sh->sweep_at) {
+            if (sweep_due(sh)) {   /* (another thread may have swept meanwhile) */
                 claimed = rw_sweep(sh, d) < 0 ? -1 : 1;
             }
             Py_END_CRITICAL_SECTION();
@@ -460,7 +469,7 @@ rw_on_read_kh(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *key, Py_
     Py_BEGIN_CRITICAL_SECTION(sh);
     rc = read_locked(ts, sh, d, key, hash, cur, &prior, &b);
     /* A read of a missing key makes a location too: absent keys are swept as deleted ones. */
-    if (rc == 0 && rw_kind_sweeps(sh) && PyDict_GET_SIZE(sh->locs) > sh->sweep_at) {
+    if (rc == 0 && sweep_due(sh)) {
         rc = rw_sweep(sh, d);
     }
     Py_END_CRITICAL_SECTION();
@@ -701,7 +710,7 @@ rw_on_write_kh(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *key, Py
     Py_XDECREF(remembered);
     if (rc == 0 && keys_change) {
         rc = update_keys(sh, key, cur, ts->vc, &b);
-        if (rc == 0 && rw_kind_sweeps(sh) && PyDict_GET_SIZE(sh->locs) > sh->sweep_at) {
+        if (rc == 0 && sweep_due(sh)) {
             rc = rw_sweep(sh, d);
         }
     }
