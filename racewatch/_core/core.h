@@ -6,7 +6,8 @@
  *   module.c       the module, Settings (settings.py), the REGISTRY.solo slot
  *   threadstate.c  ThreadState (threads.py) and the C thread-local of the current state
  *   stacks.c       capture(): interned stacks of (code, lasti) pairs (stacks.py)
- *   access.c, location.c, shadow.c, rules.c, rules_module.c, sweep.c, conflict.c
+ *   access.c, location.c, shadow.c, rules.c, rules_keys.c, rules_module.c, sweep.c,
+ *   conflict.c
  *                  the engine: Access, Loc, KeysLoc, Shadow, Conflict and the FastTrack
  *                  rules (shadow.py); engine.h holds what those files share
  *   tracked_base.c what every tracked container type shares (tracked.h)

@@ -8,7 +8,8 @@
  *   access.c    Access records and read sets
  *   location.c  Loc and KeysLoc, and the sharing of identical locations
  *   shadow.c    the Shadow type, attaching one to a tracked dict, entering an access
- *   rules.c     the FastTrack rules for each kind of access
+ *   rules.c     the FastTrack rules for each kind of access to a key's location
+ *   rules_keys.c  those of the keys location and of a read of every key
  *   rules_module.c  their entry points for Python callers (shadow.on_read & co)
  *   sweep.c     forgetting deleted keys
  *   conflict.c  Conflict, and the batch of conflicts one update finds, handed to the sink
@@ -288,6 +289,15 @@ int rw_batch_trash(rw_batch *b, PyObject *obj);
 int rw_rs_unordered(const RW_ReadSet *rs, PyObject *vc, rw_batch *b, PyObject *key,
                     int on_keys, PyObject *previous_key, PyObject *current_key);
 int rw_emit(RW_Shadow *sh, RW_Access *cur, rw_batch *b);
+
+/* -- the rules (rules.c, rules_keys.c) --------------------------------------------------- */
+
+/* The record of the current thread's access ``op`` (a new reference), or NULL. */
+RW_Access *rw_make_access(RW_ThreadState *ts, PyObject *op, int write);
+/* A write (clear(), or an insert or delete with report_key_order) and an update (an insert
+ * or delete) of the keys location, checked against what it holds, then recorded. */
+int rw_write_keys(RW_Shadow *sh, PyObject *key, RW_Access *cur, PyObject *vc, rw_batch *b);
+int rw_update_keys(RW_Shadow *sh, PyObject *key, RW_Access *cur, PyObject *vc, rw_batch *b);
 
 /* -- the reads that found an attribute or a global unset (object.c) --------------------- */
 

@@ -1,12 +1,13 @@
-/* The FastTrack rules for each kind of access to a tracked dict (shadow.py's on_read,
- * on_write, on_keys_read, on_read_all, on_clear); rules_module.c gives them to Python. */
+/* The FastTrack rules for each kind of access to a key's location in a tracked dict
+ * (shadow.py's on_read, on_write, on_clear); those of the keys location and of a read of
+ * every key are in rules_keys.c, and rules_module.c gives them all to Python. */
 
 #include "engine.h"
 
 /* -- making a record ------------------------------------------------------------------------ */
 
-static RW_Access *
-make_access(RW_ThreadState *ts, PyObject *op, int write)
+RW_Access *
+rw_make_access(RW_ThreadState *ts, PyObject *op, int write)
 {
     if (ts->replay != NULL) {
         /* A deferred read, recorded now: its own stack, locks and time (object.c). */
@@ -393,7 +394,7 @@ read_unseen(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *key, PyObj
     if (!unlocked_key(sh, key) || !rw_tracking()) {
         return 0;
     }
-    RW_Access *cur = make_access(ts, op, 0);
+    RW_Access *cur = rw_make_access(ts, op, 0);
     if (cur == NULL) {
         return -1;
     }
@@ -457,7 +458,7 @@ rw_on_read_kh(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *key, Py_
         }
     }
 #endif
-    RW_Access *cur = make_access(ts, op, 0);
+    RW_Access *cur = rw_make_access(ts, op, 0);
     if (cur == NULL) {
         Py_XDECREF(v);
         return -1;
@@ -560,110 +561,6 @@ check_write(RW_Shadow *sh, PyObject *d, PyObject *key, Py_hash_t hash, RW_Access
     return rc;
 }
 
-/* The checks of a write or an update of the keys location: against its last write and its
- * reads (``current_key``: the key the access inserts or deletes, or NULL). */
-static int
-check_keys_write(RW_Shadow *sh, PyObject *current_key, PyObject *vc, rw_batch *b)
-{
-    RW_Access *w = sh->keys_w;
-    if (w != NULL && !covered(w, vc)
-            && rw_batch_add(b, w, NULL, 1, sh->keys_wkey, current_key) < 0) {
-        return -1;
-    }
-    return rw_rs_unordered(&sh->keys_r, vc, b, NULL, 1, NULL, current_key);
-}
-
-/* The conflicts a write of the keys location found since ``from`` get this thread's own read
- * of the keys in its epoch (_check_keys_write's ``prior``). */
-static void
-keys_prior(RW_Shadow *sh, RW_Access *cur, rw_batch *b, Py_ssize_t from)
-{
-    rw_batch_prior(b, from, rs_own_read(&sh->keys_r, cur));
-}
-
-/* The updates of the keys location that are not ordered before ``cur``. */
-static int
-unordered_updates(RW_Shadow *sh, PyObject *current_key, PyObject *vc, rw_batch *b)
-{
-    for (Py_ssize_t i = 0; i < sh->keys_u.n; i++) {
-        rw_slot_entry *e = &sh->keys_u.items[i];
-        if (!covered(e->rec, vc)
-                && rw_batch_add(b, e->rec, NULL, 1, e->key, current_key) < 0) {
-            return -1;
-        }
-    }
-    return 0;
-}
-
-/* clear() (and, with report_key_order, an insert or delete): a write of the keys location. */
-static int
-write_keys(RW_Shadow *sh, PyObject *key, RW_Access *cur, PyObject *vc, rw_batch *b)
-{
-    Py_ssize_t first = b->n;
-    if (check_keys_write(sh, key, vc, b) < 0 || unordered_updates(sh, key, vc, b) < 0) {
-        return -1;
-    }
-    keys_prior(sh, cur, b, first);
-    Py_XSETREF(sh->keys_w, (RW_Access *)Py_NewRef(cur));
-    rw_rs_clear(&sh->keys_r);
-    rw_slotmap_clear(&sh->keys_u);
-    PyObject *old = sh->keys_wkey;
-    sh->keys_wkey = Py_NewRef(key != NULL ? key : Py_None);
-    return old != NULL ? rw_batch_trash(b, old) : 0;
-}
-
-/* An insert or delete of ``key``: an update of the keys location, which commutes with the
- * other updates (shadow._update_keys says why the reads and updates are kept). */
-static int
-update_keys(RW_Shadow *sh, PyObject *key, RW_Access *cur, PyObject *vc, rw_batch *b)
-{
-    if (rw_settings->report_key_order) {
-        return write_keys(sh, key, cur, vc, b);
-    }
-    Py_ssize_t first = b->n;
-    if (check_keys_write(sh, key, vc, b) < 0) {
-        return -1;
-    }
-    keys_prior(sh, cur, b, first);
-    rw_slotmap_drop_covered(&sh->keys_u, vc, cur->slot, b);
-    return rw_slotmap_set(&sh->keys_u, cur, key, b);
-}
-
-static int
-read_keys(RW_Shadow *sh, RW_Access *cur, PyObject *vc, rw_batch *b)
-{
-    RW_Access *w = sh->keys_w;
-    if (w != NULL && !covered(w, vc) && rw_batch_add(b, w, NULL, 1, sh->keys_wkey, NULL) < 0) {
-        return -1;
-    }
-    if (unordered_updates(sh, NULL, vc, b) < 0) {
-        return -1;
-    }
-    return rw_rs_add(&sh->keys_r, cur, vc);
-}
-
-/* A conflict for every key whose last write is not ordered before the thread whose clock
- * is ``vc``: what a read of every key does once the write summary says there is one. */
-static int
-unordered_writes(RW_Shadow *sh, PyObject *vc, rw_batch *b)
-{
-    int rc = 0;
-    PyObject *locs = Py_NewRef(sh->locs);
-    Py_BEGIN_CRITICAL_SECTION(locs);
-    Py_ssize_t pos = 0;
-    PyObject *key, *v;
-    while (rc == 0 && PyDict_Next(locs, &pos, &key, &v)) {
-        RW_Access *w = Py_IS_TYPE(v, &RW_AccessType) ? (RW_Access *)v
-                       : as_loc(v) != NULL ? ((RW_Loc *)v)->w : NULL;
-        if (w != NULL && !covered(w, vc)) {
-            rc = rw_batch_add(b, w, key, 0, NULL, NULL);
-        }
-    }
-    Py_END_CRITICAL_SECTION();
-    Py_DECREF(locs);
-    return rc;
-}
-
 int
 rw_on_write(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *key, PyObject *op,
             int keys_change)
@@ -695,7 +592,7 @@ rw_on_write_kh(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *key, Py
         Py_XDECREF(v);
         return found == -2 ? -1 : 0;
     }
-    RW_Access *cur = make_access(ts, op, 1);
+    RW_Access *cur = rw_make_access(ts, op, 1);
     if (cur == NULL) {
         Py_XDECREF(v);
         return -1;
@@ -709,7 +606,7 @@ rw_on_write_kh(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *key, Py
     rc = check_write(sh, d, key, hash, cur, ts->vc, &prior, remembered, &b);
     Py_XDECREF(remembered);
     if (rc == 0 && keys_change) {
-        rc = update_keys(sh, key, cur, ts->vc, &b);
+        rc = rw_update_keys(sh, key, cur, ts->vc, &b);
         if (rc == 0 && sweep_due(sh)) {
             rc = rw_sweep(sh, d);
         }
@@ -726,79 +623,9 @@ rw_on_write_kh(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *key, Py
 }
 
 int
-rw_on_keys_read(RW_ThreadState *ts, RW_Shadow *sh, PyObject *op)
-{
-    int same;
-    RW_FT_BEGIN(sh);
-    same = rs_same_epoch(&sh->keys_r, ts) || same_epoch(sh->keys_w, ts);
-    RW_FT_END();
-    if (same) {
-        return 0;
-    }
-    RW_Access *cur = make_access(ts, op, 0);
-    if (cur == NULL) {
-        return -1;
-    }
-    rw_batch b;
-    rw_batch_init(&b);
-    int rc;
-    ts->busy++;
-    Py_BEGIN_CRITICAL_SECTION(sh);
-    rc = read_keys(sh, cur, ts->vc, &b);
-    Py_END_CRITICAL_SECTION();
-    if (rc == 0) {
-        rc = rw_emit(sh, cur, &b);
-    }
-    ts->busy--;
-    rw_batch_free(&b);
-    Py_DECREF(cur);
-    return rc;
-}
-
-int
-rw_on_read_all(RW_ThreadState *ts, RW_Shadow *sh, PyObject *op)
-{
-    int same;
-    RW_FT_BEGIN(sh);
-    same = rs_same_epoch(&sh->allr, ts) && rs_same_epoch(&sh->keys_r, ts);
-    RW_FT_END();
-    if (same) {
-        return 0;
-    }
-    RW_Access *cur = make_access(ts, op, 0);
-    if (cur == NULL) {
-        return -1;
-    }
-    rw_batch b;
-    rw_batch_init(&b);
-    int rc;
-    PyObject *vc = ts->vc;
-    ts->busy++;
-    Py_BEGIN_CRITICAL_SECTION(sh);
-    rc = read_keys(sh, cur, vc, &b);
-    for (Py_ssize_t i = 0; rc == 0 && i < sh->wsum.n; i++) {
-        if (!covered(sh->wsum.items[i].rec, vc)) {
-            rc = unordered_writes(sh, vc, &b);
-            break;
-        }
-    }
-    if (rc == 0) {
-        rc = rw_rs_add(&sh->allr, cur, vc);
-    }
-    Py_END_CRITICAL_SECTION();
-    if (rc == 0) {
-        rc = rw_emit(sh, cur, &b);
-    }
-    ts->busy--;
-    rw_batch_free(&b);
-    Py_DECREF(cur);
-    return rc;
-}
-
-int
 rw_on_clear(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *op)
 {
-    RW_Access *cur = make_access(ts, op, 1);
+    RW_Access *cur = rw_make_access(ts, op, 1);
     if (cur == NULL) {
         return -1;
     }
@@ -814,7 +641,7 @@ rw_on_clear(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *op)
         rc = check_write(sh, d, PyList_GET_ITEM(keys, i), -1, cur, vc, NULL, NULL, &b);
     }
     if (rc == 0) {
-        rc = write_keys(sh, NULL, cur, vc, &b);
+        rc = rw_write_keys(sh, NULL, cur, vc, &b);
     }
     Py_XDECREF(keys);
     Py_END_CRITICAL_SECTION();

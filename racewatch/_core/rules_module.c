@@ -1,6 +1,6 @@
 /* The FastTrack rules' entry points for Python callers: shadow.on_read, on_write,
- * on_keys_read, on_read_all and on_clear as the compiled core offers them (rules.c holds
- * the rules). */
+ * on_keys_read, on_read_all and on_clear as the compiled core offers them (rules.c and
+ * rules_keys.c hold the rules). */
 
 #include "engine.h"
 
