@@ -299,6 +299,39 @@ RW_Access *rw_make_access(RW_ThreadState *ts, PyObject *op, int write);
 int rw_write_keys(RW_Shadow *sh, PyObject *key, RW_Access *cur, PyObject *vc, rw_batch *b);
 int rw_update_keys(RW_Shadow *sh, PyObject *key, RW_Access *cur, PyObject *vc, rw_batch *b);
 
+/* One access checked on the slow path: its record and the batch of what its update finds.
+ * rw_slow_begin makes the record and raises the thread's ``busy`` (the caller then updates
+ * the shadow in its critical section); rw_slow_end hands the conflicts to the sink when the
+ * update (``rc``) succeeded, lowers ``busy`` and lets go of the record and the batch. */
+typedef struct {
+    RW_Access *cur;
+    rw_batch b;
+} rw_slow;
+
+static inline int
+rw_slow_begin(rw_slow *s, RW_ThreadState *ts, PyObject *op, int write)
+{
+    s->cur = rw_make_access(ts, op, write);
+    if (s->cur == NULL) {
+        return -1;
+    }
+    rw_batch_init(&s->b);
+    ts->busy++;
+    return 0;
+}
+
+static inline int
+rw_slow_end(rw_slow *s, RW_ThreadState *ts, RW_Shadow *sh, int rc)
+{
+    if (rc == 0) {
+        rc = rw_emit(sh, s->cur, &s->b);
+    }
+    ts->busy--;
+    rw_batch_free(&s->b);
+    Py_DECREF(s->cur);
+    return rc;
+}
+
 /* -- the reads that found an attribute or a global unset (object.c) --------------------- */
 
 int rw_saw_unset(RW_Shadow *sh, PyObject *name);

@@ -458,31 +458,23 @@ rw_on_read_kh(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *key, Py_
         }
     }
 #endif
-    RW_Access *cur = rw_make_access(ts, op, 0);
-    if (cur == NULL) {
+    rw_slow s;
+    if (rw_slow_begin(&s, ts, op, 0) < 0) {
         Py_XDECREF(v);
         return -1;
     }
-    rw_batch b;
-    rw_batch_init(&b);
     int rc;
-    ts->busy++;
     Py_BEGIN_CRITICAL_SECTION(sh);
-    rc = read_locked(ts, sh, d, key, hash, cur, &prior, &b);
+    rc = read_locked(ts, sh, d, key, hash, s.cur, &prior, &s.b);
     /* A read of a missing key makes a location too: absent keys are swept as deleted ones. */
     if (rc == 0 && sweep_due(sh)) {
         rc = rw_sweep(sh, d);
     }
     Py_END_CRITICAL_SECTION();
-    if (rc == 0) {
-        if (found == 1 || rw_tracking()) {   /* (else: no location made, budget spent) */
-            remember_read(ts, sh, key, cur);
-        }
-        rc = rw_emit(sh, cur, &b);
+    if (rc == 0 && (found == 1 || rw_tracking())) {   /* (else: no location made) */
+        remember_read(ts, sh, key, s.cur);
     }
-    ts->busy--;
-    rw_batch_free(&b);
-    Py_DECREF(cur);
+    rc = rw_slow_end(&s, ts, sh, rc);
     Py_XDECREF(v);   /* held since the fast path: ``prior`` lends it */
     return rc;
 }
@@ -592,32 +584,24 @@ rw_on_write_kh(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *key, Py
         Py_XDECREF(v);
         return found == -2 ? -1 : 0;
     }
-    RW_Access *cur = rw_make_access(ts, op, 1);
-    if (cur == NULL) {
+    rw_slow s;
+    if (rw_slow_begin(&s, ts, op, 1) < 0) {
         Py_XDECREF(v);
         return -1;
     }
-    rw_batch b;
-    rw_batch_init(&b);
     int rc;
-    ts->busy++;
     Py_BEGIN_CRITICAL_SECTION(sh);
-    RW_Access *remembered = (RW_Access *)Py_XNewRef(remembered_read(ts, sh, key, cur));
-    rc = check_write(sh, d, key, hash, cur, ts->vc, &prior, remembered, &b);
+    RW_Access *remembered = (RW_Access *)Py_XNewRef(remembered_read(ts, sh, key, s.cur));
+    rc = check_write(sh, d, key, hash, s.cur, ts->vc, &prior, remembered, &s.b);
     Py_XDECREF(remembered);
     if (rc == 0 && keys_change) {
-        rc = rw_update_keys(sh, key, cur, ts->vc, &b);
+        rc = rw_update_keys(sh, key, s.cur, ts->vc, &s.b);
         if (rc == 0 && sweep_due(sh)) {
             rc = rw_sweep(sh, d);
         }
     }
     Py_END_CRITICAL_SECTION();
-    if (rc == 0) {
-        rc = rw_emit(sh, cur, &b);
-    }
-    ts->busy--;
-    rw_batch_free(&b);
-    Py_DECREF(cur);
+    rc = rw_slow_end(&s, ts, sh, rc);
     Py_XDECREF(v);   /* held since the fast path: ``prior`` lends it */
     return rc;
 }
@@ -625,31 +609,22 @@ rw_on_write_kh(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *key, Py
 int
 rw_on_clear(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *op)
 {
-    RW_Access *cur = rw_make_access(ts, op, 1);
-    if (cur == NULL) {
+    rw_slow s;
+    if (rw_slow_begin(&s, ts, op, 1) < 0) {
         return -1;
     }
-    rw_batch b;
-    rw_batch_init(&b);
     int rc;
     PyObject *vc = ts->vc;
-    ts->busy++;
     Py_BEGIN_CRITICAL_SECTION(sh);
     PyObject *keys = rw_keys_now(sh, d);   /* a snapshot */
     rc = keys == NULL ? -1 : 0;
     for (Py_ssize_t i = 0; rc == 0 && i < PyList_GET_SIZE(keys); i++) {
-        rc = check_write(sh, d, PyList_GET_ITEM(keys, i), -1, cur, vc, NULL, NULL, &b);
+        rc = check_write(sh, d, PyList_GET_ITEM(keys, i), -1, s.cur, vc, NULL, NULL, &s.b);
     }
     if (rc == 0) {
-        rc = rw_write_keys(sh, NULL, cur, vc, &b);
+        rc = rw_write_keys(sh, NULL, s.cur, vc, &s.b);
     }
     Py_XDECREF(keys);
     Py_END_CRITICAL_SECTION();
-    if (rc == 0) {
-        rc = rw_emit(sh, cur, &b);
-    }
-    ts->busy--;
-    rw_batch_free(&b);
-    Py_DECREF(cur);
-    return rc;
+    return rw_slow_end(&s, ts, sh, rc);
 }

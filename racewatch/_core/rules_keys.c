@@ -109,72 +109,48 @@ unordered_writes(RW_Shadow *sh, PyObject *vc, rw_batch *b)
     return rc;
 }
 
-int
-rw_on_keys_read(RW_ThreadState *ts, RW_Shadow *sh, PyObject *op)
+/* A read of the set of keys (``all`` 0: len, iter, keys()...) or of the set of keys and
+ * of every key (``all`` 1: items(), ==, repr...). */
+static int
+keys_or_all_read(RW_ThreadState *ts, RW_Shadow *sh, PyObject *op, int all)
 {
     int same;
     RW_FT_BEGIN(sh);
-    same = rs_same_epoch(&sh->keys_r, ts) || same_epoch(sh->keys_w, ts);
+    same = all ? rs_same_epoch(&sh->allr, ts) && rs_same_epoch(&sh->keys_r, ts)
+               : rs_same_epoch(&sh->keys_r, ts) || same_epoch(sh->keys_w, ts);
     RW_FT_END();
     if (same) {
         return 0;
     }
-    RW_Access *cur = rw_make_access(ts, op, 0);
-    if (cur == NULL) {
+    rw_slow s;
+    if (rw_slow_begin(&s, ts, op, 0) < 0) {
         return -1;
     }
-    rw_batch b;
-    rw_batch_init(&b);
     int rc;
-    ts->busy++;
+    PyObject *vc = ts->vc;
     Py_BEGIN_CRITICAL_SECTION(sh);
-    rc = read_keys(sh, cur, ts->vc, &b);
-    Py_END_CRITICAL_SECTION();
-    if (rc == 0) {
-        rc = rw_emit(sh, cur, &b);
+    rc = read_keys(sh, s.cur, vc, &s.b);
+    for (Py_ssize_t i = 0; all && rc == 0 && i < sh->wsum.n; i++) {
+        if (!covered(sh->wsum.items[i].rec, vc)) {
+            rc = unordered_writes(sh, vc, &s.b);
+            break;
+        }
     }
-    ts->busy--;
-    rw_batch_free(&b);
-    Py_DECREF(cur);
-    return rc;
+    if (all && rc == 0) {
+        rc = rw_rs_add(&sh->allr, s.cur, vc);
+    }
+    Py_END_CRITICAL_SECTION();
+    return rw_slow_end(&s, ts, sh, rc);
+}
+
+int
+rw_on_keys_read(RW_ThreadState *ts, RW_Shadow *sh, PyObject *op)
+{
+    return keys_or_all_read(ts, sh, op, 0);
 }
 
 int
 rw_on_read_all(RW_ThreadState *ts, RW_Shadow *sh, PyObject *op)
 {
-    int same;
-    RW_FT_BEGIN(sh);
-    same = rs_same_epoch(&sh->allr, ts) && rs_same_epoch(&sh->keys_r, ts);
-    RW_FT_END();
-    if (same) {
-        return 0;
-    }
-    RW_Access *cur = rw_make_access(ts, op, 0);
-    if (cur == NULL) {
-        return -1;
-    }
-    rw_batch b;
-    rw_batch_init(&b);
-    int rc;
-    PyObject *vc = ts->vc;
-    ts->busy++;
-    Py_BEGIN_CRITICAL_SECTION(sh);
-    rc = read_keys(sh, cur, vc, &b);
-    for (Py_ssize_t i = 0; rc == 0 && i < sh->wsum.n; i++) {
-        if (!covered(sh->wsum.items[i].rec, vc)) {
-            rc = unordered_writes(sh, vc, &b);
-            break;
-        }
-    }
-    if (rc == 0) {
-        rc = rw_rs_add(&sh->allr, cur, vc);
-    }
-    Py_END_CRITICAL_SECTION();
-    if (rc == 0) {
-        rc = rw_emit(sh, cur, &b);
-    }
-    ts->busy--;
-    rw_batch_free(&b);
-    Py_DECREF(cur);
-    return rc;
+    return keys_or_all_read(ts, sh, op, 1);
 }
