@@ -600,7 +600,8 @@ int rw_shadow_fresh(RW_Shadow *sh);
 void rw_epoch_names_reset(rw_epoch_names *e);
 extern PyObject *rw_kind_names[RW_KIND_COUNT];
 int rw_budget_check(RW_ThreadState *ts);
-int rw_enter_shadow(PyObject *d, RW_ThreadState *ts, RW_ThreadState **pts, RW_Shadow **psh);
+int rw_enter_shadow_slow(PyObject *d, PyObject **slot, RW_ThreadState *ts,
+                         RW_ThreadState **pts, RW_Shadow **psh);
 PyObject *rw_shadow_of(PyObject *d);
 
 /* The rules, for an access that rw_enter said to check (ts and sh from it). */
@@ -829,6 +830,31 @@ static inline int
 rw_enter_thread(RW_ThreadState **pts)
 {
     return rw_enabled() ? rw_enter_thread_as(rw_tls_state, pts) : 0;
+}
+
+/* The shadow of tracked container ``d`` for an access by ``ts`` that is to be checked, as
+ * rw_enter gives it.  Inline for a shadow made already and of this process: every access
+ * to a container asks, and a call was a tenth of what racewatch adds to one that it finds
+ * made already in the thread's epoch. */
+static inline int
+rw_enter_shadow(PyObject *d, RW_ThreadState *ts, RW_ThreadState **pts, RW_Shadow **psh)
+{
+    PyObject **slot = rw_shadow_slot(d);
+    if (slot == NULL) {
+        return 0;   /* built without ``track`` as something else than a tracked dict */
+    }
+#if defined(Py_GIL_DISABLED) && !defined(_MSC_VER)
+    PyObject *sh = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+#else
+    PyObject *sh = *slot;
+#endif
+    if (sh == NULL || !Py_IS_TYPE(sh, &RW_ShadowType)
+            || ((RW_Shadow *)sh)->generation != rw_settings->generation) {
+        return rw_enter_shadow_slow(d, slot, ts, pts, psh);
+    }
+    *pts = (RW_ThreadState *)Py_NewRef(ts);
+    *psh = (RW_Shadow *)sh;
+    return 1;
 }
 
 /* shadow._enter: 1 when the access is to be checked (*pts holds a new reference to the

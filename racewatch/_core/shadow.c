@@ -423,13 +423,12 @@ rw_shadow_fresh(RW_Shadow *sh)
     return sh->generation != rw_settings->generation ? shadow_forget(sh, 1) : 0;
 }
 
+/* rw_enter_shadow (core.h) for a container whose shadow is not made yet, or was made in
+ * the parent of a forked child: ``slot`` is the container's. */
 int
-rw_enter_shadow(PyObject *d, RW_ThreadState *ts, RW_ThreadState **pts, RW_Shadow **psh)
+rw_enter_shadow_slow(PyObject *d, PyObject **slot, RW_ThreadState *ts, RW_ThreadState **pts,
+                     RW_Shadow **psh)
 {
-    PyObject **slot = rw_shadow_slot(d);
-    if (slot == NULL) {
-        return 0;   /* built without ``track`` as something else than a tracked dict */
-    }
     Py_INCREF(ts);
     PyObject *sh = slot_load(slot);
     if (sh == NULL || !Py_IS_TYPE(sh, &RW_ShadowType)) {
