@@ -155,6 +155,45 @@ def test_defaultdict_list_makes_tracked_lists(tmp_path):
     assert json.loads(json.dumps(run.report))["summary"]["lists_tracked"] >= 1
 
 
+INDEX_KEYS = [0, 4, 5, -1, -5, -6, 2**63, -2**63, True, 1.0, "x", None, slice(1, -1), slice(9, 12)]
+
+
+@pytest.mark.parametrize("key", INDEX_KEYS, ids=repr)
+def test_a_tracked_list_is_indexed_as_a_list_is(key):
+    """``l[key]``, ``l[key] = v`` and ``del l[key]`` give or raise what list's own do, and
+    leave the same items, with the access checked (another thread is alive) or not (the
+    slots take an int position apart from other keys)."""
+    from racewatch import session
+    from racewatch.config import Options
+    from racewatch.runtime.tracked import TrackedList
+
+    def outcome(items, op):
+        try:
+            if op == "get":
+                return "got", items[key], list(items)
+            if op == "set":
+                items[key] = [7] if isinstance(key, slice) else 7
+            else:
+                del items[key]
+            return "done", list(items)
+        except Exception as error:   # the same type and message as list's
+            return type(error), str(error), list(items)
+
+    expected = {op: outcome([10, 20, 30, 40, 50], op) for op in ("get", "set", "del")}
+    assert outcome(TrackedList([10, 20, 30, 40, 50]), "get") == expected["get"]
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    session.start(Options(), instrument=False, print_races=False)
+    try:
+        other.start()
+        for op in ("get", "set", "del"):
+            assert outcome(TrackedList([10, 20, 30, 40, 50]), op) == expected[op], op
+    finally:
+        release.set()
+        other.join()
+        session.stop()
+
+
 def test_track_copies_lists_and_sets_made_elsewhere():
     from racewatch import session
     from racewatch.config import Options

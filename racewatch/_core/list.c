@@ -153,9 +153,33 @@ is_tracked_list(PyObject *obj)
 
 /* -- the slots ------------------------------------------------------------------------------- */
 
+/* A key that is an int and a position from the start, as most are: what the base method
+ * would convert again before it does what sq_item and sq_ass_item do, which the slots below
+ * call instead.  A negative one takes the base method, which adds the length under the
+ * list's lock on free-threaded builds. */
+static inline int
+plain_position(PyObject *key, Py_ssize_t *pi)
+{
+    if (!PyLong_CheckExact(key)) {
+        return 0;
+    }
+    Py_ssize_t i = PyLong_AsSsize_t(key);
+    if (i == -1 && PyErr_Occurred()) {
+        PyErr_Clear();   /* too large: the base method raises its own error */
+        return 0;
+    }
+    *pi = i;
+    return i >= 0;
+}
+
 PyObject *
 rw_list_subscript(PyObject *self, PyObject *key)
 {
+    Py_ssize_t i;
+    if (plain_position(key, &i)) {
+        return rw_list_record_position(self, i, RW_OP(GETITEM), READ) < 0
+               ? NULL : BASE_SEQ->sq_item(self, i);
+    }
     if (PySlice_Check(key)) {
         if (rw_record_read_all(self, RW_OP(SLICE)) < 0) {
             return NULL;
@@ -181,6 +205,12 @@ tl_ass_subscript(PyObject *self, PyObject *key, PyObject *value)
             return -1;
         }
         return record_grown(self, before, op);
+    }
+    Py_ssize_t i;
+    if (plain_position(key, &i)) {
+        int rc = value != NULL ? rw_list_record_position(self, i, RW_OP(SETITEM), WRITE)
+                               : rw_list_record_position(self, i, RW_OP(DELITEM), REMOVAL);
+        return rc < 0 ? -1 : BASE_SEQ->sq_ass_item(self, i, value);
     }
     PyObject *index = value != NULL ? rw_list_record_key(self, key, RW_OP(SETITEM), WRITE)
                                     : rw_list_record_key(self, key, RW_OP(DELITEM), REMOVAL);
