@@ -336,7 +336,15 @@ class ThreadRegistry:
             if hint is not None and state.slot < hint[1]:
                 self._unordered_hint = (hint[0], state.slot)   # a slot to look at again
             self._free.append(state.slot)
-        self.update_solo()
+            # ``solo`` is None while two threads live (begin and forking set it so), as
+            # this one did until now.  It can change only if one thread is left and that
+            # one knows this thread's end already; else update_solo would find this slot
+            # (or one before it) unordered, and a program whose threads end before they
+            # are joined would have it look at every end.
+            vc = next(iter(self._live.values())).vc if len(self._live) == 1 else None
+            seen = vc is not None and (vc[state.slot] if state.slot < len(vc) else 0) >= state.clock
+        if seen:
+            self.update_solo()
 
     def forking(self) -> None:
         """A live thread is about to start another: no thread is alone any more."""
