@@ -29,6 +29,8 @@
  *                  patch asks (patches/context.py)
  *   sink.c         Sink: hands each conflict to RaceTable.on_conflict (races.py) without
  *                  ever raising into the program's access
+ *
+ * enter.h, included at the end, holds the hot path every access takes first (entering it).
  */
 
 #ifndef RACEWATCH_CORE_H
@@ -781,90 +783,8 @@ PyObject *rw_mod_reflected_first(PyObject *self, PyObject *const *args, Py_ssize
 
 int rw_sink_ready(PyObject *module);
 
-/* -- the hot path ----------------------------------------------------------------------- */
+/* -- the hot path: entering an access (enter.h) ----------------------------------------- */
 
-static inline PyObject *
-rw_solo_get(void)
-{
-#if defined(Py_GIL_DISABLED) && !defined(_MSC_VER)
-    return __atomic_load_n(&rw_solo, __ATOMIC_ACQUIRE);
-#else
-    return rw_solo;
-#endif
-}
-
-/* shadow.enter_thread: 1 when the calling thread's access is to be checked (*pts: its
- * state, borrowed: the thread-local holds it), 0 when not, -1 on error. */
-static inline int
-rw_enter_thread_as(RW_ThreadState *ts, RW_ThreadState **pts)
-{
-    if (!rw_enabled()) {
-        return 0;
-    }
-    if (ts == NULL && (ts = rw_current_slow()) == NULL) {
-        return -1;
-    }
-    if (ts->busy || ts->ignoring) {
-        return 0;
-    }
-    long long accesses = ts->accesses + 1;   /* only this thread writes it */
-    RW_STORE(&ts->accesses, accesses);
-    if (!(accesses & RW_BUDGET_MASK) && rw_has_budget() && rw_budget_check(ts) < 0) {
-        return -1;
-    }
-    if ((PyObject *)ts == rw_solo_get()) {
-        /* The only live thread, ordered after every finished one: this access can race
-         * with nothing now, and every thread started later inherits this thread's clock. */
-        return 0;
-    }
-    if (ts->pending && rw_settle_pending(ts) < 0) {
-        return -1;
-    }
-    *pts = ts;
-    return 1;
-}
-
-/* rw_enter_thread_as, for a caller that read the thread-local (``ts``, NULL when it is not
- * set yet) already. */
-static inline int
-rw_enter_thread(RW_ThreadState **pts)
-{
-    return rw_enabled() ? rw_enter_thread_as(rw_tls_state, pts) : 0;
-}
-
-/* The shadow of tracked container ``d`` for an access by ``ts`` that is to be checked, as
- * rw_enter gives it.  Inline for a shadow made already and of this process: every access
- * to a container asks, and a call was a tenth of what racewatch adds to one that it finds
- * made already in the thread's epoch. */
-static inline int
-rw_enter_shadow(PyObject *d, RW_ThreadState *ts, RW_ThreadState **pts, RW_Shadow **psh)
-{
-    PyObject **slot = rw_shadow_slot(d);
-    if (slot == NULL) {
-        return 0;   /* built without ``track`` as something else than a tracked dict */
-    }
-#if defined(Py_GIL_DISABLED) && !defined(_MSC_VER)
-    PyObject *sh = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
-#else
-    PyObject *sh = *slot;
-#endif
-    if (sh == NULL || !Py_IS_TYPE(sh, &RW_ShadowType)
-            || ((RW_Shadow *)sh)->generation != rw_settings->generation) {
-        return rw_enter_shadow_slow(d, slot, ts, pts, psh);
-    }
-    *pts = (RW_ThreadState *)Py_NewRef(ts);
-    *psh = (RW_Shadow *)sh;
-    return 1;
-}
-
-/* shadow._enter: 1 when the access is to be checked (*pts holds a new reference to the
- * thread's state, *psh a borrowed shadow), 0 when not, -1 on error. */
-static inline int
-rw_enter(PyObject *d, RW_ThreadState **pts, RW_Shadow **psh)
-{
-    RW_ThreadState *ts;
-    int e = rw_enter_thread(&ts);
-    return e <= 0 ? e : rw_enter_shadow(d, ts, pts, psh);
-}
+#include "enter.h"
 
 #endif /* RACEWATCH_CORE_H */
