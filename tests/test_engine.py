@@ -177,6 +177,39 @@ def test_a_recent_lookup_of_a_missing_key_still_races_with_its_insert(detector):
     assert len(races) == 1 and races[0].previous.op == "contains"
 
 
+def test_a_loop_body_of_a_dozen_sites_keeps_a_record_per_site(detector):
+    # A body with twelve sites, each the first read of a new key of a dict of its own: the
+    # thread keeps the records of its last sixteen sites, so each site's reads share one
+    # record however many keys it reads (with eight, each read made a record of its own).
+    ds = [racewatch.track({i: i for i in range(300)}) for _ in range(12)]
+    read_all = threading.Event()
+    go_on = []  # a plain list: racewatch sees no edge through it
+
+    def reader():
+        for i in range(300):
+            total = (ds[0][i] + ds[1][i] + ds[2][i] + ds[3][i] + ds[4][i] + ds[5][i]
+                     + ds[6][i] + ds[7][i] + ds[8][i] + ds[9][i] + ds[10][i] + ds[11][i])
+            assert total == 12 * i
+        read_all.set()
+        while not go_on:
+            time.sleep(0.001)
+
+    t = threading.Thread(target=reader)
+    t.start()
+    read_all.wait()
+    try:
+        for d in ds:
+            reads = [loc.r for loc in shadow_of(d).locs.values()]
+            assert len(reads) == 300
+            # (two where the pure-Python core saw a site at another instruction offset
+            # while the interpreter specialized it, as above)
+            assert len({id(r) for r in reads}) == len({id(r.stack) for r in reads}) <= 2
+    finally:
+        go_on.append(True)
+        t.join()
+    assert detector.report().races == []
+
+
 def test_reads_of_many_keys_at_a_few_sites_share_a_record_per_site(detector):
     # A loop's body reads two shared dicts and writes one of its own, in turn: each site's
     # first reads of the keys in one epoch are one record, however many keys, and a race on

@@ -341,8 +341,10 @@ struct rw_walk_memo_table;
 #define RW_LOC_CACHE 4
 /* Access records kept for reuse: one per access site of a loop's body, so that a thread's
  * first accesses to many keys in one epoch share a record per site (and, through the
- * location cache, their locations). */
-#define RW_RECENT 8
+ * location cache, their locations).  The ring is replaced oldest first, so a body with
+ * more sites than it holds reuses none: a method that updates an object's attributes
+ * has a dozen (threads.py, RECENT). */
+#define RW_RECENT 16
 #define RW_ATTR_SEEN 64
 
 /* A read of the lock a thread released last, made while its epoch is pending (object.c,

@@ -32,7 +32,9 @@ EVENTS_KEPT = 128  # sync events remembered per thread, for the timeline of a ra
 ATTR_SEEN = 64  # attributes a thread remembers accessing in its epoch (objects.py)
 # Access records a thread keeps for reuse (shadow._make_access): one per access site of a
 # loop's body, so that its first accesses to many keys in one epoch share a record per site.
-RECENT = 8
+# The oldest goes first, so a body with more sites than this reuses none: a method that
+# moves an object through its attributes (read x, read vx, write x, ...) has a dozen.
+RECENT = 16
 
 # The compiled core finds the current thread's state in a C thread-local, without a Python
 # call: the registry hands it each state it installs for the calling thread, and takes it
