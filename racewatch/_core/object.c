@@ -11,13 +11,6 @@ static PyObject *str_dict, *str_getattr, *str_setattr, *str_delattr, *str_vars, 
 
 enum { CHECK_READ, CHECK_WRITE, CHECK_ALL };
 
-static inline rw_attr_seen *
-seen_entry(RW_ThreadState *ts, PyObject *target, PyObject *name)
-{
-    uintptr_t i = ((uintptr_t)target >> 4) ^ ((uintptr_t)name >> 3);
-    return &ts->attr_seen[i & (RW_ATTR_SEEN - 1)];
-}
-
 /* Count the access that seen_again() found made already: 1, or -1 when the budget says
  * so. */
 static inline int
@@ -31,33 +24,17 @@ count_seen(RW_ThreadState *ts)
     return 1;
 }
 
-static inline int seen_by_object(RW_ThreadState *ts, PyObject *target, PyObject *name,
-                                 int write);
-
 /* An access to attribute ``name`` of ``target`` that this thread made already in its
- * current epoch (a read: a read or a write; a write: a write): counted as the access it
- * is, not checked again (see check()), whoever's code repeats it (asked before
- * from_instrumented_code()).  Looked up in the object's own memory, then in the
- * thread's table (for an object with more names than its memory holds, or whose memory
- * another thread's epoch took).  1 when it was, 0 when not, -1 on error. */
+ * current epoch (rw_made_already): counted as the access it is, not checked again (see
+ * check()), whoever's code repeats it (asked before from_instrumented_code()).  1 when it
+ * was, 0 when not, -1 on error. */
 static inline int
 seen_again(RW_ThreadState *ts, PyObject *target, PyObject *name, int write)
 {
     if (ts == NULL || ts->busy || ts->ignoring || ts->pending) {
         return 0;   /* (pending: the access starts a new epoch, through check()) */
     }
-    int seen = seen_by_object(ts, target, name, write);
-    if (seen != 0) {
-        return seen;
-    }
-    rw_attr_seen *entry = seen_entry(ts, target, name);
-    if (entry->target != target || entry->name != name || entry->clock != ts->clock
-            || (write && !entry->write) || entry->ref == NULL
-            || entry->forgotten != RW_LOAD(&rw_objects_forgotten)
-            || ((PyWeakReference *)entry->ref)->wr_object != target) {
-        return 0;
-    }
-    return count_seen(ts);
+    return rw_made_already(ts, target, name, write) ? count_seen(ts) : 0;
 }
 
 /* The reads that found an attribute or a global unset: {(shadow serial, name)}, at most
@@ -82,24 +59,12 @@ rw_saw_unset(RW_Shadow *sh, PyObject *name)
 
 /* -- the attributes an object saw accessed in one epoch (objects.py, epoch_names) --------- */
 
-/* The place of the same string as ``name`` in ``e``, or -1. */
-static inline int
-epoch_name_same(const rw_epoch_names *e, PyObject *name)
-{
-    for (int i = 0; i < e->n; i++) {
-        if (e->names[i] == name) {
-            return i;
-        }
-    }
-    return -1;
-}
-
 /* The place of ``name`` in ``e``, or -1: the same string (names are mostly interned), else
  * an equal one. */
 static int
 epoch_name_index(const rw_epoch_names *e, PyObject *name)
 {
-    int same = epoch_name_same(e, name);
+    int same = rw_epoch_name_same(e, name);
     if (same >= 0) {
         return same;
     }
@@ -114,40 +79,6 @@ epoch_name_index(const rw_epoch_names *e, PyObject *name)
     return -1;
 }
 
-/* Whether ``e`` is the memory of ``ts``'s current epoch. */
-static inline int
-epoch_is_current(const rw_epoch_names *e, const RW_ThreadState *ts)
-{
-    return e->slot == ts->slot && e->clock == ts->clock
-           && e->forgotten == RW_LOAD(&rw_objects_forgotten);
-}
-
-/* seen_again()'s first look, which answers for the objects the thread's table is too small
- * for: the object's memory of the thread's current epoch, which check() consults too
- * (``named``), found without a lock on GIL builds (its list of weak references) and looked
- * through for the same string only (check() compares equal ones).  Nothing is remembered
- * anew: 1 when the access was made already, 0 when it is to be checked, -1 on error. */
-static inline int
-seen_by_object(RW_ThreadState *ts, PyObject *target, PyObject *name, int write)
-{
-#ifdef Py_GIL_DISABLED
-    (void)ts, (void)target, (void)name, (void)write;
-    return 0;   /* the memory changes under the shadow's lock: check() reads it */
-#else
-    RW_ObjRef *ref = rw_object_ref_listed(target);
-    if (ref == NULL) {
-        return 0;
-    }
-    const RW_Shadow *sh = (const RW_Shadow *)ref->shadow;
-    const rw_epoch_names *e = sh->epoch_names;
-    if (e == NULL || sh->generation != rw_settings->generation || !epoch_is_current(e, ts)) {
-        return 0;
-    }
-    int i = epoch_name_same(e, name);
-    return i < 0 || (write && !((e->written >> i) & 1)) ? 0 : count_seen(ts);
-#endif
-}
-
 /* What this thread did to ``name`` of the shadow's object already in its current epoch:
  * NAME_UNSEEN, NAME_READ (read, not written) or NAME_WRITTEN. */
 enum { NAME_UNSEEN, NAME_READ, NAME_WRITTEN };
@@ -158,7 +89,7 @@ epoch_names_have(RW_Shadow *sh, RW_ThreadState *ts, PyObject *name)
     int found = NAME_UNSEEN;
     Py_BEGIN_CRITICAL_SECTION(sh);
     const rw_epoch_names *e = sh->epoch_names;
-    if (e != NULL && epoch_is_current(e, ts)) {
+    if (e != NULL && rw_epoch_is_current(e, ts)) {
         int i = epoch_name_index(e, name);
         found = i < 0 ? NAME_UNSEEN : (e->written >> i) & 1 ? NAME_WRITTEN : NAME_READ;
     }
@@ -180,7 +111,7 @@ epoch_names_add(RW_Shadow *sh, RW_ThreadState *ts, PyObject *name, int write)
         sh->epoch_names = e;
     }
     if (e != NULL) {
-        if (!epoch_is_current(e, ts)) {
+        if (!rw_epoch_is_current(e, ts)) {
             rw_epoch_names_reset(e);
             e->slot = ts->slot;
             e->clock = ts->clock;
@@ -215,7 +146,7 @@ check(RW_ThreadState *probed, PyObject *target, PyObject *name, PyObject *op, in
     }
     rw_attr_seen *seen = NULL;
     if (what != CHECK_ALL) {
-        seen = seen_entry(ts, target, name);
+        seen = rw_seen_entry(ts, target, name);
         if (probed == NULL && seen->ref != NULL && seen->target == target && seen->name == name
                 && seen->clock == ts->clock && (seen->write || what == CHECK_READ)
                 && seen->forgotten == RW_LOAD(&rw_objects_forgotten)
@@ -367,18 +298,6 @@ after_get(RW_ThreadState *probed, PyObject *obj, PyObject *name, PyObject *value
                  value == NULL || value == Py_None);
 }
 
-/* Whether attribute accesses are watched and ``name`` can be one (a str); *pts: the
- * caller's state (or NULL), read once for the whole access. */
-static inline int
-watched_name(PyObject *name, RW_ThreadState **pts)
-{
-    if (!(rw_enabled() && (rw_settings->watch & RW_WATCH_ATTR) && PyUnicode_CheckExact(name))) {
-        return 0;
-    }
-    *pts = rw_tls_state;
-    return 1;
-}
-
 /* Only an access made by instrumented code is checked: the state a program shares through
  * its own code (a library's code that reads its own attributes of an instance of a
  * subclass, threading.Thread's, has its own synchronization).  Asked after seen_again(),
@@ -430,10 +349,10 @@ read_checked_slow(RW_ThreadState *ts, PyObject *obj, PyObject *name, PyObject *v
 static inline PyObject *
 read_checked(PyObject *obj, PyObject *name, PyObject *value)
 {
-    RW_ThreadState *ts = NULL;
-    if (!watched_name(name, &ts)) {
+    if (!rw_watched_name(name)) {
         return value;
     }
+    RW_ThreadState *ts = rw_tls_state;   /* (read once for the whole access) */
     if (value != NULL) {
         int seen = seen_again(ts, obj, name, 0);
         if (seen > 0) {
@@ -455,10 +374,15 @@ rw_obj_getattro(PyObject *obj, PyObject *name)
                                              : PyObject_GenericGetAttr(obj, name));
 }
 
-/* rw_obj_getattro for the types whose own was object's (most classes): no look in the
- * table of hooks for it. */
 PyObject *
-rw_obj_getattro_generic(PyObject *obj, PyObject *name)
+rw_obj_read_checked(PyObject *obj, PyObject *name, PyObject *value)
+{
+    return read_checked(obj, name, value);
+}
+
+/* rw_obj_getattro_generic's whole way: no look in the table of hooks for it. */
+PyObject *
+rw_obj_getattro_full(PyObject *obj, PyObject *name)
 {
     int method;
     PyObject *value = rw_instance_value(obj, name, &method);
@@ -625,8 +549,8 @@ set_checked(PyObject *self, PyTypeObject *cls, const rw_hook *h, PyObject *name,
         rc = r != NULL ? 0 : -1;
         Py_XDECREF(r);
     }
-    RW_ThreadState *ts = NULL;
-    if (rc == 0 && watched_name(name, &ts)) {
+    if (rc == 0 && rw_watched_name(name)) {
+        RW_ThreadState *ts = rw_tls_state;
         PyObject *op = value != NULL ? str_setattr : str_delattr;
         int seen = seen_again(ts, self, name, 1);
         if (seen < 0 || (seen == 0 && from_instrumented_code(ts)

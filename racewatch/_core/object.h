@@ -8,7 +8,8 @@
  *   object.c         checking an access: the tp_getattro and the __setattr__ and
  *                    __delattr__ that the hooks install, object_access()
  *   object_values.c  an instance attribute's value read off the object's inline values
- *                    (3.11+, GIL builds), as the specializing interpreter reads it
+ *                    (3.11+, GIL builds), as the specializing interpreter reads it, and
+ *                    the fast way of such a read (rw_obj_getattro_generic)
  *
  * hook_class(cls) replaces the type's tp_getattro by rw_obj_getattro, which calls what the
  * type had, then checks the access (rw_obj_getattro_generic where that was object's own:
@@ -108,10 +109,105 @@ PyObject *rw_object_shadow(PyObject *target);
 void rw_forget_objects(int after_fork);
 int rw_object_shadow_ready(void);
 
+/* -- an access the thread made already in its epoch (object.c, object_values.c) ---------- */
+
+/* Its place in the thread's table of the attributes it accessed in its epoch. */
+static inline rw_attr_seen *
+rw_seen_entry(RW_ThreadState *ts, PyObject *target, PyObject *name)
+{
+    uintptr_t i = ((uintptr_t)target >> 4) ^ ((uintptr_t)name >> 3);
+    return &ts->attr_seen[i & (RW_ATTR_SEEN - 1)];
+}
+
+/* The place of the same string as ``name`` in ``e``, or -1. */
+static inline int
+rw_epoch_name_same(const rw_epoch_names *e, PyObject *name)
+{
+    for (int i = 0; i < e->n; i++) {
+        if (e->names[i] == name) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+/* Whether ``e`` is the memory of ``ts``'s current epoch. */
+static inline int
+rw_epoch_is_current(const rw_epoch_names *e, const RW_ThreadState *ts)
+{
+    return e->slot == ts->slot && e->clock == ts->clock
+           && e->forgotten == RW_LOAD(&rw_objects_forgotten);
+}
+
+/* Whether ``ts`` (not busy, ignoring or pending) made the access to attribute ``name`` of
+ * ``target`` already in its current epoch (a read: a read or a write; a write: a write),
+ * whoever's code repeats it; nothing is counted or remembered.  Looked up first in the
+ * object's own memory of the epoch, which check() consults too (``named``), found without
+ * a lock on GIL builds (its list of weak references) and looked through for the same
+ * string only (check() compares equal ones): it answers for the objects the thread's
+ * table is too small for.  Then in that table (for an object with more names than its
+ * memory holds, or whose memory another thread's epoch took). */
+static inline int
+rw_made_already(RW_ThreadState *ts, PyObject *target, PyObject *name, int write)
+{
+#ifndef Py_GIL_DISABLED   /* (there the memory changes under the shadow's lock) */
+    RW_ObjRef *ref = rw_object_ref_listed(target);
+    if (ref != NULL) {
+        const RW_Shadow *sh = (const RW_Shadow *)ref->shadow;
+        const rw_epoch_names *e = sh->epoch_names;
+        if (e != NULL && sh->generation == rw_settings->generation
+                && rw_epoch_is_current(e, ts)) {
+            int i = rw_epoch_name_same(e, name);
+            if (i >= 0 && (!write || ((e->written >> i) & 1))) {
+                return 1;
+            }
+        }
+    }
+#endif
+    const rw_attr_seen *entry = rw_seen_entry(ts, target, name);
+    return entry->target == target && entry->name == name && entry->clock == ts->clock
+           && (!write || entry->write) && entry->ref != NULL
+           && entry->forgotten == RW_LOAD(&rw_objects_forgotten)
+           && ((PyWeakReference *)entry->ref)->wr_object == target;
+}
+
+/* Whether attribute accesses are watched and ``name`` can be one (a str). */
+static inline int
+rw_watched_name(PyObject *name)
+{
+    return rw_enabled() && (rw_settings->watch & RW_WATCH_ATTR) && PyUnicode_CheckExact(name);
+}
+
+/* The fast way of a read of ``obj.name`` that found its value (object_values.c): 1 when
+ * nothing more is to be done, the read being unwatched or one the calling thread made
+ * already in its epoch (then counted); 0 when it takes the whole way
+ * (rw_obj_read_checked), as it does when the count is the memory budget's turn.  It calls
+ * nothing, so that its caller saves no registers for it. */
+static inline int
+rw_read_done(PyObject *obj, PyObject *name)
+{
+    if (!rw_watched_name(name)) {
+        return 1;
+    }
+    RW_ThreadState *ts = rw_tls_state;
+    if (ts == NULL || ts->busy || ts->ignoring || ts->pending
+            || !((ts->accesses + 1) & RW_BUDGET_MASK) || !rw_made_already(ts, obj, name, 0)) {
+        return 0;
+    }
+    ts->accesses++;
+    return 1;
+}
+
 /* -- object.c: what the hooks install ---------------------------------------------------- */
 
 PyObject *rw_obj_getattro(PyObject *obj, PyObject *name);
+/* rw_obj_getattro for the types whose own was object's (most classes): its fast way is in
+ * object_values.c, its whole way rw_obj_getattro_full. */
 PyObject *rw_obj_getattro_generic(PyObject *obj, PyObject *name);
+PyObject *rw_obj_getattro_full(PyObject *obj, PyObject *name);
+/* The read ``obj.name`` that gave ``value`` (a new reference; NULL: an exception),
+ * checked: what the hooks return. */
+PyObject *rw_obj_read_checked(PyObject *obj, PyObject *name, PyObject *value);
 #if PY_VERSION_HEX >= 0x030D0000
 #define RW_DIRECT_SETATTRO 1
 int rw_obj_setattro(PyObject *obj, PyObject *name, PyObject *value);

@@ -150,25 +150,35 @@ set_of(PyTypeObject *type, PyObject *name)
     return (size_t)(x * 0x9E3779B97F4A7C15ull) >> (sizeof(size_t) * CHAR_BIT - VALUES_SET_BITS);
 }
 
+/* The way of ``set`` that holds (type, name), or NULL. */
+static inline rw_values_entry *
+way_of(size_t set, PyTypeObject *type, PyObject *name)
+{
+    rw_values_entry *e = &values_cache[set][0];
+    if (e->type == type && e->name == name) {
+        return e;
+    }
+    e++;
+    return e->type == type && e->name == name ? e : NULL;
+}
+
+/* Whether ``e``, remembered for ``type``, still says what its name is. */
+static inline int
+up_to_date(const rw_values_entry *e, PyTypeObject *type)
+{
+    PyDictKeysObject *keys = ((PyHeapTypeObject *)type)->ht_cached_keys;
+    /* (a name not in the keys may have come since: another instance set it) */
+    return e->version == type->tp_version_tag && e->keys == keys
+           && (e->index >= 0 || keys == NULL || keys->dk_nentries == e->nentries);
+}
+
 /* What ``name`` is for instances of ``type`` (up to date), or NULL. */
 static inline const rw_values_entry *
 entry_of(PyTypeObject *type, PyObject *name)
 {
     size_t set = set_of(type, name);
-    rw_values_entry *e = &values_cache[set][0];
-    if (e->type != type || e->name != name) {
-        e++;
-        if (e->type != type || e->name != name) {
-            e = NULL;   /* neither way holds the pair */
-        }
-    }
-    PyDictKeysObject *keys = ((PyHeapTypeObject *)type)->ht_cached_keys;
-    if (e == NULL || e->version != type->tp_version_tag || e->keys != keys
-            || (e->index < 0 && keys != NULL && keys->dk_nentries != e->nentries)) {
-        /* (a name not in the keys may have come since: another instance set it) */
-        e = remember(type, name, set, e);
-    }
-    return e;
+    rw_values_entry *e = way_of(set, type, name);
+    return e != NULL && up_to_date(e, type) ? e : remember(type, name, set, e);
 }
 
 /* The values of ``obj`` that hold ``name`` as a plain instance value, at *index, or NULL. */
@@ -227,7 +237,38 @@ rw_instance_replace(PyObject *obj, PyObject *name, PyObject *value)
     return 1;
 }
 
+/* The fast way of a read by a hooked class whose own tp_getattro was object's: a plain
+ * value of the instance, or a method, where rw_instance_value would find it, found and
+ * checked without a call (but to return a method or the value, checked the whole way),
+ * so that this function saves no registers: most reads are of a pair remembered already,
+ * made already by the thread in its epoch, and what racewatch adds to those was
+ * mostly calls.  Anything else takes rw_obj_getattro_full, which finds out and remembers. */
+PyObject *
+rw_obj_getattro_generic(PyObject *obj, PyObject *name)
+{
+    PyTypeObject *type = Py_TYPE(obj);
+    const rw_values_entry *e = way_of(set_of(type, name), type, name);
+    if (e != NULL && (e->plain || e->method != NULL) && up_to_date(e, type)) {
+        PyDictValues *values = values_of(obj, type, e->index);
+        PyObject *own = values != NULL && e->index >= 0 ? values->values[e->index] : NULL;
+        if (e->plain && own != NULL) {
+            return rw_read_done(obj, name) ? Py_NewRef(own)
+                                           : rw_obj_read_checked(obj, name, Py_NewRef(own));
+        }
+        if (!e->plain && values != NULL && own == NULL) {
+            return PyMethod_New(e->method, obj);   /* no access (rw_instance_value) */
+        }
+    }
+    return rw_obj_getattro_full(obj, name);
+}
+
 #else
+
+PyObject *
+rw_obj_getattro_generic(PyObject *obj, PyObject *name)
+{
+    return rw_obj_getattro_full(obj, name);
+}
 
 PyObject *
 rw_instance_value(PyObject *Py_UNUSED(obj), PyObject *Py_UNUSED(name), int *method)
