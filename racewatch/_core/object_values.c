@@ -239,10 +239,11 @@ rw_instance_replace(PyObject *obj, PyObject *name, PyObject *value)
 
 /* The fast way of a read by a hooked class whose own tp_getattro was object's: a plain
  * value of the instance, or a method, where rw_instance_value would find it, found and
- * checked without a call (but to return a method or the value, checked the whole way),
- * so that this function saves no registers: most reads are of a pair remembered already,
- * made already by the thread in its epoch, and what racewatch adds to those was
- * mostly calls.  Anything else takes rw_obj_getattro_full, which finds out and remembers. */
+ * checked without calling anything but on the way out (PyMethod_New for a method,
+ * rw_obj_read_checked for a read that is to be checked), so that this function saves no
+ * registers: most reads are of a pair remembered already, made already by the thread in
+ * its epoch, and what racewatch added to those was mostly calls.  Anything else takes
+ * rw_obj_getattro_full, which finds out and remembers. */
 PyObject *
 rw_obj_getattro_generic(PyObject *obj, PyObject *name)
 {
