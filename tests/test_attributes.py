@@ -293,3 +293,40 @@ def test_method_reads_find_what_the_object_and_its_class_hold(tmp_path):
     assert plain.stdout == ("['class', 'class', 'class', 'class', 'own', 'class', 'own dict',"
                             " 'class', 'replaced', 'own', 'twice', 'replaced', 'own dict', {}]\n")
     assert (run.status, run.stdout) == (0, plain.stdout), run.stderr
+
+
+REPEATED_READS = '''\
+import threading
+
+
+class Point:
+    def __init__(self):
+        self.x = 1
+
+
+def spin(p):
+    total = 0
+    for _ in range(10_000):
+        total += p.x   # the same read again and again, in one epoch
+    return total
+
+
+idle = threading.Event()
+bystander = threading.Thread(target=idle.wait)
+bystander.start()
+print(spin(Point()))
+idle.set()
+bystander.join()
+'''
+
+
+def test_the_memory_budget_is_read_among_repeated_attribute_reads(tmp_path):
+    """Every few thousand accesses of a thread, repeats of an attribute read made already in
+    its epoch included, racewatch reads its memory against max_memory_mb: a program that
+    only repeats one read is cut too."""
+    program = tmp_path / "repeats.py"
+    program.write_text(REPEATED_READS)
+    run = run_racewatch(tmp_path, program, options=("--max-memory-mb", "1"))
+    assert (run.status, run.stdout) == (0, "10000\n"), run.stderr
+    assert "racewatch: warning: tracking cut" in run.stderr
+    assert "budget of 1 MB" in run.report["summary"]["tracking_cut"]
