@@ -147,10 +147,7 @@ check(RW_ThreadState *probed, PyObject *target, PyObject *name, PyObject *op, in
     rw_attr_seen *seen = NULL;
     if (what != CHECK_ALL) {
         seen = rw_seen_entry(ts, target, name);
-        if (probed == NULL && seen->ref != NULL && seen->target == target && seen->name == name
-                && seen->clock == ts->clock && (seen->write || what == CHECK_READ)
-                && seen->forgotten == RW_LOAD(&rw_objects_forgotten)
-                && ((PyWeakReference *)seen->ref)->wr_object == target) {
+        if (probed == NULL && rw_seen_holds(seen, ts, target, name, what == CHECK_WRITE)) {
             return 0;
         }
     }

@@ -119,6 +119,18 @@ rw_seen_entry(RW_ThreadState *ts, PyObject *target, PyObject *name)
     return &ts->attr_seen[i & (RW_ATTR_SEEN - 1)];
 }
 
+/* Whether ``entry`` of that table holds the access (a read: a read or a write; a write: a
+ * write) in ``ts``'s current epoch, to ``target`` still alive. */
+static inline int
+rw_seen_holds(const rw_attr_seen *entry, const RW_ThreadState *ts, PyObject *target,
+              PyObject *name, int write)
+{
+    return entry->target == target && entry->name == name && entry->clock == ts->clock
+           && (!write || entry->write) && entry->ref != NULL
+           && entry->forgotten == RW_LOAD(&rw_objects_forgotten)
+           && ((PyWeakReference *)entry->ref)->wr_object == target;
+}
+
 /* The place of the same string as ``name`` in ``e``, or -1. */
 static inline int
 rw_epoch_name_same(const rw_epoch_names *e, PyObject *name)
@@ -164,11 +176,7 @@ rw_made_already(RW_ThreadState *ts, PyObject *target, PyObject *name, int write)
         }
     }
 #endif
-    const rw_attr_seen *entry = rw_seen_entry(ts, target, name);
-    return entry->target == target && entry->name == name && entry->clock == ts->clock
-           && (!write || entry->write) && entry->ref != NULL
-           && entry->forgotten == RW_LOAD(&rw_objects_forgotten)
-           && ((PyWeakReference *)entry->ref)->wr_object == target;
+    return rw_seen_holds(rw_seen_entry(ts, target, name), ts, target, name, write);
 }
 
 /* Whether attribute accesses are watched and ``name`` can be one (a str). */

@@ -191,30 +191,39 @@ plain_values(PyObject *obj, PyObject *name, Py_ssize_t *index)
     return *index >= 0 ? values_of(obj, type, *index) : NULL;
 }
 
-PyObject *
-rw_instance_value(PyObject *obj, PyObject *name, int *method)
+/* What ``e`` (up to date, for the type of ``obj``) finds on ``obj``: the plain value of
+ * the instance (borrowed), or, with *method set, the class's function to bind: what the
+ * function's __get__ gives, as LOAD_ATTR_METHOD_WITH_VALUES finds it (no instance value
+ * of that name, the type's version tag).  NULL when the generic way is to tell. */
+static inline PyObject *
+found_on(const rw_values_entry *e, PyObject *obj, int *method)
 {
     *method = 0;
-    PyTypeObject *type = Py_TYPE(obj);
-    const rw_values_entry *e = entry_of(type, name);
-    if (e == NULL || (!e->plain && e->method == NULL)) {
+    if (!e->plain && e->method == NULL) {
         return NULL;
     }
-    PyDictValues *values = values_of(obj, type, e->index);
+    PyDictValues *values = values_of(obj, Py_TYPE(obj), e->index);
     if (values == NULL) {
         return NULL;   /* a dict of its own holds its attributes */
     }
     PyObject *own = e->index >= 0 ? values->values[e->index] : NULL;
-    if (e->plain) {
-        return Py_XNewRef(own);
+    if (e->plain || own != NULL) {
+        return e->plain ? own : NULL;   /* (a value of its own hides the method) */
     }
-    if (own != NULL) {
-        return NULL;   /* a value of its own hides the method: the generic way */
-    }
-    /* A method: what the function's __get__ gives, as LOAD_ATTR_METHOD_WITH_VALUES finds
-     * it (no instance value of that name, the type's version tag). */
     *method = 1;
-    return PyMethod_New(e->method, obj);
+    return e->method;
+}
+
+PyObject *
+rw_instance_value(PyObject *obj, PyObject *name, int *method)
+{
+    const rw_values_entry *e = entry_of(Py_TYPE(obj), name);
+    if (e == NULL) {
+        *method = 0;
+        return NULL;
+    }
+    PyObject *found = found_on(e, obj, method);
+    return *method ? PyMethod_New(found, obj) : Py_XNewRef(found);
 }
 
 int
@@ -249,15 +258,15 @@ rw_obj_getattro_generic(PyObject *obj, PyObject *name)
 {
     PyTypeObject *type = Py_TYPE(obj);
     const rw_values_entry *e = way_of(set_of(type, name), type, name);
-    if (e != NULL && (e->plain || e->method != NULL) && up_to_date(e, type)) {
-        PyDictValues *values = values_of(obj, type, e->index);
-        PyObject *own = values != NULL && e->index >= 0 ? values->values[e->index] : NULL;
-        if (e->plain && own != NULL) {
-            return rw_read_done(obj, name) ? Py_NewRef(own)
-                                           : rw_obj_read_checked(obj, name, Py_NewRef(own));
+    if (e != NULL && up_to_date(e, type)) {
+        int method;
+        PyObject *found = found_on(e, obj, &method);
+        if (method) {
+            return PyMethod_New(found, obj);   /* no access (rw_instance_value) */
         }
-        if (!e->plain && values != NULL && own == NULL) {
-            return PyMethod_New(e->method, obj);   /* no access (rw_instance_value) */
+        if (found != NULL) {
+            return rw_read_done(obj, name) ? Py_NewRef(found)
+                                           : rw_obj_read_checked(obj, name, Py_NewRef(found));
         }
     }
     return rw_obj_getattro_full(obj, name);
