@@ -248,6 +248,81 @@ def test_every_way_of_writing_an_attribute_is_checked(tmp_path):
                      ("Sub", "gone", [32, 34]), ("Sub", "n", [29, 29])], run.stderr
 
 
+OBJECTS_OWN_WRITES = '''\
+import dataclasses
+import threading
+
+idle = threading.Event()
+bystander = threading.Thread(target=idle.wait)
+bystander.start()  # from here on, classes are hooked as they are made
+
+
+class Plain:
+    pass
+
+
+class Doubling(Plain):
+    def __setattr__(self, name, value):
+        object.__setattr__(self, name, value * 2)
+
+    def __delattr__(self, name):
+        object.__delattr__(self, name)
+
+
+@dataclasses.dataclass(frozen=True)
+class Frozen(Plain):
+    n: int
+
+
+plain, doubling = Plain(), Doubling()
+object.__setattr__(plain, "n", 1)
+doubling.n = 2
+seen = [dict(vars(plain)), dict(vars(doubling)), Frozen(4)]
+object.__delattr__(plain, "n")
+del doubling.n
+seen += [vars(plain), vars(doubling)]
+for call in (lambda: object.__setattr__(plain, "n"), lambda: object.__delattr__(plain),
+             lambda: object.__setattr__(Plain, "n", 1), lambda: object.__setattr__(1, "n", 1),
+             lambda: object.__delattr__(plain, "missing"),
+             lambda: setattr(Frozen(5), "n", 6)):
+    try:
+        call()
+    except Exception as exc:
+        seen.append(f"{type(exc).__name__}: {exc}")
+print(seen)
+
+
+def work():
+    plain.hits = 1
+
+
+threads = [threading.Thread(target=work) for _ in range(2)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+idle.set()
+bystander.join()
+'''
+
+
+def test_object_setattr_applies_to_hooked_classes_and_their_subclasses(tmp_path):
+    """``object.__setattr__`` and ``object.__delattr__`` on an instance of a hooked class
+    whose writes are object's, of a subclass whose own ``__setattr__`` calls them and of a
+    frozen dataclass do what they do without racewatch, errors included, while that
+    class's own writes are checked (up to 3.12 object's wrappers refuse a class whose
+    C-level slot is the hook's, and racewatch lets those classes through)."""
+    program = tmp_path / "own_writes.py"
+    program.write_text(OBJECTS_OWN_WRITES)
+    run = run_racewatch(tmp_path, program)
+    assert run.stdout == run_plain(program).stdout, run.stderr
+    assert run.stdout.startswith("[{'n': 1}, {'n': 4}, Frozen(n=4), {}, {}, "), run.stdout
+    assert run.status == 66, run.stderr
+    found = [(r["container"]["name"], r["attribute"], r["current"]["stack"][0]["line"])
+             for r in run.report["races"]]
+    assert found == [("Plain", "hits", 45)], run.stderr
+
+
 METHODS = '''\
 import threading
 

@@ -580,7 +580,6 @@ set_or_delete(PyObject *self, PyTypeObject *cls, PyObject *const *args, size_t n
     Py_RETURN_NONE;
 }
 
-#ifdef RW_DIRECT_SETATTRO
 /* The tp_setattro of a hooked class whose writes are object's (object.h says when): what
  * its __setattr__ and __delattr__ do, without slot_tp_setattro's look for them and call.
  * Anything else whose slot this is (a C subclass that inherited it; a class unhooked)
@@ -612,7 +611,6 @@ rw_obj_setattro(PyObject *obj, PyObject *name, PyObject *value)
     Py_DECREF(r);
     return 0;
 }
-#endif
 
 static PyObject *
 obj_setattr_method(PyObject *self, PyTypeObject *cls, PyObject *const *args, size_t nargsf,

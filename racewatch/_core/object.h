@@ -17,14 +17,14 @@
  * type had is kept in a table keyed by the type (the hooks), found again on every access: a
  * subclass that inherited the hook finds its first hooked base's.  Writes go through
  * ``__setattr__`` and ``__delattr__`` put in the class's namespace (wrapping the class's
- * own, if it had them), not through tp_setattro: up to 3.12, ``object.__setattr__(obj,
- * ...)``, which frozen dataclasses and attrs call, refuses a type whose C-level setattro is
- * not its base's (typeobject.c's hackcheck) and accepts one whose __setattr__ is in its
- * namespace.  From 3.13 that check is made for types only: there a hooked class whose
- * writes are object's (no __setattr__ or __delattr__ of its own or of a base's, so never a
- * metaclass, whose check stays) also gets rw_obj_setattro as its own tp_setattro, which
- * spares each write slot_tp_setattro's look for __setattr__ and call of it.  Its namespace
- * keeps the methods: a subclass made later gets slot_tp_setattro, which finds them, and
+ * own, if it had them).  A hooked class whose writes are object's (no __setattr__ or
+ * __delattr__ of its own or of a base's, so never a metaclass) also gets rw_obj_setattro
+ * as its own tp_setattro, which spares each write slot_tp_setattro's look for __setattr__
+ * and call of it.  Up to 3.12 ``object.__setattr__(obj, ...)``, which frozen dataclasses
+ * and attrs call, refuses an object whose class has a C-level setattro of its own
+ * (typeobject.c's hackcheck; from 3.13 that check is made for types only): object_wrap.c
+ * lets those classes through while any has it.  Its namespace keeps the methods: a
+ * subclass made later gets slot_tp_setattro, which finds them, and
  * ``super().__setattr__`` calls them; any change to either name (unhook_classes' too)
  * makes the interpreter choose the slot again.
  *
@@ -216,10 +216,16 @@ PyObject *rw_obj_getattro_full(PyObject *obj, PyObject *name);
 /* The read ``obj.name`` that gave ``value`` (a new reference; NULL: an exception),
  * checked: what the hooks return. */
 PyObject *rw_obj_read_checked(PyObject *obj, PyObject *name, PyObject *value);
-#if PY_VERSION_HEX >= 0x030D0000
-#define RW_DIRECT_SETATTRO 1
 int rw_obj_setattro(PyObject *obj, PyObject *name, PyObject *value);
-#endif
+
+/* -- object_wrap.c ----------------------------------------------------------------------- */
+
+/* Make object's __setattr__ and __delattr__ accept an instance of a class whose
+ * tp_setattro is rw_obj_setattro (up to 3.12; ``slot``: a Python class's tp_setattro,
+ * slot_tp_setattro): 1 when they do, 0 when they cannot (then no class is to get it). */
+int rw_object_wrap_install(setattrofunc slot);
+/* Give them back CPython's own, once no class has rw_obj_setattro. */
+void rw_object_wrap_restore(void);
 
 /* -- object_values.c --------------------------------------------------------------------- */
 

@@ -298,13 +298,16 @@ hook_class(PyObject *Py_UNUSED(module), PyObject *cls)
         }
         Py_XDECREF(set);
         Py_XDECREF(del);
-#ifdef RW_DIRECT_SETATTRO
         if (rc == 0 && generic_next) {
-            type->tp_setattro = rw_obj_setattro;   /* (object.h: from 3.13) */
+            /* the slot that setting __setattr__ gave it is a Python class's */
+            int wrapped = rw_object_wrap_install(type->tp_setattro);
+            if (wrapped < 0) {
+                rc = -1;
+            }
+            else if (wrapped) {
+                type->tp_setattro = rw_obj_setattro;
+            }
         }
-#else
-        (void)generic_next;
-#endif
     }
     PyType_Modified(type);   /* the interpreter's caches and specializations go */
     if (rc < 0) {
@@ -328,6 +331,20 @@ restore(PyTypeObject *type, PyObject *name, PyObject *own)
         return 0;
     }
     return -1;
+}
+
+/* Whether a type of the table still has rw_obj_setattro (one whose names restore() could
+ * not give back). */
+static int
+direct_setattro_left(const rw_hook_table *table)
+{
+    for (Py_ssize_t i = 0; table != NULL && i < table->cap; i++) {
+        PyTypeObject *type = table->items[i].type;
+        if (type != NULL && type != HOOK_DEAD && type->tp_setattro == rw_obj_setattro) {
+            return 1;
+        }
+    }
+    return 0;
 }
 
 static PyObject *
@@ -365,6 +382,9 @@ unhook_classes(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
             Py_XDECREF(own_del);
         }
         Py_DECREF(type);
+    }
+    if (!direct_setattro_left(table)) {
+        rw_object_wrap_restore();
     }
     PyObject *exc = rc < 0 ? rw_err_fetch() : NULL;
     rw_forget_objects(0);
