@@ -77,41 +77,39 @@ applies(PyObject *self, setattrofunc func, const char *what)
     return 1;
 }
 
-/* What CPython's wrapper does after its check of the arguments (``args``: exactly the
- * name, and the value for a set). */
+/* Object's wrapper of ``what`` (``nargs``: 2, name and value, for __setattr__; 1 for
+ * __delattr__): what CPython's does, the check aside.  Any call that is not one to let
+ * through (wrong arguments too: CPython's wrapper says what is wrong with them) is
+ * CPython's wrapper's (``cpython``). */
 static PyObject *
-apply(PyObject *self, PyObject *args, setattrofunc func, const char *what)
+wrap(PyObject *self, PyObject *args, void *wrapped, Py_ssize_t nargs,
+     const struct wrapperbase *cpython, const char *what)
 {
+    if (!PyTuple_CheckExact(args) || PyTuple_GET_SIZE(args) != nargs
+            || !hooked_in_mro(Py_TYPE(self))) {
+        return cpython->wrapper(self, args, wrapped);
+    }
+    setattrofunc func = (setattrofunc)wrapped;
     if (!applies(self, func, what)) {
         return NULL;
     }
-    PyObject *value = PyTuple_GET_SIZE(args) == 2 ? PyTuple_GET_ITEM(args, 1) : NULL;
+    PyObject *value = nargs == 2 ? PyTuple_GET_ITEM(args, 1) : NULL;
     if (func(self, PyTuple_GET_ITEM(args, 0), value) < 0) {
         return NULL;
     }
     Py_RETURN_NONE;
 }
 
-/* Any call that is not one to let through (wrong arguments too: CPython's wrapper says
- * what is wrong with them) is CPython's wrapper's. */
 static PyObject *
 wrap_set(PyObject *self, PyObject *args, void *wrapped)
 {
-    if (!PyTuple_CheckExact(args) || PyTuple_GET_SIZE(args) != 2
-            || !hooked_in_mro(Py_TYPE(self))) {
-        return cpython_set->wrapper(self, args, wrapped);
-    }
-    return apply(self, args, (setattrofunc)wrapped, "__setattr__");
+    return wrap(self, args, wrapped, 2, cpython_set, "__setattr__");
 }
 
 static PyObject *
 wrap_del(PyObject *self, PyObject *args, void *wrapped)
 {
-    if (!PyTuple_CheckExact(args) || PyTuple_GET_SIZE(args) != 1
-            || !hooked_in_mro(Py_TYPE(self))) {
-        return cpython_del->wrapper(self, args, wrapped);
-    }
-    return apply(self, args, (setattrofunc)wrapped, "__delattr__");
+    return wrap(self, args, wrapped, 1, cpython_del, "__delattr__");
 }
 
 /* ``object.<name>``, when it is the slot wrapper of PyObject_GenericSetAttr that this file
