@@ -34,7 +34,7 @@ seen_again(RW_ThreadState *ts, PyObject *target, PyObject *name, int write)
     if (ts == NULL || ts->busy || ts->ignoring || ts->pending) {
         return 0;   /* (pending: the access starts a new epoch, through check()) */
     }
-    return rw_made_already(ts, target, name, write) ? count_seen(ts) : 0;
+    return rw_made_already(ts, target, name, write, 0) ? count_seen(ts) : 0;
 }
 
 /* The reads that found an attribute or a global unset: {(shadow serial, name)}, at most

@@ -81,12 +81,13 @@ extern PyTypeObject RW_ObjRefType;
 #ifndef Py_GIL_DISABLED
 /* The table's entry for ``target`` read off its list of weak references (borrowed), or NULL
  * when it has none there.  Not for a type that is not a heap type: from 3.12 a builtin
- * type keeps its list elsewhere.  GIL builds only: nothing changes the list meanwhile. */
+ * type keeps its list elsewhere (``instance``: the caller knows ``target`` is no type).
+ * GIL builds only: nothing changes the list meanwhile. */
 static inline RW_ObjRef *
-rw_object_ref_listed(PyObject *target)
+rw_object_ref_listed(PyObject *target, int instance)
 {
     Py_ssize_t offset = Py_TYPE(target)->tp_weaklistoffset;   /* negative: managed (3.12+) */
-    if (offset == 0 || (PyType_Check(target)
+    if (offset == 0 || (!instance && PyType_Check(target)
                         && !PyType_HasFeature((PyTypeObject *)target, Py_TPFLAGS_HEAPTYPE))) {
         return NULL;
     }
@@ -158,12 +159,13 @@ rw_epoch_is_current(const rw_epoch_names *e, const RW_ThreadState *ts)
  * a lock on GIL builds (its list of weak references) and looked through for the same
  * string only (check() compares equal ones): it answers for the objects the thread's
  * table is too small for.  Then in that table (for an object with more names than its
- * memory holds, or whose memory another thread's epoch took). */
+ * memory holds, or whose memory another thread's epoch took).  ``instance``: the caller
+ * knows ``target`` is no type. */
 static inline int
-rw_made_already(RW_ThreadState *ts, PyObject *target, PyObject *name, int write)
+rw_made_already(RW_ThreadState *ts, PyObject *target, PyObject *name, int write, int instance)
 {
 #ifndef Py_GIL_DISABLED   /* (there the memory changes under the shadow's lock) */
-    RW_ObjRef *ref = rw_object_ref_listed(target);
+    RW_ObjRef *ref = rw_object_ref_listed(target, instance);
     if (ref != NULL) {
         const RW_Shadow *sh = (const RW_Shadow *)ref->shadow;
         const rw_epoch_names *e = sh->epoch_names;
@@ -175,6 +177,8 @@ rw_made_already(RW_ThreadState *ts, PyObject *target, PyObject *name, int write)
             }
         }
     }
+#else
+    (void)instance;
 #endif
     return rw_seen_holds(rw_seen_entry(ts, target, name), ts, target, name, write);
 }
@@ -186,20 +190,22 @@ rw_watched_name(PyObject *name)
     return rw_enabled() && (rw_settings->watch & RW_WATCH_ATTR) && PyUnicode_CheckExact(name);
 }
 
-/* The fast way of a read of ``obj.name`` that found its value (object_values.c): 1 when
- * nothing more is to be done, the read being unwatched or one the calling thread made
- * already in its epoch (then counted); 0 when it takes the whole way
- * (rw_obj_read_checked), as it does when the count is the memory budget's turn.  It calls
- * nothing, so that its caller saves no registers for it. */
+/* The fast way of a read of ``obj.name`` that found its value as a plain value of the
+ * instance (object_values.c: so ``name`` is an exact str, and ``obj`` no type, its class
+ * having a managed dict): 1 when nothing more is to be done, the read being unwatched or
+ * one the calling thread made already in its epoch (then counted); 0 when it takes the
+ * whole way (rw_obj_read_checked), as it does when the count is the memory budget's turn.
+ * It calls nothing, so that its caller saves no registers for it. */
 static inline int
 rw_read_done(PyObject *obj, PyObject *name)
 {
-    if (!rw_watched_name(name)) {
+    if (!rw_enabled() || !(rw_settings->watch & RW_WATCH_ATTR)) {
         return 1;
     }
     RW_ThreadState *ts = rw_tls_state;
     if (ts == NULL || ts->busy || ts->ignoring || ts->pending
-            || !((ts->accesses + 1) & RW_BUDGET_MASK) || !rw_made_already(ts, obj, name, 0)) {
+            || !((ts->accesses + 1) & RW_BUDGET_MASK)
+            || !rw_made_already(ts, obj, name, 0, 1)) {
         return 0;
     }
     ts->accesses++;

@@ -190,7 +190,7 @@ RW_ObjRef *
 rw_object_ref(PyObject *target)
 {
 #ifndef Py_GIL_DISABLED
-    RW_ObjRef *listed = rw_object_ref_listed(target);
+    RW_ObjRef *listed = rw_object_ref_listed(target, 0);
     if (listed != NULL) {
         return (RW_ObjRef *)Py_NewRef(listed);
     }
