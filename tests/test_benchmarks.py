@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -107,6 +108,22 @@ def test_baseline_runs_a_library_suite_too(runner, tmp_path, monkeypatch, capsys
                      "suite:lib"]) == 0
     row = capsys.readouterr().out.splitlines()[3].split()
     assert row[0] == "suite:lib" and row[-1] == "0/0" and len(row) == 8
+
+
+def test_the_baseline_runs_with_its_modules_compiled(runner, tmp_path, monkeypatch):
+    """A checkout whose modules have no bytecode (a fresh worktree; nothing written with
+    PYTHONDONTWRITEBYTECODE) would compile them at every run, a start-up that a short
+    workload counts as racewatch's: the runner writes it before the first round."""
+    run, log = runner
+    base = tmp_path / "base"
+    shutil.copytree(ROOT / "racewatch", base / "racewatch",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.so", "*.pyd"))
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")  # (the runs write none themselves)
+    modules = [base / "racewatch" / "__init__.py", base / "racewatch" / "runtime" / "core.py"]
+    assert not any(Path(importlib.util.cache_from_source(m)).exists() for m in modules)
+    assert run.main(["--rounds", "1", "--core", "python", "--baseline", str(base), "tiny"]) == 0
+    assert log.read_text().split() == ["plain", "python", "python"]
+    assert all(Path(importlib.util.cache_from_source(m)).exists() for m in modules)
 
 
 def test_baseline_that_is_not_a_checkout_is_one_clear_line(runner, tmp_path):
