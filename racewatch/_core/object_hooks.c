@@ -298,15 +298,9 @@ hook_class(PyObject *Py_UNUSED(module), PyObject *cls)
         }
         Py_XDECREF(set);
         Py_XDECREF(del);
-        if (rc == 0 && generic_next) {
-            /* the slot that setting __setattr__ gave it is a Python class's */
-            int wrapped = rw_object_wrap_install(type->tp_setattro);
-            if (wrapped < 0) {
-                rc = -1;
-            }
-            else if (wrapped) {
-                type->tp_setattro = rw_obj_setattro;
-            }
+        /* (the slot that setting __setattr__ gave it is a Python class's) */
+        if (rc == 0 && generic_next && rw_object_wrap_install(type->tp_setattro)) {
+            type->tp_setattro = rw_obj_setattro;
         }
     }
     PyType_Modified(type);   /* the interpreter's caches and specializations go */
