@@ -23,9 +23,10 @@ plain Python runs in parallel (on a free-threaded build: with the GIL, neither s
 Each round runs the workload once with plain ``python`` and once under ``racewatch run``
 with each core asked for, alternating, so that all see the same machine load.  Printed per
 workload and per core: the median time ratio, the ratio of peak resident memory (each
-process's own peak, from ``wait4``), and tracked accesses per second under racewatch (from
-its JSON summary).  These machines are shared and noisy: quote ratios from one run, never
-absolute times across runs.
+process's own peak, from ``wait4``: the runs are started by a small process of their own,
+``_spawner.py``, since a child's peak counts its parent's), and tracked accesses per second
+under racewatch (from its JSON summary).  These machines are shared and noisy: quote
+ratios from one run, never absolute times across runs.
 
 ``--baseline DIR`` measures a change: DIR is another checkout of racewatch (a git worktree
 of the commit before it, say) with its compiled core built in place (``python setup.py
@@ -44,6 +45,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import marshal
 import os
 import statistics
 import subprocess
@@ -118,15 +120,41 @@ class Result:
         return statistics.median(s.seconds for s in samples)
 
 
+class Spawner:
+    """The process that starts the workloads' runs (benchmarks/_spawner.py says why): one
+    for the whole run, started with nothing imported."""
+
+    def __init__(self):
+        self.proc = None
+
+    def run(self, cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, int, int]:
+        if self.proc is None or self.proc.poll() is not None:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-I", "-S", str(Path(__file__).with_name("_spawner.py"))],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        marshal.dump(([str(a) for a in cmd], str(cwd), dict(env)), self.proc.stdin)
+        self.proc.stdin.flush()
+        try:
+            return marshal.load(self.proc.stdout)
+        except EOFError:
+            raise SystemExit("benchmarks/run.py: the process that starts the runs "
+                             "ended") from None
+
+    def close(self) -> None:
+        if self.proc is not None:
+            self.proc.stdin.close()
+            self.proc.wait()
+            self.proc = None
+
+
+SPAWNER = Spawner()
+
+
 def measure(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, int]:
-    """(wall seconds, peak RSS in MiB, exit status) of one child process."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return seconds, usage.ru_maxrss / 1024, proc.returncode
+    """(wall seconds, peak RSS in MiB, exit status) of one child process, started by the
+    spawner: its peak is its own, not at least the runner's."""
+    seconds, peak_kib, status = SPAWNER.run(cmd, cwd, env)
+    return seconds, peak_kib / 1024, os.waitstatus_to_exitcode(status)
 
 
 def run_workload(name: str, rounds: int, env: dict[str, str], cores: list[str]) -> Result:
@@ -218,6 +246,7 @@ def run_suite(name: str, rounds: int, env: dict[str, str], cores: list[str]) -> 
              run_env(env, core)) for core in cores]
         for _ in range(rounds):
             for core, cmd, proc_env in runs:
+                # (started from here: pytest's peak, run or not, is above the runner's)
                 start = time.perf_counter()
                 proc = subprocess.Popen(cmd, cwd=source, env=proc_env, stdout=subprocess.PIPE,
                                         stderr=subprocess.DEVNULL, text=True)
@@ -310,14 +339,23 @@ def main(argv: list[str] | None = None) -> int:
                      lambda r, c: f"{r.accesses_per_second(c):,.0f}")]
     width = {heading: max(len(heading), 10) for heading, _, _ in columns}
     print(f"{'workload':<22}", *(f"{h:>{width[h]}}" for h, _, _ in columns), f"{'races':>6}")
+    try:
+        print_results(names, args.rounds, env, cores, columns, width)
+    finally:
+        SPAWNER.close()
+    return 0
+
+
+def print_results(names: list[str], rounds: int, env: dict[str, str], cores: list[str],
+                  columns: list, width: dict[str, int]) -> None:
     for name in names:
         if name.startswith("suite:"):
-            results = [run_suite(name.split(":", 1)[1], args.rounds, env, cores)]
+            results = [run_suite(name.split(":", 1)[1], rounds, env, cores)]
         elif name in THREAD_COUNTS:
             variants = [(str(n),) for n in THREAD_COUNTS[name]]
-            results = run_rounds(name, variants, args.rounds, env, cores)
+            results = run_rounds(name, variants, rounds, env, cores)
         else:
-            results = [run_workload(name, args.rounds, env, cores)]
+            results = [run_workload(name, rounds, env, cores)]
         for r in results:
             races = "/".join(str(r.races[c]) for c in cores)
             print(f"{r.name:<22}", *(f"{cell(r, c):>{width[h]}}" for h, c, cell in columns),
@@ -325,7 +363,6 @@ def main(argv: list[str] | None = None) -> int:
         if name in THREAD_COUNTS:
             for c in cores:
                 print_scaling(THREAD_COUNTS[name], results, c)
-    return 0
 
 
 if __name__ == "__main__":

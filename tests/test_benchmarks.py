@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
 import shutil
 import sys
@@ -52,7 +53,8 @@ def runner(tmp_path, monkeypatch):
     monkeypatch.setattr(module, "WORKLOADS", workloads)
     monkeypatch.setenv("BENCHMARK_TEST_LOG", str(tmp_path / "ran.log"))
     monkeypatch.delenv("RACEWATCH_CORE", raising=False)  # restored after: main() drops it
-    return module, tmp_path / "ran.log"
+    yield module, tmp_path / "ran.log"
+    module.SPAWNER.close()
 
 
 @pytest.mark.skipif(core.load("auto") is None, reason="the compiled core is not built")
@@ -124,6 +126,20 @@ def test_the_baseline_runs_with_its_modules_compiled(runner, tmp_path, monkeypat
     assert run.main(["--rounds", "1", "--core", "python", "--baseline", str(base), "tiny"]) == 0
     assert log.read_text().split() == ["plain", "python", "python"]
     assert all(Path(importlib.util.cache_from_source(m)).exists() for m in modules)
+
+
+def test_a_run_s_peak_memory_is_its_own_not_the_runner_s(runner):
+    """Linux starts a child's peak (ru_maxrss) from the peak of the process it was forked
+    from: a run forked from the runner, larger than several workloads' whole peak, read as
+    the runner's size.  Here the runner holds 256 MB more; a run of an empty program still
+    reads as the few MB it uses."""
+    run, _ = runner
+    ballast = bytearray(256 * 1024 * 1024)
+    ballast[::4096] = b"x" * len(range(0, len(ballast), 4096))  # resident, not only mapped
+    seconds, peak, status = run.measure([sys.executable, "-c", "pass"], ROOT, dict(os.environ))
+    assert status == 0 and seconds > 0
+    assert peak < 64, peak
+    del ballast
 
 
 def test_baseline_that_is_not_a_checkout_is_one_clear_line(runner, tmp_path):
