@@ -183,11 +183,18 @@ rw_made_already(RW_ThreadState *ts, PyObject *target, PyObject *name, int write,
     return rw_seen_holds(rw_seen_entry(ts, target, name), ts, target, name, write);
 }
 
+/* Whether attribute accesses are watched now. */
+static inline int
+rw_attrs_watched(void)
+{
+    return rw_enabled() && (rw_settings->watch & RW_WATCH_ATTR);
+}
+
 /* Whether attribute accesses are watched and ``name`` can be one (a str). */
 static inline int
 rw_watched_name(PyObject *name)
 {
-    return rw_enabled() && (rw_settings->watch & RW_WATCH_ATTR) && PyUnicode_CheckExact(name);
+    return rw_attrs_watched() && PyUnicode_CheckExact(name);
 }
 
 /* The fast way of a read of ``obj.name`` that found its value as a plain value of the
@@ -199,7 +206,7 @@ rw_watched_name(PyObject *name)
 static inline int
 rw_read_done(PyObject *obj, PyObject *name)
 {
-    if (!rw_enabled() || !(rw_settings->watch & RW_WATCH_ATTR)) {
+    if (!rw_attrs_watched()) {
         return 1;
     }
     RW_ThreadState *ts = rw_tls_state;
