@@ -77,6 +77,9 @@ KNOWN = {
     "caught_list_set_tracebacks.py": (PURE and sys.version_info < (3, 11),
                                       "3.10 keeps the pure-Python core's frame in the "
                                       "traceback of an exception a program catches"),
+    "collector_order.py": (PURE, "the pure-Python core's tracked container is made after "
+                                 "its items, and comes after them in the garbage "
+                                 "collector's list"),
     "caught_tracebacks.py": (PURE and sys.version_info < (3, 11),
                              "3.10 keeps the pure-Python core's frame in the traceback of "
                              "an exception a program catches (and formats itself)"),

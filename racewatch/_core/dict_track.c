@@ -35,11 +35,17 @@ track_impl(PyObject *d, int steal)
         if (result != NULL && !PyObject_GC_IsTracked(d) && PyObject_GC_IsTracked(result)) {
             PyObject_GC_UnTrack(result);
         }
+        if (result != NULL) {
+            rw_take_gc_place(result, d);
+        }
     }
     else if (t == rw_defaultdict) {
         PyObject *factory = rw_dd_factory(d);
         result = PyObject_CallFunctionObjArgs((PyObject *)rw_tracked_defaultdict,
                                               factory != NULL ? factory : Py_None, d, NULL);
+        if (result != NULL) {
+            rw_take_gc_place(result, d);
+        }
     }
     else {
         return steal ? d : Py_NewRef(d);
@@ -52,6 +58,67 @@ track_impl(PyObject *d, int steal)
     }
     RW_ADD(&rw_counters.dicts_tracked, 1);
     return rw_with_creation_stack(result);
+}
+
+/* The collector's list, on GIL builds up to 3.13: a circular list per generation of the
+ * tracked objects in the order they were made (pycore_gc.h: each object's PyGC_Head just
+ * before it; ``_gc_prev`` keeps two flag bits under the address, ``_gc_next`` none outside
+ * a collection).  Every collection walks it, and a walk in that order reads
+ * memory in the order it was handed out.  Free-threaded builds walk the heap itself. */
+#if !defined(Py_GIL_DISABLED) && PY_VERSION_HEX < 0x030E0000
+#define RW_GC_LIST 1
+#define RW_GC_PREV_FLAGS ((uintptr_t)3)
+
+typedef struct rw_gc_head {     /* PyGC_Head, not in the API from 3.12 */
+    uintptr_t next;
+    uintptr_t prev;
+} rw_gc_head;
+
+static inline rw_gc_head *
+gc_head(PyObject *op)
+{
+    return (rw_gc_head *)op - 1;
+}
+
+static inline rw_gc_head *
+gc_prev(rw_gc_head *g)
+{
+    return (rw_gc_head *)(g->prev & ~RW_GC_PREV_FLAGS);
+}
+
+static inline void
+gc_set_prev(rw_gc_head *g, rw_gc_head *prev)
+{
+    g->prev = (g->prev & RW_GC_PREV_FLAGS) | (uintptr_t)prev;
+}
+#endif
+
+/* ``result``, made to replace the fresh container ``d``, takes ``d``'s place in the
+ * collector's list.  A comprehension's list is made before its items, and the tracked
+ * one that replaces it after them: in that order a collection walks the items the way
+ * the tracked list reaches them, not the way they lie in memory.  Measured on 3.12, a
+ * list of 20,000 Futures made by a comprehension and replaced: each full collection of
+ * the program 4 times as long as plain Python's (49-57 ms against 13). */
+void
+rw_take_gc_place(PyObject *result, PyObject *d)
+{
+#ifdef RW_GC_LIST
+    if (!PyObject_GC_IsTracked(result) || !PyObject_GC_IsTracked(d)) {
+        return;
+    }
+    rw_gc_head *g = gc_head(result), *at = gc_head(d);
+    rw_gc_head *prev = gc_prev(g), *next = (rw_gc_head *)g->next;
+    prev->next = (uintptr_t)next;       /* out of where it was made */
+    gc_set_prev(next, prev);
+    prev = gc_prev(at);                 /* in, just before ``d`` */
+    prev->next = (uintptr_t)g;
+    gc_set_prev(g, prev);
+    g->next = (uintptr_t)at;
+    gc_set_prev(at, g);
+#else
+    (void)result;
+    (void)d;
+#endif
 }
 
 /* ``result`` (consumed), a new tracked container, with where it was created in its slot;

@@ -550,12 +550,14 @@ rw_track_list(PyObject *l, int steal)
         from->ob_item = NULL;
         from->allocated = 0;
         Py_SET_SIZE(from, 0);
+        rw_take_gc_place(result, l);
         Py_DECREF(l);
         RW_ADD(&rw_counters.lists_tracked, 1);
         return rw_with_creation_stack(result);
     }
 #endif
     int rc = PyList_SetSlice(result, 0, 0, l);
+    rw_take_gc_place(result, l);
     if (steal) {
         Py_DECREF(l);
     }

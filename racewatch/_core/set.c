@@ -489,6 +489,9 @@ rw_track_set(PyObject *s, int steal)
     PyObject *result = PySet_Type.tp_new(&RW_TrackedSetType, rw_empty_tuple, NULL);
     PyObject *done = result != NULL && PySet_GET_SIZE(s)
         ? rw_base_call(&rw_set_base[S_UPDATE], result, &s, 1) : Py_NewRef(Py_None);
+    if (result != NULL) {
+        rw_take_gc_place(result, s);
+    }
     if (steal) {
         Py_DECREF(s);
     }

@@ -72,6 +72,9 @@ int rw_record_clear(PyObject *d, PyObject *op);
 
 PyObject *rw_track_new(PyObject *d);
 PyObject *rw_with_creation_stack(PyObject *result);
+/* ``result``, a tracked container replacing the fresh ``d``, takes its place in the
+ * collector's list (dict_track.c). */
+void rw_take_gc_place(PyObject *result, PyObject *d);
 /* The builtin a tracked type stands for, or NULL for another type. */
 PyTypeObject *rw_public_of(PyTypeObject *t);
 PyObject *rw_reflected_first(PyObject *self, PyObject *other, PyObject *reflected);
