@@ -5,6 +5,26 @@
 
 /* -- track ---------------------------------------------------------------------------------- */
 
+/* The items of the exact dict ``d`` moved to ``result``, a new, empty tracked dict: 1, or 0
+ * when they are to be copied.  The table changes hands, in O(1), where a copy builds a
+ * second one (PyDict_Merge, about 140 instructions a key on 3.12); ``d`` is left empty,
+ * with ``result``'s empty table.  A split table (an instance's attributes) is copied. */
+static int
+dict_moved(PyObject *result, PyObject *d)
+{
+    PyDictObject *from = (PyDictObject *)d, *to = (PyDictObject *)result;
+    if (!rw_contents_movable(d) || from->ma_values != NULL || to->ma_values != NULL
+            || to->ma_used != 0) {
+        return 0;
+    }
+    PyDictKeysObject *empty = to->ma_keys;
+    to->ma_keys = from->ma_keys;
+    to->ma_used = from->ma_used;
+    from->ma_keys = empty;
+    from->ma_used = 0;
+    return 1;
+}
+
 static PyObject *
 track_impl(PyObject *d, int steal)
 {
@@ -27,7 +47,8 @@ track_impl(PyObject *d, int steal)
     }
     if (t == &PyDict_Type) {
         result = PyDict_Type.tp_new(&RW_TrackedDictType, rw_empty_tuple, NULL);
-        if (result != NULL && PyDict_GET_SIZE(d) && PyDict_Merge(result, d, 1) < 0) {
+        if (result != NULL && PyDict_GET_SIZE(d) && !dict_moved(result, d)
+                && PyDict_Merge(result, d, 1) < 0) {
             Py_CLEAR(result);
         }
         /* As untracked by the garbage collector as ``d`` (what gc.is_tracked shows): dict()

@@ -539,8 +539,7 @@ rw_track_list(PyObject *l, int steal)
         }
         return NULL;
     }
-#ifndef Py_GIL_DISABLED
-    if (steal && Py_REFCNT(l) == 1) {
+    if (rw_contents_movable(l)) {
         /* Nothing else can see ``l`` (a display, a comprehension, a list(...) call the
          * caller is done with): its item array moves, in O(1), however long. */
         PyListObject *from = (PyListObject *)l, *to = (PyListObject *)result;
@@ -551,11 +550,12 @@ rw_track_list(PyObject *l, int steal)
         from->allocated = 0;
         Py_SET_SIZE(from, 0);
         rw_take_gc_place(result, l);
-        Py_DECREF(l);
+        if (steal) {
+            Py_DECREF(l);
+        }
         RW_ADD(&rw_counters.lists_tracked, 1);
         return rw_with_creation_stack(result);
     }
-#endif
     int rc = PyList_SetSlice(result, 0, 0, l);
     rw_take_gc_place(result, l);
     if (steal) {

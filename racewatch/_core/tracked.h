@@ -71,6 +71,23 @@ int rw_record_clear(PyObject *d, PyObject *op);
 /* -- the types ------------------------------------------------------------------------------ */
 
 PyObject *rw_track_new(PyObject *d);
+/* Whether the contents of the fresh container ``d`` that track() replaces may move to the
+ * tracked one rather than be copied: nothing but the one reference of the call can see
+ * it (the caller's, handed to track() by instrumented code, whose argument is always a
+ * display, a comprehension or a builtin's new container; or the one a stealing caller
+ * hands over).  GIL builds up to 3.13: from 3.14 the interpreter may pass a local
+ * variable's object without a reference of its own, and on free-threaded builds a count
+ * of one says less. */
+static inline int
+rw_contents_movable(PyObject *d)
+{
+#if !defined(Py_GIL_DISABLED) && PY_VERSION_HEX < 0x030E0000
+    return Py_REFCNT(d) == 1;
+#else
+    (void)d;
+    return 0;
+#endif
+}
 PyObject *rw_with_creation_stack(PyObject *result);
 /* ``result``, a tracked container replacing the fresh ``d``, takes its place in the
  * collector's list (dict_track.c). */
