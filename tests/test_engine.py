@@ -483,3 +483,19 @@ def test_start_twice_is_harmless():
     finally:
         session.stop()
     assert session.stop() is None
+
+
+def test_track_copies_what_the_caller_still_holds_and_moves_only_a_fresh_container(detector):
+    # Instrumented code hands track() a new container that nothing else holds: its items
+    # may move to the tracked one.  A container a variable still holds keeps its own.
+    from racewatch.runtime.tracked import is_tracked, track
+
+    d, lst = {"a": 1, "b": [2]}, [1, [2], 3]
+    tracked_d, tracked_lst = track(d), track(lst)
+    assert d == {"a": 1, "b": [2]} and lst == [1, [2], 3]
+    assert tracked_d == d and tracked_lst == lst
+    assert tracked_d is not d and is_tracked(tracked_d) and is_tracked(tracked_lst)
+    assert tracked_d["b"] is d["b"] and tracked_lst[1] is lst[1]
+    fresh_d, fresh_lst = track({"x": [1], "y": 2}), track([[1], 2])
+    assert fresh_d == {"x": [1], "y": 2} and list(fresh_d) == ["x", "y"]
+    assert fresh_lst == [[1], 2] and is_tracked(fresh_d) and is_tracked(fresh_lst)
