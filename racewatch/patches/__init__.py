@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import os
 import sys
 from collections.abc import Callable
 from types import FunctionType
@@ -46,7 +47,9 @@ def _load_function_wrapper():
     try:
         spec = importlib.util.find_spec("wrapt")
         sys.modules["wrapt"] = importlib.util.module_from_spec(spec)
-        from wrapt.__wrapt__ import FunctionWrapper
+        FunctionWrapper = _compiled_function_wrapper()
+        if FunctionWrapper is None:
+            from wrapt.__wrapt__ import FunctionWrapper
     except Exception:  # noqa: BLE001 -- another wrapt layout: the plain way
         FunctionWrapper = None
     finally:
@@ -59,6 +62,20 @@ def _load_function_wrapper():
 
         stacks.leave_out_library(_wrapt_modules().values())
         FunctionWrapper = wrapt.FunctionWrapper
+    return FunctionWrapper
+
+
+def _compiled_function_wrapper():
+    """The ``FunctionWrapper`` of wrapt's compiled module, which ``wrapt.__wrapt__`` exports
+    when there is one, or None.  Loaded by itself: ``__wrapt__`` first imports the Python
+    implementation, whose module imports ``inspect`` (and ``dis`` with it), 4-6 ms of every
+    watched process's start-up for classes racewatch does not use."""
+    if os.environ.get("WRAPT_DISABLE_EXTENSIONS"):
+        return None   # wrapt's own switch to its Python classes
+    try:
+        from wrapt._wrappers import FunctionWrapper
+    except ImportError:
+        return None   # no compiled module (a free-threaded build without a wheel of it)
     return FunctionWrapper
 
 
