@@ -235,19 +235,17 @@ track_globals_of(PyObject *globals, PyObject *names)
     Py_RETURN_NONE;
 }
 
-/* One access to global ``name`` of the module whose dict is ``globals``. */
+/* One access to global ``name`` of the module whose dict is ``globals``, by ``ts``, which
+ * rw_enter_thread said is to be checked. */
 static int
-check(PyObject *globals, PyObject *name, PyObject *op, int write, int found_unset)
+check_entered(RW_ThreadState *ts, PyObject *globals, PyObject *name, PyObject *op, int write,
+              int found_unset)
 {
     const rw_module_entry *e = entry_of(globals);
     if (e == NULL) {
         return 0;
     }
-    RW_ThreadState *ts;
-    int rc = rw_enter_thread(&ts);
-    if (rc <= 0) {
-        return rc;
-    }
+    int rc;
     RW_Shadow *sh = (RW_Shadow *)Py_NewRef(e->shadow);
     Py_INCREF(ts);
     rc = rw_shadow_fresh(sh);
@@ -264,13 +262,26 @@ check(PyObject *globals, PyObject *name, PyObject *op, int write, int found_unse
 }
 
 static int
+check(PyObject *globals, PyObject *name, PyObject *op, int write, int found_unset)
+{
+    RW_ThreadState *ts;
+    int rc = rw_enter_thread(&ts);
+    return rc <= 0 ? rc : check_entered(ts, globals, name, op, write, found_unset);
+}
+
+/* An access by the code that called the helper (gread, gwrite...).  The thread is asked
+ * first: a lone thread (a script's top-level loop before it starts one) checks nothing,
+ * and needs neither the caller's globals nor their entry in the table. */
+static int
 check_caller(PyObject *name, PyObject *op, int write, int found_unset)
 {
     if (!rw_enabled() || !(rw_settings->watch & RW_WATCH_GLOBAL)
             || !PyUnicode_Check(name)) {
         return 0;
     }
-    return check(PyEval_GetGlobals(), name, op, write, found_unset);
+    RW_ThreadState *ts;
+    int rc = rw_enter_thread(&ts);
+    return rc <= 0 ? rc : check_entered(ts, PyEval_GetGlobals(), name, op, write, found_unset);
 }
 
 static PyObject *
