@@ -71,11 +71,11 @@ def instrumented(g) -> bool:
 def _check(g: dict, name: str, op: str, write: bool, found_unset: bool = False) -> None:
     if not SETTINGS.watch & WATCH_GLOBAL:
         return
+    ts = shadow.enter_thread()   # first: a lone thread checks nothing, whatever the module
+    if ts is None:
+        return
     entry = _modules.get(id(g))
     if entry is None or entry[0] is not g:
-        return
-    ts = shadow.enter_thread()
-    if ts is None:
         return
     sh = shadow.fresh(entry[1])
     if write:
