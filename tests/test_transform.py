@@ -10,6 +10,7 @@ are rewritten for them) unless they say they are about lists and sets.
 """
 
 import ast
+import dis
 import re
 import sys
 import textwrap
@@ -482,23 +483,39 @@ def test_type_parameters():
 # -- where the new nodes go ------------------------------------------------------------------
 
 
-def test_a_module_without_containers_gets_only_its_first_statement():
-    """Every module says it is instrumented (``track_globals``); nothing else changes in one
-    with no container to track and no global to watch."""
+def test_a_module_without_containers_gets_only_its_first_statements():
+    """Every module declares the helper's name global and says it is instrumented
+    (``track_globals``); nothing else changes in one with no container to track and no
+    global to watch."""
     source = "import os\nx = (1,)\nprint(os.sep, x, len([1]), 1 in {2})\n"
     tree = rewrite(ast.parse(source))
+    assert ast.unparse(tree.body.pop(0)) == "global @racewatch"
     assert ast.unparse(tree.body.pop(0)) == "@racewatch.track_globals(())"
     assert ast.dump(tree) == ast.dump(ast.parse(source))
     lists = "import os\nx = [1]\nprint(os.sep, x)\n"
     tree = rewrite(ast.parse(lists), ("dict",))
-    tree.body.pop(0)
+    del tree.body[:2]
     assert ast.dump(tree) == ast.dump(ast.parse(lists))
+
+
+def test_top_level_code_finds_the_helper_as_a_function_does():
+    """A script's top-level loop calls the helper at every access it checks: the name is
+    declared global, so that it is loaded with LOAD_GLOBAL (one specialized lookup), not
+    LOAD_NAME (the namespace twice, then builtins)."""
+    source = "seen = {}\nfor i in range(3):\n    seen[i] = [i]\n"
+    code = compile_instrumented(source, "<m>")
+    loads = {(i.opname, i.argval) for i in dis.get_instructions(code) if i.argval == HELPER}
+    assert loads == {("LOAD_GLOBAL", HELPER)}
+    namespace = {}
+    exec(code, namespace)
+    assert namespace["seen"] == {0: [0], 1: [1], 2: [2]} and HELPER not in namespace
 
 
 def test_the_rewrite_adds_one_statement_and_no_module_global():
     """The helper is reached through builtins: the module keeps its statements (the
     docstring and ``from __future__`` imports first) and its namespace; its own code
-    starts by saying it is instrumented, with the globals it rebinds."""
+    starts by declaring the helper's name global (no bytecode) and saying it is
+    instrumented, with the globals it rebinds."""
     source = textwrap.dedent('''\
         """Docstring."""
         from __future__ import annotations
@@ -511,9 +528,10 @@ def test_the_rewrite_adds_one_statement_and_no_module_global():
         ''')
     tree = rewrite(ast.parse(source))
     assert [type(n).__name__ for n in tree.body] == [
-        "Expr", "ImportFrom", "Expr", "Import", "Assign", "Expr", "FunctionDef"]
-    assert ast.unparse(tree.body[2]) == "@racewatch.track_globals(('x', 'y'))"
-    assert ast.unparse(tree.body[5]) == "@racewatch.gwrite('x')"
+        "Expr", "ImportFrom", "Global", "Expr", "Import", "Assign", "Expr", "FunctionDef"]
+    assert ast.unparse(tree.body[2]) == "global @racewatch"
+    assert ast.unparse(tree.body[3]) == "@racewatch.track_globals(('x', 'y'))"
+    assert ast.unparse(tree.body[6]) == "@racewatch.gwrite('x')"
     assert ast.get_docstring(tree) == "Docstring."
     namespace = {}
     exec(compile_instrumented(source, "<m>"), namespace)

@@ -760,13 +760,20 @@ def rewrite(tree: ast.Module, kinds=REWRITTEN_KINDS) -> ast.Module:
         line = getattr(at, "lineno", None) or 1
         names = ast.Tuple(elts=[ast.Constant(n) for n in sorted(rebound)], ctx=ast.Load())
         call = ast.Call(func=rewriter._helper("track_globals"), args=[names], keywords=[])
+        # The helper's name declared global at the top level: its code then finds the
+        # helper as a function does (LOAD_GLOBAL, which the interpreter specializes), not
+        # with LOAD_NAME's three lookups (the namespace twice, then builtins) at every
+        # access a script's top-level loop makes.  A declaration makes no bytecode.
+        declared = ast.Global(names=[HELPER])
         start = ast.Expr(call)
-        for node in ast.walk(start):
-            if "lineno" not in node._attributes:
-                continue
-            node.lineno = node.end_lineno = line
-            node.col_offset = node.end_col_offset = 0
-        tree.body.insert(_prologue_index(tree.body), start)
+        for new in (declared, start):
+            for node in ast.walk(new):
+                if "lineno" not in node._attributes:
+                    continue
+                node.lineno = node.end_lineno = line
+                node.col_offset = node.end_col_offset = 0
+        at = _prologue_index(tree.body)
+        tree.body[at:at] = [declared, start]
     return tree
 
 
