@@ -53,7 +53,7 @@ import ast
 HELPER = "@racewatch"
 HELPER_MODULE = "racewatch.runtime.tracked"
 # Bump when the rewrite changes: it is part of the cache tag (cache.py).
-TRANSFORM_VERSION = 4
+TRANSFORM_VERSION = 5
 # The ``watch`` kinds that change the rewrite (the others are left to the runtime).
 REWRITTEN_KINDS = ("dict", "list", "set")
 # Builtins that only consume the iterable they are given: a display passed to one of them
