@@ -719,6 +719,26 @@ def test_a_name_the_module_binds_twice_is_watched():
         """)
 
 
+def test_a_name_only_the_top_level_code_uses_is_not_watched():
+    """A script's loop variables: bound again and again, read by no function, lambda, class
+    body or comprehension of the module, so only the one thread that runs the top-level
+    code ever touches them.  A function's own local of the same name is not a read."""
+    check("""\
+        total = 0
+        for word in ["a", "b"]:
+            total += len(word)
+        previous = None
+        previous = word
+
+        def helper(word):
+            previous = word
+            return previous
+
+        seen = [w for w in (word, total)]
+        print(total)
+        """)
+
+
 def test_class_attributes_rebound_through_the_class():
     check("""\
         class Stats:

@@ -17,10 +17,11 @@ In a module chosen for instrumentation:
   the attributes of its instances are watched (objects.py); a ``__slots__`` without
   ``__weakref__`` gets one (the objects are found again through weak references), and the
   class's ``__slots__`` is given back its own value once the class exists;
-* every module starts with ``@racewatch.track_globals(names)``: it is instrumented (only
-  instrumented code's attribute accesses are checked), and the module globals that some
-  function of the module rebinds (``global x``), or that its top-level code binds more
-  than once, are watched (module_globals.py): each
+* every module starts with ``global @racewatch`` (its top-level code then loads the
+  helper as a function does) and ``@racewatch.track_globals(names)``: it is instrumented
+  (only instrumented code's attribute accesses are checked), and the module globals that
+  some function of the module rebinds (``global x``), or that its top-level code binds
+  more than once and a function of the module reads, are watched (module_globals.py): each
   read of such a name ``x`` becomes ``@racewatch.gread("x", x)``, and each statement that
   binds one is followed by ``@racewatch.gwrite("x")`` (``gupdate`` for ``x += ...``,
   ``gdelete`` for ``del x``; a ``for``/``with`` target is recorded first thing in the
@@ -53,7 +54,7 @@ import ast
 HELPER = "@racewatch"
 HELPER_MODULE = "racewatch.runtime.tracked"
 # Bump when the rewrite changes: it is part of the cache tag (cache.py).
-TRANSFORM_VERSION = 5
+TRANSFORM_VERSION = 6
 # The ``watch`` kinds that change the rewrite (the others are left to the runtime).
 REWRITTEN_KINDS = ("dict", "list", "set")
 # Builtins that only consume the iterable they are given: a display passed to one of them
@@ -81,7 +82,7 @@ _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 
 
 class _Scope:
-    __slots__ = ("node", "parent", "bound", "imports", "other", "declared_global")
+    __slots__ = ("node", "parent", "bound", "imports", "other", "declared_global", "loaded")
 
     def __init__(self, node, parent):
         self.node = node
@@ -90,6 +91,7 @@ class _Scope:
         self.imports: dict[str, str] = {}   # name -> "defaultdict" | "collections"
         self.other: set[str] = set()        # names also bound some other way
         self.declared_global: set[str] = set()
+        self.loaded: set[str] = set()       # names read here
 
     @property
     def is_function(self) -> bool:
@@ -197,6 +199,8 @@ class _Binder(ast.NodeVisitor):
     def visit_Name(self, node):
         if isinstance(node.ctx, (ast.Store, ast.Del)):
             self.scope.bind(node.id)
+        else:
+            self.scope.loaded.add(node.id)
 
     def visit_NamedExpr(self, node):
         # A walrus in a comprehension binds in the enclosing function or module.
@@ -279,11 +283,20 @@ def _resolve(scope: _Scope, name: str) -> _Scope | None:
 
 def _rebound_globals(tree: ast.AST, scopes: dict[ast.AST, _Scope]) -> frozenset[str]:
     """The module globals that a function (or a class body) of the module rebinds, and those
-    its own top-level code binds more than once (a script's flag that threads poll)."""
+    its own top-level code binds more than once and some function, lambda, class body or
+    comprehension of the module reads (a script's flag that threads poll).  A name only
+    the top-level code uses (a script's loop variables) is left alone: that code runs in
+    one thread, once."""
     names = set()
+    read_inside = set()
     for scope in scopes.values():
         if scope.parent is not None:
             names |= scope.declared_global
+            # A function's own local is not the global; in a class body or a comprehension
+            # a name may be either: counted.
+            local = scope.bound - scope.declared_global if scope.is_function \
+                and not isinstance(scope.node, _COMPREHENSIONS) else set()
+            read_inside |= scope.loaded - local
     counts: dict[str, int] = {}
     for stmt in _module_level_statements(getattr(tree, "body", [])):
         targets = (stmt.targets if isinstance(stmt, ast.Assign)
@@ -294,7 +307,7 @@ def _rebound_globals(tree: ast.AST, scopes: dict[ast.AST, _Scope]) -> frozenset[
             for node in ast.walk(target):
                 if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
                     counts[node.id] = counts.get(node.id, 0) + 1
-    names |= {name for name, n in counts.items() if n > 1}
+    names |= {name for name, n in counts.items() if n > 1 and name in read_inside}
     return frozenset(names)
 
 
