@@ -13,7 +13,6 @@ import fnmatch
 import os
 import site
 import sys
-import sysconfig
 from collections.abc import Iterable
 
 _RACEWATCH_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -30,19 +29,30 @@ def _matches(name: str, patterns: Iterable[str]) -> bool:
 
 
 def _library_dirs() -> tuple[list[str], list[str]]:
-    """(standard library directories, site-packages directories)."""
-    paths = sysconfig.get_paths()
-    stdlib = {paths.get("stdlib"), paths.get("platstdlib")}
-    sites = {paths.get("purelib"), paths.get("platlib")}
-    try:
-        sites.update(site.getsitepackages())
-    except AttributeError:  # some embedded/virtualenv site modules lack it
-        pass
+    """(standard library directories, site-packages directories).
+
+    The standard library's is os's own; the site-packages are site's, which name those of
+    sysconfig's install paths too (a venv's, a distribution's dist-packages, a framework
+    build's).  sysconfig is asked only where site cannot say: its paths are made from the
+    build's configuration variables, whose module takes 0.2 MB of a watched process's
+    peak memory and a millisecond of its start-up (3.12).  (sysconfig's other standard
+    library directory in a venv, the venv's own ``lib/pythonX.Y``, holds only its
+    site-packages.)
+    """
+    stdlib = {os.path.dirname(os.__file__)}
+    sites = set()
+    getsitepackages = getattr(site, "getsitepackages", None)
+    if getsitepackages is not None:
+        sites.update(getsitepackages())
+    else:  # some embedded/virtualenv site modules lack it
+        import sysconfig
+
+        paths = sysconfig.get_paths()
+        stdlib |= {paths.get("stdlib"), paths.get("platstdlib")}
+        sites |= {paths.get("purelib"), paths.get("platlib")}
     user_site = getattr(site, "getusersitepackages", lambda: None)()
     if user_site:
         sites.add(user_site)
-    # In a venv, sysconfig's stdlib is the base interpreter's; sys.base_prefix too.
-    stdlib.add(os.path.dirname(os.__file__))
     return ([_real(p) for p in stdlib if p], [_real(p) for p in sites if p])
 
 
