@@ -1,6 +1,7 @@
 """RACEWATCH=1: racewatch on in any Python process, through racewatch.pth (real processes)."""
 
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -92,20 +93,38 @@ def test_unset_variable_imports_nothing(tmp_path):
     assert run.stdout.strip() == "[]"
 
 
-def test_watched_start_up_leaves_out_pathlib_and_shutil(tmp_path):
+def test_watched_start_up_leaves_out_pathlib_shutil_and_sysconfig(tmp_path):
     # Every RACEWATCH=1 process pays racewatch's imports once.  Run without site (an
     # editable install's finder imports pathlib itself), racewatch and its dependencies on
-    # the path, and the start-up hook's activation as the .pth line calls it.
+    # the path, and the start-up hook's activation as the .pth line calls it.  sysconfig
+    # would load the build's configuration variables for the library directories, which
+    # os and site name already.
     import sysconfig
 
     paths = [str(Path(__file__).resolve().parent.parent),
              sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]]
     code = (f"import sys; sys.path[:0] = {paths!r}; import racewatch.startup as s; "
-            "s.activate(); print([m for m in ('pathlib', 'shutil') if m in sys.modules])")
+            "s.activate(); print([m for m in ('pathlib', 'shutil', 'sysconfig') "
+            "if m in sys.modules])")
     run = python("-S", "-c", code, cwd=tmp_path, env=staged())
     assert run.returncode == 0, run.stderr
     assert run.stdout == "[]\n"
     assert "not started" not in run.stderr
+
+
+def test_library_directories_without_site_s_list_come_from_sysconfig(monkeypatch):
+    # Some embedded and virtualenv site modules have no getsitepackages: the policy then
+    # takes the install paths sysconfig gives, so installed packages stay uninstrumented.
+    import site
+    import sysconfig
+
+    from racewatch.instrument import policy
+
+    monkeypatch.delattr(site, "getsitepackages", raising=False)
+    stdlib, sites = policy._library_dirs()
+    purelib = policy._real(sysconfig.get_paths()["purelib"])
+    assert purelib in sites
+    assert policy._real(os.path.dirname(os.__file__)) in stdlib
 
 
 @pytest.mark.parametrize("value", ["0", "false", "off", ""])
