@@ -56,20 +56,17 @@ track_impl(PyObject *d, int steal)
         if (result != NULL && !PyObject_GC_IsTracked(d) && PyObject_GC_IsTracked(result)) {
             PyObject_GC_UnTrack(result);
         }
-        if (result != NULL) {
-            rw_take_gc_place(result, d);
-        }
     }
     else if (t == rw_defaultdict) {
         PyObject *factory = rw_dd_factory(d);
         result = PyObject_CallFunctionObjArgs((PyObject *)rw_tracked_defaultdict,
                                               factory != NULL ? factory : Py_None, d, NULL);
-        if (result != NULL) {
-            rw_take_gc_place(result, d);
-        }
     }
     else {
         return steal ? d : Py_NewRef(d);
+    }
+    if (result != NULL) {
+        rw_take_gc_place(result, d);
     }
     if (steal) {
         Py_DECREF(d);

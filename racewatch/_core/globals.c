@@ -261,17 +261,23 @@ check_entered(RW_ThreadState *ts, PyObject *globals, PyObject *name, PyObject *o
     return rc;
 }
 
+/* One access to global ``name`` of the module whose dict is ``globals`` (NULL: the
+ * calling code's).  The thread is asked first: a lone thread (a script's top-level loop
+ * before it starts one) checks nothing, and needs neither the globals nor their entry in
+ * the table. */
 static int
 check(PyObject *globals, PyObject *name, PyObject *op, int write, int found_unset)
 {
     RW_ThreadState *ts;
     int rc = rw_enter_thread(&ts);
-    return rc <= 0 ? rc : check_entered(ts, globals, name, op, write, found_unset);
+    if (rc <= 0) {
+        return rc;
+    }
+    return check_entered(ts, globals != NULL ? globals : PyEval_GetGlobals(), name, op,
+                         write, found_unset);
 }
 
-/* An access by the code that called the helper (gread, gwrite...).  The thread is asked
- * first: a lone thread (a script's top-level loop before it starts one) checks nothing,
- * and needs neither the caller's globals nor their entry in the table. */
+/* An access by the code that called the helper (gread, gwrite...). */
 static int
 check_caller(PyObject *name, PyObject *op, int write, int found_unset)
 {
@@ -279,9 +285,7 @@ check_caller(PyObject *name, PyObject *op, int write, int found_unset)
             || !PyUnicode_Check(name)) {
         return 0;
     }
-    RW_ThreadState *ts;
-    int rc = rw_enter_thread(&ts);
-    return rc <= 0 ? rc : check_entered(ts, PyEval_GetGlobals(), name, op, write, found_unset);
+    return check(NULL, name, op, write, found_unset);
 }
 
 static PyObject *

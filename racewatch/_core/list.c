@@ -539,6 +539,7 @@ rw_track_list(PyObject *l, int steal)
         }
         return NULL;
     }
+    int rc = 0;
     if (rw_contents_movable(l)) {
         /* Nothing else can see ``l`` (a display, a comprehension, a list(...) call the
          * caller is done with): its item array moves, in O(1), however long. */
@@ -549,14 +550,10 @@ rw_track_list(PyObject *l, int steal)
         from->ob_item = NULL;
         from->allocated = 0;
         Py_SET_SIZE(from, 0);
-        rw_take_gc_place(result, l);
-        if (steal) {
-            Py_DECREF(l);
-        }
-        RW_ADD(&rw_counters.lists_tracked, 1);
-        return rw_with_creation_stack(result);
     }
-    int rc = PyList_SetSlice(result, 0, 0, l);
+    else {
+        rc = PyList_SetSlice(result, 0, 0, l);
+    }
     rw_take_gc_place(result, l);
     if (steal) {
         Py_DECREF(l);
