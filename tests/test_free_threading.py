@@ -71,3 +71,36 @@ def test_importing_all_of_racewatch_keeps_the_gil_off():
     assert run.returncode == 0, run.stderr
     assert run.stdout == f"{active_core()} False\n", run.stderr
     assert GIL_WARNING not in run.stderr
+
+
+def test_threads_read_a_large_dict_while_its_locations_are_made_whole(tmp_path):
+    # Past 8,192 keys read, a large dict's locations are made whole in one table that
+    # replaces the one the threads were reading without a lock (rules.c, prefill): the old
+    # one must outlive those reads.  Four threads read keys of their own, all at once.
+    program = tmp_path / "program.py"
+    program.write_text(textwrap.dedent("""\
+        import threading
+        table = {n: n for n in range(200_000)}
+        go = threading.Barrier(4)
+        sums = [0] * 4
+        def read(first):
+            go.wait()
+            total = 0
+            for _ in range(3):
+                for n in range(first, 200_000, 4):
+                    total += table[n]
+            sums[first] = total
+        threads = [threading.Thread(target=read, args=(f,)) for f in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        print(sum(sums))
+        """))
+    for _ in range(3):
+        run = subprocess.run(racewatch_command("run", str(program)), cwd=tmp_path,
+                             env=env_without_forced_gil(), capture_output=True, text=True,
+                             timeout=300)
+        assert run.returncode == 0, run.stderr
+        assert run.stdout == f"{3 * sum(range(200_000))}\n", run.stderr
+        assert "racewatch: no races found" in run.stderr

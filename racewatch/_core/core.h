@@ -511,6 +511,9 @@ typedef struct {
     PyObject *name;          /* an object's class name, a class's, a module's; else None */
     PyObject *created_at;    /* a stack */
     PyObject *locs;          /* dict: key -> Access (written only) or Loc */
+#ifdef Py_GIL_DISABLED
+    PyObject *retired_locs;  /* NULL, or a list of the tables prefill replaced */
+#endif
     RW_Access *keys_w;       /* the keys location (``keys`` shows it as a KeysLoc) */
     RW_ReadSet keys_r;
     PyObject *keys_wkey;

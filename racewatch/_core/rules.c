@@ -128,9 +128,26 @@ prefill(RW_Shadow *sh, PyObject *d, rw_batch *b)
         return -1;
     }
     PyObject *old = sh->locs;
+#ifdef Py_GIL_DISABLED
+    /* Other threads read the table without a reference (lookup_fast): the old one lives
+     * as long as the shadow.  It held an eighth of the keys at most. */
+    if (sh->retired_locs == NULL && (sh->retired_locs = PyList_New(0)) == NULL) {
+        Py_DECREF(full);
+        return -1;
+    }
+    if (PyList_Append(sh->retired_locs, old) < 0) {
+        Py_DECREF(full);
+        return -1;
+    }
+    __atomic_store_n(&sh->locs, full, __ATOMIC_RELEASE);
+    Py_DECREF(old);
+    (void)b;
+    return 0;
+#else
     sh->locs = full;
     RW_LOCS_CHANGED(sh);
     return rw_batch_trash(b, old);
+#endif
 }
 
 /* Whether ``sh``'s locations grew past the point of its next sweep (rw_sweep).  Read
@@ -162,11 +179,12 @@ lookup_fast(RW_Shadow *sh, PyObject *key, Py_hash_t hash, PyObject **pv,
     PyObject *locs = Py_NewRef(sh->locs);
     prior->version = sh->locs_version;
 #else
-    /* Borrowed: the table is replaced only in a forked child, at the first access of the
-     * shadow there, before any thread's access reads it (rw_enter_shadow); a reference
-     * would be an atomic add and subtract, at every access of every thread, on the one
-     * count of a table that all of them read. */
-    PyObject *locs = sh->locs;
+    /* Borrowed: a table that prefill replaces lives as long as the shadow, and one is
+     * otherwise replaced only in a forked child, at the first access of the shadow there,
+     * before any thread's access reads it (rw_enter_shadow); a reference would be an
+     * atomic add and subtract, at every access of every thread, on the one count of a
+     * table that all of them read. */
+    PyObject *locs = __atomic_load_n(&sh->locs, __ATOMIC_ACQUIRE);
 #endif
     prior->locs = locs;
     int found = loc_lookup(sh, locs, key, hash, pv);

@@ -60,6 +60,9 @@ rw_shadow_new(PyObject *kind, PyObject *created_at, PyObject *name)
     sh->name = Py_NewRef(name != NULL ? name : Py_None);
     sh->created_at = Py_NewRef(created_at);
     sh->locs = locs;
+#ifdef Py_GIL_DISABLED
+    sh->retired_locs = NULL;
+#endif
     sh->keys_w = NULL;
     memset(&sh->keys_r, 0, sizeof(RW_ReadSet));
     sh->keys_wkey = Py_NewRef(Py_None);
@@ -99,6 +102,9 @@ shadow_traverse(RW_Shadow *sh, visitproc visit, void *arg)
     Py_VISIT(sh->name);
     Py_VISIT(sh->created_at);
     Py_VISIT(sh->locs);
+#ifdef Py_GIL_DISABLED
+    Py_VISIT(sh->retired_locs);
+#endif
     Py_VISIT(sh->keys_wkey);
     for (Py_ssize_t i = 0; i < sh->wsum.n; i++) {
         Py_VISIT(sh->wsum.items[i].key);
@@ -136,6 +142,9 @@ shadow_clear(RW_Shadow *sh)
     Py_CLEAR(sh->keys_w);
     Py_CLEAR(sh->keys_wkey);
     Py_CLEAR(sh->locs);
+#ifdef Py_GIL_DISABLED
+    Py_CLEAR(sh->retired_locs);
+#endif
     Py_CLEAR(sh->kind);
     Py_CLEAR(sh->name);
     Py_CLEAR(sh->created_at);
