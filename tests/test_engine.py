@@ -18,6 +18,7 @@ import racewatch
 from racewatch import session
 from racewatch.config import Options
 from racewatch.runtime import core as runtime_core
+from racewatch.runtime import late_free
 from racewatch.runtime.shadow import REGISTRY, shadow_of
 
 # Captured before any test starts racewatch: a thread started with it is one racewatch did
@@ -156,6 +157,27 @@ def test_lookups_of_ever_new_missing_keys_stay_bounded(detector):
     after = detector.report().summary
     assert after.forgotten_missing_keys - before.forgotten_missing_keys >= 20_000 - 3 * 1024
     assert after.forgotten_deleted_keys == before.forgotten_deleted_keys
+
+
+def test_sweeps_release_the_tables_a_free_threaded_313_frees_late(monkeypatch):
+    # late_free.py: past a mebibyte of tables let go by the sweeps (48 bytes a location
+    # left), the sweeping thread queues 256 frees of its own (2 a round), and CPython
+    # 3.13t then frees what no thread can read any more.
+    rounds = []
+    monkeypatch.setattr(late_free, "ACTIVE", True)
+    monkeypatch.setattr(late_free, "_resize_pad", lambda: rounds.append(1))
+    monkeypatch.setattr(late_free, "_late", [0])
+    late_free.swept(20_000)
+    assert rounds == []
+    late_free.swept(2_000)
+    assert len(rounds) == 128
+    late_free.swept(20_000)
+    assert len(rounds) == 128  # counted again from nothing
+
+
+def test_late_frees_are_released_only_where_313_needs_it():
+    free_threaded_313 = sys.version_info[:2] == (3, 13) and FREE_THREADED
+    assert late_free.ACTIVE == free_threaded_313
 
 
 def test_a_recent_lookup_of_a_missing_key_still_races_with_its_insert(detector):

@@ -432,6 +432,11 @@ extern PyObject *rw_solo;               /* REGISTRY.solo (a ThreadState) or NULL
 RW_ThreadState *rw_current_slow(void);
 int rw_threadstate_ready(PyObject *module);
 
+/* late_free.c: the tables a free-threaded 3.13 frees late */
+int rw_late_free_ready(void);
+void rw_late_free_thread(void);
+void rw_late_free_swept(Py_ssize_t keys);
+
 /* -- shadow.py (the engine) ------------------------------------------------------------- */
 
 typedef struct RW_Access {

@@ -496,7 +496,7 @@ rw_shadow_ready(PyObject *module)
         }
     }
     if ((str_check == NULL && (str_check = PyUnicode_InternFromString("check")) == NULL)
-            || rw_sweep_ready() < 0) {
+            || rw_sweep_ready() < 0 || rw_late_free_ready() < 0) {
         return -1;
     }
 #ifdef Py_GIL_DISABLED

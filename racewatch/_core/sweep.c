@@ -220,6 +220,7 @@ rw_sweep(RW_Shadow *sh, PyObject *d)
             RW_ADD(&rw_counters.forgotten_lookups, lookups);
         }
         RW_STORE(&sh->sweep_at, PyDict_GET_SIZE(locs) + 2 * budget);
+        rw_late_free_swept(PyDict_GET_SIZE(locs));
     }
     for (Py_ssize_t i = 0; i < 2 * n; i++) {
         Py_DECREF(snap[i]);

@@ -322,6 +322,7 @@ set_current(PyObject *Py_UNUSED(module), PyObject *state)
         return NULL;
     }
     Py_XSETREF(rw_tls_state, (RW_ThreadState *)Py_NewRef(state));
+    rw_late_free_thread();
     Py_RETURN_NONE;
 }
 

@@ -48,7 +48,7 @@ import itertools
 import time
 from collections import defaultdict as _defaultdict
 
-from . import settings, stacks
+from . import late_free, settings, stacks
 from .clock import entry
 from .core import COMPILED
 from .settings import SETTINGS
@@ -666,6 +666,7 @@ def _sweep(sh: Shadow, d) -> None:
         settings.add_to("forgotten_keys", excess - lookups)
         settings.add_to("forgotten_lookups", lookups)
     sh.sweep_at = len(locs) + 2 * budget
+    late_free.swept(len(locs))
 
 
 def _forget(locs: dict, key, loc: Loc) -> None:

@@ -22,7 +22,7 @@ import itertools
 import weakref
 from collections.abc import Callable
 
-from . import forks
+from . import forks, late_free
 from .clock import VectorClock, entry, join_into
 from .core import COMPILED
 from .stacks import EMPTY_STACK, Stack
@@ -278,6 +278,8 @@ class ThreadRegistry:
         mine["state"] = state
         if _hand_over is not None:
             _hand_over(state)
+        else:
+            late_free.thread_started()
         if old is not None and old is not state:
             join_into(state.vc, old.vc)
             self.retire(old)
