@@ -160,18 +160,18 @@ def test_lookups_of_ever_new_missing_keys_stay_bounded(detector):
 
 
 def test_sweeps_release_the_tables_a_free_threaded_313_frees_late(monkeypatch):
-    # late_free.py: past a mebibyte of tables let go by the sweeps (48 bytes a location
+    # late_free.py: past 256 KiB of tables let go by the sweeps (48 bytes a location
     # left), the sweeping thread queues 256 frees of its own (2 a round), and CPython
     # 3.13t then frees what no thread can read any more.
     rounds = []
     monkeypatch.setattr(late_free, "ACTIVE", True)
     monkeypatch.setattr(late_free, "_resize_pad", lambda: rounds.append(1))
     monkeypatch.setattr(late_free, "_late", [0])
-    late_free.swept(20_000)
+    late_free.swept(5_000)  # 240,000 bytes
     assert rounds == []
-    late_free.swept(2_000)
+    late_free.swept(500)
     assert len(rounds) == 128
-    late_free.swept(20_000)
+    late_free.swept(5_000)
     assert len(rounds) == 128  # counted again from nothing
 
 

@@ -4,7 +4,7 @@ the compiled core's ``late_free.c`` does, and says why.
 A dict that more than one thread reads frees a table it outgrows only once no thread can
 still read it: the table waits on a queue of the resizing thread, which CPython 3.13 looks
 at only when it holds 254 entries, whatever their size.  A shadow's locations churn as the
-sweep (shadow._sweep) lets go of absent keys, so after about a mebibyte of such tables the
+sweep (shadow._sweep) lets go of absent keys, so after about 256 KiB of such tables the
 sweeping thread fills its queue with small frees of its own (the arrays of a list that
 another thread made), and CPython frees what no thread can still read.  Nothing to do on
 GIL builds, where a table is freed at once, nor on 3.14, which looks at the queue by the
@@ -16,7 +16,7 @@ from __future__ import annotations
 import sys
 
 _QUEUE = 256  # CPython's queue: 254 entries a chunk
-_BYTES = 1024 * 1024
+_BYTES = 256 * 1024
 _TABLE_BYTES_PER_KEY = 48  # an entry, its index and the table's slack
 
 ACTIVE = sys.version_info[:2] == (3, 13) and "t" in getattr(sys, "abiflags", "")
