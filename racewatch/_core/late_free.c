@@ -53,6 +53,9 @@ rw_late_free_thread(void)
     }
 }
 
+/* The end of a sweep that left ``keys`` locations: under the shadow's lock, which a wait
+ * for the list's own lock lets go of meanwhile (a nested critical section), when the
+ * sweep has done all it does under it. */
 void
 rw_late_free_swept(Py_ssize_t keys)
 {
