@@ -132,12 +132,23 @@ rw_seen_holds(const rw_attr_seen *entry, const RW_ThreadState *ts, PyObject *tar
            && ((PyWeakReference *)entry->ref)->wr_object == target;
 }
 
-/* The place of the same string as ``name`` in ``e``, or -1. */
+/* The place of the same string as ``name`` in ``e``, or -1.  ``hint`` (NULL: none) is
+ * where the name was found last in an object's memory, tried first and kept up to date:
+ * the objects of a class mostly have their names in the same order there (the order of
+ * the first accesses in the epoch), and the scan was a fifth of a read's fast way
+ * (object_values.c keeps a hint for each pair it remembers).  Any value is safe: the
+ * place is compared before it is taken. */
 static inline int
-rw_epoch_name_same(const rw_epoch_names *e, PyObject *name)
+rw_epoch_name_same(const rw_epoch_names *e, PyObject *name, unsigned char *hint)
 {
+    if (hint != NULL && *hint < e->n && e->names[*hint] == name) {
+        return *hint;
+    }
     for (int i = 0; i < e->n; i++) {
         if (e->names[i] == name) {
+            if (hint != NULL) {
+                *hint = (unsigned char)i;
+            }
             return i;
         }
     }
@@ -162,7 +173,8 @@ rw_epoch_is_current(const rw_epoch_names *e, const RW_ThreadState *ts)
  * memory holds, or whose memory another thread's epoch took).  ``instance``: the caller
  * knows ``target`` is no type. */
 static inline int
-rw_made_already(RW_ThreadState *ts, PyObject *target, PyObject *name, int write, int instance)
+rw_made_already(RW_ThreadState *ts, PyObject *target, PyObject *name, int write, int instance,
+                unsigned char *hint)
 {
 #ifndef Py_GIL_DISABLED   /* (there the memory changes under the shadow's lock) */
     RW_ObjRef *ref = rw_object_ref_listed(target, instance);
@@ -171,7 +183,7 @@ rw_made_already(RW_ThreadState *ts, PyObject *target, PyObject *name, int write,
         const rw_epoch_names *e = sh->epoch_names;
         if (e != NULL && sh->generation == rw_settings->generation
                 && rw_epoch_is_current(e, ts)) {
-            int i = rw_epoch_name_same(e, name);
+            int i = rw_epoch_name_same(e, name, hint);
             if (i >= 0 && (!write || ((e->written >> i) & 1))) {
                 return 1;
             }
@@ -179,6 +191,7 @@ rw_made_already(RW_ThreadState *ts, PyObject *target, PyObject *name, int write,
     }
 #else
     (void)instance;
+    (void)hint;
 #endif
     return rw_seen_holds(rw_seen_entry(ts, target, name), ts, target, name, write);
 }
@@ -197,14 +210,15 @@ rw_watched_name(PyObject *name)
     return rw_attrs_watched() && PyUnicode_CheckExact(name);
 }
 
-/* The fast way of a read of ``obj.name`` that found its value as a plain value of the
- * instance (object_values.c: so ``name`` is an exact str, and ``obj`` no type, its class
- * having a managed dict): 1 when nothing more is to be done, the read being unwatched or
- * one the calling thread made already in its epoch (then counted); 0 when it takes the
- * whole way (rw_obj_read_checked), as it does when the count is the memory budget's turn.
- * It calls nothing, so that its caller saves no registers for it. */
+/* The fast way of a read (``write`` 0) or a write (1) of ``obj.name`` whose value is a
+ * plain value of the instance (object_values.c: so ``name`` is an exact str, and ``obj``
+ * no type, its class having a managed dict): 1 when nothing more is to be done, the
+ * access being unwatched or one the calling thread made already in its epoch (then
+ * counted); 0 when it takes the whole way (rw_obj_read_checked, set_checked), as it does
+ * when the count is the memory budget's turn.  It calls nothing, so that its caller
+ * saves no registers for it. */
 static inline int
-rw_read_done(PyObject *obj, PyObject *name)
+rw_access_done(PyObject *obj, PyObject *name, int write, unsigned char *hint)
 {
     if (!rw_attrs_watched()) {
         return 1;
@@ -212,7 +226,7 @@ rw_read_done(PyObject *obj, PyObject *name)
     RW_ThreadState *ts = rw_tls_state;
     if (ts == NULL || ts->busy || ts->ignoring || ts->pending
             || !((ts->accesses + 1) & RW_BUDGET_MASK)
-            || !rw_made_already(ts, obj, name, 0, 1)) {
+            || !rw_made_already(ts, obj, name, write, 1, hint)) {
         return 0;
     }
     ts->accesses++;
@@ -252,6 +266,13 @@ PyObject *rw_instance_value(PyObject *obj, PyObject *name, int *method);
  * values already: 1 when done, 0 when it is not (nothing done, no exception set): then
  * PyObject_GenericSetAttr does it. */
 int rw_instance_replace(PyObject *obj, PyObject *name, PyObject *value);
+/* rw_obj_setattro's fast way: ``obj.name = value`` done when ``obj``'s class is a hooked
+ * one whose writes are object's, the object has a plain value of that name in its inline
+ * values already, and the write is unwatched or one the calling thread made already in
+ * its epoch (rw_access_done): 1 when done, else 0 (nothing done, no exception set). */
+int rw_instance_set_done(PyObject *obj, PyObject *name, PyObject *value);
+/* Forget what the table of (type, name) pairs remembers: a class was hooked or unhooked. */
+void rw_instance_values_forget(void);
 
 /* Whether ``f`` is one of the hooks (a type's tp_getattro, set or inherited). */
 static inline int

@@ -304,6 +304,7 @@ hook_class(PyObject *Py_UNUSED(module), PyObject *cls)
         }
     }
     PyType_Modified(type);   /* the interpreter's caches and specializations go */
+    rw_instance_values_forget();   /* and so does what object_values.c remembers */
     if (rc < 0) {
         return NULL;
     }
@@ -380,6 +381,7 @@ unhook_classes(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
     if (!direct_setattro_left(table)) {
         rw_object_wrap_restore();
     }
+    rw_instance_values_forget();
     PyObject *exc = rc < 0 ? rw_err_fetch() : NULL;
     rw_forget_objects(0);
     if (exc != NULL) {

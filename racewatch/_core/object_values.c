@@ -13,7 +13,11 @@
  * that name in the class or its bases) and at which index, or a method (a plain function
  * of the class, which the object does not hide with a value of its own: the bound method
  * is what LOAD_ATTR_METHOD_WITH_VALUES would call, and its read is no access); anything
- * else, and every doubt, is PyObject_GenericGetAttr's.
+ * else, and every doubt, is PyObject_GenericGetAttr's.  Writes the same way: a plain
+ * instance value that is there replaced, as STORE_ATTR_INSTANCE_VALUE does, by the
+ * classes whose writes are rw_obj_setattro's own; and when the write is one the thread
+ * made already in its epoch, without the rest of set_checked's way (a fifth of what
+ * racewatch added to ``object_graph``'s step, on 3.12, was its four writes' way there).
  *
  * The layouts are the interpreter's internal ones (as stacks.c reads its frames): 3.11 has
  * the values' pointer before the object, 3.12 a tagged pointer there, 3.13 the values
@@ -61,6 +65,10 @@ typedef struct {
     char plain;                  /* nothing of that name in the class or its bases */
     PyObject *method;            /* else the class's plain function of that name, or NULL
                                   * (borrowed: the version tag changes before it can go) */
+    unsigned char name_pos;      /* the name's place in an object's memory of the epoch,
+                                  * last seen (rw_epoch_name_same's hint) */
+    char set_fast;               /* the type's writes are rw_obj_setattro's own (a hooked
+                                  * class whose writes are object's: set_checked) */
 } rw_values_entry;
 
 /* Changed with the GIL held.  ``victim``: the way of each set that the next pair takes. */
@@ -139,6 +147,9 @@ remember(PyTypeObject *type, PyObject *name, size_t set, rw_values_entry *e)
     e->index = managed ? index_in(keys, name) : -1;
     e->plain = managed && descr == NULL;
     e->method = descr != NULL && Py_IS_TYPE(descr, &PyFunction_Type) ? descr : NULL;
+    e->name_pos = 0;
+    const rw_hook *h = rw_hook_find(type);
+    e->set_fast = h != NULL && h->installed && h->generic_next;
     return e;
 }
 
@@ -181,14 +192,23 @@ entry_of(PyTypeObject *type, PyObject *name)
     return e != NULL && up_to_date(e, type) ? e : remember(type, name, set, e);
 }
 
-/* The values of ``obj`` that hold ``name`` as a plain instance value, at *index, or NULL. */
+/* The values of ``obj`` where a write of ``e``'s name (``e`` up to date, for the type of
+ * ``obj``) replaces a plain instance value that is there, or NULL: a new attribute's
+ * place in the values' order is the generic way's to give. */
 static inline PyDictValues *
-plain_values(PyObject *obj, PyObject *name, Py_ssize_t *index)
+replaceable(const rw_values_entry *e, PyObject *obj)
 {
-    PyTypeObject *type = Py_TYPE(obj);
-    const rw_values_entry *e = entry_of(type, name);
-    *index = e != NULL && e->plain ? e->index : -1;
-    return *index >= 0 ? values_of(obj, type, *index) : NULL;
+    if (!e->plain || e->index < 0) {
+        return NULL;
+    }
+    PyDictValues *values = values_of(obj, Py_TYPE(obj), e->index);
+#if RW_PY313
+    /* a dict of its own shares the values; a change must go through it (its watchers) */
+    if (values != NULL && _PyObject_GetManagedDict(obj) != NULL) {
+        return NULL;
+    }
+#endif
+    return values != NULL && values->values[e->index] != NULL ? values : NULL;
 }
 
 /* What ``e`` (up to date, for the type of ``obj``) finds on ``obj``: the plain value of
@@ -226,23 +246,52 @@ rw_instance_value(PyObject *obj, PyObject *name, int *method)
     return *method ? PyMethod_New(found, obj) : Py_XNewRef(found);
 }
 
+/* Put ``value`` in place of the value at ``index`` of ``values`` (one that is there). */
+static inline void
+replace_at(PyDictValues *values, Py_ssize_t index, PyObject *value)
+{
+    PyObject *old = values->values[index];
+    values->values[index] = Py_NewRef(value);
+    Py_DECREF(old);
+}
+
 int
 rw_instance_replace(PyObject *obj, PyObject *name, PyObject *value)
 {
-    Py_ssize_t index;
-    PyDictValues *values = plain_values(obj, name, &index);
-#if RW_PY313
-    /* a dict of its own shares the values; a change must go through it (its watchers) */
-    if (values != NULL && _PyObject_GetManagedDict(obj) != NULL) {
-        values = NULL;
+    const rw_values_entry *e = entry_of(Py_TYPE(obj), name);
+    PyDictValues *values = e != NULL ? replaceable(e, obj) : NULL;
+    if (values == NULL) {
+        return 0;
     }
-#endif
-    PyObject *old = values != NULL ? values->values[index] : NULL;
-    if (old == NULL) {
-        return 0;   /* (a new attribute: its place in the values' order is the generic way's) */
+    replace_at(values, e->index, value);
+    return 1;
+}
+
+void
+rw_instance_values_forget(void)
+{
+    for (size_t set = 0; set < VALUES_SETS; set++) {
+        for (int way = 0; way < 2; way++) {
+            rw_values_entry *e = &values_cache[set][way];
+            e->type = NULL;
+            Py_CLEAR(e->name);
+        }
     }
-    values->values[index] = Py_NewRef(value);
-    Py_DECREF(old);
+}
+
+int
+rw_instance_set_done(PyObject *obj, PyObject *name, PyObject *value)
+{
+    PyTypeObject *type = Py_TYPE(obj);
+    rw_values_entry *e = value != NULL ? way_of(set_of(type, name), type, name) : NULL;
+    if (e == NULL || !e->set_fast || !up_to_date(e, type)) {
+        return 0;
+    }
+    PyDictValues *values = replaceable(e, obj);
+    if (values == NULL || !rw_access_done(obj, name, 1, &e->name_pos)) {
+        return 0;
+    }
+    replace_at(values, e->index, value);
     return 1;
 }
 
@@ -257,7 +306,7 @@ PyObject *
 rw_obj_getattro_generic(PyObject *obj, PyObject *name)
 {
     PyTypeObject *type = Py_TYPE(obj);
-    const rw_values_entry *e = way_of(set_of(type, name), type, name);
+    rw_values_entry *e = way_of(set_of(type, name), type, name);
     if (e != NULL && up_to_date(e, type)) {
         int method;
         PyObject *found = found_on(e, obj, &method);
@@ -265,14 +314,26 @@ rw_obj_getattro_generic(PyObject *obj, PyObject *name)
             return PyMethod_New(found, obj);   /* no access (rw_instance_value) */
         }
         if (found != NULL) {
-            return rw_read_done(obj, name) ? Py_NewRef(found)
-                                           : rw_obj_read_checked(obj, name, Py_NewRef(found));
+            return rw_access_done(obj, name, 0, &e->name_pos)
+                   ? Py_NewRef(found) : rw_obj_read_checked(obj, name, Py_NewRef(found));
         }
     }
     return rw_obj_getattro_full(obj, name);
 }
 
 #else
+
+int
+rw_instance_set_done(PyObject *Py_UNUSED(obj), PyObject *Py_UNUSED(name),
+                     PyObject *Py_UNUSED(value))
+{
+    return 0;
+}
+
+void
+rw_instance_values_forget(void)
+{
+}
 
 PyObject *
 rw_obj_getattro_generic(PyObject *obj, PyObject *name)
