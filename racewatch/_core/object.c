@@ -588,9 +588,11 @@ set_or_delete(PyObject *self, PyTypeObject *cls, PyObject *const *args, size_t n
 int
 rw_obj_setattro(PyObject *obj, PyObject *name, PyObject *value)
 {
+#ifdef RW_INSTANCE_VALUES
     if (rw_instance_set_done(obj, name, value)) {
         return 0;   /* a value replaced, in a write the thread made already (or unwatched) */
     }
+#endif
     PyTypeObject *type = Py_TYPE(obj);
     const rw_hook *h = rw_hook_find(type);
     if (h != NULL && h->installed && h->generic_next) {

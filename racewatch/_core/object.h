@@ -38,6 +38,13 @@
 
 #include "engine.h"
 
+/* Where object_values.c reads and replaces an instance's values as the interpreter keeps
+ * them (it defines this itself, before Python.h, to read the interpreter's layouts). */
+#if !defined(RW_INSTANCE_VALUES) && PY_VERSION_HEX >= 0x030B0000 \
+        && PY_VERSION_HEX < 0x030E0000 && !defined(Py_GIL_DISABLED)
+#define RW_INSTANCE_VALUES 1
+#endif
+
 /* The hash of an address, for the tables of both the hooks and the objects. */
 static inline size_t
 rw_ptr_hash(const void *p)
@@ -270,7 +277,9 @@ int rw_instance_replace(PyObject *obj, PyObject *name, PyObject *value);
  * one whose writes are object's, the object has a plain value of that name in its inline
  * values already, and the write is unwatched or one the calling thread made already in
  * its epoch (rw_access_done): 1 when done, else 0 (nothing done, no exception set). */
+#ifdef RW_INSTANCE_VALUES
 int rw_instance_set_done(PyObject *obj, PyObject *name, PyObject *value);
+#endif
 /* Forget what the table of (type, name) pairs remembers: a class was hooked or unhooked. */
 void rw_instance_values_forget(void);
 

@@ -323,13 +323,6 @@ rw_obj_getattro_generic(PyObject *obj, PyObject *name)
 
 #else
 
-int
-rw_instance_set_done(PyObject *Py_UNUSED(obj), PyObject *Py_UNUSED(name),
-                     PyObject *Py_UNUSED(value))
-{
-    return 0;
-}
-
 void
 rw_instance_values_forget(void)
 {
