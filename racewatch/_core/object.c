@@ -29,13 +29,12 @@ count_seen(RW_ThreadState *ts)
  * check()), whoever's code repeats it (asked before from_instrumented_code()).  1 when it
  * was, 0 when not, -1 on error. */
 static inline int
-seen_again(RW_ThreadState *ts, PyObject *target, PyObject *name, int write,
-           unsigned char *hint)
+seen_again(RW_ThreadState *ts, PyObject *target, PyObject *name, int write)
 {
     if (ts == NULL || ts->busy || ts->ignoring || ts->pending) {
         return 0;   /* (pending: the access starts a new epoch, through check()) */
     }
-    return rw_made_already(ts, target, name, write, 0, hint) ? count_seen(ts) : 0;
+    return rw_made_already(ts, target, name, write, 0, NULL) ? count_seen(ts) : 0;
 }
 
 /* The reads that found an attribute or a global unset: {(shadow serial, name)}, at most
@@ -352,7 +351,7 @@ read_checked(PyObject *obj, PyObject *name, PyObject *value)
     }
     RW_ThreadState *ts = rw_tls_state;   /* (read once for the whole access) */
     if (value != NULL) {
-        int seen = seen_again(ts, obj, name, 0, NULL);
+        int seen = seen_again(ts, obj, name, 0);
         if (seen > 0) {
             return value;
         }
@@ -410,13 +409,13 @@ read_pending_lock(RW_ThreadState *ts, PyObject *obj, PyObject *name, PyObject *v
         return -1;   /* (a second one: the first is recorded in the next epoch) */
     }
     if (!ts->pending) {
-        int seen = seen_again(ts, obj, name, 0, NULL);
+        int seen = seen_again(ts, obj, name, 0);
         return seen < 0 ? -1 : seen ? 0 : after_get(ts, obj, name, value);
     }
     const void *sv = ts->pending_sv;
     long long clock = ts->clock;
     ts->pending = 0;
-    int seen = seen_again(ts, obj, name, 0, NULL);
+    int seen = seen_again(ts, obj, name, 0);
     int rc = seen < 0 ? -1 : seen ? 0 : after_get(ts, obj, name, value);
     if (ts->pending || ts->pending_sv != sv || ts->clock != clock) {
         return rc;   /* (the check itself published: nothing is pending any more) */
@@ -550,7 +549,7 @@ set_checked(PyObject *self, PyTypeObject *cls, const rw_hook *h, PyObject *name,
     if (rc == 0 && rw_watched_name(name)) {
         RW_ThreadState *ts = rw_tls_state;
         PyObject *op = value != NULL ? str_setattr : str_delattr;
-        int seen = seen_again(ts, self, name, 1, NULL);
+        int seen = seen_again(ts, self, name, 1);
         if (seen < 0 || (seen == 0 && from_instrumented_code(ts)
                          && after_set(ts, self, name, op) < 0)) {
             rc = -1;
