@@ -69,8 +69,11 @@ rw_list_at_position(RW_ThreadState *ts, RW_Shadow *sh, PyObject *self, Py_ssize_
     if (pos == NULL) {
         return -1;
     }
-    int rc = how == READ ? rw_on_read(ts, sh, self, pos, op)
-                         : rw_on_write(ts, sh, self, pos, op, how == REMOVAL);
+    /* A position's hash is itself below the modulus of ints' hashes (2**61 - 1, or 2**31 - 1
+     * where a hash has 32 bits): no call for it.  (-1: the rules compute it.) */
+    Py_hash_t hash = i < 0x7FFFFFFF ? (Py_hash_t)i : -1;
+    int rc = how == READ ? rw_on_read_kh(ts, sh, self, pos, hash, op)
+                         : rw_on_write_kh(ts, sh, self, pos, hash, op, how == REMOVAL);
     Py_DECREF(pos);
     return rc;
 }
