@@ -80,6 +80,49 @@ def test_items_far_into_a_long_list_are_each_their_own_location(tmp_path):
     assert [_lines(race) for race in races] == [{8}, {11}]
 
 
+def test_a_position_read_again_after_another_threads_write_is_checked_again(tmp_path):
+    # The reader's first reads of item 1 are remembered (its later reads in the same epoch
+    # add nothing); the writer then replaces item 1, and the reader's next read of it, in
+    # the same epoch, is a read of what an unordered write left: a race of its own line.
+    # The threads take turns by polling items 2 and 3, which orders nothing.
+    program = tmp_path / "again.py"
+    program.write_text(textwrap.dedent("""\
+        import threading
+        import time
+        table = [0, 0, 0, 0]
+        def reader():
+            total = 0
+            for _ in range(3):
+                total += table[1]  # first reads
+            table[3] = 1
+            while table[2] == 0:
+                time.sleep(0.005)
+            total += table[1]  # read after the write
+            print(total)
+        def writer():
+            while table[3] == 0:
+                time.sleep(0.005)
+            table[1] = 7  # the write
+            table[2] = 1
+        threads = [threading.Thread(target=f) for f in (reader, writer)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        """))
+    lines = program.read_text().splitlines()
+    first, again, write = (next(n for n, line in enumerate(lines, 1) if line.endswith(mark))
+                           for mark in ("# first reads", "# read after the write",
+                                        "# the write"))
+    run = run_racewatch(tmp_path, program)
+    assert run.status == 66, run.stderr
+    assert run.stdout == "7\n"
+    on_item_1 = sorted((race["kind"], race["current"]["stack"][0]["line"],
+                        race["previous"]["stack"][0]["line"])
+                       for race in run.report["races"] if race.get("index") == 1)
+    assert on_item_1 == [("read/write", write, first), ("write/read", again, write)]
+
+
 def test_an_append_is_an_update_of_the_items(tmp_path):
     html = tmp_path / "report.html"
     run = run_racewatch(tmp_path, PROGRAMS / "racy_poll_len_of_results.py",

@@ -530,7 +530,12 @@ typedef struct {
     long long generation;
     char kind_id;            /* RW_KIND_* */
     char prefilled;          /* locs holds every key of the dict (see prefill) */
-    rw_epoch_names *epoch_names;   /* NULL until an attribute's access is checked */
+    union {
+        rw_epoch_names *epoch_names;       /* objects, classes: NULL until an attribute's
+                                            * access is checked */
+        struct rw_positions *positions;    /* lists, GIL builds: list.c's memory of its
+                                            * positions' records, or NULL */
+    };
     /* Counts the changes to ``locs`` (and its replacements): a lookup made before
      * Python code could run is still good when it has not moved (rules.c).  GIL builds
      * only (RW_LOCS_CHANGED): free-threaded ones look again. */
@@ -538,7 +543,10 @@ typedef struct {
 } RW_Shadow;
 
 #ifndef Py_GIL_DISABLED
-#define RW_LOCS_CHANGED(sh) ((sh)->locs_version++)
+/* Versions come from one counter (shadow.c): a (shadow, version) pair names one state of one
+ * table for the whole run, even for a shadow made where a freed one was. */
+extern unsigned long long rw_locs_clock;
+#define RW_LOCS_CHANGED(sh) ((sh)->locs_version = ++rw_locs_clock)
 #else
 #define RW_LOCS_CHANGED(sh) ((void)(sh))
 #endif

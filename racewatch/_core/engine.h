@@ -278,6 +278,18 @@ as_loc(PyObject *v)
     return (Py_IS_TYPE(v, &RW_LocType)) ? (RW_Loc *)v : NULL;
 }
 
+/* Whether a location's record ``v`` (an Access, its write alone; or a Loc) holds a read or
+ * a write of ``ts`` in its current epoch: a read by ``ts`` adds nothing to it then. */
+static inline int
+rw_read_adds_nothing(PyObject *v, const RW_ThreadState *ts)
+{
+    if (Py_IS_TYPE(v, &RW_AccessType)) {
+        return same_epoch((RW_Access *)v, ts);   /* a read after its own write */
+    }
+    RW_Loc *loc = as_loc(v);
+    return loc != NULL && (rs_same_epoch(&loc->r, ts) || same_epoch(loc->w, ts));
+}
+
 /* -- one slow-path update: the conflicts it found and what it let go of (conflict.c) ----- */
 
 void rw_batch_init(rw_batch *b);

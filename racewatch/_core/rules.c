@@ -456,13 +456,7 @@ rw_on_read_kh(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *key, Py_
         found = lookup_fast(sh, key, hash, &v, &prior);
     }
     if (found == 1) {
-        RW_Loc *loc = as_loc(v);
-        if (Py_IS_TYPE(v, &RW_AccessType)) {
-            same = same_epoch((RW_Access *)v, ts);   /* a read after its own write */
-        }
-        else if (loc != NULL) {
-            same = rs_same_epoch(&loc->r, ts) || same_epoch(loc->w, ts);
-        }
+        same = rw_read_adds_nothing(v, ts);
     }
     if (found < 0 || same) {
         Py_XDECREF(v);

@@ -22,6 +22,9 @@ static const char *kind_names[RW_KIND_COUNT] = {
 
 static PyObject *str_check;
 static long long serial_counter = 0;
+#ifndef Py_GIL_DISABLED
+unsigned long long rw_locs_clock = 0;   /* changed with the GIL held (RW_LOCS_CHANGED) */
+#endif
 
 /* -- Shadow ------------------------------------------------------------------------------- */
 
@@ -73,6 +76,7 @@ rw_shadow_new(PyObject *kind, PyObject *created_at, PyObject *name)
     sh->prefilled = 0;
     sh->epoch_names = NULL;
     sh->locs_version = 0;
+    RW_LOCS_CHANGED(sh);   /* a version no state of any table had */
 #ifdef Py_GIL_DISABLED
     sh->serial = __atomic_add_fetch(&serial_counter, 1, __ATOMIC_RELAXED);
 #else
@@ -130,7 +134,11 @@ rw_epoch_names_reset(rw_epoch_names *e)
 static int
 shadow_clear(RW_Shadow *sh)
 {
-    if (sh->epoch_names != NULL) {
+    if (sh->kind_id == RW_KIND_LIST) {
+        PyMem_Free(sh->positions);   /* (its records are borrowed) */
+        sh->positions = NULL;
+    }
+    else if (sh->epoch_names != NULL) {
         rw_epoch_names_reset(sh->epoch_names);
         PyMem_Free(sh->epoch_names);
         sh->epoch_names = NULL;
@@ -194,9 +202,9 @@ shadow_forget(RW_Shadow *sh, int only_if_stale)
         RW_STORE(&sh->sweep_at, 1024);
         sh->prefilled = 0;
         sh->generation = rw_settings->generation;
-        if (sh->epoch_names != NULL) {
+        if (sh->kind_id != RW_KIND_LIST && sh->epoch_names != NULL) {
             rw_epoch_names_reset(sh->epoch_names);
-        }
+        }   /* (a list's memory of its positions is out of date with the version) */
     }
     Py_END_CRITICAL_SECTION();
     /* Released once the shadow is whole again: dropping keys may run their finalizers. */
