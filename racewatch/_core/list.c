@@ -80,18 +80,20 @@ read_seen(const RW_ThreadState *ts, const RW_Shadow *sh, Py_ssize_t i)
 }
 
 /* Remember the record the table holds for position ``i`` (its key ``pos``), after a read
- * of it was checked.  On a memory error nothing is remembered (the next read looks). */
+ * of it was checked.  The memory grows with the positions read, not with the list: a
+ * position past four times the table's records (and 64) is not remembered, so that a
+ * long list of which a few far positions are read costs no more than its records.  On
+ * a memory error nothing is remembered (the next read looks). */
 static void
-remember_position(RW_Shadow *sh, PyObject *self, Py_ssize_t i, PyObject *pos, Py_hash_t hash)
+remember_position(RW_Shadow *sh, Py_ssize_t i, PyObject *pos, Py_hash_t hash)
 {
-    if (i >= POSITIONS_MAX || sh->locs == NULL) {
+    if (i >= POSITIONS_MAX || sh->locs == NULL || i >= 4 * PyDict_GET_SIZE(sh->locs) + 64) {
         return;
     }
     struct rw_positions *p = sh->positions;
     if (p == NULL || i >= p->cap) {
         Py_ssize_t cap = p == NULL ? 64 : p->cap;
-        Py_ssize_t want = Py_MAX(i + 1, PyList_GET_SIZE(self));
-        while (cap < want) {
+        while (cap <= i) {
             cap *= 2;
         }
         cap = Py_MIN(cap, POSITIONS_MAX);
@@ -151,7 +153,7 @@ rw_list_at_position(RW_ThreadState *ts, RW_Shadow *sh, PyObject *self, Py_ssize_
                          : rw_on_write_kh(ts, sh, self, pos, hash, op, how == REMOVAL);
 #ifndef Py_GIL_DISABLED
     if (rc == 0 && how == READ) {
-        remember_position(sh, self, i, pos, hash);
+        remember_position(sh, i, pos, hash);
     }
 #endif
     Py_DECREF(pos);
