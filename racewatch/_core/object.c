@@ -594,7 +594,7 @@ rw_obj_setattro(PyObject *obj, PyObject *name, PyObject *value)
 #endif
     PyTypeObject *type = Py_TYPE(obj);
     const rw_hook *h = rw_hook_find(type);
-    if (h != NULL && h->installed && h->generic_next) {
+    if (rw_hook_writes_as_object(h)) {
         return set_checked(obj, type, h, name, value);
     }
     PyObject *meth = class_lookup(type, value != NULL ? rw_str_setattr_name

@@ -68,6 +68,14 @@ typedef struct {
 
 extern PyObject *rw_str_setattr_name, *rw_str_delattr_name;   /* "__setattr__", ... */
 
+/* Whether rw_obj_setattro writes the instances of the type ``h`` is the entry of (or NULL)
+ * itself, as object's writes do (set_checked), rather than through __setattr__. */
+static inline int
+rw_hook_writes_as_object(const rw_hook *h)
+{
+    return h != NULL && h->installed && h->generic_next;
+}
+
 const rw_hook *rw_hook_find(PyTypeObject *type);
 const rw_hook *rw_hook_of(PyTypeObject *type);
 void rw_object_hooks_after_fork(void);

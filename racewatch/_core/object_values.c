@@ -67,8 +67,8 @@ typedef struct {
                                   * (borrowed: the version tag changes before it can go) */
     unsigned char name_pos;      /* the name's place in an object's memory of the epoch,
                                   * last seen (rw_epoch_name_same's hint) */
-    char set_fast;               /* the type's writes are rw_obj_setattro's own (a hooked
-                                  * class whose writes are object's: set_checked) */
+    char set_fast;               /* the type's writes are rw_obj_setattro's own
+                                  * (rw_hook_writes_as_object) */
 } rw_values_entry;
 
 /* Changed with the GIL held.  ``victim``: the way of each set that the next pair takes. */
@@ -148,8 +148,7 @@ remember(PyTypeObject *type, PyObject *name, size_t set, rw_values_entry *e)
     e->plain = managed && descr == NULL;
     e->method = descr != NULL && Py_IS_TYPE(descr, &PyFunction_Type) ? descr : NULL;
     e->name_pos = 0;
-    const rw_hook *h = rw_hook_find(type);
-    e->set_fast = h != NULL && h->installed && h->generic_next;
+    e->set_fast = rw_hook_writes_as_object(rw_hook_find(type));
     return e;
 }
 
