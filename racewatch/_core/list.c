@@ -106,7 +106,8 @@ remember_position(RW_Shadow *sh, Py_ssize_t i, PyObject *pos, Py_hash_t hash)
         p->cap = cap;
         sh->positions = p;
     }
-    PyObject *rec = hash != -1 ? _PyDict_GetItem_KnownHash(sh->locs, pos, hash) : NULL;
+    /* (``hash`` is ``i``'s own: i < POSITIONS_MAX) */
+    PyObject *rec = _PyDict_GetItem_KnownHash(sh->locs, pos, hash);
     if (rec == NULL || rec == Py_None) {
         PyErr_Clear();   /* (no record yet, or none to find: nothing remembered) */
         p->at[i].version = 0;
