@@ -17,6 +17,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,6 +61,18 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 
 @functools.cache
+def sleep_ordered_runs(run, tries: int = 10, pause: float = 1.0):
+    """Runs of a program that orders its threads with a sleep (in time, not in
+    happens-before), ``run()`` each, ``pause`` seconds apart: the caller stops at the first
+    that shows the order the sleep meant.  On a machine with more runnable threads than
+    CPUs (the test suite's other workers), a thread can still be starting a second after
+    ``start()`` on a free-threaded build; a few runs spread over seconds outlast that."""
+    for attempt in range(tries):
+        if attempt:
+            time.sleep(pause)
+        yield run()
+
+
 def schema_validator(name: str):
     from racewatch.reports import schemas
 

@@ -18,7 +18,14 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from corpus_tools import CORPUS, check_schema, clean_env, racewatch_command, run_racewatch
+from corpus_tools import (
+    CORPUS,
+    check_schema,
+    clean_env,
+    racewatch_command,
+    run_racewatch,
+    sleep_ordered_runs,
+)
 
 from racewatch.reports import schemas
 
@@ -316,8 +323,8 @@ def steady(report: dict) -> dict:
 
 def test_documented_example_is_valid_and_is_what_the_example_writes():
     documented = check_schema(documented_example())
-    for _ in range(3):  # as in test_readme: the example orders its threads with a sleep
-        real = steady(check_schema(make_samples.report_sample()))
+    for sample in sleep_ordered_runs(make_samples.report_sample):
+        real = steady(check_schema(sample))
         if real == steady(documented):
             return
     assert steady(documented) == real, "stale: python docs/make_samples.py rewrites it"

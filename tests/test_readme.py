@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from corpus_tools import TIMEOUT, clean_env
+from corpus_tools import TIMEOUT, clean_env, sleep_ordered_runs
 
 ROOT = Path(__file__).parent.parent
 README = ROOT / "README.md"
@@ -31,11 +31,9 @@ def test_the_report_sample_is_what_the_example_prints():
     block = code_blocks(section("What a report looks like"))[0]
     assert block.startswith(make_samples.COMMAND_LINE + "\n")
     attempts = []
-    # The example's sleep orders its threads in time (not in happens-before): three tries
-    # absorb a machine so loaded that a plugin thread is still running after it.
-    for _ in range(3):
-        attempts.append(make_samples.terminal_sample())
-        if attempts[-1] == block:
+    for sample in sleep_ordered_runs(make_samples.terminal_sample):
+        attempts.append(sample)
+        if sample == block:
             return
     diff = difflib.unified_diff(block.splitlines(), attempts[0].splitlines(), "README",
                                 "racewatch run", lineterm="")
