@@ -220,12 +220,16 @@ rw_mod_end_stacks_at_code(PyObject *Py_UNUSED(module), PyObject *code)
 
 #define SMALL_DEPTH 64   /* frames kept on the C stack while walking */
 
-/* What walk_current() read of one frame it examined: a walk over frames with the same
- * code, instruction offset and globals, in the same order, gives the same stack. */
+/* What walk_current() read of one frame it passed, an incomplete one too: a walk over
+ * frames with the same instruction pointers, code, owners and (complete ones) globals, in
+ * the same order, gives the same stack.  The instruction pointer with the code gives the
+ * offset, and with the owner whether the frame is incomplete: no field of the code object
+ * is read to compare them (its first traceable instruction, the start of its bytecode). */
 typedef struct {
+    const void *instr;
     const void *code;
-    const void *globals;
-    int lasti;
+    const void *globals;   /* NULL for an incomplete frame (an entry frame's is not set) */
+    char owner;
 } rw_walked;
 
 #define WALKED_MAX (SMALL_DEPTH + 16)   /* frames examined, left-out ones included */
@@ -294,6 +298,28 @@ iframe_code(_PyInterpreterFrame *f)
 #endif
 }
 
+/* The frame's instruction pointer and code object, as the frame holds them (an entry
+ * frame's code is not a code object on 3.13). */
+static inline const void *
+iframe_instr(const _PyInterpreterFrame *f)
+{
+#if RW_PY313
+    return f->instr_ptr;
+#else
+    return f->prev_instr;
+#endif
+}
+
+static inline const void *
+iframe_executable(const _PyInterpreterFrame *f)
+{
+#if RW_PY313
+    return f->f_executable;
+#else
+    return f->f_code;
+#endif
+}
+
 static inline _PyInterpreterFrame *
 current_iframe(void)
 {
@@ -308,8 +334,9 @@ current_iframe(void)
 /* walk() from the calling thread's innermost frame, read off the interpreter's frames:
  * the same (code, lasti) pairs as PyFrame_GetCode and PyFrame_GetLasti give for the frame
  * objects of PyEval_GetFrame and PyFrame_GetBack, which skip the same incomplete frames.
- * With ``seen``, it also notes every frame it examined (at most WALKED_MAX: *nseen is -1
- * past them) and whether it stopped at the end of the frames (*at_end). */
+ * With ``seen``, it also notes every frame it passed, incomplete ones too (at most
+ * WALKED_MAX: *nseen is -1 past them), and whether it stopped at the end of the frames
+ * (*at_end). */
 static Py_ssize_t
 walk_current(Py_ssize_t depth, rw_frame_key *out, rw_walked *seen, Py_ssize_t *nseen,
              char *at_end)
@@ -320,22 +347,24 @@ walk_current(Py_ssize_t depth, rw_frame_key *out, rw_walked *seen, Py_ssize_t *n
     PyObject *last_globals = NULL;   /* consecutive frames are mostly of one module */
     int kind = 0;
     for (; f != NULL; f = f->previous) {
-        if (_PyFrame_IsIncomplete(f)) {
-            continue;
-        }
-        PyCodeObject *code = iframe_code(f);
-        int lasti = _PyInterpreterFrame_LASTI(f);
+        int incomplete = _PyFrame_IsIncomplete(f);
         if (seen != NULL && k >= 0) {
             if (k < WALKED_MAX) {
-                seen[k].code = code;
-                seen[k].globals = f->f_globals;
-                seen[k].lasti = lasti;
+                seen[k].instr = iframe_instr(f);
+                seen[k].code = iframe_executable(f);
+                seen[k].globals = incomplete ? NULL : f->f_globals;
+                seen[k].owner = f->owner;
                 k++;
             }
             else {
                 k = -1;
             }
         }
+        if (incomplete) {
+            continue;
+        }
+        PyCodeObject *code = iframe_code(f);
+        int lasti = _PyInterpreterFrame_LASTI(f);
         if (is_end_code(code)) {
             break;
         }
@@ -418,45 +447,34 @@ rw_walk_memo_free(RW_ThreadState *ts)
 }
 
 #if RW_PY311
-static inline _PyInterpreterFrame *
-complete_from(_PyInterpreterFrame *f)
-{
-    while (f != NULL && _PyFrame_IsIncomplete(f)) {
-        f = f->previous;
-    }
-    return f;
-}
-
-/* The entry for a walk from the current frame ``f``, by its code and offset and its
- * caller's offset (a function called from two places of one caller has an entry for
- * each). */
+/* The entry for a walk from the current frame ``f``, by its instruction pointer and its
+ * caller's (a function called from two places of one caller has an entry for each). */
 static inline rw_walk_memo *
-memo_slot(struct rw_walk_memo_table *c, _PyInterpreterFrame *f)
+memo_slot(struct rw_walk_memo_table *c, const _PyInterpreterFrame *f)
 {
-    _PyInterpreterFrame *caller = complete_from(f->previous);
-    int caller_lasti = caller != NULL ? _PyInterpreterFrame_LASTI(caller) : -2;
-    size_t h = ptr_hash(iframe_code(f))
-               ^ ((size_t)(unsigned)_PyInterpreterFrame_LASTI(f) * 0x9e3779b1u)
-               ^ ((size_t)(unsigned)caller_lasti * 0x85ebca6bu);
+    const _PyInterpreterFrame *caller = f->previous;
+    size_t h = ptr_hash(iframe_instr(f))
+               ^ (ptr_hash(caller != NULL ? iframe_instr(caller) : NULL) * 0x9e3779b1u);
     return &c->e[(h ^ (h >> 7)) & (WALK_MEMO_SIZE - 1)];
 }
 
 /* Whether the walk ``m`` remembers, of ``depth`` at ``generation``, is the one from ``f``:
- * the same frames (complete ones: the walk skips the others), then its end. */
+ * the same frames, incomplete ones too, then its end. */
 static int
-memo_holds(const rw_walk_memo *m, _PyInterpreterFrame *f, Py_ssize_t depth,
+memo_holds(const rw_walk_memo *m, const _PyInterpreterFrame *f, Py_ssize_t depth,
            unsigned long generation)
 {
     if (m->stack == NULL || m->depth != depth || m->generation != generation) {
         return 0;
     }
     for (Py_ssize_t i = 0; i < m->nseen; i++) {
-        if (f == NULL || (const void *)iframe_code(f) != m->seen[i].code
-                || (const void *)f->f_globals != m->seen[i].globals
-                || _PyInterpreterFrame_LASTI(f) != m->seen[i].lasti) {
+        const rw_walked *w = &m->seen[i];
+        if (f == NULL || iframe_instr(f) != w->instr || iframe_executable(f) != w->code
+                || f->owner != w->owner
+                || (w->globals != NULL && (const void *)f->f_globals != w->globals)) {
             return 0;
         }
-        f = complete_from(f->previous);
+        f = f->previous;
     }
     return !m->at_end || f == NULL;
 }
@@ -505,7 +523,7 @@ static PyObject *
 capture_current(Py_ssize_t depth, RW_ThreadState *ts)
 {
     unsigned long generation = walk_generation_now();   /* read before the walk */
-    _PyInterpreterFrame *first = complete_from(current_iframe());
+    _PyInterpreterFrame *first = current_iframe();
     rw_walk_memo *m = ts != NULL && ts->walk_memo != NULL && first != NULL
                       ? memo_slot(ts->walk_memo, first) : NULL;
     if (m != NULL && memo_holds(m, first, depth, generation)) {
