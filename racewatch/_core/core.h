@@ -338,6 +338,15 @@ struct RW_Loc;
 struct rw_stack_cache;
 struct rw_walk_memo_table;
 
+/* A frame that was the program's innermost one, as it held its instruction pointer, code,
+ * globals and owner, at one generation of the walks, and the key it gave (stacks.c). */
+typedef struct {
+    const void *instr, *executable, *globals;
+    unsigned long generation;
+    rw_frame_key key;
+    char owner, set;
+} rw_innermost_memo;
+
 #define RW_LOC_CACHE 4
 /* Access records kept for reuse: one per access site of a loop's body, so that a thread's
  * first accesses to many keys in one epoch share a record per site (and, through the
@@ -412,6 +421,12 @@ typedef struct {
      * it made before it kept them. */
     struct rw_walk_memo_table *walk_memo;
     int walks;
+    /* Where this thread's last two synchronization events were (a lock's acquire and its
+     * release are two places), when the frame alone said it (rw_innermost_frame): that
+     * frame's instruction pointer, code, globals and owner as the frame held them, at one
+     * generation of the walks, and the key they gave; and which of the two goes next. */
+    rw_innermost_memo innermost[2];
+    int innermost_next;
     /* The locations this thread made last, to share with the next identical one. */
     struct RW_Loc *loc_cache[RW_LOC_CACHE];
     int loc_cache_next;
@@ -647,7 +662,7 @@ PyObject *rw_mod_shadow_of(PyObject *self, PyObject *d);
 /* -- stacks.c --------------------------------------------------------------------------- */
 
 PyObject *rw_capture(int depth, PyObject *frame, RW_ThreadState *ts);
-Py_ssize_t rw_innermost_frame(rw_frame_key *out);
+Py_ssize_t rw_innermost_frame(RW_ThreadState *ts, rw_frame_key *out);
 PyObject *rw_mod_capture(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
 PyObject *rw_mod_leave_out_frames_of(PyObject *self, PyObject *globals);
 PyObject *rw_mod_end_stacks_at_frames_of(PyObject *self, PyObject *globals);

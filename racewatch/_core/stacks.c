@@ -581,13 +581,49 @@ rw_capture(int depth, PyObject *frame, RW_ThreadState *ts)
 }
 
 /* The innermost frame of the program (racewatch's own left out): 1 and *out (its code
- * borrowed from the frame), or 0 when there is none.  What capture(1) holds, uninterned. */
+ * borrowed from the frame), or 0 when there is none.  What capture(1) holds, uninterned.
+ * On 3.11 and later the calling thread's state ``ts`` remembers the last two when each was
+ * the current frame itself (a program's frame, complete): a thread that takes and releases
+ * a lock in a loop asks from the same two places each time, and the walk's look at the
+ * frame's module costs more than comparing four fields. */
 Py_ssize_t
-rw_innermost_frame(rw_frame_key *out)
+rw_innermost_frame(RW_ThreadState *ts, rw_frame_key *out)
 {
 #if RW_PY311
-    return walk_current(1, out, NULL, NULL, NULL);
+    if (ts != rw_tls_state) {
+        ts = NULL;   /* another thread's: its memory is its own */
+    }
+    const _PyInterpreterFrame *f = current_iframe();
+    unsigned long generation = walk_generation_now();   /* read before the walk */
+    if (ts != NULL && f != NULL) {
+        for (int i = 0; i < 2; i++) {
+            const rw_innermost_memo *e = &ts->innermost[i];
+            if (e->set && e->instr == iframe_instr(f) && e->generation == generation
+                    && e->executable == iframe_executable(f) && e->owner == f->owner
+                    && e->globals == f->f_globals) {
+                *out = e->key;   /* (the frame holds the code it borrows) */
+                return 1;
+            }
+        }
+    }
+    rw_walked seen[WALKED_MAX];
+    Py_ssize_t nseen;
+    char at_end;
+    Py_ssize_t n = walk_current(1, out, seen, &nseen, &at_end);
+    if (ts != NULL && n == 1 && nseen == 1) {   /* the current frame gave it */
+        rw_innermost_memo *e = &ts->innermost[ts->innermost_next];
+        ts->innermost_next ^= 1;
+        e->instr = seen[0].instr;
+        e->executable = seen[0].code;
+        e->globals = seen[0].globals;
+        e->owner = seen[0].owner;
+        e->generation = generation;
+        e->key = *out;
+        e->set = 1;
+    }
+    return n;
 #else
+    (void)ts;
     return walk(PyEval_GetFrame(), 1, out);
 #endif
 }

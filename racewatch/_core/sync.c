@@ -261,7 +261,7 @@ note(RW_ThreadState *ts, PyObject *kind, PyObject *label, PyObject *direction, P
         return 0;
     }
     rw_frame_key frame;
-    if (rw_innermost_frame(&frame) == 0) {
+    if (rw_innermost_frame(ts, &frame) == 0) {
         frame.code = NULL;
         frame.lasti = 0;
     }
