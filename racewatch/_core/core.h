@@ -421,12 +421,6 @@ typedef struct {
      * it made before it kept them. */
     struct rw_walk_memo_table *walk_memo;
     int walks;
-    /* Where this thread's last two synchronization events were (a lock's acquire and its
-     * release are two places), when the frame alone said it (rw_innermost_frame): that
-     * frame's instruction pointer, code, globals and owner as the frame held them, at one
-     * generation of the walks, and the key they gave; and which of the two goes next. */
-    rw_innermost_memo innermost[2];
-    int innermost_next;
     /* The locations this thread made last, to share with the next identical one. */
     struct RW_Loc *loc_cache[RW_LOC_CACHE];
     int loc_cache_next;
@@ -436,6 +430,13 @@ typedef struct {
     PyObject *instr_globals;
     long long instr_generation;
     int instr_answer;
+    /* (Last: the fields above, read on every access, keep their places.)
+     * Where this thread's last two synchronization events were (a lock's acquire and its
+     * release are two places), when the frame alone said it (rw_innermost_frame): that
+     * frame's instruction pointer, code, globals and owner as the frame held them, at one
+     * generation of the walks, and the key they gave; and which of the two goes next. */
+    rw_innermost_memo innermost[2];
+    int innermost_next;
 } RW_ThreadState;
 
 extern PyTypeObject RW_ThreadStateType;
