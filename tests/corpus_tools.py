@@ -60,7 +60,6 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
-@functools.cache
 def sleep_ordered_runs(run, tries: int = 10, pause: float = 1.0):
     """Runs of a program that orders its threads with a sleep (in time, not in
     happens-before), ``run()`` each, ``pause`` seconds apart: the caller stops at the first
@@ -73,6 +72,7 @@ def sleep_ordered_runs(run, tries: int = 10, pause: float = 1.0):
         yield run()
 
 
+@functools.cache
 def schema_validator(name: str):
     from racewatch.reports import schemas
 
