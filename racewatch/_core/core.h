@@ -338,13 +338,26 @@ struct RW_Loc;
 struct rw_stack_cache;
 struct rw_walk_memo_table;
 
-/* A frame that was the program's innermost one, as it held its instruction pointer, code,
- * globals and owner, at one generation of the walks, and the key it gave (stacks.c). */
+/* What a walk of the frames (stacks.c) read of one frame it passed, an incomplete one too:
+ * a walk over frames with the same instruction pointers, code, owners and (complete ones)
+ * globals, in the same order, gives the same stack.  The instruction pointer with the code
+ * gives the offset, and with the owner whether the frame is incomplete: no field of the
+ * code object is read to compare them (its first traceable instruction, the start of its
+ * bytecode). */
 typedef struct {
-    const void *instr, *executable, *globals;
+    const void *instr;
+    const void *code;
+    const void *globals;   /* NULL for an incomplete frame (an entry frame's is not set) */
+    char owner;
+} rw_walked;
+
+/* A frame that was the program's innermost one, at one generation of the walks, and the
+ * key it gave (stacks.c, rw_innermost_frame). */
+typedef struct {
+    rw_walked frame;
     unsigned long generation;
     rw_frame_key key;
-    char owner, set;
+    char set;
 } rw_innermost_memo;
 
 #define RW_LOC_CACHE 4
@@ -432,9 +445,8 @@ typedef struct {
     int instr_answer;
     /* (Last: the fields above, read on every access, keep their places.)
      * Where this thread's last two synchronization events were (a lock's acquire and its
-     * release are two places), when the frame alone said it (rw_innermost_frame): that
-     * frame's instruction pointer, code, globals and owner as the frame held them, at one
-     * generation of the walks, and the key they gave; and which of the two goes next. */
+     * release are two places), when the frame alone said it (rw_innermost_frame); and
+     * which of the two goes next. */
     rw_innermost_memo innermost[2];
     int innermost_next;
 } RW_ThreadState;

@@ -220,18 +220,6 @@ rw_mod_end_stacks_at_code(PyObject *Py_UNUSED(module), PyObject *code)
 
 #define SMALL_DEPTH 64   /* frames kept on the C stack while walking */
 
-/* What walk_current() read of one frame it passed, an incomplete one too: a walk over
- * frames with the same instruction pointers, code, owners and (complete ones) globals, in
- * the same order, gives the same stack.  The instruction pointer with the code gives the
- * offset, and with the owner whether the frame is incomplete: no field of the code object
- * is read to compare them (its first traceable instruction, the start of its bytecode). */
-typedef struct {
-    const void *instr;
-    const void *code;
-    const void *globals;   /* NULL for an incomplete frame (an entry frame's is not set) */
-    char owner;
-} rw_walked;
-
 #define WALKED_MAX (SMALL_DEPTH + 16)   /* frames examined, left-out ones included */
 
 static Py_ssize_t
@@ -318,6 +306,15 @@ iframe_executable(const _PyInterpreterFrame *f)
 #else
     return f->f_code;
 #endif
+}
+
+/* Whether ``f`` is the frame ``w`` noted (core.h, rw_walked). */
+static inline int
+walked_is(const rw_walked *w, const _PyInterpreterFrame *f)
+{
+    return iframe_instr(f) == w->instr && iframe_executable(f) == w->code
+           && f->owner == w->owner
+           && (w->globals == NULL || (const void *)f->f_globals == w->globals);
 }
 
 static inline _PyInterpreterFrame *
@@ -468,10 +465,7 @@ memo_holds(const rw_walk_memo *m, const _PyInterpreterFrame *f, Py_ssize_t depth
         return 0;
     }
     for (Py_ssize_t i = 0; i < m->nseen; i++) {
-        const rw_walked *w = &m->seen[i];
-        if (f == NULL || iframe_instr(f) != w->instr || iframe_executable(f) != w->code
-                || f->owner != w->owner
-                || (w->globals != NULL && (const void *)f->f_globals != w->globals)) {
+        if (f == NULL || !walked_is(&m->seen[i], f)) {
             return 0;
         }
         f = f->previous;
@@ -598,9 +592,7 @@ rw_innermost_frame(RW_ThreadState *ts, rw_frame_key *out)
     if (ts != NULL && f != NULL) {
         for (int i = 0; i < 2; i++) {
             const rw_innermost_memo *e = &ts->innermost[i];
-            if (e->set && e->instr == iframe_instr(f) && e->generation == generation
-                    && e->executable == iframe_executable(f) && e->owner == f->owner
-                    && e->globals == f->f_globals) {
+            if (e->set && e->generation == generation && walked_is(&e->frame, f)) {
                 *out = e->key;   /* (the frame holds the code it borrows) */
                 return 1;
             }
@@ -613,10 +605,7 @@ rw_innermost_frame(RW_ThreadState *ts, rw_frame_key *out)
     if (ts != NULL && n == 1 && nseen == 1) {   /* the current frame gave it */
         rw_innermost_memo *e = &ts->innermost[ts->innermost_next];
         ts->innermost_next ^= 1;
-        e->instr = seen[0].instr;
-        e->executable = seen[0].code;
-        e->globals = seen[0].globals;
-        e->owner = seen[0].owner;
+        e->frame = seen[0];   /* (complete: its globals are compared) */
         e->generation = generation;
         e->key = *out;
         e->set = 1;
