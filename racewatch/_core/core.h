@@ -565,8 +565,8 @@ typedef struct {
                                             * positions' records, or NULL */
     };
     /* Counts the changes to ``locs`` (and its replacements): a lookup made before
-     * Python code could run is still good when it has not moved (rules.c).  GIL builds
-     * only (RW_LOCS_CHANGED): free-threaded ones look again. */
+     * Python code could run, or before the shadow's lock was taken, is still good when it
+     * has not moved (rules.c, RW_LOCS_CHANGED). */
     unsigned long long locs_version;
 } RW_Shadow;
 
@@ -576,7 +576,13 @@ typedef struct {
 extern unsigned long long rw_locs_clock;
 #define RW_LOCS_CHANGED(sh) ((sh)->locs_version = ++rw_locs_clock)
 #else
-#define RW_LOCS_CHANGED(sh) ((void)(sh))
+/* Free-threaded builds: each shadow counts its own (one counter for all would be one cache
+ * line that every thread's every change writes), with the shadow's lock held, before and
+ * after each change that can replace or remove a key's location (a seqlock: a lookup made
+ * without the lock, after reading the count, found what is there still if the count has
+ * not moved).  The claims of keys that have no location (loc_claim, without the lock) do
+ * not move it: a lookup that found nothing looks again. */
+#define RW_LOCS_CHANGED(sh) ((void)__atomic_add_fetch(&(sh)->locs_version, 1, __ATOMIC_SEQ_CST))
 #endif
 
 /* A container's shadow stays out of the garbage collector's lists (attach, shadow.c) until

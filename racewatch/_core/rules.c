@@ -185,6 +185,7 @@ lookup_fast(RW_Shadow *sh, PyObject *key, Py_hash_t hash, PyObject **pv,
      * atomic add and subtract, at every access of every thread, on the one count of a
      * table that all of them read. */
     PyObject *locs = __atomic_load_n(&sh->locs, __ATOMIC_ACQUIRE);
+    prior->version = RW_LOAD_ACQUIRE(&sh->locs_version);   /* before the lookup */
 #endif
     prior->locs = locs;
     int found = loc_lookup(sh, locs, key, hash, pv);
@@ -206,7 +207,8 @@ lookup_fast(RW_Shadow *sh, PyObject *key, Py_hash_t hash, PyObject **pv,
 /* The locked lookup of ``key`` in ``locs``, as loc_lookup: what the fast path found, when
  * ``locs`` has not changed since (every change moves the version, before and after it,
  * so that a lookup made while Python code ran inside one is not taken).  Free-threaded
- * builds look again: other threads change ``locs`` meanwhile without running code here. */
+ * builds take a location the fast path found, not its absence: a key without one can be
+ * claimed meanwhile without the lock (RW_LOCS_CHANGED). */
 static int
 loc_lookup_locked(RW_Shadow *sh, PyObject *locs, PyObject *key, Py_hash_t hash,
                   const rw_prior_lookup *prior, PyObject **pv)
@@ -218,8 +220,11 @@ loc_lookup_locked(RW_Shadow *sh, PyObject *locs, PyObject *key, Py_hash_t hash,
         return prior->found;
     }
 #else
-    (void)sh;
-    (void)prior;
+    if (prior != NULL && prior->found > 0 && prior->locs == locs
+            && prior->version == RW_LOAD(&sh->locs_version)) {
+        *pv = Py_NewRef(prior->v);
+        return 1;
+    }
 #endif
     return loc_lookup(sh, locs, key, hash, pv);
 }
@@ -501,11 +506,17 @@ check_write(RW_Shadow *sh, PyObject *d, PyObject *key, Py_hash_t hash, RW_Access
     }
     rw_shadow_keeps(sh, d, key);   /* in locs, the write summary, the keys' updates */
     PyObject *locs = Py_NewRef(sh->locs);
-    PyObject *v;
-    int found = loc_lookup_locked(sh, locs, key, hash, fast, &v);
+    PyObject *v = NULL;
     int stored = 0;
-#ifdef Py_GIL_DISABLED
-    if (found == 0 && rw_tracking() && unlocked_key(sh, key)) {
+#ifndef Py_GIL_DISABLED
+    int found = loc_lookup_locked(sh, locs, key, hash, fast, &v);
+#else
+    int claim = rw_tracking() && unlocked_key(sh, key);
+    /* A key the fast path found without a location is claimed without looking again: the
+     * claim finds one put there meanwhile. */
+    int found = claim && fast != NULL && fast->found == 0 && fast->locs == locs
+                ? 0 : loc_lookup_locked(sh, locs, key, hash, fast, &v);
+    if (found == 0 && claim) {
         /* Claimed before the checks: a first read that read_unseen puts there meanwhile is
          * then found, and checked, rather than overwritten. */
         stored = loc_claim(locs, key, (PyObject *)cur, &v);
