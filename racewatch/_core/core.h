@@ -25,8 +25,8 @@
  *   globals.c      module globals rebound by the module's functions (module_globals.py)
  *   sync.c         SyncVar and the edge operations (sync.py)
  *   events.c       EventRing: a thread's recent sync events (threads.py, ThreadInfo.events)
- *   locks.c        the tracked locks' methods (patches/locks.py) and the questions every
- *                  patch asks (patches/context.py)
+ *   locks.c        the tracked locks' methods (patches/locks.py)
+ *   context.c      the questions every patch asks first (patches/context.py)
  *   sink.c         Sink: hands each conflict to RaceTable.on_conflict (races.py) without
  *                  ever raising into the program's access
  *
@@ -818,9 +818,26 @@ void rw_ring_note(RW_EventRing *ring, long long ns, PyObject *kind, PyObject *la
                   PyObject *direction, PyObject *where, long lasti, int is_stack);
 int rw_events_ready(PyObject *module);
 
-/* -- patches/locks.py and patches/context.py (locks.c) ---------------------------------- */
+/* -- patches/locks.py (locks.c) and patches/context.py (context.c) ---------------------- */
 
 int rw_locks_ready(PyObject *module);
+int rw_context_ready(PyObject *module);
+
+/* patches.context.thread_state: the calling thread's state while the detector is on and not
+ * busy; NULL with no error when there is none to record. */
+static inline RW_ThreadState *
+rw_patch_state(void)
+{
+    if (!rw_enabled()) {
+        return NULL;
+    }
+    RW_ThreadState *ts = rw_tls_state;
+    if (ts == NULL && (ts = rw_current_slow()) == NULL) {
+        PyErr_Clear();   /* no state to record into: the lock still works */
+        return NULL;
+    }
+    return ts->busy ? NULL : ts;
+}
 
 /* -- tracked.py (tracked.c) ------------------------------------------------------------- */
 

@@ -300,15 +300,16 @@ core_exec(PyObject *module)
         }
         if (rw_tracked_ready(module) < 0 || rw_threadstate_ready(module) < 0
                 || rw_sync_ready(module) < 0 || rw_locks_ready(module) < 0
-                || rw_object_ready(module) < 0 || rw_globals_ready(module) < 0
-                || rw_sink_ready(module) < 0) {
+                || rw_context_ready(module) < 0 || rw_object_ready(module) < 0
+                || rw_globals_ready(module) < 0 || rw_sink_ready(module) < 0) {
             return -1;
         }
         initialized = 1;
     }
     else if (rw_shadow_ready(module) < 0 || rw_tracked_ready(module) < 0
              || rw_threadstate_ready(module) < 0 || rw_sync_ready(module) < 0
-             || rw_locks_ready(module) < 0 || rw_object_ready(module) < 0
+             || rw_locks_ready(module) < 0 || rw_context_ready(module) < 0
+             || rw_object_ready(module) < 0
              || rw_globals_ready(module) < 0 || rw_sink_ready(module) < 0) {
         return -1;
     }
