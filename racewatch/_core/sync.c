@@ -274,15 +274,28 @@ note(RW_ThreadState *ts, PyObject *kind, PyObject *label, PyObject *direction, P
  * them, and so does Python code that looked at ``state``): nothing can see them change, and
  * no Python code runs until they are whole (dropping an int runs none; the old releaser is
  * let go last).  A lock released in a loop then allocates nothing.  1 when done, 0 when a
- * new pair is needed.  Not on free-threaded builds, whose reference counts are not exact
- * from another thread. */
+ * new pair is needed.  Free-threaded builds, whose reference counts are not exact from
+ * another thread, never change a pair; but one that holds ``ts`` and its clock as it is
+ * now says already what a new pair would (a thread that takes its own lock back goes on
+ * in the epoch it published it in: rw_acquire_lock), and is kept. */
 static int
 republish_in_place(RW_SyncVar *sv, RW_ThreadState *ts)
 {
 #ifdef Py_GIL_DISABLED
-    (void)sv;
-    (void)ts;
-    return 0;
+    int same = 1;
+    Py_BEGIN_CRITICAL_SECTION(sv);
+    PyObject *state = sv->state;
+    PyObject *clock = PyTuple_CheckExact(state) ? PyTuple_GET_ITEM(state, 0) : NULL;
+    Py_ssize_t n = PyList_GET_SIZE(ts->vc);   /* changed only by its own thread */
+    if (clock == NULL || PyTuple_GET_ITEM(state, 1) != (PyObject *)ts
+            || !PyList_CheckExact(clock) || PyList_GET_SIZE(clock) != n) {
+        same = 0;
+    }
+    for (Py_ssize_t i = 0; same && i < n; i++) {
+        same = PyList_GET_ITEM(clock, i) == PyList_GET_ITEM(ts->vc, i);
+    }
+    Py_END_CRITICAL_SECTION();
+    return same;
 #else
     PyObject *state = sv->state;
     if (!PyTuple_CheckExact(state) || Py_REFCNT(state) != 1) {
