@@ -75,14 +75,20 @@ PyObject *rw_track_new(PyObject *d);
  * tracked one rather than be copied: nothing but the one reference of the call can see
  * it (the caller's, handed to track() by instrumented code, whose argument is always a
  * display, a comprehension or a builtin's new container; or the one a stealing caller
- * hands over).  GIL builds up to 3.13: from 3.14 the interpreter may pass a local
- * variable's object without a reference of its own, and on free-threaded builds a count
- * of one says less. */
+ * hands over).  Up to 3.13: from 3.14 the interpreter may pass a local variable's object
+ * without a reference of its own.  On a free-threaded build the count is in two parts:
+ * the one reference is then the calling thread's own (the object is its, with a local
+ * count of one), and no other thread holds or ever held one (the shared part, where
+ * another thread's references and the flags of their merging go, is zero). */
 static inline int
 rw_contents_movable(PyObject *d)
 {
 #if !defined(Py_GIL_DISABLED) && PY_VERSION_HEX < 0x030E0000
     return Py_REFCNT(d) == 1;
+#elif defined(Py_GIL_DISABLED) && PY_VERSION_HEX < 0x030E0000
+    return _Py_IsOwnedByCurrentThread(d)
+           && _Py_atomic_load_uint32_relaxed(&d->ob_ref_local) == 1
+           && _Py_atomic_load_ssize_relaxed(&d->ob_ref_shared) == 0;
 #else
     (void)d;
     return 0;
