@@ -18,29 +18,15 @@ from collections import defaultdict
 
 import pytest
 
-from racewatch.instrument.transform import (
-    HELPER,
-    HELPER_MODULE,
-    HELPERS,
-    compile_instrumented,
-    helper_name,
-    rewrite,
-)
+from racewatch.instrument.transform import HELPER, HELPER_MODULE, compile_instrumented, rewrite
 
 MARK = re.compile(r"#\s*->\s*(.*?)\s*$")
 
 
-def helper_of(call: ast.Call) -> str | None:
-    """The helper a call of the rewrite calls (``@racewatch.track``: "track"), or None."""
-    func = call.func
-    if isinstance(func, ast.Name) and func.id.startswith(HELPER + "."):
-        return func.id[len(HELPER) + 1:]
-    return None
-
-
 def helper_calls(tree: ast.AST) -> list[ast.Call]:
     return [node for node in ast.walk(tree)
-            if isinstance(node, ast.Call) and helper_of(node) is not None]
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Name) and node.func.value.id == HELPER]
 
 
 def rewritten_lines(source: str, kinds) -> dict[int, list[str]]:
@@ -48,8 +34,8 @@ def rewritten_lines(source: str, kinds) -> dict[int, list[str]]:
     module (``track_globals``), is looked at by its own tests."""
     found = defaultdict(list)
     for call in helper_calls(rewrite(ast.parse(source), kinds)):
-        if helper_of(call) != "track_globals":
-            found[call.lineno].append(helper_of(call))
+        if call.func.attr != "track_globals":
+            found[call.lineno].append(call.func.attr)
     return {line: sorted(kinds) for line, kinds in found.items()}
 
 
@@ -498,12 +484,12 @@ def test_type_parameters():
 
 
 def test_a_module_without_containers_gets_only_its_first_statements():
-    """Every module declares the names of the helpers it calls global and says it is
-    instrumented (``track_globals``); nothing else changes in one with no container to
-    track and no global to watch."""
+    """Every module declares the helper's name global and says it is instrumented
+    (``track_globals``); nothing else changes in one with no container to track and no
+    global to watch."""
     source = "import os\nx = (1,)\nprint(os.sep, x, len([1]), 1 in {2})\n"
     tree = rewrite(ast.parse(source))
-    assert ast.unparse(tree.body.pop(0)) == "global @racewatch.track_globals"
+    assert ast.unparse(tree.body.pop(0)) == "global @racewatch"
     assert ast.unparse(tree.body.pop(0)) == "@racewatch.track_globals(())"
     assert ast.dump(tree) == ast.dump(ast.parse(source))
     lists = "import os\nx = [1]\nprint(os.sep, x)\n"
@@ -512,36 +498,17 @@ def test_a_module_without_containers_gets_only_its_first_statements():
     assert ast.dump(tree) == ast.dump(ast.parse(lists))
 
 
-def test_top_level_code_finds_each_helper_as_a_function_does():
-    """A script's top-level loop calls a helper at every container it makes: each helper
-    is one name (no attribute of a module to look up after it), declared global, so that
-    it is loaded with one LOAD_GLOBAL (one specialized lookup), not LOAD_NAME (the
-    namespace twice, then builtins)."""
+def test_top_level_code_finds_the_helper_as_a_function_does():
+    """A script's top-level loop calls the helper at every access it checks: the name is
+    declared global, so that it is loaded with LOAD_GLOBAL (one specialized lookup), not
+    LOAD_NAME (the namespace twice, then builtins)."""
     source = "seen = {}\nfor i in range(3):\n    seen[i] = [i]\n"
     code = compile_instrumented(source, "<m>")
-    loads = {(i.opname, i.argval) for i in dis.get_instructions(code)
-             if isinstance(i.argval, str) and i.argval.startswith(HELPER)}
-    assert loads == {("LOAD_GLOBAL", helper_name("track")),
-                     ("LOAD_GLOBAL", helper_name("track_globals"))}
-    assert not any(i.opname.startswith("LOAD_ATTR") for i in dis.get_instructions(code))
+    loads = {(i.opname, i.argval) for i in dis.get_instructions(code) if i.argval == HELPER}
+    assert loads == {("LOAD_GLOBAL", HELPER)}
     namespace = {}
     exec(code, namespace)
-    assert namespace["seen"] == {0: [0], 1: [1], 2: [2]}
-    assert not any(name.startswith(HELPER) for name in namespace)
-
-
-def test_every_helper_name_is_a_function_of_the_helper_module():
-    import builtins
-    import importlib
-
-    from racewatch.instrument.transform import install_helper
-
-    install_helper()
-    module = importlib.import_module(HELPER_MODULE)
-    for name in HELPERS:
-        assert builtins.__dict__[helper_name(name)] is getattr(module, name)
-    with pytest.raises(ValueError, match="no rewrite helper 'nothing'"):
-        helper_name("nothing")
+    assert namespace["seen"] == {0: [0], 1: [1], 2: [2]} and HELPER not in namespace
 
 
 def test_the_rewrite_adds_one_statement_and_no_module_global():
@@ -562,14 +529,13 @@ def test_the_rewrite_adds_one_statement_and_no_module_global():
     tree = rewrite(ast.parse(source))
     assert [type(n).__name__ for n in tree.body] == [
         "Expr", "ImportFrom", "Global", "Expr", "Import", "Assign", "Expr", "FunctionDef"]
-    assert ast.unparse(tree.body[2]) == ("global @racewatch.gwrite, @racewatch.track, "
-                                         "@racewatch.track_globals")
+    assert ast.unparse(tree.body[2]) == "global @racewatch"
     assert ast.unparse(tree.body[3]) == "@racewatch.track_globals(('x', 'y'))"
     assert ast.unparse(tree.body[6]) == "@racewatch.gwrite('x')"
     assert ast.get_docstring(tree) == "Docstring."
     namespace = {}
     exec(compile_instrumented(source, "<m>"), namespace)
-    assert not any(name.startswith(HELPER) for name in namespace)
+    assert HELPER not in namespace
     import builtins
 
     assert builtins.__dict__[HELPER].__name__ == HELPER_MODULE
@@ -584,10 +550,10 @@ def test_new_nodes_take_the_location_of_what_they_wrap():
         b = dict(x=1) if a else type(a)
         """)
     tree = rewrite(ast.parse(source))
-    calls = [c for c in helper_calls(tree) if helper_of(c) != "track_globals"]
+    calls = [c for c in helper_calls(tree) if c.func.attr != "track_globals"]
     assert len(calls) == 4   # the dict, the list in it, dict(x=1), type(a)
     for call in calls:
-        wrapped = call.args[0] if helper_of(call) == "track" else call
+        wrapped = call.args[0] if call.func.attr == "track" else call
         where = (call.lineno, call.col_offset, call.end_lineno, call.end_col_offset)
         assert where == (wrapped.lineno, wrapped.col_offset, wrapped.end_lineno,
                          wrapped.end_col_offset)

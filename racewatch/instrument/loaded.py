@@ -87,7 +87,7 @@ def rewrite_code(code: types.CodeType, track, done: dict, kinds=REWRITTEN_KINDS,
     cached = done.get(code)
     if cached is not None:
         return cached
-    if _names_a_helper(code) or any(c is track for c in code.co_consts):
+    if HELPER in code.co_names or any(c is track for c in code.co_consts):
         done[code] = code  # instrumented already, from source or by an earlier start()
         return code
     from bytecode import Bytecode, Instr
@@ -126,14 +126,7 @@ _DICT_NAMES = ("dict", "defaultdict")
 def _instrumented(code: types.CodeType) -> bool:
     from ..runtime.tracked import track
 
-    return _names_a_helper(code) or any(c is track for c in code.co_consts)
-
-
-def _names_a_helper(code: types.CodeType) -> bool:
-    """Whether ``code`` calls one of the rewrite's helpers (transform.helper_name), as the
-    code of an instrumented module does."""
-    prefix = HELPER + "."
-    return any(name.startswith(prefix) for name in code.co_names)
+    return HELPER in code.co_names or any(c is track for c in code.co_consts)
 
 
 def _builds_dicts(code: types.CodeType, after: int = -1) -> bool:

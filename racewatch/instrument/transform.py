@@ -17,9 +17,8 @@ In a module chosen for instrumentation:
   the attributes of its instances are watched (objects.py); a ``__slots__`` without
   ``__weakref__`` gets one (the objects are found again through weak references), and the
   class's ``__slots__`` is given back its own value once the class exists;
-* every module starts with ``global @racewatch.track_globals, ...`` (its top-level code
-  then loads each helper as a function does) and ``@racewatch.track_globals(names)``: it
-  is instrumented
+* every module starts with ``global @racewatch`` (its top-level code then loads the
+  helper as a function does) and ``@racewatch.track_globals(names)``: it is instrumented
   (only instrumented code's attribute accesses are checked), and the module globals that
   some function of the module rebinds (``global x``), or that its top-level code binds
   more than once and a function of the module reads, are watched (module_globals.py): each
@@ -40,11 +39,9 @@ b]``: CPython makes those tuples and frozensets itself), unpacked (``f(*[...])``
 
 A name the module rebinds (a local ``dict``, a parameter called ``type``) is left alone:
 a small scope analysis resolves each name the way Python does (function scopes, class
-bodies, comprehensions, ``global``/``nonlocal``, walrus targets).  ``@racewatch.track`` and the
-other helpers' names cannot clash with user code (``@`` is not an identifier character;
-pytest's assertion rewriter uses the same trick): each is one name, which racewatch puts
-in builtins (``install_helper``), loaded at once where a name and its attribute were two
-lookups.  Every new node
+bodies, comprehensions, ``global``/``nonlocal``, walrus targets).  ``@racewatch`` cannot
+clash with user code (``@`` is not an identifier character; pytest's assertion rewriter
+uses the same trick); racewatch puts it in builtins (``install_helper``).  Every new node
 takes the location of the node it wraps, so tracebacks and line numbers are those of the
 original source.  Annotations are left as
 written: ``from __future__ import annotations`` turns them into strings.
@@ -56,13 +53,8 @@ import ast
 
 HELPER = "@racewatch"
 HELPER_MODULE = "racewatch.runtime.tracked"
-# The functions of HELPER_MODULE that rewritten code calls, each by a builtin name of its
-# own, ``@racewatch.<name>`` (helper_name).
-HELPERS = ("track", "track_globals", "track_class", "weakref_slots", "class_read",
-           "class_write", "class_update", "gread", "gwrite", "gupdate", "gdelete", "gstore",
-           "reading", "public_type", "maketrans")
 # Bump when the rewrite changes: it is part of the cache tag (cache.py).
-TRANSFORM_VERSION = 7
+TRANSFORM_VERSION = 6
 # The ``watch`` kinds that change the rewrite (the others are left to the runtime).
 REWRITTEN_KINDS = ("dict", "list", "set")
 # Builtins that only consume the iterable they are given: a display passed to one of them
@@ -73,36 +65,16 @@ _CONSUMERS = frozenset({"len", "sum", "min", "max", "any", "all", "tuple", "list
 _DISPLAYS = (ast.List, ast.Set, ast.ListComp, ast.SetComp)
 
 
-def helper_name(name: str) -> str:
-    """The builtin name by which rewritten code calls HELPER_MODULE's function ``name``.
-
-    One name, one load: a name and an attribute of it (``@racewatch`` and ``.track``)
-    were two lookups at each call, which a free-threaded 3.13 (no specializing
-    interpreter) makes in full, the module's attribute as a dict lookup behind a generic
-    ``getattr``.
-    """
-    if name not in HELPERS:
-        raise ValueError(f"racewatch: no rewrite helper {name!r}")
-    return f"{HELPER}.{name}"
-
-
 def install_helper() -> None:
-    """Make ``@racewatch`` and each ``@racewatch.<name>`` of HELPERS resolvable from any
-    instrumented code (idempotent).
+    """Make ``@racewatch`` resolvable from any instrumented code (idempotent).
 
     Never taken out again: code instrumented once may run after the detector stopped
     (``track`` then hands dicts back untouched).
     """
     import builtins
     import importlib
-    import sys
 
-    module = importlib.import_module(HELPER_MODULE)
-    builtins.__dict__.setdefault(HELPER, module)
-    for name in HELPERS:
-        # Interned, as the names of a code object are: a lookup then finds the key by
-        # identity, without comparing the strings.
-        builtins.__dict__.setdefault(sys.intern(helper_name(name)), getattr(module, name))
+    builtins.__dict__.setdefault(HELPER, importlib.import_module(HELPER_MODULE))
 
 _SCOPE_NODES = (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef,
                 ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
@@ -397,7 +369,6 @@ class _Rewriter(ast.NodeTransformer):
         self.quiet: set[int] = set()   # ids of displays that cannot escape (see above)
         self.rebound = rebound      # the module globals watched (see the docstring)
         self.class_attributes = class_attributes
-        self.helpers: set[str] = set()   # the HELPERS the rewritten code calls
 
     def visit(self, node):
         scope = self.scopes.get(node)
@@ -591,8 +562,9 @@ class _Rewriter(ast.NodeTransformer):
                     and stmt.targets[0].id == "__slots__"):
                 bases = ast.Tuple(elts=[_copy_load(b) for b in node.bases], ctx=ast.Load())
                 value = stmt.value
-                if (isinstance(value, ast.Call) and isinstance(value.func, ast.Name)
-                        and value.func.id == helper_name("track")):
+                if (isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute)
+                        and value.func.attr == "track" and isinstance(value.func.value, ast.Name)
+                        and value.func.value.id == HELPER):
                     value = value.args[0]  # the class's own __slots__, never shared: as written
                 call = ast.Call(func=self._helper("weakref_slots"), args=[value, bases],
                                 keywords=[])
@@ -749,9 +721,9 @@ class _Rewriter(ast.NodeTransformer):
         return (scope is not None and scope.imports.get(name) == kind
                 and name not in scope.other)
 
-    def _helper(self, name: str) -> ast.expr:
-        self.helpers.add(name)
-        return ast.Name(id=helper_name(name), ctx=ast.Load())
+    def _helper(self, attr: str) -> ast.expr:
+        return ast.Attribute(value=ast.Name(id=HELPER, ctx=ast.Load()), attr=attr,
+                             ctx=ast.Load())
 
 
     def _track(self, node: ast.expr, kind: str) -> ast.expr:
@@ -801,11 +773,11 @@ def rewrite(tree: ast.Module, kinds=REWRITTEN_KINDS) -> ast.Module:
         line = getattr(at, "lineno", None) or 1
         names = ast.Tuple(elts=[ast.Constant(n) for n in sorted(rebound)], ctx=ast.Load())
         call = ast.Call(func=rewriter._helper("track_globals"), args=[names], keywords=[])
-        # The helpers' names declared global at the top level: its code then finds each
+        # The helper's name declared global at the top level: its code then finds the
         # helper as a function does (LOAD_GLOBAL, which the interpreter specializes), not
         # with LOAD_NAME's three lookups (the namespace twice, then builtins) at every
         # access a script's top-level loop makes.  A declaration makes no bytecode.
-        declared = ast.Global(names=[helper_name(n) for n in sorted(rewriter.helpers)])
+        declared = ast.Global(names=[HELPER])
         start = ast.Expr(call)
         for new in (declared, start):
             for node in ast.walk(new):
