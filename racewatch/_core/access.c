@@ -14,6 +14,9 @@ rw_access_new(RW_ThreadState *ts, PyObject *stack, PyObject *op, int write)
     RW_Access *rec = (RW_Access *)rw_freelist_pop(&access_freelist, &RW_AccessType);
     if (rec == NULL) {
         rec = PyObject_New(RW_Access, &RW_AccessType);
+        if (rec != NULL) {
+            rw_readable_unlocked((PyObject *)rec);
+        }
     }
     if (rec == NULL) {
         Py_DECREF(stack);

@@ -105,6 +105,26 @@
 #define RW_ADD_RELEASE(p, v) ((void)(*(p) += (v)))
 #endif
 
+/* A record made for a table that other threads read without its lock (a location's Loc or
+ * Access in a shadow's ``locs``), told so while it is still its thread's alone.  A
+ * free-threaded 3.13 dict read without the lock takes its reference to the value it finds
+ * in the value's shared count, and gives up, to read again under the dict's lock, when
+ * that count is zero with no flag: an object that no other thread ever held, such as a
+ * record made by the thread that stored it.  The other threads' lookups of its location
+ * then took that table's lock in turn.  The flag CPython sets on an object that may be
+ * found that way (_Py_REF_MAYBE_WEAKREF, as _PyObject_SetMaybeWeakref does) lets them take
+ * their reference without it; the object is then freed when both counts reach zero, as
+ * any object another thread referred to.  Not from 3.14, whose reads differ. */
+static inline void
+rw_readable_unlocked(PyObject *op)
+{
+#if defined(Py_GIL_DISABLED) && PY_VERSION_HEX < 0x030E0000
+    op->ob_ref_shared = 0x1;   /* _Py_REF_MAYBE_WEAKREF; new, so no other thread sees it */
+#else
+    (void)op;
+#endif
+}
+
 /* Method tables hold every calling convention as a PyCFunction. */
 #define RW_CFUNC(f) ((PyCFunction)(void (*)(void))(f))
 

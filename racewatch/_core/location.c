@@ -13,6 +13,9 @@ loc_new(RW_Access *w, RW_Access *r)
     RW_Loc *loc = (RW_Loc *)rw_freelist_pop(&loc_freelist, &RW_LocType);
     if (loc == NULL) {
         loc = PyObject_New(RW_Loc, &RW_LocType);
+        if (loc != NULL) {
+            rw_readable_unlocked((PyObject *)loc);
+        }
     }
     if (loc == NULL) {
         return NULL;
