@@ -393,7 +393,7 @@ walk_current(Py_ssize_t depth, rw_frame_key *out, rw_walked *seen, Py_ssize_t *n
 /* A walk this thread made lately: the frames it examined, and the stack it gave.  A walk
  * that would examine frames of the same code, instruction offsets and globals gives the
  * same stack: checking that is a fraction of walking, hashing and looking the key up. */
-#define WALK_MEMO_SIZE 256   /* entries, direct-mapped (memo_slot): a power of two */
+#define WALK_MEMO_SIZE 256   /* entries, in pairs (memo_pair): a power of two */
 #define WALK_MEMO_AFTER 256  /* walks a thread makes before it keeps them (a short-lived
                               * thread's few would not pay for the table's 14 KB) */
 
@@ -403,6 +403,8 @@ typedef struct {
     Py_ssize_t nseen, cap, depth;
     unsigned long generation;
     char at_end;             /* the walk ran out of frames after the last one seen */
+    char next;               /* the first of a pair: which of the two the next walk
+                              * replaces (the one not used last) */
 } rw_walk_memo;
 
 struct rw_walk_memo_table {
@@ -444,20 +446,23 @@ rw_walk_memo_free(RW_ThreadState *ts)
 }
 
 #if RW_PY311
-/* The entry for a walk from the current frame ``f``, by its instruction pointer and its
- * caller's (a function called from two places of one caller has an entry for each). */
+/* The two entries for a walk from the current frame ``f``, by its instruction pointer and
+ * its caller's (a function called from two places of one caller has entries of its own
+ * for each).  Two: with one, two places of a loop's body whose pointers hashed alike took
+ * the entry from each other at every turn (a third of the captures of a turn of
+ * long_running walked again, in one layout of the heap and not in another). */
 static inline rw_walk_memo *
-memo_slot(struct rw_walk_memo_table *c, const _PyInterpreterFrame *f)
+memo_pair(struct rw_walk_memo_table *c, const _PyInterpreterFrame *f)
 {
     const _PyInterpreterFrame *caller = f->previous;
     size_t h = ptr_hash(iframe_instr(f))
                ^ (ptr_hash(caller != NULL ? iframe_instr(caller) : NULL) * 0x9e3779b1u);
-    return &c->e[(h ^ (h >> 7)) & (WALK_MEMO_SIZE - 1)];
+    return &c->e[(h ^ (h >> 7)) & (WALK_MEMO_SIZE - 2)];
 }
 
 /* Whether the walk ``m`` remembers, of ``depth`` at ``generation``, is the one from ``f``:
  * the same frames, incomplete ones too, then its end. */
-static int
+static inline Py_ALWAYS_INLINE int   /* (twice in capture_current, on every capture) */
 memo_holds(const rw_walk_memo *m, const _PyInterpreterFrame *f, Py_ssize_t depth,
            unsigned long generation)
 {
@@ -473,24 +478,26 @@ memo_holds(const rw_walk_memo *m, const _PyInterpreterFrame *f, Py_ssize_t depth
     return !m->at_end || f == NULL;
 }
 
-/* Remember in ``m`` (the entry for the walk's first frame ``first``, or NULL when the
+/* Remember in ``pair`` (the entries for the walk's first frame ``first``, or NULL when the
  * thread keeps no walks yet) the walk of ``depth`` that examined ``seen`` and gave
- * ``stack``; on a memory error, it is not. */
+ * ``stack``, in the entry not used last; on a memory error, it is not. */
 static void
-memo_store(RW_ThreadState *ts, rw_walk_memo *m, _PyInterpreterFrame *first, Py_ssize_t depth,
-           unsigned long generation, const rw_walked *seen, Py_ssize_t nseen, char at_end,
-           PyObject *stack)
+memo_store(RW_ThreadState *ts, rw_walk_memo *pair, _PyInterpreterFrame *first,
+           Py_ssize_t depth, unsigned long generation, const rw_walked *seen,
+           Py_ssize_t nseen, char at_end, PyObject *stack)
 {
     if (ts == NULL || nseen <= 0) {
         return;
     }
-    if (m == NULL) {
+    if (pair == NULL) {
         if (++ts->walks < WALK_MEMO_AFTER
                 || (ts->walk_memo = PyMem_Calloc(1, sizeof(struct rw_walk_memo_table))) == NULL) {
             return;
         }
-        m = memo_slot(ts->walk_memo, first);
+        pair = memo_pair(ts->walk_memo, first);
     }
+    rw_walk_memo *m = &pair[(int)pair[0].next];
+    pair[0].next = (char)(m == &pair[0]);
     if (m->cap < nseen) {
         rw_walked *grown = PyMem_Malloc((size_t)nseen * sizeof(rw_walked));
         if (grown == NULL) {
@@ -518,10 +525,17 @@ capture_current(Py_ssize_t depth, RW_ThreadState *ts)
 {
     unsigned long generation = walk_generation_now();   /* read before the walk */
     _PyInterpreterFrame *first = current_iframe();
-    rw_walk_memo *m = ts != NULL && ts->walk_memo != NULL && first != NULL
-                      ? memo_slot(ts->walk_memo, first) : NULL;
-    if (m != NULL && memo_holds(m, first, depth, generation)) {
-        return Py_NewRef(m->stack);
+    rw_walk_memo *pair = ts != NULL && ts->walk_memo != NULL && first != NULL
+                         ? memo_pair(ts->walk_memo, first) : NULL;
+    if (pair != NULL) {
+        if (memo_holds(&pair[0], first, depth, generation)) {
+            pair[0].next = 1;
+            return Py_NewRef(pair[0].stack);
+        }
+        if (pair[1].stack != NULL && memo_holds(&pair[1], first, depth, generation)) {
+            pair[0].next = 0;
+            return Py_NewRef(pair[1].stack);
+        }
     }
     rw_frame_key key[SMALL_DEPTH];
     rw_walked seen[WALKED_MAX];
@@ -530,7 +544,7 @@ capture_current(Py_ssize_t depth, RW_ThreadState *ts)
     Py_ssize_t n = walk_current(depth, key, seen, &nseen, &at_end);
     PyObject *stack = rw_stack_interned(key, n, ts);
     if (stack != NULL && first != NULL) {
-        memo_store(ts, m, first, depth, generation, seen, nseen, at_end, stack);
+        memo_store(ts, pair, first, depth, generation, seen, nseen, at_end, stack);
     }
     return stack;
 }
