@@ -238,14 +238,14 @@ switch_interval_ns(void)
  * back without a system call, and does a run of turns before the waiter's next try finds
  * it free, as the GIL's switch interval lets it on GIL builds (wait_turn).
  *
- * Each batch yields twice as often as the one before (SPIN_FIRST to SPIN_MOST), for up to
+ * Each batch has twice the yields of the one before (SPIN_FIRST to SPIN_MOST), for up to
  * one switch interval (and no more than CPython's default one, SPIN_NS: the waiter keeps
  * its CPU busy meanwhile): a lock held briefly is taken soon after its release, and one
- * that stays taken is tried ever more rarely.  Each time a waiter's try takes the lock from a
- * thread that would have taken it back, the data of the turns moves to the other core's
- * cache, and a thread of ``long_running`` did its next turns about a third slower than
- * it does alone: with a try every 64 yields, the lock changed threads some 5,500 times
- * there, with the doubling batches some 800.  No thread waits longer than a switch
+ * that stays taken is tried ever more rarely.  Each time a waiter's try takes the lock
+ * from a thread that would have taken it back, the data of the turns moves to the other
+ * core's cache, and a thread of ``long_running`` did its next turns about a third slower
+ * than it does alone: with a try every 64 yields, the lock changed threads some 5,500
+ * times there, with the doubling batches 500-650 times.  No thread waits longer than a switch
  * interval more than it would with the real lock.  Between its tries the waiter is
  * detached, as a parked one would be: a stop-the-world pause of the collector does not
  * wait for it; after each batch it runs the signal handlers that are due (Ctrl-C), as a
