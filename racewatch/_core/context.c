@@ -20,8 +20,8 @@ mod_building_internals(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored)
     if (!rw_enabled()) {
         Py_RETURN_FALSE;
     }
-    RW_ThreadState *ts = rw_tls_state;
-    if (ts == NULL && (ts = rw_current_slow()) == NULL) {
+    RW_ThreadState *ts = rw_current();
+    if (ts == NULL) {
         return NULL;
     }
     return PyBool_FromLong(ts->internal > 0);
@@ -47,8 +47,8 @@ mod_as_internal(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t n
     if (!rw_enabled()) {
         return PyObject_Call(wrapped, call_args, call_kwargs);
     }
-    RW_ThreadState *ts = rw_tls_state;
-    if (ts == NULL && (ts = rw_current_slow()) == NULL) {
+    RW_ThreadState *ts = rw_current();
+    if (ts == NULL) {
         return NULL;
     }
     Py_INCREF(ts);  /* the thread's state outlives the call even if it is replaced */

@@ -480,6 +480,15 @@ extern PyObject *rw_solo;               /* REGISTRY.solo (a ThreadState) or NULL
 RW_ThreadState *rw_current_slow(void);
 int rw_threadstate_ready(PyObject *module);
 
+/* The calling thread's state (borrowed: the thread-local holds it), made at its first use;
+ * NULL with an error set when it cannot be. */
+static inline RW_ThreadState *
+rw_current(void)
+{
+    RW_ThreadState *ts = rw_tls_state;
+    return ts != NULL ? ts : rw_current_slow();
+}
+
 /* late_free.c: the tables a free-threaded 3.13 frees late */
 int rw_late_free_ready(void);
 void rw_late_free_thread(void);
@@ -851,8 +860,8 @@ rw_patch_state(void)
     if (!rw_enabled()) {
         return NULL;
     }
-    RW_ThreadState *ts = rw_tls_state;
-    if (ts == NULL && (ts = rw_current_slow()) == NULL) {
+    RW_ThreadState *ts = rw_current();
+    if (ts == NULL) {
         PyErr_Clear();   /* no state to record into: the lock still works */
         return NULL;
     }

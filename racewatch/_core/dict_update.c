@@ -233,8 +233,8 @@ update_checks(RW_ThreadState **counting)
     if (!rw_enabled()) {
         return 0;
     }
-    RW_ThreadState *ts = rw_tls_state;
-    if (ts == NULL && (ts = rw_current_slow()) == NULL) {
+    RW_ThreadState *ts = rw_current();
+    if (ts == NULL) {
         return -1;
     }
     if (ts->busy || ts->ignoring) {
