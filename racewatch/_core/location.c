@@ -188,6 +188,30 @@ rw_loc_shared(RW_ThreadState *ts, RW_Access *w, RW_Access *a, RW_Access *b)
     return loc;
 }
 
+/* Whether ``loc``'s reads are a map holding what read set ``rs`` holds with ``cur`` added
+ * (rw_rs_add on a map: ``cur`` in place of its thread's read, else after the others). */
+static int
+map_with_read(const RW_Loc *loc, const RW_ReadSet *rs, RW_Access *cur)
+{
+    const rw_readmap *map = loc->r.more;
+    Py_ssize_t n = rs_count(rs), at = n;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (rs_item(rs, i)->slot == cur->slot) {
+            at = i;
+            break;
+        }
+    }
+    if (map == NULL || map->n != (at == n ? n + 1 : n)) {
+        return 0;
+    }
+    for (Py_ssize_t i = 0; i < map->n; i++) {
+        if (map->items[i] != (i == at ? cur : rs_item(rs, i))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* The location ``loc`` after a read ``cur``: its write, and its read set with ``cur`` added
  * (_add_read), as a new Loc. */
 RW_Loc *
@@ -211,7 +235,13 @@ rw_loc_with_read(RW_ThreadState *ts, RW_Loc *loc, RW_Access *cur, PyObject *vc)
             return rw_loc_shared(ts, loc->w, rs->a, cur);
         }
     }
-    /* Shared by three threads or more: a Loc of its own, with its own map. */
+    /* Read by three threads or more: a map, shared as the pairs are. */
+    for (int i = 0; i < RW_LOC_CACHE; i++) {
+        RW_Loc *same = ts->loc_cache[i];
+        if (same != NULL && same->w == loc->w && map_with_read(same, rs, cur)) {
+            return (RW_Loc *)Py_NewRef(same);
+        }
+    }
     RW_Loc *made = loc_new(loc->w, NULL);
     if (made == NULL) {
         return NULL;
@@ -226,5 +256,7 @@ rw_loc_with_read(RW_ThreadState *ts, RW_Loc *loc, RW_Access *cur, PyObject *vc)
         Py_DECREF(made);
         return NULL;
     }
+    Py_XSETREF(ts->loc_cache[ts->loc_cache_next], (RW_Loc *)Py_NewRef(made));
+    ts->loc_cache_next = (ts->loc_cache_next + 1) % RW_LOC_CACHE;
     return made;
 }
