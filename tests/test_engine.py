@@ -293,19 +293,16 @@ def test_keys_read_by_many_threads_share_their_record(detector):
     a handful of location records, not one per key (a read set of three threads or more
     is shared as those of one and two are): their memory stays that of the dict."""
     d = racewatch.track({i: i for i in range(600)})
-    done = []  # a plain list: racewatch sees no edge through it
+    turns, done = [3, 2, 1, 0], []  # plain lists: racewatch sees no edge through them
 
-    def reader(turn):
+    def reader():
+        turn = turns.pop()
         while len(done) < turn:
             time.sleep(0.001)
         assert sum(d[i] for i in range(600)) == 599 * 300
         done.append(turn)
 
-    threads = [threading.Thread(target=reader, args=(turn,)) for turn in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_threads(reader, 4)
     locs = list(shadow_of(d).locs.values())
     assert len(locs) == 600
     assert all(len(loc.r) == 4 for loc in locs)  # {slot: read} of the four readers
