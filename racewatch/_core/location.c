@@ -165,6 +165,16 @@ PyTypeObject RW_KeysLocType = {
     .tp_members = keysloc_members,
 };
 
+/* ``loc``, a location this thread just made, kept among the last ones it made (in place of
+ * the oldest) for the next identical one to share. */
+static RW_Loc *
+remembered(RW_ThreadState *ts, RW_Loc *loc)
+{
+    Py_XSETREF(ts->loc_cache[ts->loc_cache_next], (RW_Loc *)Py_NewRef(loc));
+    ts->loc_cache_next = (ts->loc_cache_next + 1) % RW_LOC_CACHE;
+    return loc;
+}
+
 /* A location in this state, shared with the last identical one this thread made: a
  * thread that reads a thousand keys in one epoch leaves them one Loc, not a thousand
  * (a Loc never changes once stored, see core.h). */
@@ -183,9 +193,7 @@ rw_loc_shared(RW_ThreadState *ts, RW_Access *w, RW_Access *a, RW_Access *b)
         return NULL;
     }
     loc->r.b = (RW_Access *)Py_XNewRef(b);
-    Py_XSETREF(ts->loc_cache[ts->loc_cache_next], (RW_Loc *)Py_NewRef(loc));
-    ts->loc_cache_next = (ts->loc_cache_next + 1) % RW_LOC_CACHE;
-    return loc;
+    return remembered(ts, loc);
 }
 
 /* Whether ``loc``'s reads are a map holding what read set ``rs`` holds with ``cur`` added
@@ -256,7 +264,5 @@ rw_loc_with_read(RW_ThreadState *ts, RW_Loc *loc, RW_Access *cur, PyObject *vc)
         Py_DECREF(made);
         return NULL;
     }
-    Py_XSETREF(ts->loc_cache[ts->loc_cache_next], (RW_Loc *)Py_NewRef(made));
-    ts->loc_cache_next = (ts->loc_cache_next + 1) % RW_LOC_CACHE;
-    return made;
+    return remembered(ts, made);
 }
