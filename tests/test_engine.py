@@ -159,6 +159,42 @@ def test_lookups_of_ever_new_missing_keys_stay_bounded(detector):
     assert after.forgotten_deleted_keys == before.forgotten_deleted_keys
 
 
+class CountedKey:
+    """A key whose ``__hash__`` counts its calls: the program's own code, run by every
+    lookup of the key that racewatch makes."""
+
+    calls = 0
+
+    def __init__(self, n):
+        self.n = n
+
+    def __hash__(self):
+        CountedKey.calls += 1
+        return hash(self.n)
+
+    def __eq__(self, other):
+        return type(other) is CountedKey and other.n == self.n
+
+
+def hash_calls_of_lookups(n) -> int:
+    CountedKey.calls = 0
+    lookups_beside_a_waiting_thread(racewatch.track({"present": 1}),
+                                    [CountedKey(i) for i in range(n)])
+    return CountedKey.calls
+
+
+def test_sweeps_look_at_each_forgotten_key_about_once(detector):
+    # The sweep walks the oldest locations first and stops once it has let go of enough:
+    # each forgotten key is asked about once (is it in the dict?) and popped once.  (A walk
+    # of every location, the newest kept ones again at the next sweep: about 2.5 calls.)
+    per_lookup = hash_calls_of_lookups(1_000) / 1_000  # (no sweep yet)
+    before = detector.report().summary
+    calls = hash_calls_of_lookups(20_000)
+    forgotten = detector.report().summary.forgotten_missing_keys - before.forgotten_missing_keys
+    assert forgotten >= 20_000 - 3 * 1024
+    assert calls - 20_000 * per_lookup <= 2.1 * forgotten
+
+
 def test_sweeps_release_the_tables_a_free_threaded_313_frees_late(monkeypatch):
     # late_free.py: past 256 KiB of tables let go by the sweeps (48 bytes a location
     # left), the sweeping thread queues 256 frees of its own (2 a round), and CPython

@@ -103,10 +103,10 @@ rw_keys_now(RW_Shadow *sh, PyObject *d)
     }
 }
 
-/* Forget ``key``'s location if it is still ``loc`` (shadow._forget): Python code that ran
- * since the snapshot (a key's __eq__) may have replaced it, and then the new one is put
- * back.  One pop, not a lookup and a delete: each finds the key again (a third of the
- * sweep's cost per key). */
+/* Forget ``key``'s location if it is still ``loc`` (shadow._forget): 1 when it went; 0 when
+ * it had gone, or Python code that ran since the snapshot (a key's __eq__) replaced it,
+ * and then the new one is put back.  One pop, not a lookup and a delete: each finds the
+ * key again (a third of the sweep's cost per key). */
 static int
 forget(PyObject *locs, PyObject *key, PyObject *loc)
 {
@@ -115,7 +115,7 @@ forget(PyObject *locs, PyObject *key, PyObject *loc)
     if (found <= 0) {
         return found;   /* (0: gone meanwhile) */
     }
-    int rc = now == loc ? 0 : PyDict_SetItem(locs, key, now);
+    int rc = now == loc ? 1 : PyDict_SetItem(locs, key, now);
     Py_DECREF(now);
     return rc;
 }
@@ -129,104 +129,136 @@ only_lookups(PyObject *v)
     return loc != NULL && loc->w == NULL;
 }
 
+/* The minimum clocks of the registry (shadow._sweep's ``minc``), in a new array of *n. */
+static long long *
+min_clocks(Py_ssize_t *n)
+{
+    PyObject *minc_list = PyObject_CallMethodNoArgs(rw_registry, str_min_clock);
+    if (minc_list == NULL) {
+        return NULL;
+    }
+    PyObject *minc_fast = PySequence_Fast(minc_list, "min_clock() must give a sequence");
+    Py_DECREF(minc_list);
+    if (minc_fast == NULL) {
+        return NULL;
+    }
+    *n = PySequence_Fast_GET_SIZE(minc_fast);
+    long long *minc = PyMem_Malloc((size_t)(*n ? *n : 1) * sizeof(long long));
+    if (minc == NULL) {
+        Py_DECREF(minc_fast);
+        PyErr_NoMemory();
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < *n; i++) {
+        minc[i] = PyLong_AsLongLong(PySequence_Fast_GET_ITEM(minc_fast, i));
+    }
+    Py_DECREF(minc_fast);
+    if (PyErr_Occurred()) {
+        PyMem_Free(minc);
+        return NULL;
+    }
+    return minc;
+}
+
+/* A sweep's walk: what it forgot, and how many of those were still unordered. */
+typedef struct {
+    Py_ssize_t excess;      /* locations to let go, beyond the container's keys and budget */
+    Py_ssize_t forgotten;
+    Py_ssize_t unordered;   /* (the ones a race could still have been found with) */
+    Py_ssize_t lookups;     /* (of those, the ones that held only lookups) */
+} rw_sweep_walk;
+
+static inline int
+walk_goes_on(const rw_sweep_walk *w)
+{
+    return w->excess <= 0 || w->forgotten < w->excess;
+}
+
+/* One location of the walk: ``key`` of container ``d``, ``v`` in ``locs`` at the snapshot. */
+static int
+visit(RW_Shadow *sh, PyObject *d, PyObject *locs, PyObject *key, PyObject *v,
+      const long long *minc, Py_ssize_t nmin, rw_sweep_walk *w)
+{
+    int present = container_contains(sh, d, key);
+    if (present != 0) {
+        return present < 0 ? -1 : 0;
+    }
+    int ordered = ordered_before(v, minc, nmin);
+    if (!ordered && w->excess <= 0) {
+        return 0;
+    }
+    RW_LOCS_CHANGED(sh);   /* before and after: rules.c, loc_lookup_locked */
+    int gone = forget(locs, key, v);
+    RW_LOCS_CHANGED(sh);
+    if (gone > 0) {
+        w->forgotten++;
+        if (!ordered) {
+            w->unordered++;
+            w->lookups += only_lookups(v);
+        }
+    }
+    return gone < 0 ? -1 : 0;
+}
+
 /* Forget absent keys (deleted, or looked up while absent), so that a dict whose keys come
  * and go forever, or that is asked for ever new keys it does not hold, stays bounded: see
- * shadow._sweep, the reference, for why and when.  It works on a snapshot of the keys of
- * ``locs``, so that Python code running in the middle (a key's __eq__, the registry) can
- * neither break the iteration nor be broken by it. */
+ * shadow._sweep, the reference, for why and when.  It walks ``locs`` oldest first, in
+ * snapshots of as many locations as it has yet to let go (held: Python code running in
+ * the middle, a key's __eq__ or the registry, can neither break the iteration nor be
+ * broken by it), and stops once it has let go enough. */
 int
 rw_sweep(RW_Shadow *sh, PyObject *d)
 {
     if (rw_registry == NULL) {
         return 0;
     }
-    PyObject *minc_list = PyObject_CallMethodNoArgs(rw_registry, str_min_clock);
-    if (minc_list == NULL) {
-        return -1;
-    }
-    PyObject *minc_fast = PySequence_Fast(minc_list, "min_clock() must give a sequence");
-    Py_DECREF(minc_list);
-    if (minc_fast == NULL) {
-        return -1;
-    }
-    Py_ssize_t nmin = PySequence_Fast_GET_SIZE(minc_fast);
-    long long *minc = PyMem_Malloc((size_t)(nmin ? nmin : 1) * sizeof(long long));
+    Py_ssize_t nmin;
+    long long *minc = min_clocks(&nmin);
     if (minc == NULL) {
-        Py_DECREF(minc_fast);
-        PyErr_NoMemory();
-        return -1;
-    }
-    for (Py_ssize_t i = 0; i < nmin; i++) {
-        minc[i] = PyLong_AsLongLong(PySequence_Fast_GET_ITEM(minc_fast, i));
-    }
-    Py_DECREF(minc_fast);
-    if (PyErr_Occurred()) {
-        PyMem_Free(minc);
         return -1;
     }
     PyObject *locs = Py_NewRef(sh->locs);
-    Py_ssize_t budget = container_size(sh, d);
-    if (budget < 1024) {
-        budget = 1024;
-    }
-    /* The snapshot: each key of ``locs`` and its location, held, in insertion order
-     * (PyDict_Next runs no Python code; what follows may). */
-    Py_ssize_t cap = PyDict_GET_SIZE(locs), n = 0;
+    Py_ssize_t size = container_size(sh, d);
+    Py_ssize_t budget = size < 1024 ? 1024 : size;
+    Py_ssize_t start = PyDict_GET_SIZE(locs);
+    rw_sweep_walk w = {start - size - budget, 0, 0, 0};
+    Py_ssize_t cap = w.excess > 64 ? w.excess : w.excess > 0 ? 64 : start;
     PyObject **snap = PyMem_Malloc((size_t)(cap ? cap : 1) * 2 * sizeof(PyObject *));
-    Py_ssize_t *kept = PyMem_Malloc((size_t)(cap ? cap : 1) * sizeof(Py_ssize_t));
-    int rc = snap == NULL || kept == NULL ? (PyErr_NoMemory(), -1) : 0;
-    if (rc == 0) {
-        Py_ssize_t pos = 0;
+    int rc = snap == NULL ? (PyErr_NoMemory(), -1) : 0;
+    Py_ssize_t pos = 0, visited = 0;
+    int more = 1;
+    while (rc == 0 && more && visited < start && walk_goes_on(&w)) {
+        Py_ssize_t want = w.excess > 0 ? w.excess - w.forgotten : cap, n = 0;
+        if (want < 64) {
+            want = 64;
+        }
+        if (want > cap) {
+            want = cap;
+        }
         PyObject *key, *v;
-        RW_FT_BEGIN(locs);
-        while (n < cap && PyDict_Next(locs, &pos, &key, &v)) {
+        RW_FT_BEGIN(locs);   /* (PyDict_Next runs no Python code; visit() may) */
+        while (n < want && (more = PyDict_Next(locs, &pos, &key, &v))) {
             snap[2 * n] = Py_NewRef(key);
             snap[2 * n + 1] = Py_NewRef(v);
             n++;
         }
         RW_FT_END();
-    }
-    Py_ssize_t nkept = 0;
-    for (Py_ssize_t i = 0; rc == 0 && i < n; i++) {
-        PyObject *key = snap[2 * i], *v = snap[2 * i + 1];
-        int present = container_contains(sh, d, key);
-        if (present < 0) {
-            rc = -1;
-        }
-        else if (!present) {
-            if (ordered_before(v, minc, nmin)) {
-                RW_LOCS_CHANGED(sh);   /* before and after: rules.c, loc_lookup_locked */
-                rc = forget(locs, key, v);
-                RW_LOCS_CHANGED(sh);
+        visited += n;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            if (rc == 0 && walk_goes_on(&w)) {
+                rc = visit(sh, d, locs, snap[2 * i], snap[2 * i + 1], minc, nmin, &w);
             }
-            else {
-                kept[nkept++] = i;
-            }
+            Py_DECREF(snap[2 * i]);
+            Py_DECREF(snap[2 * i + 1]);
         }
     }
     if (rc == 0) {
-        Py_ssize_t excess = nkept - budget;
-        if (excess > 0) {
-            /* locs keeps first-insertion order: the oldest first */
-            long long lookups = 0;
-            for (Py_ssize_t i = 0; rc == 0 && i < excess; i++) {
-                PyObject *v = snap[2 * kept[i] + 1];
-                RW_LOCS_CHANGED(sh);
-                rc = forget(locs, snap[2 * kept[i]], v);
-                RW_LOCS_CHANGED(sh);
-                lookups += only_lookups(v);
-            }
-            RW_ADD(&rw_counters.forgotten_keys, excess - lookups);
-            RW_ADD(&rw_counters.forgotten_lookups, lookups);
-        }
+        RW_ADD(&rw_counters.forgotten_keys, w.unordered - w.lookups);
+        RW_ADD(&rw_counters.forgotten_lookups, w.lookups);
         RW_STORE(&sh->sweep_at, PyDict_GET_SIZE(locs) + 2 * budget);
         rw_late_free_swept(PyDict_GET_SIZE(locs));
     }
-    for (Py_ssize_t i = 0; i < 2 * n; i++) {
-        Py_DECREF(snap[i]);
-    }
     PyMem_Free(snap);
-    PyMem_Free(kept);
     Py_DECREF(locs);
     PyMem_Free(minc);
     return rc;

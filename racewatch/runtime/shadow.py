@@ -637,41 +637,53 @@ def _sweep(sh: Shadow, d) -> None:
     against the lookup).  Once every access in the location is ordered before every live
     thread it can never race again, and the location goes.  A live thread that never
     synchronizes (a main thread blocked in ``join``, a server loop) would keep them all, so
-    past a budget of ``max(1024, len(d))`` absent keys the oldest are forgotten: a race
-    between such an old delete or lookup and a later access to the same key can then be
-    missed, never invented.  The summary counts them (``forgotten_deleted_keys``: the
-    location holds a write, the delete; ``forgotten_missing_keys``: only lookups).  Runs
-    after the locations grew by twice the budget: amortized O(1) per insert or lookup
-    (each absent key is looked at about one and a half times, against twice when it ran
-    after one budget's worth, for a third more locations at most).  It holds no lock of
-    racewatch's while it asks the container and deletes locations (the
-    keys' ``__eq__`` runs there); a location only goes if it is still the one it looked at.
+    once the locations outnumber the container's keys by more than a budget of
+    ``max(1024, len(d))``, the oldest absent keys are forgotten until they no longer do: a
+    race between such an old delete or lookup and a later access to the same key can then
+    be missed, never invented.  The summary counts them (``forgotten_deleted_keys``: the
+    location holds a write, the delete; ``forgotten_missing_keys``: only lookups).
+
+    The walk goes oldest first (``locs`` keeps first-insertion order) and stops once it has
+    let go of that excess, so each absent key is looked at about once: the newest, kept,
+    are not walked again at the next sweep.  Without an excess it walks everything and
+    forgets only what is ordered.  Runs after the locations grew by twice the budget:
+    amortized O(1) per insert or lookup, for at most three times the budget beyond the
+    container's keys.  It holds no lock of racewatch's while it asks the container and
+    deletes locations (the keys' ``__eq__`` runs there); a location only goes if it is
+    still the one it looked at.
     """
     minc = REGISTRY.min_clock()
     locs = sh.locs
-    budget = max(1024, _size(sh, d))
-    absent = [(k, v) for k, v in list(locs.items()) if not _contains(sh, d, k)]
-    kept = []
-    for key, loc in absent:
-        if _ordered_before(loc, minc):
-            _forget(locs, key, loc)
-        else:
-            kept.append((key, loc))
-    excess = len(kept) - budget
-    if excess > 0:
-        lookups = 0
-        for key, loc in kept[:excess]:  # locs keeps first-insertion order: oldest first
-            _forget(locs, key, loc)
-            lookups += loc.w is None
-        settings.add_to("forgotten_keys", excess - lookups)
-        settings.add_to("forgotten_lookups", lookups)
+    size = _size(sh, d)
+    budget = max(1024, size)
+    excess = len(locs) - size - budget
+    forgotten = unordered = lookups = 0
+    for key, loc in list(locs.items()):
+        if 0 < excess <= forgotten:
+            break
+        if _contains(sh, d, key):
+            continue
+        ordered = _ordered_before(loc, minc)
+        if (ordered or excess > 0) and _forget(locs, key, loc):
+            forgotten += 1
+            if not ordered:
+                unordered += 1
+                lookups += type(loc) is not Access and loc.w is None
+    settings.add_to("forgotten_keys", unordered - lookups)
+    settings.add_to("forgotten_lookups", lookups)
     sh.sweep_at = len(locs) + 2 * budget
     late_free.swept(len(locs))
 
 
-def _forget(locs: dict, key, loc: Loc) -> None:
-    if locs.get(key) is loc:
-        locs.pop(key, None)
+def _forget(locs: dict, key, loc: Loc) -> bool:
+    """Forget ``key``'s location if it is still ``loc``: whether it went.  One pop, as the
+    key's ``__hash__`` is the program's code; one that Python code put there since the
+    snapshot (a key's ``__eq__``) is put back."""
+    now = locs.pop(key, None)
+    if now is None or now is loc:
+        return now is not None
+    locs[key] = now
+    return False
 
 
 def _size(sh: Shadow, d) -> int:
