@@ -5,6 +5,9 @@
 
 static PyObject *str_min_clock;
 
+/* shadow.SWEEP_STEP */
+#define RW_SWEEP_STEP 1024
+
 int
 rw_sweep_ready(void)
 {
@@ -255,7 +258,8 @@ rw_sweep(RW_Shadow *sh, PyObject *d)
     if (rc == 0) {
         RW_ADD(&rw_counters.forgotten_keys, w.unordered - w.lookups);
         RW_ADD(&rw_counters.forgotten_lookups, w.lookups);
-        RW_STORE(&sh->sweep_at, PyDict_GET_SIZE(locs) + 2 * budget);
+        Py_ssize_t next = 2 * size > RW_SWEEP_STEP ? 2 * size : RW_SWEEP_STEP;
+        RW_STORE(&sh->sweep_at, PyDict_GET_SIZE(locs) + next);
         rw_late_free_swept(PyDict_GET_SIZE(locs));
     }
     PyMem_Free(snap);

@@ -114,6 +114,9 @@ class KeysLoc(Loc):
 KINDS = ("dict", "defaultdict", "list", "set", "object", "class", "module")
 # The containers whose keys come and go, and whose departed keys are forgotten in time.
 _SWEPT_KINDS = frozenset({"dict", "defaultdict", "list", "set"})
+# How many new locations, at least, a sweep lets come before the next (with a smaller one,
+# a sweep's own cost, the registry's clocks, is paid more often).
+SWEEP_STEP = 1024
 
 
 class Shadow:
@@ -646,11 +649,13 @@ def _sweep(sh: Shadow, d) -> None:
     The walk goes oldest first (``locs`` keeps first-insertion order) and stops once it has
     let go of that excess, so each absent key is looked at about once: the newest, kept,
     are not walked again at the next sweep.  Without an excess it walks everything and
-    forgets only what is ordered.  Runs after the locations grew by twice the budget:
-    amortized O(1) per insert or lookup, for at most three times the budget beyond the
-    container's keys.  It holds no lock of racewatch's while it asks the container and
-    deletes locations (the keys' ``__eq__`` runs there); a location only goes if it is
-    still the one it looked at.
+    forgets only what is ordered.  The next runs after ``max(SWEEP_STEP, 2 * len(d))`` new
+    locations: a walk costs what it lets go of and the container's keys among the oldest,
+    or every location (``len(d)``, the budget and that step at most), so about two looks
+    per new location at most, for at most three times the budget beyond the container's
+    keys (twice for a dict of up to 512 keys).  It holds no lock of racewatch's while it
+    asks the container and deletes locations (the keys' ``__eq__`` runs there); a location
+    only goes if it is still the one it looked at.
     """
     minc = REGISTRY.min_clock()
     locs = sh.locs
@@ -671,7 +676,7 @@ def _sweep(sh: Shadow, d) -> None:
                 lookups += type(loc) is not Access and loc.w is None
     settings.add_to("forgotten_keys", unordered - lookups)
     settings.add_to("forgotten_lookups", lookups)
-    sh.sweep_at = len(locs) + 2 * budget
+    sh.sweep_at = len(locs) + max(SWEEP_STEP, 2 * size)
     late_free.swept(len(locs))
 
 
