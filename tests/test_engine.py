@@ -202,6 +202,40 @@ def test_sweeps_look_at_each_forgotten_key_about_once(detector):
     assert calls - 20_000 * per_lookup <= 2.1 * forgotten
 
 
+def test_sweeps_while_other_threads_add_records(detector):
+    # Three threads ask one dict for ever-new keys while two others insert and delete keys
+    # of their own under a lock: each sweep walks the records in pieces while the other
+    # threads add and remove some (without the GIL, at the same time).
+    d = racewatch.track({"present": 1})
+    lock = threading.Lock()
+    before = detector.report().summary
+    turns = 6_000
+
+    def look_up():
+        me = threading.get_ident()
+        for i in range(turns):
+            assert f"{me}-{i}" not in d
+
+    def churn():
+        me = threading.get_ident()
+        for i in range(turns // 2):
+            with lock:
+                d[(me, i)] = i
+                del d[(me, i)]
+
+    threads = [threading.Thread(target=f) for f in (look_up, look_up, look_up, churn, churn)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert dict(d) == {"present": 1}
+    assert detector.report().races == []
+    after = detector.report().summary
+    lost = after.forgotten_missing_keys - before.forgotten_missing_keys
+    assert lost >= 3 * turns - 3 * 3 * 1024
+    assert len(shadow_of(d).locs) <= 3 * 1024 + 1
+
+
 def test_sweeps_release_the_tables_a_free_threaded_313_frees_late(monkeypatch):
     # late_free.py: past 256 KiB of tables let go by the sweeps (48 bytes a location
     # left), the sweeping thread queues 256 frees of its own (2 a round), and CPython
