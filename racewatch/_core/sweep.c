@@ -239,7 +239,10 @@ rw_sweep(RW_Shadow *sh, PyObject *d)
             want = cap;
         }
         PyObject *key, *v;
-        RW_FT_BEGIN(locs);   /* (PyDict_Next runs no Python code; visit() may) */
+        /* (PyDict_Next runs no Python code; visit() may.  Another thread's insert between
+         * two pieces may resize the table, and ``pos`` then skips or repeats some: a
+         * skipped one waits for the next sweep, a repeated one is looked at again.) */
+        RW_FT_BEGIN(locs);
         while (n < want && (more = PyDict_Next(locs, &pos, &key, &v))) {
             snap[2 * n] = Py_NewRef(key);
             snap[2 * n + 1] = Py_NewRef(v);

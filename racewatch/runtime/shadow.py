@@ -673,7 +673,7 @@ def _sweep(sh: Shadow, d) -> None:
             forgotten += 1
             if not ordered:
                 unordered += 1
-                lookups += type(loc) is not Access and loc.w is None
+                lookups += loc.w is None
     settings.add_to("forgotten_keys", unordered - lookups)
     settings.add_to("forgotten_lookups", lookups)
     sh.sweep_at = len(locs) + max(SWEEP_STEP, 2 * size)
