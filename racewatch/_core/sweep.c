@@ -7,6 +7,8 @@ static PyObject *str_min_clock;
 
 /* shadow.SWEEP_STEP */
 #define RW_SWEEP_STEP 1024
+/* The fewest records a piece of the walk's snapshot takes. */
+#define PIECE_MIN 64
 
 int
 rw_sweep_ready(void)
@@ -222,22 +224,17 @@ rw_sweep(RW_Shadow *sh, PyObject *d)
     }
     PyObject *locs = Py_NewRef(sh->locs);
     Py_ssize_t size = container_size(sh, d);
-    Py_ssize_t budget = size < 1024 ? 1024 : size;
     Py_ssize_t start = PyDict_GET_SIZE(locs);
-    rw_sweep_walk w = {start - size - budget, 0, 0, 0};
-    Py_ssize_t cap = w.excess > 64 ? w.excess : w.excess > 0 ? 64 : start;
+    rw_sweep_walk w = {start - size - Py_MAX(size, 1024), 0, 0, 0};   /* (the budget) */
+    Py_ssize_t cap = w.excess > 0 ? Py_MAX(w.excess, PIECE_MIN) : start;
     PyObject **snap = PyMem_Malloc((size_t)(cap ? cap : 1) * 2 * sizeof(PyObject *));
     int rc = snap == NULL ? (PyErr_NoMemory(), -1) : 0;
     Py_ssize_t pos = 0, visited = 0;
     int more = 1;
     while (rc == 0 && more && visited < start && walk_goes_on(&w)) {
-        Py_ssize_t want = w.excess > 0 ? w.excess - w.forgotten : cap, n = 0;
-        if (want < 64) {
-            want = 64;
-        }
-        if (want > cap) {
-            want = cap;
-        }
+        Py_ssize_t n = 0;
+        Py_ssize_t want = w.excess > 0 ? Py_MIN(Py_MAX(w.excess - w.forgotten, PIECE_MIN), cap)
+                                       : cap;
         PyObject *key, *v;
         /* (PyDict_Next runs no Python code; visit() may.  Another thread's insert between
          * two pieces may resize the table, and ``pos`` then skips or repeats some: a
@@ -261,8 +258,7 @@ rw_sweep(RW_Shadow *sh, PyObject *d)
     if (rc == 0) {
         RW_ADD(&rw_counters.forgotten_keys, w.unordered - w.lookups);
         RW_ADD(&rw_counters.forgotten_lookups, w.lookups);
-        Py_ssize_t next = 2 * size > RW_SWEEP_STEP ? 2 * size : RW_SWEEP_STEP;
-        RW_STORE(&sh->sweep_at, PyDict_GET_SIZE(locs) + next);
+        RW_STORE(&sh->sweep_at, PyDict_GET_SIZE(locs) + Py_MAX(2 * size, RW_SWEEP_STEP));
         rw_late_free_swept(PyDict_GET_SIZE(locs));
     }
     PyMem_Free(snap);
