@@ -279,6 +279,41 @@ def test_a_recent_lookup_of_a_missing_key_still_races_with_its_insert(detector):
     assert len(races) == 1 and races[0].previous.op == "contains"
 
 
+def test_lookups_of_a_missing_key_by_two_threads_both_race_with_its_insert(detector):
+    # Two threads look up the same missing keys, at two sites, and a third inserts one of
+    # them with nothing between them: both lookups race with the insert (the second
+    # lookup of a key finds the first one's record and adds its own).
+    d = racewatch.track({})
+    looked_up = []  # a plain list: racewatch sees no edge through it
+
+    def reader():
+        for i in range(300):
+            assert f"x{i}" not in d
+        looked_up.append(True)
+
+    def other_reader():  # (a site of its own: its race is reported apart)
+        for i in range(300):
+            assert f"x{i}" not in d
+        looked_up.append(True)
+
+    readers = [threading.Thread(target=f) for f in (reader, other_reader)]
+    for t in readers:
+        t.start()
+    while len(looked_up) < 2:
+        time.sleep(0.001)
+    writer = threading.Thread(target=d.__setitem__, args=("x5", 1))
+    writer.start()
+    writer.join()
+    for t in readers:
+        t.join()
+    d["x7"] = 1  # after the joins: ordered with every lookup
+    races = detector.report().races
+    assert sorted((r.key, r.previous.op, r.current.op) for r in races) == [
+        ("'x5'", "contains", "setitem")] * 2
+    assert {r.previous.stack[0].function.rsplit(".", 1)[-1] for r in races} == {
+        "reader", "other_reader"}
+
+
 def test_a_loop_body_of_a_dozen_sites_keeps_a_record_per_site(detector):
     # A body with twelve sites, each the first read of a new key of a dict of its own: the
     # thread keeps the records of its last sixteen sites, so each site's reads share one
