@@ -696,6 +696,16 @@ int rw_on_read_kh(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *key,
                   PyObject *op);
 int rw_on_write_kh(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *key, Py_hash_t hash,
                    PyObject *op, int keys_change);
+/* A dict's read of a key (hashed), and its write of a key that inserts it when absent, as
+ * rw_record_read and rw_dict_key_write (tracked.h, dict.h) record them: rw_enter's way
+ * (tracked_base.c, dict_base.c); on GIL builds, first the look for an access the thread
+ * made already in its epoch (rules.c), which takes any other on to the rule itself. */
+int rw_record_read_entered(PyObject *d, PyObject *key, Py_hash_t hash, PyObject *op);
+int rw_dict_key_write_entered(PyObject *d, PyObject *key, Py_hash_t hash, PyObject *op);
+#ifndef Py_GIL_DISABLED
+int rw_first_look_read(PyObject *d, PyObject *key, Py_hash_t hash, PyObject *op);
+int rw_first_look_write(PyObject *d, PyObject *key, Py_hash_t hash, PyObject *op);
+#endif
 int rw_on_keys_read(RW_ThreadState *ts, RW_Shadow *sh, PyObject *op);
 int rw_on_read_all(RW_ThreadState *ts, RW_Shadow *sh, PyObject *op);
 int rw_on_clear(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *op);

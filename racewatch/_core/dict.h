@@ -81,7 +81,15 @@ rw_is_tracking(PyObject *obj)
 }
 
 /* The accesses a dict operation records beside tracked.h's (dict_base.c). */
-int rw_dict_key_write(PyObject *d, PyObject *key, Py_hash_t hash, PyObject *op);
+static inline int
+rw_dict_key_write(PyObject *d, PyObject *key, Py_hash_t hash, PyObject *op)
+{
+#ifndef Py_GIL_DISABLED
+    return rw_first_look_write(d, key, hash, op);
+#else
+    return rw_dict_key_write_entered(d, key, hash, op);
+#endif
+}
 int rw_dict_key_read_or_write(PyObject *d, PyObject *key, Py_hash_t hash, PyObject *op,
                               int present_writes);
 void rw_key_error(PyObject *key);

@@ -49,7 +49,7 @@ rw_base_update1(PyObject *self, PyObject *arg)
 /* A write of ``key`` (whose hash is ``hash``) that inserts it when absent (setitem,
  * setdefault...). */
 int
-rw_dict_key_write(PyObject *d, PyObject *key, Py_hash_t hash, PyObject *op)
+rw_dict_key_write_entered(PyObject *d, PyObject *key, Py_hash_t hash, PyObject *op)
 {
     RW_ThreadState *ts;
     RW_Shadow *sh;

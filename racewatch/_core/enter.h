@@ -82,6 +82,26 @@ rw_enter_shadow(PyObject *d, RW_ThreadState *ts, RW_ThreadState **pts, RW_Shadow
     return 1;
 }
 
+#ifndef Py_GIL_DISABLED
+/* GIL builds: the shadow of tracked container ``d`` (borrowed) for a first look at whether
+ * ``ts`` (the calling thread's, or NULL) made its access already in its epoch, when
+ * rw_enter would check the access and it is not the memory budget's turn; else NULL.
+ * Nothing is counted: the caller counts an access it finds made already, and gives any
+ * other to rw_enter (rules.c, rw_first_look_read; list.c). */
+static inline RW_Shadow *
+rw_first_look(PyObject *d, const RW_ThreadState *ts)
+{
+    if (!rw_enabled() || ts == NULL || ts->busy || ts->ignoring || ts->pending
+            || !((ts->accesses + 1) & RW_BUDGET_MASK)) {
+        return NULL;
+    }
+    PyObject **slot = rw_shadow_slot(d);
+    PyObject *sh = slot != NULL ? *slot : NULL;
+    return sh != NULL && Py_IS_TYPE(sh, &RW_ShadowType)
+           && ((RW_Shadow *)sh)->generation == rw_settings->generation ? (RW_Shadow *)sh : NULL;
+}
+#endif
+
 /* shadow._enter: 1 when the access is to be checked (*pts holds a new reference to the
  * thread's state, *psh a borrowed shadow), 0 when not, -1 on error. */
 static inline int

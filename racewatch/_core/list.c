@@ -165,6 +165,17 @@ rw_list_at_position(RW_ThreadState *ts, RW_Shadow *sh, PyObject *self, Py_ssize_
 int
 rw_list_record_position(PyObject *self, Py_ssize_t i, PyObject *op, int how)
 {
+#ifndef Py_GIL_DISABLED
+    if (how == READ && i >= 0 && i < PyList_GET_SIZE(self)) {
+        /* First, the read the thread made already in its epoch (rules.c, rw_first_look_read) */
+        RW_ThreadState *ts = rw_tls_state;
+        RW_Shadow *sh = rw_first_look(self, ts);
+        if (sh != NULL && (PyObject *)ts != rw_solo_get() && read_seen(ts, sh, i)) {
+            ts->accesses += 2;   /* (rw_enter's count and rw_list_at_position's) */
+            return 0;
+        }
+    }
+#endif
     RW_ThreadState *ts;
     RW_Shadow *sh;
     int e = rw_enter(self, &ts, &sh);

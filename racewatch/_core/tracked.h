@@ -62,7 +62,15 @@ int rw_register_copiers(PyObject *module, PyTypeObject *type, PyMethodDef *deep)
 /* Each enters the engine for ``d`` (rw_enter) and, when the access is to be checked,
  * applies the rule: 0 done (checked or not), -1 error. */
 /* ``hash``: the key's, when the operation computed it (-1: not yet). */
-int rw_record_read(PyObject *d, PyObject *key, Py_hash_t hash, PyObject *op);
+static inline int
+rw_record_read(PyObject *d, PyObject *key, Py_hash_t hash, PyObject *op)
+{
+#ifndef Py_GIL_DISABLED
+    return rw_first_look_read(d, key, hash, op);
+#else
+    return rw_record_read_entered(d, key, hash, op);
+#endif
+}
 int rw_record_write(PyObject *d, PyObject *key, PyObject *op, int update);
 int rw_record_keys_read(PyObject *d, PyObject *op);
 int rw_record_read_all(PyObject *d, PyObject *op);

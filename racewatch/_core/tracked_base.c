@@ -307,8 +307,9 @@ rw_record_keys_read(PyObject *d, PyObject *op)
     return e < 0 ? -1 : 0;
 }
 
+/* rw_record_read's whole way (tracked.h: GIL builds look first, rules.c) */
 int
-rw_record_read(PyObject *d, PyObject *key, Py_hash_t hash, PyObject *op)
+rw_record_read_entered(PyObject *d, PyObject *key, Py_hash_t hash, PyObject *op)
 {
     RW_ThreadState *ts;
     RW_Shadow *sh;
