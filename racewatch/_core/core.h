@@ -181,6 +181,21 @@ PyAPI_FUNC(int) _PyDict_SetItem_KnownHash_LockHeld(PyDictObject *mp, PyObject *k
                                                    PyObject *item, Py_hash_t hash);
 #endif
 
+/* The hash of a key, as PyObject_Hash gives it: an exact str's cached one read in place,
+ * without the two calls (``scaling`` on 3.11, callgrind: 41 instructions fewer a task, of
+ * three operations on str keys). */
+static inline Py_hash_t
+rw_key_hash(PyObject *key)
+{
+    if (PyUnicode_CheckExact(key)) {
+        Py_hash_t hash = RW_LOAD(&((PyASCIIObject *)key)->hash);
+        if (hash != -1) {
+            return hash;
+        }
+    }
+    return PyObject_Hash(key);
+}
+
 /* d.get(key) by its hash: 1 (a new reference in *out), 0 (absent) or -1 (error). */
 static inline int
 rw_dict_getref_kh(PyObject *d, PyObject *key, Py_hash_t hash, PyObject **out)

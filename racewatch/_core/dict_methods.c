@@ -10,7 +10,7 @@
 PyObject *
 tr_subscript(PyObject *self, PyObject *key)
 {
-    Py_hash_t hash = PyObject_Hash(key);
+    Py_hash_t hash = rw_key_hash(key);
     if (hash == -1 || rw_record_read(self, key, hash, RW_OP(GETITEM)) < 0) {
         return NULL;
     }
@@ -30,7 +30,7 @@ tr_subscript(PyObject *self, PyObject *key)
 int
 tr_ass_subscript(PyObject *self, PyObject *key, PyObject *value)
 {
-    Py_hash_t hash = PyObject_Hash(key);
+    Py_hash_t hash = rw_key_hash(key);
     if (hash == -1) {
         return -1;
     }
@@ -58,7 +58,7 @@ tr_length(PyObject *self)
 int
 tr_contains(PyObject *self, PyObject *key)
 {
-    Py_hash_t hash = PyObject_Hash(key);
+    Py_hash_t hash = rw_key_hash(key);
     if (hash == -1 || rw_record_read(self, key, hash, RW_OP(CONTAINS)) < 0) {
         return -1;
     }
@@ -197,7 +197,7 @@ tr_get(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     if (nargs < 1 || nargs > 2) {
         return rw_base_call(&rw_base[B_GET], self, args, nargs);   /* its own error */
     }
-    Py_hash_t hash = PyObject_Hash(args[0]);
+    Py_hash_t hash = rw_key_hash(args[0]);
     if (hash == -1 || rw_record_read(self, args[0], hash, RW_OP(GET)) < 0) {
         return NULL;
     }
@@ -217,7 +217,7 @@ tr_setdefault(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     }
     PyObject *key = args[0];
     PyObject *deflt = nargs == 2 ? args[1] : Py_None;
-    Py_hash_t hash = PyObject_Hash(key);
+    Py_hash_t hash = rw_key_hash(key);
     if (hash == -1 || rw_dict_key_read_or_write(self, key, hash, RW_OP(SETDEFAULT), 0) < 0) {
         return NULL;
     }
@@ -249,7 +249,7 @@ tr_pop(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         return rw_base_call(&rw_base[B_POP], self, args, nargs);
     }
     PyObject *key = args[0];
-    Py_hash_t hash = PyObject_Hash(key);
+    Py_hash_t hash = rw_key_hash(key);
     if (hash == -1) {
         /* An unhashable key is no location, and dict's pop with a default returns it from
          * an empty dict without hashing. */
@@ -456,7 +456,7 @@ tdd_missing(PyObject *self, PyObject *key)
 {
     /* dict's lookup calls this for a missing key: a defaultdict miss inserts the key. */
     PyObject *factory = rw_dd_factory(self);
-    Py_hash_t hash = PyObject_Hash(key);
+    Py_hash_t hash = rw_key_hash(key);
     if (hash == -1) {
         return NULL;
     }

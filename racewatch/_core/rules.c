@@ -48,7 +48,7 @@ hashed(PyObject *key, Py_hash_t *hash)
     if (*hash != -1) {
         return 0;
     }
-    *hash = PyObject_Hash(key);
+    *hash = rw_key_hash(key);
     if (*hash != -1) {
         return 0;
     }
