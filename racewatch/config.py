@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
 import sys
 from collections.abc import Mapping
 
@@ -120,6 +119,8 @@ def _watch_kinds(value, where: str) -> tuple[str, ...]:
 
 def parse_env_options(text: str, source: str = ENV_OPTIONS) -> dict[str, str]:
     """``"key=value key='a value'"`` -> ``{"key": "value", ...}``."""
+    import shlex  # here: most runs set no options in the environment
+
     try:
         words = shlex.split(text)
     except ValueError as exc:

@@ -16,7 +16,6 @@ so that a run can say which patterns matched nothing: a typo, or code that moved
 
 from __future__ import annotations
 
-import linecache
 import os
 import re
 
@@ -109,4 +108,6 @@ def unused_lines(unused: list[str]) -> list[str]:
 
 
 def _ignored_line(frame: Frame) -> bool:
+    import linecache  # here, as reports.text
+
     return bool(_IGNORE_COMMENT.search(linecache.getline(frame.file, frame.line)))

@@ -10,8 +10,6 @@ their own formats.
 
 from __future__ import annotations
 
-import linecache
-
 from .model import AccessInfo, Frame, Race, ThreadRef, location_words
 
 RULE = "=" * 18
@@ -53,6 +51,8 @@ def format_frames(frames: list[Frame], strip_prefix: str = "", indent: str = "  
         lines.append(f"{indent}#{i} {printable(f.function)} {_path(f.file, strip_prefix)}:"
                      f"{f.line}")
         if source and i == 0:
+            import linecache  # here: a run without a race does not pay for its import
+
             text = linecache.getline(f.file, f.line).strip()
             if text:
                 lines.append(f"{indent}     {printable(text)}")
