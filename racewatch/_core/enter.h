@@ -57,6 +57,15 @@ rw_enter_thread(RW_ThreadState **pts)
     return rw_enabled() ? rw_enter_thread_as(rw_tls_state, pts) : 0;
 }
 
+/* Whether ``sh``, what a tracked container's slot holds, is a shadow made already and of
+ * this run of tracking (else rw_enter_shadow_slow makes or renews it). */
+static inline int
+rw_shadow_current(PyObject *sh)
+{
+    return sh != NULL && Py_IS_TYPE(sh, &RW_ShadowType)
+           && ((RW_Shadow *)sh)->generation == rw_settings->generation;
+}
+
 /* The shadow of tracked container ``d`` for an access by ``ts`` that is to be checked, as
  * rw_enter gives it.  Inline for a shadow made already and of this process: every access
  * to a container asks, and a call was a tenth of what racewatch adds to one that it finds
@@ -73,8 +82,7 @@ rw_enter_shadow(PyObject *d, RW_ThreadState *ts, RW_ThreadState **pts, RW_Shadow
 #else
     PyObject *sh = *slot;
 #endif
-    if (sh == NULL || !Py_IS_TYPE(sh, &RW_ShadowType)
-            || ((RW_Shadow *)sh)->generation != rw_settings->generation) {
+    if (!rw_shadow_current(sh)) {
         return rw_enter_shadow_slow(d, slot, ts, pts, psh);
     }
     *pts = (RW_ThreadState *)Py_NewRef(ts);
@@ -97,8 +105,7 @@ rw_first_look(PyObject *d, const RW_ThreadState *ts)
     }
     PyObject **slot = rw_shadow_slot(d);
     PyObject *sh = slot != NULL ? *slot : NULL;
-    return sh != NULL && Py_IS_TYPE(sh, &RW_ShadowType)
-           && ((RW_Shadow *)sh)->generation == rw_settings->generation ? (RW_Shadow *)sh : NULL;
+    return rw_shadow_current(sh) ? (RW_Shadow *)sh : NULL;
 }
 #endif
 

@@ -170,15 +170,46 @@ typedef struct {
  * returns without a record: the dict operation raises the same error), -2 for a
  * BaseException that is not one (it propagates), else 0 or 1 (found, in *pv).  ``prior``
  * keeps what it found, with the shadow's version of ``locs`` read first. */
+#ifndef Py_GIL_DISABLED
+/* GIL builds: the location borrowed (nothing runs between the lookup's return and its
+ * use: rw_first_look_read and rw_first_look_write take it so, lookup_fast holds it). */
+static inline int
+look(RW_Shadow *sh, PyObject *key, Py_hash_t hash, PyObject **pv, rw_prior_lookup *prior)
+{
+    /* Held: another key of the table, equal in hash, may be an object whose __eq__ runs
+     * code that replaces it (prefill).  The location found is the table's when the lookup
+     * returns. */
+    PyObject *locs = Py_NewRef(sh->locs);
+    prior->version = sh->locs_version;
+    prior->locs = locs;
+    PyObject *v = _PyDict_GetItem_KnownHash(locs, key, hash);
+    Py_DECREF(locs);
+    if (v == NULL && PyErr_Occurred()) {
+        *pv = prior->v = NULL;
+        prior->found = -1;
+        if (!PyErr_ExceptionMatches(PyExc_Exception)) {
+            return -2;
+        }
+        PyErr_Clear();
+        return -1;
+    }
+    *pv = prior->v = v != Py_None ? v : NULL;   /* (None: prefill's, no location yet) */
+    return prior->found = *pv != NULL;
+}
+
 static int
 lookup_fast(RW_Shadow *sh, PyObject *key, Py_hash_t hash, PyObject **pv,
             rw_prior_lookup *prior)
 {
-#ifndef Py_GIL_DISABLED
-    /* Held: a key's __eq__ may run code that replaces the table (prefill). */
-    PyObject *locs = Py_NewRef(sh->locs);
-    prior->version = sh->locs_version;
+    int found = look(sh, key, hash, pv, prior);
+    Py_XINCREF(*pv);
+    return found;
+}
 #else
+static int
+lookup_fast(RW_Shadow *sh, PyObject *key, Py_hash_t hash, PyObject **pv,
+            rw_prior_lookup *prior)
+{
     /* Borrowed: a table that prefill replaces lives as long as the shadow, and one is
      * otherwise replaced only in a forked child, at the first access of the shadow there,
      * before any thread's access reads it (rw_enter_shadow); a reference would be an
@@ -186,14 +217,10 @@ lookup_fast(RW_Shadow *sh, PyObject *key, Py_hash_t hash, PyObject **pv,
      * table that all of them read. */
     PyObject *locs = __atomic_load_n(&sh->locs, __ATOMIC_ACQUIRE);
     prior->version = RW_LOAD_ACQUIRE(&sh->locs_version);   /* before the lookup */
-#endif
     prior->locs = locs;
     int found = loc_lookup(sh, locs, key, hash, pv);
     prior->found = found;
     prior->v = *pv;
-#ifndef Py_GIL_DISABLED
-    Py_DECREF(locs);
-#endif
     if (found < 0) {
         if (PyErr_ExceptionMatches(PyExc_Exception)) {
             PyErr_Clear();
@@ -203,6 +230,7 @@ lookup_fast(RW_Shadow *sh, PyObject *key, Py_hash_t hash, PyObject **pv,
     }
     return found;
 }
+#endif
 
 /* The locked lookup of ``key`` in ``locs``, as loc_lookup: what the fast path found, when
  * ``locs`` has not changed since (every change moves the version, before and after it,
@@ -659,31 +687,6 @@ static inline int
 first_look_key(PyObject *key, Py_hash_t hash)
 {
     return hash != -1 && (PyUnicode_CheckExact(key) || PyLong_CheckExact(key));
-}
-
-/* lookup_fast's lookup, its location borrowed (in *pv, NULL for none); the same answers. */
-static inline int
-look(RW_Shadow *sh, PyObject *key, Py_hash_t hash, PyObject **pv, rw_prior_lookup *prior)
-{
-    /* Held: another key of the table, equal in hash, may be an object whose __eq__ runs
-     * code that replaces it (prefill).  The location found is the table's when the lookup
-     * returns. */
-    PyObject *locs = Py_NewRef(sh->locs);
-    prior->version = sh->locs_version;
-    prior->locs = locs;
-    PyObject *v = _PyDict_GetItem_KnownHash(locs, key, hash);
-    Py_DECREF(locs);
-    if (v == NULL && PyErr_Occurred()) {
-        *pv = prior->v = NULL;
-        prior->found = -1;
-        if (!PyErr_ExceptionMatches(PyExc_Exception)) {
-            return -2;
-        }
-        PyErr_Clear();
-        return -1;
-    }
-    *pv = prior->v = v != Py_None ? v : NULL;   /* (None: prefill's, no location yet) */
-    return prior->found = *pv != NULL;
 }
 
 /* The shadow of ``d`` for a first look at ``ts``'s access of ``key``, or NULL: then the
