@@ -30,7 +30,9 @@
  *   sink.c         Sink: hands each conflict to RaceTable.on_conflict (races.py) without
  *                  ever raising into the program's access
  *
- * enter.h, included at the end, holds the hot path every access takes first (entering it).
+ * Headers core.h includes: dict_kh.h (dict operations with a key's hash computed once),
+ * threadstate.h (ThreadState and the thread-local of the current one), and at the end
+ * enter.h, the hot path every access takes first (entering it).
  */
 
 #ifndef RACEWATCH_CORE_H
@@ -166,90 +168,7 @@ RW_DictPop(PyObject *d, PyObject *key, PyObject **out)
 }
 #endif
 
-/* -- dict operations with a key's hash computed once ----------------------------------------
- * A tracked operation hashes its key once and hands the hash to every lookup and store it
- * makes (the shadow's and the dict's own), as a plain dict hashes once per operation: a
- * key's __hash__ is user code that a program may count or pay for.  The KnownHash
- * functions are exported by every version (3.13 declares them in its internal headers). */
-#if RW_PY313
-PyAPI_FUNC(int) _PyDict_SetItem_KnownHash(PyObject *mp, PyObject *key, PyObject *item,
-                                          Py_hash_t hash);
-PyAPI_FUNC(int) _PyDict_DelItem_KnownHash(PyObject *mp, PyObject *key, Py_hash_t hash);
-PyAPI_FUNC(int) _PyDict_GetItemRef_KnownHash_LockHeld(PyDictObject *op, PyObject *key,
-                                                      Py_hash_t hash, PyObject **result);
-PyAPI_FUNC(int) _PyDict_SetItem_KnownHash_LockHeld(PyDictObject *mp, PyObject *key,
-                                                   PyObject *item, Py_hash_t hash);
-#endif
-
-/* The hash of a key, as PyObject_Hash gives it: an exact str's cached one read in place,
- * without the two calls (``scaling`` on 3.11, callgrind: 41 instructions fewer a task, of
- * three operations on str keys); from 3.12, an exact int's of one digit computed as int's
- * own hash computes it (the value itself, below the modulus; -1 is -2). */
-static inline Py_hash_t
-rw_key_hash(PyObject *key)
-{
-    if (PyUnicode_CheckExact(key)) {
-        Py_hash_t hash = RW_LOAD(&((PyASCIIObject *)key)->hash);
-        if (hash != -1) {
-            return hash;
-        }
-    }
-#if PY_VERSION_HEX >= 0x030C0000
-    else if (PyLong_CheckExact(key) && PyUnstable_Long_IsCompact((PyLongObject *)key)) {
-        Py_ssize_t value = PyUnstable_Long_CompactValue((PyLongObject *)key);
-        return value == -1 ? -2 : (Py_hash_t)value;
-    }
-#endif
-    return PyObject_Hash(key);
-}
-
-/* d.get(key) by its hash: 1 (a new reference in *out), 0 (absent) or -1 (error). */
-static inline int
-rw_dict_getref_kh(PyObject *d, PyObject *key, Py_hash_t hash, PyObject **out)
-{
-#ifdef Py_GIL_DISABLED
-    int found;
-    Py_BEGIN_CRITICAL_SECTION(d);
-    found = _PyDict_GetItemRef_KnownHash_LockHeld((PyDictObject *)d, key, hash, out);
-    Py_END_CRITICAL_SECTION();
-    return found;
-#else
-    PyObject *v = _PyDict_GetItem_KnownHash(d, key, hash);
-    if (v != NULL) {
-        *out = Py_NewRef(v);
-        return 1;
-    }
-    *out = NULL;
-    return PyErr_Occurred() ? -1 : 0;
-#endif
-}
-
-/* rw_dict_getref_kh for the program's own reads of a tracked dict (d[key], get, in): on a
- * free-threaded build a str or int key is looked up without the dict's lock, as the
- * interpreter reads a dict.  With it, threads that read one shared dict took its lock in
- * turn, and spun on it (``scaling`` with 2 threads: a quarter of the time in
- * sched_yield).  Its hash is then the key's own again: cached in a str, an int's runs no
- * code. */
-static inline int
-rw_dict_read_kh(PyObject *d, PyObject *key, Py_hash_t hash, PyObject **out)
-{
-#ifdef Py_GIL_DISABLED
-    if (PyUnicode_CheckExact(key) || PyLong_CheckExact(key)) {
-        return PyDict_GetItemRef(d, key, out);
-    }
-#endif
-    return rw_dict_getref_kh(d, key, hash, out);
-}
-
-/* key in d, by its hash: 1, 0 or -1 (error). */
-static inline int
-rw_dict_contains_kh(PyObject *d, PyObject *key, Py_hash_t hash)
-{
-    PyObject *v;
-    int found = rw_dict_getref_kh(d, key, hash, &v);
-    Py_XDECREF(v);
-    return found;
-}
+#include "dict_kh.h"
 
 /* The exception being raised, as one object (3.12's API, for every version). */
 static inline PyObject *
@@ -373,148 +292,7 @@ typedef struct {
     long lasti;     /* the Python-level f_lasti: a byte offset */
 } rw_frame_key;
 
-/* -- threads.py ------------------------------------------------------------------------- */
-
-struct RW_Access;
-struct RW_Loc;
-struct rw_stack_cache;
-struct rw_walk_memo_table;
-
-/* What a walk of the frames (stacks.c) read of one frame it passed, an incomplete one too:
- * a walk over frames with the same instruction pointers, code, owners and (complete ones)
- * globals, in the same order, gives the same stack.  The instruction pointer with the code
- * gives the offset, and with the owner whether the frame is incomplete: no field of the
- * code object is read to compare them (its first traceable instruction, the start of its
- * bytecode). */
-typedef struct {
-    const void *instr;
-    const void *code;
-    const void *globals;   /* NULL for an incomplete frame (an entry frame's is not set) */
-    char owner;
-} rw_walked;
-
-/* A frame that was the program's innermost one, at one generation of the walks, and the
- * key it gave (stacks.c, rw_innermost_frame). */
-typedef struct {
-    rw_walked frame;
-    unsigned long generation;
-    rw_frame_key key;
-    char set;
-} rw_innermost_memo;
-
-#define RW_LOC_CACHE 4
-/* Access records kept for reuse: one per access site of a loop's body, so that a thread's
- * first accesses to many keys in one epoch share a record per site (and, through the
- * location cache, their locations).  The ring is replaced oldest first, so a body with
- * more sites than it holds reuses none: a method that updates an object's attributes
- * has a dozen (threads.py, RECENT). */
-#define RW_RECENT 16
-#define RW_ATTR_SEEN 64
-
-/* A read of the lock a thread released last, made while its epoch is pending (object.c,
- * rw_read_pending_lock; objects.py says it in Python): the read ``obj.name`` that gave
- * the lock, its stack, the locks held and when.  ``target`` NULL: none. */
-typedef struct {
-    PyObject *target;
-    PyObject *name;
-    PyObject *value;
-    PyObject *stack;
-    PyObject *held;
-    long long time;
-} rw_deferred_read;
-
-/* An attribute this thread accessed in its current epoch (objects.py, ``attr_seen``). */
-typedef struct {
-    PyObject *target;        /* compared by address: ``ref`` says whether it is still alive */
-    PyObject *name;          /* a strong reference */
-    PyObject *ref;           /* the target's ObjRef (object_shadow.c), a strong reference */
-    long long clock;
-    long long forgotten;     /* rw_objects_forgotten (racewatch.stop()) when made */
-    char write;
-} rw_attr_seen;
-
-typedef struct {
-    PyObject_HEAD
-    PyObject *info;          /* ThreadInfo */
-    Py_ssize_t slot;
-    long long clock;         /* == vc[slot] */
-    PyObject *vc;            /* list[int], changed only by its own thread */
-    PyObject *held;          /* tuple of LockInfo */
-    struct RW_EventRing *events;   /* info.events, looked up once (sync.c) */
-    PyObject *events_info;   /* the info it was looked up on */
-    PyObject *spawn_clock;
-    struct RW_Access *recent[RW_RECENT];  /* the access records made lately (or NULL) */
-    int recent_next;         /* where the next one goes */
-    /* The last read this thread recorded of a location whose key is a str or an int: the
-     * read a write of that location in the same epoch follows, for the race's pattern,
-     * when another thread's write took it out of the location meanwhile (rules.c). */
-    long long last_read_serial;   /* its shadow's serial */
-    PyObject *last_read_key;
-    struct RW_Access *last_read;
-    /* The epoch ``clock`` was published by a lock's release (sync.c, rw_settle_pending):
-     * it ends before this thread's next access or publication, unless the thread first
-     * takes that lock again while nobody else took it.  ``pending_sv`` is the lock's
-     * SyncVar, compared by address only (never read: it may be gone). */
-    char pending;
-    const void *pending_sv;
-    /* A read of that lock while pending, to record again in the next epoch if this one
-     * ends (and dropped if the thread takes the lock back); ``replaying`` while it is. */
-    rw_deferred_read deferred;
-    const rw_deferred_read *replay;
-    PyObject *sentinel_ref;
-    PyObject *weakreflist;
-    long long accesses;      /* written by its thread only, read by others: RW_LOAD */
-    int busy;
-    int ignoring;
-    int internal;
-    char dead;
-    /* The interned stacks this thread captured lately, by key (stack_intern.c), or NULL;
-     * and how many it looked up before it kept them. */
-    struct rw_stack_cache *stack_cache;
-    int stack_lookups;
-    /* The walks of its frames this thread made lately (stacks.c), or NULL; and how many
-     * it made before it kept them. */
-    struct rw_walk_memo_table *walk_memo;
-    int walks;
-    /* The locations this thread made last, to share with the next identical one. */
-    struct RW_Loc *loc_cache[RW_LOC_CACHE];
-    int loc_cache_next;
-    rw_attr_seen attr_seen[RW_ATTR_SEEN];
-    /* rw_instrumented_now's answer for the globals it was last asked about (compared by
-     * address), good while the modules' table is at the same generation. */
-    PyObject *instr_globals;
-    long long instr_generation;
-    int instr_answer;
-    /* (Last: the fields above, read on every access, keep their places.)
-     * Where this thread's last two synchronization events were (a lock's acquire and its
-     * release are two places), when the frame alone said it (rw_innermost_frame); and
-     * which of the two goes next. */
-    rw_innermost_memo innermost[2];
-    int innermost_next;
-} RW_ThreadState;
-
-extern PyTypeObject RW_ThreadStateType;
-extern RW_THREAD_LOCAL RW_ThreadState *rw_tls_state;
-extern PyObject *rw_registry;           /* shadow.REGISTRY */
-extern PyObject *rw_registry_current;   /* REGISTRY.current */
-extern PyObject *rw_solo;               /* REGISTRY.solo (a ThreadState) or NULL */
-
-RW_ThreadState *rw_current_slow(void);
-int rw_threadstate_ready(PyObject *module);
-
-/* The calling thread's state (borrowed: the thread-local holds it), made at its first use;
- * NULL with an error set when it cannot be. */
-static inline RW_ThreadState *
-rw_current(void)
-{
-    RW_ThreadState *ts = rw_tls_state;
-    return ts != NULL ? ts : rw_current_slow();
-}
-
-/* late_free.c: the tables a free-threaded 3.13 frees late */
-int rw_late_free_ready(void);
-void rw_late_free_thread(void);
-void rw_late_free_swept(Py_ssize_t keys);
+#include "threadstate.h"
 
 /* -- shadow.py (the engine) ------------------------------------------------------------- */
 
