@@ -355,13 +355,21 @@ enum {
 
 /* The attributes of one object (or class) that one thread accessed in one epoch: the
  * object's own memory of them (objects.py, ``Shadow.epoch_names``), for the objects a
- * thread's attr_seen table is too small for.  Only object and class shadows have one. */
+ * thread's attr_seen table is too small for.  Kept in the object's ObjRef (object.h),
+ * which a read finds first, rather than behind its shadow: two loads fewer on every
+ * attribute read made already, each from memory of its own (object_graph's particles are
+ * each read by a step, then not again until the next). */
 #define RW_EPOCH_NAMES 8   /* at most 8: ``written`` has a bit for each */
+
+/* How many times every object was forgotten (stop, fork; object_shadow.c): an attribute a
+ * thread remembers seeing before that is not seen in the new history.  Read with RW_LOAD. */
+extern long long rw_objects_forgotten;
 
 typedef struct {
     Py_ssize_t slot;         /* the epoch: (slot, clock), unique in a run (threads.py) */
     long long clock;
     long long forgotten;     /* rw_objects_forgotten when made */
+    long long generation;    /* SETTINGS.generation when made: the shadow was fresh then */
     PyObject *names[RW_EPOCH_NAMES];   /* strong references */
     unsigned char n;
     unsigned char written;   /* bit i: names[i] was written */
@@ -387,12 +395,8 @@ typedef struct {
     long long generation;
     char kind_id;            /* RW_KIND_* */
     char prefilled;          /* locs holds every key of the dict (see prefill) */
-    union {
-        rw_epoch_names *epoch_names;       /* objects, classes: NULL until an attribute's
-                                            * access is checked */
-        struct rw_positions *positions;    /* lists, GIL builds: list.c's memory of its
-                                            * positions' records, or NULL */
-    };
+    struct rw_positions *positions;    /* lists, GIL builds: list.c's memory of its
+                                        * positions' records, or NULL */
     /* Counts the changes to ``locs`` (and its replacements): a lookup made before
      * Python code could run, or before the shadow's lock was taken, is still good when it
      * has not moved (rules.c, RW_LOCS_CHANGED). */
@@ -480,7 +484,6 @@ extern PyObject *rw_ops[RW_OP_COUNT];
 int rw_shadow_ready(PyObject *module);
 RW_Shadow *rw_shadow_new(PyObject *kind, PyObject *created_at, PyObject *name);
 int rw_shadow_fresh(RW_Shadow *sh);
-void rw_epoch_names_reset(rw_epoch_names *e);
 extern PyObject *rw_kind_names[RW_KIND_COUNT];
 int rw_budget_check(RW_ThreadState *ts);
 int rw_enter_shadow_slow(PyObject *d, PyObject **slot, RW_ThreadState *ts,

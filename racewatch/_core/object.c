@@ -84,12 +84,12 @@ epoch_name_index(const rw_epoch_names *e, PyObject *name)
 enum { NAME_UNSEEN, NAME_READ, NAME_WRITTEN };
 
 static int
-epoch_names_have(RW_Shadow *sh, RW_ThreadState *ts, PyObject *name)
+epoch_names_have(RW_ObjRef *ref, RW_ThreadState *ts, PyObject *name)
 {
     int found = NAME_UNSEEN;
-    Py_BEGIN_CRITICAL_SECTION(sh);
-    const rw_epoch_names *e = sh->epoch_names;
-    if (e != NULL && rw_epoch_is_current(e, ts)) {
+    Py_BEGIN_CRITICAL_SECTION(ref->shadow);
+    const rw_epoch_names *e = &ref->epoch;
+    if (rw_epoch_is_current(e, ts)) {
         int i = epoch_name_index(e, name);
         found = i < 0 ? NAME_UNSEEN : (e->written >> i) & 1 ? NAME_WRITTEN : NAME_READ;
     }
@@ -97,34 +97,28 @@ epoch_names_have(RW_Shadow *sh, RW_ThreadState *ts, PyObject *name)
     return found;
 }
 
-/* Remember this thread's access to ``name`` in its current epoch: the object's memory of
- * another epoch is dropped; past RW_EPOCH_NAMES names, a new one is not remembered.  On a
- * memory error nothing is (the access is checked next time). */
+/* Remember this thread's access to ``name`` in its current epoch (the shadow fresh: check()
+ * made it so): the object's memory of another epoch is dropped; past RW_EPOCH_NAMES names,
+ * a new one is not remembered. */
 static void
-epoch_names_add(RW_Shadow *sh, RW_ThreadState *ts, PyObject *name, int write)
+epoch_names_add(RW_ObjRef *ref, RW_ThreadState *ts, PyObject *name, int write)
 {
-    Py_BEGIN_CRITICAL_SECTION(sh);
-    rw_epoch_names *e = sh->epoch_names;
-    if (e == NULL && (e = PyMem_Malloc(sizeof(rw_epoch_names))) != NULL) {
-        e->n = 0;
-        e->slot = -1;
-        sh->epoch_names = e;
+    Py_BEGIN_CRITICAL_SECTION(ref->shadow);
+    rw_epoch_names *e = &ref->epoch;
+    if (!rw_epoch_is_current(e, ts)) {
+        rw_epoch_names_reset(e);
+        e->slot = ts->slot;
+        e->clock = ts->clock;
+        e->forgotten = RW_LOAD(&rw_objects_forgotten);
+        e->generation = rw_settings->generation;
     }
-    if (e != NULL) {
-        if (!rw_epoch_is_current(e, ts)) {
-            rw_epoch_names_reset(e);
-            e->slot = ts->slot;
-            e->clock = ts->clock;
-            e->forgotten = RW_LOAD(&rw_objects_forgotten);
-        }
-        int i = e->n ? epoch_name_index(e, name) : -1;
-        if (i < 0 && e->n < RW_EPOCH_NAMES) {
-            i = e->n++;
-            e->names[i] = Py_NewRef(name);
-        }
-        if (i >= 0 && write) {
-            e->written |= (unsigned char)(1u << i);
-        }
+    int i = e->n ? epoch_name_index(e, name) : -1;
+    if (i < 0 && e->n < RW_EPOCH_NAMES) {
+        i = e->n++;
+        e->names[i] = Py_NewRef(name);
+    }
+    if (i >= 0 && write) {
+        e->written |= (unsigned char)(1u << i);
     }
     Py_END_CRITICAL_SECTION();
 }
@@ -162,7 +156,7 @@ check(RW_ThreadState *probed, PyObject *target, PyObject *name, PyObject *op, in
     /* The object remembers it too, for the objects the thread's table is too small for:
      * skipped for the same reason (objects.py, ``epoch_names``). */
     int by_name = what != CHECK_ALL && PyUnicode_CheckExact(name);
-    int named = e == 0 && by_name ? epoch_names_have(sh, ts, name) : NAME_UNSEEN;
+    int named = e == 0 && by_name ? epoch_names_have(ref, ts, name) : NAME_UNSEEN;
     int again = named == NAME_WRITTEN || (named == NAME_READ && what == CHECK_READ);
     if (e == 0 && !again) {
         e = what == CHECK_ALL ? rw_on_read_all(ts, sh, op)
@@ -173,7 +167,7 @@ check(RW_ThreadState *probed, PyObject *target, PyObject *name, PyObject *op, in
         e = rw_saw_unset(sh, name);
     }
     if (e == 0 && !again && by_name) {
-        epoch_names_add(sh, ts, name, what == CHECK_WRITE);
+        epoch_names_add(ref, ts, name, what == CHECK_WRITE);
     }
     if (e == 0 && seen != NULL) {
         int same = seen->ref == (PyObject *)ref && seen->name == name

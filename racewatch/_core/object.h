@@ -89,6 +89,8 @@ typedef struct {
     PyObject *shadow;        /* RW_Shadow */
     char published;          /* it is the table's entry for the object (changed under the
                               * table's lock) */
+    rw_epoch_names epoch;    /* the object's memory of an epoch (changed under the shadow's
+                              * lock; object.c) */
 } RW_ObjRef;
 
 extern PyTypeObject RW_ObjRefType;
@@ -116,11 +118,9 @@ rw_object_ref_listed(PyObject *target, int instance)
 }
 #endif
 
-/* How many times every object was forgotten (stop, fork): an attribute a thread remembers
- * seeing before that is not seen in the new history.  Read with RW_LOAD. */
-extern long long rw_objects_forgotten;
-
 RW_ObjRef *rw_object_ref(PyObject *target);
+/* Empty an object's memory of an epoch. */
+void rw_epoch_names_reset(rw_epoch_names *e);
 PyObject *rw_object_shadow(PyObject *target);
 void rw_forget_objects(int after_fork);
 int rw_object_shadow_ready(void);
@@ -170,12 +170,13 @@ rw_epoch_name_same(const rw_epoch_names *e, PyObject *name, unsigned char *hint)
     return -1;
 }
 
-/* Whether ``e`` is the memory of ``ts``'s current epoch. */
+/* Whether ``e`` is the memory of ``ts``'s current epoch, in this generation. */
 static inline int
 rw_epoch_is_current(const rw_epoch_names *e, const RW_ThreadState *ts)
 {
     return e->slot == ts->slot && e->clock == ts->clock
-           && e->forgotten == RW_LOAD(&rw_objects_forgotten);
+           && e->forgotten == RW_LOAD(&rw_objects_forgotten)
+           && e->generation == rw_settings->generation;
 }
 
 /* Whether ``ts`` (not busy, ignoring or pending) made the access to attribute ``name`` of
@@ -192,12 +193,10 @@ rw_made_already(RW_ThreadState *ts, PyObject *target, PyObject *name, int write,
                 unsigned char *hint)
 {
 #ifndef Py_GIL_DISABLED   /* (there the memory changes under the shadow's lock) */
-    RW_ObjRef *ref = rw_object_ref_listed(target, instance);
+    const RW_ObjRef *ref = rw_object_ref_listed(target, instance);
     if (ref != NULL) {
-        const RW_Shadow *sh = (const RW_Shadow *)ref->shadow;
-        const rw_epoch_names *e = sh->epoch_names;
-        if (e != NULL && sh->generation == rw_settings->generation
-                && rw_epoch_is_current(e, ts)) {
+        const rw_epoch_names *e = &ref->epoch;
+        if (rw_epoch_is_current(e, ts)) {
             int i = rw_epoch_name_same(e, name, hint);
             if (i >= 0 && (!write || ((e->written >> i) & 1))) {
                 return 1;

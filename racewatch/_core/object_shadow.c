@@ -157,6 +157,7 @@ object_ref_make(PyObject *target, rw_stripe *s)
     }
     ref->addr = target;
     ref->shadow = made;
+    ref->epoch.slot = -1;   /* no epoch's (the rest is zero) */
     /* Made first, then published: making them may have run another entry's callback. */
     stripe_lock(s);
     rw_objslot *slot = slot_find(s, target, 0);
@@ -284,10 +285,23 @@ objref_traverse(RW_ObjRef *ref, visitproc visit, void *arg)
     return _PyWeakref_RefType.tp_traverse((PyObject *)ref, visit, arg);
 }
 
+/* Empty ``e`` (its names are strings: releasing them runs no Python code). */
+void
+rw_epoch_names_reset(rw_epoch_names *e)
+{
+    for (int i = 0; i < e->n; i++) {
+        Py_CLEAR(e->names[i]);
+    }
+    e->n = 0;
+    e->written = 0;
+    e->slot = -1;
+}
+
 static int
 objref_clear(RW_ObjRef *ref)
 {
     Py_CLEAR(ref->shadow);
+    rw_epoch_names_reset(&ref->epoch);
     return _PyWeakref_RefType.tp_clear((PyObject *)ref);
 }
 
@@ -295,6 +309,7 @@ static void
 objref_dealloc(RW_ObjRef *ref)
 {
     Py_CLEAR(ref->shadow);
+    rw_epoch_names_reset(&ref->epoch);
     _PyWeakref_RefType.tp_dealloc((PyObject *)ref);
 }
 

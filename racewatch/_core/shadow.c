@@ -74,7 +74,7 @@ rw_shadow_new(PyObject *kind, PyObject *created_at, PyObject *name)
     memset(&sh->wsum, 0, sizeof(rw_slot_map));
     sh->sweep_at = 1024;
     sh->prefilled = 0;
-    sh->epoch_names = NULL;
+    sh->positions = NULL;
     sh->locs_version = 0;
     RW_LOCS_CHANGED(sh);   /* a version no state of any table had */
 #ifdef Py_GIL_DISABLED
@@ -119,30 +119,11 @@ shadow_traverse(RW_Shadow *sh, visitproc visit, void *arg)
     return 0;
 }
 
-/* Empty ``e`` (its names are strings: releasing them runs no Python code). */
-void
-rw_epoch_names_reset(rw_epoch_names *e)
-{
-    for (int i = 0; i < e->n; i++) {
-        Py_CLEAR(e->names[i]);
-    }
-    e->n = 0;
-    e->written = 0;
-    e->slot = -1;
-}
-
 static int
 shadow_clear(RW_Shadow *sh)
 {
-    if (sh->kind_id == RW_KIND_LIST) {
-        PyMem_Free(sh->positions);   /* (its records are borrowed) */
-        sh->positions = NULL;
-    }
-    else if (sh->epoch_names != NULL) {
-        rw_epoch_names_reset(sh->epoch_names);
-        PyMem_Free(sh->epoch_names);
-        sh->epoch_names = NULL;
-    }
+    PyMem_Free(sh->positions);   /* a list's (its records are borrowed) */
+    sh->positions = NULL;
     rw_slotmap_clear(&sh->wsum);
     rw_slotmap_clear(&sh->keys_u);
     rw_rs_clear(&sh->allr);
@@ -202,9 +183,14 @@ shadow_forget(RW_Shadow *sh, int only_if_stale)
         RW_STORE(&sh->sweep_at, 1024);
         sh->prefilled = 0;
         sh->generation = rw_settings->generation;
-        if (sh->kind_id != RW_KIND_LIST && sh->epoch_names != NULL) {
-            rw_epoch_names_reset(sh->epoch_names);
-        }   /* (a list's memory of its positions is out of date with the version) */
+        /* An object's memory of the epoch is its ObjRef's: stamped with the generation, it
+         * is out of date after a stale shadow's forget; after any other, every object's
+         * is made so (a forget not asked for by a new generation is a test's, or a
+         * program's through the Python API: rare).  A list's memory of its positions is
+         * out of date with the version. */
+        if (!only_if_stale && (sh->kind_id == RW_KIND_OBJECT || sh->kind_id == RW_KIND_CLASS)) {
+            RW_ADD(&rw_objects_forgotten, 1);
+        }
     }
     Py_END_CRITICAL_SECTION();
     /* Released once the shadow is whole again: dropping keys may run their finalizers. */
