@@ -577,15 +577,11 @@ set_or_delete(PyObject *self, PyTypeObject *cls, PyObject *const *args, size_t n
 /* The tp_setattro of a hooked class whose writes are object's (object.h says when): what
  * its __setattr__ and __delattr__ do, without slot_tp_setattro's look for them and call.
  * Anything else whose slot this is (a C subclass that inherited it; a class unhooked)
- * gets what slot_tp_setattro does. */
+ * gets what slot_tp_setattro does.  rw_obj_setattro's whole way: its fast way is in
+ * object_values.c. */
 int
-rw_obj_setattro(PyObject *obj, PyObject *name, PyObject *value)
+rw_obj_setattro_full(PyObject *obj, PyObject *name, PyObject *value)
 {
-#ifdef RW_INSTANCE_VALUES
-    if (rw_instance_set_done(obj, name, value)) {
-        return 0;   /* a value replaced, in a write the thread made already (or unwatched) */
-    }
-#endif
     PyTypeObject *type = Py_TYPE(obj);
     const rw_hook *h = rw_hook_find(type);
     if (rw_hook_writes_as_object(h)) {

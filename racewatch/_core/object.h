@@ -9,7 +9,8 @@
  *                    __delattr__ that the hooks install, object_access()
  *   object_values.c  an instance attribute's value read off the object's inline values
  *                    (3.11+, GIL builds), as the specializing interpreter reads it, and
- *                    the fast way of such a read (rw_obj_getattro_generic)
+ *                    the fast ways of such a read (rw_obj_getattro_generic) and of a
+ *                    write that replaces one (rw_obj_setattro)
  *
  * hook_class(cls) replaces the type's tp_getattro by rw_obj_getattro, which calls what the
  * type had, then checks the access (rw_obj_getattro_generic where that was object's own:
@@ -257,7 +258,10 @@ PyObject *rw_obj_getattro_full(PyObject *obj, PyObject *name);
 /* The read ``obj.name`` that gave ``value`` (a new reference; NULL: an exception),
  * checked: what the hooks return. */
 PyObject *rw_obj_read_checked(PyObject *obj, PyObject *name, PyObject *value);
+/* The tp_setattro of a hooked class whose writes are object's: its fast way is in
+ * object_values.c, its whole way rw_obj_setattro_full. */
 int rw_obj_setattro(PyObject *obj, PyObject *name, PyObject *value);
+int rw_obj_setattro_full(PyObject *obj, PyObject *name, PyObject *value);
 
 /* -- object_wrap.c ----------------------------------------------------------------------- */
 
@@ -280,13 +284,6 @@ PyObject *rw_instance_value(PyObject *obj, PyObject *name, int *method);
  * values already: 1 when done, 0 when it is not (nothing done, no exception set): then
  * PyObject_GenericSetAttr does it. */
 int rw_instance_replace(PyObject *obj, PyObject *name, PyObject *value);
-/* rw_obj_setattro's fast way: ``obj.name = value`` done when ``obj``'s class is a hooked
- * one whose writes are object's, the object has a plain value of that name in its inline
- * values already, and the write is unwatched or one the calling thread made already in
- * its epoch (rw_access_done): 1 when done, else 0 (nothing done, no exception set). */
-#ifdef RW_INSTANCE_VALUES
-int rw_instance_set_done(PyObject *obj, PyObject *name, PyObject *value);
-#endif
 /* Forget what the table of (type, name) pairs remembers: a class was hooked or unhooked. */
 void rw_instance_values_forget(void);
 

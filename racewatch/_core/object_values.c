@@ -278,20 +278,25 @@ rw_instance_values_forget(void)
     }
 }
 
+/* The fast way of a write by a hooked class whose writes are object's: a plain value of
+ * the instance that is there replaced, when the write is unwatched or one the thread made
+ * already in its epoch (rw_access_done), as STORE_ATTR_INSTANCE_VALUE replaces it; anything
+ * else takes rw_obj_setattro_full.  Like the read's fast way, it calls nothing but on its
+ * way out (the old value's release, the whole way), so that it saves no registers for the
+ * most common write: when rw_obj_setattro called a function of this file for it, the
+ * registers the whole way wants were saved for every write. */
 int
-rw_instance_set_done(PyObject *obj, PyObject *name, PyObject *value)
+rw_obj_setattro(PyObject *obj, PyObject *name, PyObject *value)
 {
     PyTypeObject *type = Py_TYPE(obj);
     rw_values_entry *e = value != NULL ? way_of(set_of(type, name), type, name) : NULL;
-    if (e == NULL || !e->set_fast || !up_to_date(e, type)) {
-        return 0;
-    }
-    PyDictValues *values = replaceable(e, obj);
+    PyDictValues *values = e != NULL && e->set_fast && up_to_date(e, type)
+                           ? replaceable(e, obj) : NULL;
     if (values == NULL || !rw_access_done(obj, name, 1, &e->name_pos)) {
-        return 0;
+        return rw_obj_setattro_full(obj, name, value);
     }
     replace_at(values, e->index, value);
-    return 1;
+    return 0;
 }
 
 /* The fast way of a read by a hooked class whose own tp_getattro was object's: a plain
@@ -331,6 +336,12 @@ PyObject *
 rw_obj_getattro_generic(PyObject *obj, PyObject *name)
 {
     return rw_obj_getattro_full(obj, name);
+}
+
+int
+rw_obj_setattro(PyObject *obj, PyObject *name, PyObject *value)
+{
+    return rw_obj_setattro_full(obj, name, value);
 }
 
 PyObject *
