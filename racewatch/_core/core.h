@@ -364,11 +364,18 @@ enum {
 /* How many times every object was forgotten (stop, fork; object_shadow.c): an attribute a
  * thread remembers seeing before that is not seen in the new history.  Read with RW_LOAD. */
 extern long long rw_objects_forgotten;
+/* How many times every object's memory of an epoch was made out of date at once: each time
+ * every object was forgotten, and each forget() of an object's or a class's shadow by the
+ * Python API (shadow.c), which objects.py answers by dropping that shadow's
+ * ``epoch_names`` (the memory is the ObjRef's, which the shadow cannot reach: every
+ * object's goes, and an access checked again in its epoch changes nothing).  Read with
+ * RW_LOAD. */
+extern long long rw_epoch_memories_era;
 
 typedef struct {
     Py_ssize_t slot;         /* the epoch: (slot, clock), unique in a run (threads.py) */
     long long clock;
-    long long forgotten;     /* rw_objects_forgotten when made */
+    long long era;           /* rw_epoch_memories_era when made */
     long long generation;    /* SETTINGS.generation when made: the shadow was fresh then */
     PyObject *names[RW_EPOCH_NAMES];   /* strong references */
     unsigned char n;

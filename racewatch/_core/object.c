@@ -109,7 +109,7 @@ epoch_names_add(RW_ObjRef *ref, RW_ThreadState *ts, PyObject *name, int write)
         rw_epoch_names_reset(e);
         e->slot = ts->slot;
         e->clock = ts->clock;
-        e->forgotten = RW_LOAD(&rw_objects_forgotten);
+        e->era = RW_LOAD(&rw_epoch_memories_era);
         e->generation = rw_settings->generation;
     }
     int i = e->n ? epoch_name_index(e, name) : -1;

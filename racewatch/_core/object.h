@@ -176,7 +176,7 @@ static inline int
 rw_epoch_is_current(const rw_epoch_names *e, const RW_ThreadState *ts)
 {
     return e->slot == ts->slot && e->clock == ts->clock
-           && e->forgotten == RW_LOAD(&rw_objects_forgotten)
+           && e->era == RW_LOAD(&rw_epoch_memories_era)
            && e->generation == rw_settings->generation;
 }
 

@@ -33,6 +33,7 @@ typedef struct {
 
 static rw_stripe stripes[STRIPES];
 long long rw_objects_forgotten = 0;
+long long rw_epoch_memories_era = 0;
 static PyObject *died_callback = NULL;
 
 static inline rw_stripe *
@@ -249,6 +250,7 @@ void
 rw_forget_objects(int after_fork)
 {
     RW_ADD(&rw_objects_forgotten, 1);
+    RW_ADD(&rw_epoch_memories_era, 1);
     for (int i = 0; i < STRIPES; i++) {
         rw_stripe *s = &stripes[i];
 #ifdef Py_GIL_DISABLED

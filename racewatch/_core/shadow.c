@@ -184,12 +184,11 @@ shadow_forget(RW_Shadow *sh, int only_if_stale)
         sh->prefilled = 0;
         sh->generation = rw_settings->generation;
         /* An object's memory of the epoch is its ObjRef's: stamped with the generation, it
-         * is out of date after a stale shadow's forget; after any other, every object's
-         * is made so (a forget not asked for by a new generation is a test's, or a
-         * program's through the Python API: rare).  A list's memory of its positions is
-         * out of date with the version. */
+         * is out of date after a stale shadow's forget; after any other (the Python API's:
+         * rare), every object's is made so (rw_epoch_memories_era).  A list's memory of
+         * its positions is out of date with the version. */
         if (!only_if_stale && (sh->kind_id == RW_KIND_OBJECT || sh->kind_id == RW_KIND_CLASS)) {
-            RW_ADD(&rw_objects_forgotten, 1);
+            RW_ADD(&rw_epoch_memories_era, 1);
         }
     }
     Py_END_CRITICAL_SECTION();
