@@ -381,55 +381,6 @@ again:
     return rc;
 }
 
-/* -- the thread's last read, for a write's pattern ---------------------------------------- */
-
-/* A key whose equality runs no Python code and whose lifetime nobody can observe (no weak
- * reference, no finalizer): kept by the thread's memory of its last read. */
-static inline int
-plain_key(PyObject *key)
-{
-    return PyUnicode_CheckExact(key) || PyLong_CheckExact(key);
-}
-
-/* Remember ``cur``, a read of ``key`` of ``sh`` just recorded: shadow.py's _remember_read. */
-static void
-remember_read(RW_ThreadState *ts, RW_Shadow *sh, PyObject *key, RW_Access *cur)
-{
-    if (plain_key(key)) {
-        ts->last_read_serial = sh->serial;
-        Py_XSETREF(ts->last_read_key, Py_NewRef(key));
-        Py_XSETREF(ts->last_read, (RW_Access *)Py_NewRef(cur));
-    }
-}
-
-/* The thread's last read when it is of ``key`` of ``sh`` in ``cur``'s epoch (borrowed), or
- * NULL: shadow.py's _remembered_read.  A write's own read, when the location no longer
- * holds it (another thread's write replaced its reads): the pattern of a lost update or a
- * check-then-act whose read another write followed. */
-static RW_Access *
-remembered_read(const RW_ThreadState *ts, const RW_Shadow *sh, PyObject *key,
-                const RW_Access *cur)
-{
-    RW_Access *rec = ts->last_read;
-    PyObject *seen = ts->last_read_key;
-    if (rec == NULL || ts->last_read_serial != sh->serial || rec->clock != cur->clock
-            || rec->slot != cur->slot) {
-        return NULL;
-    }
-    if (seen == key) {
-        return rec;
-    }
-    if (!plain_key(key) || Py_TYPE(seen) != Py_TYPE(key)) {
-        return NULL;
-    }
-    int eq = PyObject_RichCompareBool(seen, key, Py_EQ);   /* str's or int's: no Python code */
-    if (eq < 0) {
-        PyErr_Clear();
-        return NULL;
-    }
-    return eq ? rec : NULL;
-}
-
 #ifdef Py_GIL_DISABLED
 /* Free-threaded builds: the read of a key that has no location yet (mostly a lookup of a
  * key the container does not hold), without the shadow's lock.  Its location holds this
