@@ -2,6 +2,7 @@
 
 import _thread
 import concurrent.futures
+import contextlib
 import gc
 import inspect
 import os
@@ -237,6 +238,84 @@ def test_sweeps_while_other_threads_add_records(detector):
     lost = after.forgotten_missing_keys - before.forgotten_missing_keys
     assert lost >= 3 * turns - 3 * 3 * 1024
     assert len(shadow_of(d).locs) <= 3 * 1024 + 1
+
+
+def lookups_and_inserts(lock=None):
+    """Two threads ask a shared dict for 2,000 keys it does not hold yet while a third
+    inserts them, all started together (a barrier: nothing orders what follows it), each
+    operation under ``lock`` if given; the lines of the lookup and of the insert."""
+    d = racewatch.track({})
+    keys = [f"k{i}" for i in range(2_000)]
+    start = threading.Barrier(3)
+    guard = lock if lock is not None else contextlib.nullcontext()
+
+    def look_up():
+        start.wait()
+        for k in keys:
+            with guard:
+                k in d  # noqa: B015
+
+    def insert():
+        start.wait()
+        for k in keys:
+            with guard:
+                d[k] = 1
+
+    threads = [threading.Thread(target=f) for f in (look_up, look_up, insert)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(d) == 2_000
+    return (inspect.getsourcelines(look_up)[1] + 4, inspect.getsourcelines(insert)[1] + 4)
+
+
+def test_lookups_of_absent_keys_race_with_later_unordered_inserts(detector):
+    # Every lookup made before any insert starts, with no edge between the threads (a plain
+    # list, polled): each insert finds the lookups' records where they are (free-threaded
+    # builds: in each looking thread's own table, absent.c), and the race names both lines.
+    d = racewatch.track({})
+    keys = [f"k{i}" for i in range(2_000)]
+    looked = []  # a plain list: racewatch sees no edge through it
+
+    def look_up():
+        for k in keys:
+            k in d  # noqa: B015
+        looked.append(True)
+
+    def insert():
+        while len(looked) < 2:
+            time.sleep(0.001)
+        for k in keys:
+            d[k] = 1
+
+    threads = [threading.Thread(target=f) for f in (insert, look_up, look_up)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    races = detector.report().races
+    assert len(races) == 1
+    assert races[0].previous.stack[0].line == inspect.getsourcelines(look_up)[1] + 2
+    assert races[0].current.stack[0].line == inspect.getsourcelines(insert)[1] + 4
+    assert races[0].current.write and not races[0].previous.write
+
+
+def test_lookups_of_absent_keys_race_with_unordered_inserts_of_them(detector):
+    # Whichever comes first, a lookup that found the key absent or the insert's record, the
+    # pair meets (free-threaded builds keep the lookups' records in each thread's own table
+    # and the insert looks there: absent.c), and the race names both lines.
+    lookup_line, insert_line = lookups_and_inserts()
+    races = detector.report().races
+    assert races
+    for race in races:
+        lines = {race.previous.stack[0].line, race.current.stack[0].line}
+        assert lines == {lookup_line, insert_line}
+
+
+def test_lookups_of_absent_keys_ordered_with_the_inserts_are_no_race(detector):
+    lookups_and_inserts(threading.Lock())
+    assert detector.report().races == []
 
 
 def test_sweeps_release_the_tables_a_free_threaded_313_frees_late(monkeypatch):

@@ -7,7 +7,7 @@
  *   threadstate.c  ThreadState (threads.py) and the C thread-local of the current state
  *   stacks.c       capture(): interned stacks of (code, lasti) pairs (stacks.py)
  *   access.c, location.c, shadow.c, rules.c, rules_keys.c, rules_module.c, sweep.c,
- *   conflict.c
+ *   absent.c, conflict.c
  *                  the engine: Access, Loc, KeysLoc, Shadow, Conflict and the FastTrack
  *                  rules (shadow.py); engine.h holds what those files share
  *   tracked_base.c what every tracked container type shares (tracked.h)
@@ -390,6 +390,7 @@ typedef struct {
     PyObject *locs;          /* dict: key -> Access (written only) or Loc */
 #ifdef Py_GIL_DISABLED
     PyObject *retired_locs;  /* NULL, or a list of the tables prefill replaced */
+    struct rw_absent *absent;   /* NULL, or each thread's records of absent keys (absent.c) */
 #endif
     RW_Access *keys_w;       /* the keys location (``keys`` shows it as a KeysLoc) */
     RW_ReadSet keys_r;

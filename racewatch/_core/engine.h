@@ -12,6 +12,7 @@
  *   rules_keys.c  those of the keys location and of a read of every key
  *   rules_module.c  their entry points for Python callers (shadow.on_read & co)
  *   sweep.c     forgetting deleted keys
+ *   absent.c    free-threaded builds: each thread's records of lookups of absent keys
  *   conflict.c  Conflict, and the batch of conflicts one update finds, handed to the sink
  *
  * Some representations differ from the reference's, invisibly to the rest of racewatch:
@@ -397,11 +398,44 @@ remembered_read(const RW_ThreadState *ts, const RW_Shadow *sh, PyObject *key,
     return eq ? rec : NULL;
 }
 
+/* -- free-threaded builds: each thread's records of lookups of absent keys (absent.c) ---- */
+
+#ifdef Py_GIL_DISABLED
+typedef struct rw_absent rw_absent;
+/* Whether some thread has a table of records of absent keys for ``sh``. */
+static inline int
+rw_has_absent(RW_Shadow *sh)
+{
+    return __atomic_load_n(&sh->absent, __ATOMIC_ACQUIRE) != NULL;
+}
+/* read_unseen's way for a key dict ``d`` does not hold: ``made`` recorded, then ``locs``
+ * looked at again.  1: done; 0: a write's location came meanwhile and the record was taken
+ * back, for the locked way to check; -1: an error. */
+int rw_absent_read(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *key,
+                   Py_hash_t hash, PyObject *made);
+/* A write ``cur`` of ``key``, its location in ``locs`` already: every thread's record of a
+ * lookup of the key taken out and checked as the location's reads; *own gets this
+ * thread's read among them (a new reference) when it has none yet. */
+int rw_absent_check_write(RW_Shadow *sh, PyObject *key, RW_Access *cur, PyObject *vc,
+                          rw_batch *b, RW_Access **own);
+int rw_absent_traverse(RW_Shadow *sh, visitproc visit, void *arg);
+void rw_absent_forget(RW_Shadow *sh);
+void rw_absent_clear(RW_Shadow *sh);
+#endif
+
 /* -- the sweep of deleted keys (sweep.c) ------------------------------------------------ */
 
 int rw_sweep_ready(void);
 int rw_sweep(RW_Shadow *sh, PyObject *d);
 PyObject *rw_keys_now(RW_Shadow *sh, PyObject *d);
+/* The minimum clocks of the registry (shadow._sweep's ``minc``), in a new array of *n
+ * (PyMem_Free it), or NULL with an exception set. */
+long long *rw_min_clocks(Py_ssize_t *n);
+/* Whether every access a location's record ``v`` holds is ordered before every thread's
+ * present (``minc``, of *n): then forgetting it loses no race. */
+int rw_ordered_before(PyObject *v, const long long *minc, Py_ssize_t n);
+/* Whether a location's record holds only reads (a key looked up while absent). */
+int rw_only_lookups(PyObject *v);
 
 /* Whether the locations of keys that left the container are forgotten in time: for the
  * containers whose keys come and go (an object's attributes, a module's globals do not). */

@@ -382,25 +382,46 @@ again:
 }
 
 #ifdef Py_GIL_DISABLED
-/* Free-threaded builds: the read of a key that has no location yet (mostly a lookup of a
- * key the container does not hold), without the shadow's lock.  Its location holds this
- * read alone, and nothing can conflict with it: it goes in by one insert that only a key
- * without an entry takes (loc_claim), as every locked path that finds no location puts its
- * own.  Two threads that ask a shared dict for keys it does not hold otherwise took turns
- * on the shadow's lock at every lookup (`perf` of `missing_keys` on 3.13t: a fifth of the
- * time in that lock's sched_yield).  For an unlocked_key while tracking; the sweep, when
- * due, takes the lock.  1: done; 0: the locked path is to do it; -1: an error. */
+/* Free-threaded builds: the read of a key that has no location yet, without the shadow's
+ * lock.  A key a dict does not hold (a lookup of an ever-new id) is recorded in the
+ * thread's own table (absent.c).  Any other (a first read of a key the container holds)
+ * gets a location holding this read alone, which nothing can conflict with: it goes in by
+ * one insert that only a key without an entry takes (loc_claim), as every locked path that
+ * finds no location puts its own.  Two threads that ask a shared dict for keys it does not
+ * hold otherwise took turns on the shadow's lock at every lookup (`perf` of `missing_keys`
+ * on 3.13t: a fifth of the time in that lock's sched_yield), then on its table's.  For an
+ * unlocked_key while tracking; the sweep, when due, takes the lock.  1: done; 0: the
+ * locked path is to do it; -1: an error. */
 static int
-read_unseen(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *key, PyObject *op)
+read_unseen(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *key, Py_hash_t hash,
+            PyObject *op)
 {
     if (!unlocked_key(sh, key) || !rw_tracking()) {
         return 0;
     }
+    /* A dict's key it does not hold: the record goes in the thread's own table (absent.c),
+     * and then the location the key has now, if a write made one meanwhile, is looked for:
+     * when there is one and the record is still the thread's to take back, the locked way
+     * checks the read against it. */
+    int absent = sh->kind_id <= RW_KIND_DEFAULTDICT ? rw_dict_contains_kh(d, key, hash) : 1;
+    if (absent < 0) {
+        return -1;
+    }
+    absent = !absent;
     RW_Access *cur = rw_make_access(ts, op, 0);
     if (cur == NULL) {
         return -1;
     }
     RW_Loc *made = rw_loc_shared(ts, NULL, cur, NULL);
+    if (absent && made != NULL) {
+        int done = rw_absent_read(ts, sh, d, key, hash, (PyObject *)made);
+        Py_DECREF(made);
+        if (done > 0) {
+            remember_read(ts, sh, key, cur);
+        }
+        Py_DECREF(cur);
+        return done;
+    }
     PyObject *there = NULL;
     int claimed = made == NULL ? -1 : loc_claim(sh->locs, key, (PyObject *)made, &there);
     Py_XDECREF(made);
@@ -441,7 +462,7 @@ read_looked_up(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *key, Py
     }
 #ifdef Py_GIL_DISABLED
     if (found == 0) {
-        int done = read_unseen(ts, sh, d, key, op);
+        int done = read_unseen(ts, sh, d, key, hash, op);
         if (done != 0) {
             return done < 0 ? -1 : 0;
         }
@@ -502,15 +523,27 @@ check_write(RW_Shadow *sh, PyObject *d, PyObject *key, Py_hash_t hash, RW_Access
      * claim finds one put there meanwhile. */
     int found = claim && fast != NULL && fast->found == 0 && fast->locs == locs
                 ? 0 : loc_lookup_locked(sh, locs, key, hash, fast, &v);
+    int fresh = found == 0;   /* no location before this write */
     if (found == 0 && claim) {
         /* Claimed before the checks: a first read that read_unseen puts there meanwhile is
          * then found, and checked, rather than overwritten. */
         stored = loc_claim(locs, key, (PyObject *)cur, &v);
         found = stored == 0 ? 1 : stored < 0 ? -1 : 0;
     }
+    RW_Access *absent_own = NULL;
 #endif
     int rc = found < 0 ? -1 : 0;
     Py_ssize_t first = b->n;
+#ifdef Py_GIL_DISABLED
+    /* The lookups of the key that threads recorded in their own tables (absent.c): a
+     * lookup records there only when it finds no location for the key, so a write that
+     * found one has none to take (a lookup that looked before that location came looks
+     * again after recording, and finds it).  The key's location is in ``locs`` now
+     * (claimed above): a lookup recorded after this look finds it. */
+    if (rc == 0 && fresh && unlocked_key(sh, key) && rw_has_absent(sh)) {
+        rc = rw_absent_check_write(sh, key, cur, vc, b, &absent_own);
+    }
+#endif
     /* This thread's own read of the key, from its reads or its reads of every key. */
     RW_Access *prior = found > 0 && as_loc(v) != NULL ? rs_own_read(&((RW_Loc *)v)->r, cur)
                        : NULL;
@@ -520,6 +553,11 @@ check_write(RW_Shadow *sh, PyObject *d, PyObject *key, Py_hash_t hash, RW_Access
     if (prior == NULL) {
         prior = remembered;
     }
+#ifdef Py_GIL_DISABLED
+    if (prior == NULL) {
+        prior = absent_own;
+    }
+#endif
     if (found > 0) {
         RW_Loc *loc = as_loc(v);
         if (Py_IS_TYPE(v, &RW_AccessType)) {
@@ -557,6 +595,9 @@ check_write(RW_Shadow *sh, PyObject *d, PyObject *key, Py_hash_t hash, RW_Access
             rc = prefill(sh, d, b);
         }
     }
+#ifdef Py_GIL_DISABLED
+    Py_XDECREF(absent_own);
+#endif
     Py_XDECREF(v);
     Py_DECREF(locs);
     return rc;

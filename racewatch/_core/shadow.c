@@ -65,6 +65,7 @@ rw_shadow_new(PyObject *kind, PyObject *created_at, PyObject *name)
     sh->locs = locs;
 #ifdef Py_GIL_DISABLED
     sh->retired_locs = NULL;
+    sh->absent = NULL;
 #endif
     sh->keys_w = NULL;
     memset(&sh->keys_r, 0, sizeof(RW_ReadSet));
@@ -108,6 +109,10 @@ shadow_traverse(RW_Shadow *sh, visitproc visit, void *arg)
     Py_VISIT(sh->locs);
 #ifdef Py_GIL_DISABLED
     Py_VISIT(sh->retired_locs);
+    int absent = rw_absent_traverse(sh, visit, arg);
+    if (absent) {
+        return absent;
+    }
 #endif
     Py_VISIT(sh->keys_wkey);
     for (Py_ssize_t i = 0; i < sh->wsum.n; i++) {
@@ -133,6 +138,7 @@ shadow_clear(RW_Shadow *sh)
     Py_CLEAR(sh->locs);
 #ifdef Py_GIL_DISABLED
     Py_CLEAR(sh->retired_locs);
+    rw_absent_clear(sh);
 #endif
     Py_CLEAR(sh->kind);
     Py_CLEAR(sh->name);
@@ -164,8 +170,10 @@ shadow_forget(RW_Shadow *sh, int only_if_stale)
     RW_ReadSet old_allr = {NULL, NULL, NULL};
     rw_slot_map old_wsum = {NULL, 0, 0};
     rw_slot_map old_keys_u = {NULL, 0, 0};
+    int forgot = 0;
     Py_BEGIN_CRITICAL_SECTION(sh);
     if (!only_if_stale || sh->generation != rw_settings->generation) {
+        forgot = 1;
         old_locs = sh->locs;
         sh->locs = locs;
         RW_LOCS_CHANGED(sh);
@@ -192,6 +200,13 @@ shadow_forget(RW_Shadow *sh, int only_if_stale)
         }
     }
     Py_END_CRITICAL_SECTION();
+#ifdef Py_GIL_DISABLED
+    if (forgot) {
+        rw_absent_forget(sh);   /* (each table under its own lock, not the shadow's) */
+    }
+#else
+    (void)forgot;
+#endif
     /* Released once the shadow is whole again: dropping keys may run their finalizers. */
     Py_XDECREF(locs);
     rw_rs_clear(&old_allr);

@@ -21,8 +21,8 @@ rw_sweep_ready(void)
 
 /* -- the sweep of deleted keys (shadow._sweep) ----------------------------------------------- */
 
-static int
-ordered_before(PyObject *v, const long long *minc, Py_ssize_t n)
+int
+rw_ordered_before(PyObject *v, const long long *minc, Py_ssize_t n)
 {
 #define ENTRY(slot) ((slot) < n ? minc[(slot)] : 0)
     if (Py_IS_TYPE(v, &RW_AccessType)) {
@@ -127,16 +127,15 @@ forget(PyObject *locs, PyObject *key, PyObject *loc)
 
 /* Whether a location holds only reads: a key looked up while absent, never written (an
  * Access is a write, the delete of a deleted key). */
-static int
-only_lookups(PyObject *v)
+int
+rw_only_lookups(PyObject *v)
 {
     RW_Loc *loc = as_loc(v);
     return loc != NULL && loc->w == NULL;
 }
 
-/* The minimum clocks of the registry (shadow._sweep's ``minc``), in a new array of *n. */
-static long long *
-min_clocks(Py_ssize_t *n)
+long long *
+rw_min_clocks(Py_ssize_t *n)
 {
     PyObject *minc_list = PyObject_CallMethodNoArgs(rw_registry, str_min_clock);
     if (minc_list == NULL) {
@@ -188,7 +187,7 @@ visit(RW_Shadow *sh, PyObject *d, PyObject *locs, PyObject *key, PyObject *v,
     if (present != 0) {
         return present < 0 ? -1 : 0;
     }
-    int ordered = ordered_before(v, minc, nmin);
+    int ordered = rw_ordered_before(v, minc, nmin);
     if (!ordered && w->excess <= 0) {
         return 0;
     }
@@ -199,7 +198,7 @@ visit(RW_Shadow *sh, PyObject *d, PyObject *locs, PyObject *key, PyObject *v,
         w->forgotten++;
         if (!ordered) {
             w->unordered++;
-            w->lookups += only_lookups(v);
+            w->lookups += rw_only_lookups(v);
         }
     }
     return gone < 0 ? -1 : 0;
@@ -218,7 +217,7 @@ rw_sweep(RW_Shadow *sh, PyObject *d)
         return 0;
     }
     Py_ssize_t nmin;
-    long long *minc = min_clocks(&nmin);
+    long long *minc = rw_min_clocks(&nmin);
     if (minc == NULL) {
         return -1;
     }
