@@ -37,7 +37,12 @@ def detector():
 
 
 def run_threads(target, n, *args):
-    threads = [threading.Thread(target=target, args=args) for _ in range(n)]
+    run_each(*[lambda: target(*args)] * n)
+
+
+def run_each(*targets):
+    """Each target in a thread of its own, all started, then all joined."""
+    threads = [threading.Thread(target=target) for target in targets]
     for t in threads:
         t.start()
     for t in threads:
@@ -261,11 +266,7 @@ def lookups_and_inserts(lock=None):
             with guard:
                 d[k] = 1
 
-    threads = [threading.Thread(target=f) for f in (look_up, look_up, insert)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_each(look_up, look_up, insert)
     assert len(d) == 2_000
     return (inspect.getsourcelines(look_up)[1] + 4, inspect.getsourcelines(insert)[1] + 4)
 
@@ -289,11 +290,7 @@ def test_lookups_of_absent_keys_race_with_later_unordered_inserts(detector):
         for k in keys:
             d[k] = 1
 
-    threads = [threading.Thread(target=f) for f in (insert, look_up, look_up)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_each(insert, look_up, look_up)
     races = detector.report().races
     assert len(races) == 1
     assert races[0].previous.stack[0].line == inspect.getsourcelines(look_up)[1] + 2
