@@ -63,6 +63,7 @@ own_table(RW_Shadow *sh, Py_ssize_t slot)
         return NULL;
     }
     int rc = 0;
+    PyObject *had = NULL;
     Py_BEGIN_CRITICAL_SECTION(sh);
     a = sh->absent;
     if (a == NULL || slot >= a->n) {
@@ -81,7 +82,8 @@ own_table(RW_Shadow *sh, Py_ssize_t slot)
             a = grown;
         }
     }
-    if (rc == 0) {
+    had = rc == 0 ? a->tables[slot] : NULL;
+    if (rc == 0 && had == NULL) {
         /* (every array holds the same references: the newest's are released) */
         __atomic_store_n(&a->tables[slot], t, __ATOMIC_RELEASE);
     }
@@ -91,12 +93,16 @@ own_table(RW_Shadow *sh, Py_ssize_t slot)
         PyErr_NoMemory();
         return NULL;
     }
+    if (had != NULL) {
+        Py_DECREF(t);   /* (the slot's earlier thread made it) */
+        return had;
+    }
     return t;
 }
 
 /* Let go of the oldest records of ``t`` beyond ``keep``, as the sweep lets go of a
- * shadow's (sweep.c): counted when still unordered.  The owner's alone: the records are
- * read in pieces under the table's lock, then each taken out if it is still there. */
+ * shadow's (sweep.c): counted when still unordered.  The owner's alone: the oldest records
+ * are read under the table's lock, then each taken out if a write has not taken it. */
 static int
 trim(PyObject *t, Py_ssize_t keep)
 {
