@@ -45,27 +45,33 @@ struct rw_absent {
     PyObject *tables[];      /* dict: key -> Loc (the slot's last lookup of it), or NULL */
 };
 
+/* The table of thread slot ``slot`` for ``sh`` (borrowed), or NULL when it has none. */
+static inline PyObject *
+table_of(RW_Shadow *sh, Py_ssize_t slot)
+{
+    rw_absent *a = __atomic_load_n(&sh->absent, __ATOMIC_ACQUIRE);
+    return a != NULL && slot < a->n ? __atomic_load_n(&a->tables[slot], __ATOMIC_ACQUIRE)
+                                    : NULL;
+}
+
 /* The calling thread's table for ``sh`` (borrowed), made when it has none; NULL with an
  * exception set on error.  Only the thread of ``slot`` sets its place; a thread that takes
  * a slot another thread had (which ended) takes its table with it. */
 static PyObject *
 own_table(RW_Shadow *sh, Py_ssize_t slot)
 {
-    rw_absent *a = __atomic_load_n(&sh->absent, __ATOMIC_ACQUIRE);
-    if (a != NULL && slot < a->n) {
-        PyObject *t = __atomic_load_n(&a->tables[slot], __ATOMIC_ACQUIRE);
-        if (t != NULL) {
-            return t;
-        }
+    PyObject *t = table_of(sh, slot);
+    if (t != NULL) {
+        return t;
     }
-    PyObject *t = PyDict_New();
+    t = PyDict_New();
     if (t == NULL) {
         return NULL;
     }
     int rc = 0;
     PyObject *had = NULL;
     Py_BEGIN_CRITICAL_SECTION(sh);
-    a = sh->absent;
+    rw_absent *a = sh->absent;
     if (a == NULL || slot >= a->n) {
         Py_ssize_t n = Py_MAX(Py_MAX(slot + 1, 4), a != NULL ? 2 * a->n : 0);
         rw_absent *grown = PyMem_RawCalloc(1, sizeof(rw_absent) + (size_t)n * sizeof(PyObject *));
@@ -133,19 +139,15 @@ trim(PyObject *t, Py_ssize_t keep)
     int rc = 0;
     Py_ssize_t unordered = 0, lookups = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *now = NULL;
-        int found = rc == 0 ? PyDict_Pop(t, snap[2 * i], &now) : 0;
-        if (found < 0) {
+        PyObject *rec = snap[2 * i + 1];
+        int gone = rc == 0 ? rw_forget_location(t, snap[2 * i], rec) : 0;
+        if (gone < 0) {
             rc = -1;
         }
-        else if (found > 0 && now != snap[2 * i + 1]) {
-            rc = PyDict_SetItem(t, snap[2 * i], now);   /* (a newer one: it stays) */
-        }
-        else if (found > 0 && !rw_ordered_before(now, minc, nmin)) {
+        else if (gone && !rw_ordered_before(rec, minc, nmin)) {
             unordered++;
-            lookups += rw_only_lookups(now);
+            lookups += rw_only_lookups(rec);
         }
-        Py_XDECREF(now);
         Py_DECREF(snap[2 * i]);
         Py_DECREF(snap[2 * i + 1]);
     }
@@ -178,9 +180,7 @@ record(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *key, Py_hash_t 
 static int
 take_own(RW_ThreadState *ts, RW_Shadow *sh, PyObject *key)
 {
-    rw_absent *a = __atomic_load_n(&sh->absent, __ATOMIC_ACQUIRE);
-    PyObject *t = a != NULL && ts->slot < a->n
-                  ? __atomic_load_n(&a->tables[ts->slot], __ATOMIC_ACQUIRE) : NULL;
+    PyObject *t = table_of(sh, ts->slot);
     if (t == NULL) {
         return 0;
     }
@@ -198,8 +198,7 @@ rw_absent_read(RW_ThreadState *ts, RW_Shadow *sh, PyObject *d, PyObject *key, Py
         return -1;
     }
     PyObject *v = NULL;
-    int found = PyDict_GetItemRef(__atomic_load_n(&sh->locs, __ATOMIC_ACQUIRE), key, &v);
-    found = found > 0 && v == Py_None ? 0 : found;   /* (None: prefill's, no location yet) */
+    int found = loc_lookup(sh, __atomic_load_n(&sh->locs, __ATOMIC_ACQUIRE), key, hash, &v);
     Py_XDECREF(v);
     if (found > 0) {
         found = take_own(ts, sh, key);   /* 1: taken back, the locked way is to check it */

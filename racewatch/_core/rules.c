@@ -59,45 +59,6 @@ hashed(PyObject *key, Py_hash_t *hash)
     return -2;
 }
 
-#ifdef Py_GIL_DISABLED
-/* Free-threaded builds: whether ``key``'s location is looked up in ``locs`` without a lock
- * (loc_lookup) and, when it has none, put there without the shadow's lock (read_unseen): a
- * str or int key (no code of the program's runs in its hash or equality) of a dict, list
- * or set. */
-static inline int
-unlocked_key(const RW_Shadow *sh, PyObject *key)
-{
-    return sh->kind_id <= RW_KIND_SET && (PyUnicode_CheckExact(key) || PyLong_CheckExact(key));
-}
-#endif
-
-/* A key's location in ``locs`` (``sh``'s): 1 (a new reference in *pv), 0 (none: a key that
- * prefill put there holds None) or -1 (error).  On a free-threaded build a container's
- * location of a str or int key (whose hash runs no code: a str keeps it) is looked up
- * without the dict's lock, as the interpreter reads a dict that other threads change: a
- * stored Loc never changes there (loc_exclusive), and the lock of a container that every
- * thread's accesses look in was taken by each access in turn, a cache line passed from
- * core to core every time, and spun on (a list's items are int keys).  Other keys keep the
- * lock, and the hash computed once (PyDict_GetItemRef computes it again: a key's __hash__
- * would run twice); an object's attributes keep it too: its few names are in a small dict
- * of its own (lru_objects ran slower either way). */
-static int
-loc_lookup(RW_Shadow *sh, PyObject *locs, PyObject *key, Py_hash_t hash, PyObject **pv)
-{
-#ifdef Py_GIL_DISABLED
-    int found = unlocked_key(sh, key) ? PyDict_GetItemRef(locs, key, pv)
-                                      : rw_dict_getref_kh(locs, key, hash, pv);
-#else
-    (void)sh;
-    int found = rw_dict_getref_kh(locs, key, hash, pv);
-#endif
-    if (found > 0 && *pv == Py_None) {
-        Py_CLEAR(*pv);
-        return 0;
-    }
-    return found;
-}
-
 /* Once a shadow has locations for an eighth of a large dict's keys, it is made to hold
  * all of them at once, as None (no location yet), with the dict's own key objects: one
  * allocation instead of a dict grown step by step to the same size (the steps stay in the

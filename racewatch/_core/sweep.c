@@ -112,8 +112,8 @@ rw_keys_now(RW_Shadow *sh, PyObject *d)
  * it had gone, or Python code that ran since the snapshot (a key's __eq__) replaced it,
  * and then the new one is put back.  One pop, not a lookup and a delete: each finds the
  * key again (a third of the sweep's cost per key). */
-static int
-forget(PyObject *locs, PyObject *key, PyObject *loc)
+int
+rw_forget_location(PyObject *locs, PyObject *key, PyObject *loc)
 {
     PyObject *now;
     int found = RW_DictPop(locs, key, &now);
@@ -192,7 +192,7 @@ visit(RW_Shadow *sh, PyObject *d, PyObject *locs, PyObject *key, PyObject *v,
         return 0;
     }
     RW_LOCS_CHANGED(sh);   /* before and after: rules.c, loc_lookup_locked */
-    int gone = forget(locs, key, v);
+    int gone = rw_forget_location(locs, key, v);
     RW_LOCS_CHANGED(sh);
     if (gone > 0) {
         w->forgotten++;
