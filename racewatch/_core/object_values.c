@@ -1,5 +1,6 @@
-/* An instance attribute's value read where the interpreter keeps it (3.11 and later, GIL
- * builds): the object's inline values, indexed as its class's shared keys say.
+/* An instance attribute's value read where the interpreter keeps it (GIL builds): the
+ * object's inline values (3.11 and later) or the values of its own dict that shares its
+ * class's keys (3.10), indexed as the class's shared keys say.
  *
  * A hooked class's reads cannot be specialized by the interpreter (its tp_getattro is not
  * object's), so each one took PyObject_GenericGetAttr's whole way: the type's lookup, the
@@ -21,8 +22,12 @@
  *
  * The layouts are the interpreter's internal ones (as stacks.c reads its frames): 3.11 has
  * the values' pointer before the object, 3.12 a tagged pointer there, 3.13 the values
- * after the object's header.  Free-threaded builds keep the generic way: there a value is
- * read under the object's lock; so do versions after 3.13, until their layouts are read.
+ * after the object's header; 3.10 the dict at the type's tp_dictoffset, whose values are
+ * the class's when it is a split dict with the class's keys (what 3.10's LOAD_ATTR cache
+ * checks too).  On 3.10 only reads take this way: a write must give the dict a new version
+ * tag (PEP 509), which only the interpreter can.  Free-threaded builds keep the generic
+ * way: there a value is read under the object's lock; so do versions after 3.13, until
+ * their layouts are read.
  */
 
 /* The internal headers need Py_BUILD_CORE before Python.h (so the version comes first);
@@ -32,9 +37,9 @@
 #include <pyconfig.h>
 /* The versions whose layouts this file was written and tested against: a later one keeps
  * the generic way until it is checked here too. */
-#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030E0000 && !defined(Py_GIL_DISABLED)
+#if PY_VERSION_HEX >= 0x030A0000 && PY_VERSION_HEX < 0x030E0000 && !defined(Py_GIL_DISABLED)
 #define RW_INSTANCE_VALUES 1
-#ifndef Py_BUILD_CORE
+#if PY_VERSION_HEX >= 0x030B0000 && !defined(Py_BUILD_CORE)
 #define Py_BUILD_CORE 1
 #endif
 #endif
@@ -43,12 +48,46 @@
 
 #ifdef RW_INSTANCE_VALUES
 
+#if RW_PY311
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 #include "internal/pycore_dict.h"
 #include "internal/pycore_object.h"
 #pragma GCC diagnostic pop
+#else
+/* 3.10 installs no header that declares a dict's keys (Objects/dict-common.h): their
+ * layout, as 3.10 has it in every release.  An instance's attributes are in its own dict,
+ * at the type's tp_dictoffset; the dicts of instances of a class that share its keys
+ * (split dicts) hold their values in ``ma_values``, indexed as those keys' entries. */
+typedef struct {
+    Py_hash_t me_hash;
+    PyObject *me_key;
+    PyObject *me_value;
+} rw_dict_entry;
+
+struct _dictkeysobject {
+    Py_ssize_t dk_refcnt;
+    Py_ssize_t dk_size;
+    void *dk_lookup;
+    Py_ssize_t dk_usable;
+    Py_ssize_t dk_nentries;
+    char dk_indices[];
+};
+
+typedef struct {
+    PyObject *values[1];
+} PyDictValues;
+
+/* The entries of ``keys``, after its indices (dict-common.h, DK_ENTRIES). */
+static inline rw_dict_entry *
+keys_entries(PyDictKeysObject *keys)
+{
+    Py_ssize_t size = keys->dk_size;
+    size_t width = size <= 0xff ? 1 : size <= 0xffff ? 2 : size <= 0xffffffff ? 4 : 8;
+    return (rw_dict_entry *)&keys->dk_indices[(size_t)size * width];
+}
+#endif
 
 /* (type, name) pairs remembered: sets of two, so that two pairs a loop reads (an attribute
  * and a method, say) do not keep taking each other's place. */
@@ -90,9 +129,17 @@ values_of(PyObject *obj, PyTypeObject *type, Py_ssize_t index)
     (void)type, (void)index;
     PyDictOrValues dorv = *_PyObject_DictOrValuesPointer(obj);
     return _PyDictOrValues_IsValues(dorv) ? _PyDictOrValues_GetValues(dorv) : NULL;
-#else
+#elif RW_PY311
     (void)type, (void)index;
     return *_PyObject_ValuesPointer(obj);
+#else
+    /* (a dict of the object's own that shares the class's keys: a split dict; the values
+     * are as many as those keys can ever have entries) */
+    (void)index;
+    PyDictObject *dict = *(PyDictObject **)((char *)obj + type->tp_dictoffset);
+    return dict != NULL && dict->ma_values != NULL
+           && dict->ma_keys == ((PyHeapTypeObject *)type)->ht_cached_keys
+           ? (PyDictValues *)dict->ma_values : NULL;
 #endif
 }
 
@@ -101,10 +148,17 @@ values_of(PyObject *obj, PyTypeObject *type, Py_ssize_t index)
 static Py_ssize_t
 index_in(PyDictKeysObject *keys, PyObject *name)
 {
+#if RW_PY311
     if (keys == NULL || keys->dk_kind != DICT_KEYS_SPLIT) {
         return -1;
     }
     PyDictUnicodeEntry *entries = DK_UNICODE_ENTRIES(keys);
+#else
+    if (keys == NULL) {
+        return -1;   /* (a class's cached keys are always shared ones) */
+    }
+    rw_dict_entry *entries = keys_entries(keys);
+#endif
     for (Py_ssize_t i = 0; i < keys->dk_nentries; i++) {
         PyObject *key = entries[i].me_key;
         if (key == name) {
@@ -131,7 +185,12 @@ remember(PyTypeObject *type, PyObject *name, size_t set, rw_values_entry *e)
         victim[set] ^= 1;
     }
     /* The type's lookup first: it gives the type a version tag if it has none. */
+#if RW_PY311
     int managed = (type->tp_flags & Py_TPFLAGS_MANAGED_DICT) && PyUnicode_CheckExact(name);
+#else
+    int managed = type->tp_dictoffset > 0 && (type->tp_flags & Py_TPFLAGS_HEAPTYPE)
+                  && PyUnicode_CheckExact(name);
+#endif
     PyObject *descr = managed ? _PyType_Lookup(type, name) : NULL;
     unsigned int version = type->tp_version_tag;
     if (version == 0) {
@@ -197,6 +256,12 @@ entry_of(PyTypeObject *type, PyObject *name)
 static inline PyDictValues *
 replaceable(const rw_values_entry *e, PyObject *obj)
 {
+#if !RW_PY311
+    /* 3.10: a change to a dict gives it a new version (PEP 509), from a counter of the
+     * interpreter's own that no extension can reach: writes take the generic way */
+    (void)e, (void)obj;
+    return NULL;
+#endif
     if (!e->plain || e->index < 0) {
         return NULL;
     }

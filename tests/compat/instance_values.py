@@ -1,7 +1,7 @@
 """Reads and writes of an instance's own attributes, each repeated so that racewatch's
-read and replacement of the object's values (3.11+) has remembered where the attribute
-is, then the class, the object or its dict changed under it: every read gives what
-plain python gives, and every write lands where plain python puts it."""
+read and replacement of the object's values (3.11+; on 3.10 its read) has remembered
+where the attribute is, then the class, the object or its dict changed under it: every
+read gives what plain python gives, and every write lands where plain python puts it."""
 
 import threading
 
