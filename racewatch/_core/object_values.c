@@ -87,6 +87,34 @@ keys_entries(PyDictKeysObject *keys)
     size_t width = size <= 0xff ? 1 : size <= 0xffff ? 2 : size <= 0xffffffff ? 4 : 8;
     return (rw_dict_entry *)&keys->dk_indices[(size_t)size * width];
 }
+
+/* Whether ``type``'s shared keys (which the object's split dict has) still say what was
+ * remembered of ``name``: that it is at ``index``, or (-1) nowhere.  3.10 replaces a
+ * class's shared keys when an instance's dict takes its names in another order while no
+ * other instance shares them (_PyObjectDict_SetItem), with no new version tag, and the new
+ * keys may be where old ones were, as the allocator gives back a block just freed (the
+ * suite of cachetools read the wrong attribute so), even with as many entries: so it is
+ * checked again, the place by its key, the absence by a look through the entries (a
+ * method's: the object may hide it with a value of its own).  Keys compare as the dict
+ * compares them: the same string, or an equal one of the same hash. */
+static inline int
+keys_still(PyTypeObject *type, Py_ssize_t index, PyObject *name)
+{
+    PyDictKeysObject *keys = ((PyHeapTypeObject *)type)->ht_cached_keys;
+    rw_dict_entry *entries = keys_entries(keys);
+    if (index >= 0) {
+        return index < keys->dk_nentries && entries[index].me_key == name;
+    }
+    Py_hash_t hash = PyObject_Hash(name);   /* (a str's, computed once) */
+    for (Py_ssize_t i = 0; i < keys->dk_nentries; i++) {
+        PyObject *key = entries[i].me_key;
+        if (key == name || (key != NULL && entries[i].me_hash == hash
+                            && PyUnicode_Compare(key, name) == 0)) {
+            return 0;
+        }
+    }
+    return 1;
+}
 #endif
 
 /* (type, name) pairs remembered: sets of two, so that two pairs a loop reads (an attribute
@@ -290,6 +318,11 @@ found_on(const rw_values_entry *e, PyObject *obj, int *method)
     if (values == NULL) {
         return NULL;   /* a dict of its own holds its attributes */
     }
+#if !RW_PY311
+    if (!keys_still(Py_TYPE(obj), e->index, e->name)) {
+        return NULL;
+    }
+#endif
     PyObject *own = e->index >= 0 ? values->values[e->index] : NULL;
     if (e->plain || own != NULL) {
         return e->plain ? own : NULL;   /* (a value of its own hides the method) */

@@ -159,6 +159,36 @@ print(log, holder.v.label)
 holder.v = None
 print(log)
 
+# 3.10 gives a class new shared keys when an instance takes its names in another order
+# while no other instance shares them, and the new keys may be where the old ones were
+# (the same block, freed and given back): a place remembered in the old ones is not the
+# same name's any more
+class Seven:
+    def __init__(self, first, own=False):
+        if first:
+            self.first = "first"
+        self.a = "a"
+        self.b = "b"
+        self.c = "c"
+        self.d = "d"
+        self.e = "e"
+        self.f = "f"
+        if own:
+            self.label = "own label"  # hides the method
+
+    def names(self):
+        return [self.a, self.b, self.c, self.d, self.e, self.f]
+
+    def label(self):
+        return "method"
+
+
+for first, own in ((False, False), (True, False), (False, True), (True, True), (False, False)):
+    s = Seven(first, own)
+    print(s.names(), s.names(), s.label if own else s.label())
+    del s
+
+
 # reads from another thread, after a proper handoff
 results = []
 t = threading.Thread(target=lambda: results.append((reads(b, "x"), reads(w, "a5"))))
