@@ -473,13 +473,58 @@ PyObject *rw_keys_now(RW_Shadow *sh, PyObject *d);
  * (PyMem_Free it), or NULL with an exception set. */
 long long *rw_min_clocks(Py_ssize_t *n);
 /* Whether every access a location's record ``v`` holds is ordered before every thread's
- * present (``minc``, of *n): then forgetting it loses no race. */
-int rw_ordered_before(PyObject *v, const long long *minc, Py_ssize_t n);
-/* Whether a location's record holds only reads (a key looked up while absent). */
-int rw_only_lookups(PyObject *v);
-/* Take ``key``'s record ``loc`` out of table ``locs`` if it is still there: 1 when it went;
- * 0 when it had gone, or was replaced (the new one is put back); -1 on an error. */
-int rw_forget_location(PyObject *locs, PyObject *key, PyObject *loc);
+ * present (``minc``, of *n): then forgetting it loses no race.  (Inline, as the two that
+ * follow: the sweep calls them for every location it walks, sweep.c and absent.c.) */
+static inline int
+rw_ordered_before(PyObject *v, const long long *minc, Py_ssize_t n)
+{
+#define ENTRY(slot) ((slot) < n ? minc[(slot)] : 0)
+    if (Py_IS_TYPE(v, &RW_AccessType)) {
+        RW_Access *rec = (RW_Access *)v;
+        return rec->clock <= ENTRY(rec->slot);
+    }
+    RW_Loc *loc = as_loc(v);
+    if (loc == NULL) {
+        return 1;
+    }
+    if (loc->w != NULL && loc->w->clock > ENTRY(loc->w->slot)) {
+        return 0;
+    }
+    for (Py_ssize_t i = 0; i < rs_count(&loc->r); i++) {
+        RW_Access *rec = rs_item(&loc->r, i);
+        if (rec->clock > ENTRY(rec->slot)) {
+            return 0;
+        }
+    }
+    return 1;
+#undef ENTRY
+}
+
+/* Forget ``key``'s location if it is still ``loc`` (shadow._forget): 1 when it went; 0 when
+ * it had gone, or Python code that ran since the snapshot (a key's __eq__) replaced it,
+ * and then the new one is put back.  One pop, not a lookup and a delete: each finds the
+ * key again (a third of the sweep's cost per key). */
+static inline int
+rw_forget_location(PyObject *locs, PyObject *key, PyObject *loc)
+{
+    PyObject *now;
+    int found = RW_DictPop(locs, key, &now);
+    if (found <= 0) {
+        return found;   /* (0: gone meanwhile) */
+    }
+    int rc = now == loc ? 1 : PyDict_SetItem(locs, key, now);
+    Py_DECREF(now);
+    return rc;
+}
+
+/* Whether a location holds only reads: a key looked up while absent, never written (an
+ * Access is a write, the delete of a deleted key). */
+static inline int
+rw_only_lookups(PyObject *v)
+{
+    RW_Loc *loc = as_loc(v);
+    return loc != NULL && loc->w == NULL;
+}
 
 /* Whether the locations of keys that left the container are forgotten in time: for the
  * containers whose keys come and go (an object's attributes, a module's globals do not). */

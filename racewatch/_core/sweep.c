@@ -21,31 +21,6 @@ rw_sweep_ready(void)
 
 /* -- the sweep of deleted keys (shadow._sweep) ----------------------------------------------- */
 
-int
-rw_ordered_before(PyObject *v, const long long *minc, Py_ssize_t n)
-{
-#define ENTRY(slot) ((slot) < n ? minc[(slot)] : 0)
-    if (Py_IS_TYPE(v, &RW_AccessType)) {
-        RW_Access *rec = (RW_Access *)v;
-        return rec->clock <= ENTRY(rec->slot);
-    }
-    RW_Loc *loc = as_loc(v);
-    if (loc == NULL) {
-        return 1;
-    }
-    if (loc->w != NULL && loc->w->clock > ENTRY(loc->w->slot)) {
-        return 0;
-    }
-    for (Py_ssize_t i = 0; i < rs_count(&loc->r); i++) {
-        RW_Access *rec = rs_item(&loc->r, i);
-        if (rec->clock > ENTRY(rec->slot)) {
-            return 0;
-        }
-    }
-    return 1;
-#undef ENTRY
-}
-
 /* The number of keys of container ``d`` (a shadow of kind ``sh``), or -1. */
 static Py_ssize_t
 container_size(RW_Shadow *sh, PyObject *d)
@@ -106,32 +81,6 @@ rw_keys_now(RW_Shadow *sh, PyObject *d)
     default:
         return PyDict_Keys(d);
     }
-}
-
-/* Forget ``key``'s location if it is still ``loc`` (shadow._forget): 1 when it went; 0 when
- * it had gone, or Python code that ran since the snapshot (a key's __eq__) replaced it,
- * and then the new one is put back.  One pop, not a lookup and a delete: each finds the
- * key again (a third of the sweep's cost per key). */
-int
-rw_forget_location(PyObject *locs, PyObject *key, PyObject *loc)
-{
-    PyObject *now;
-    int found = RW_DictPop(locs, key, &now);
-    if (found <= 0) {
-        return found;   /* (0: gone meanwhile) */
-    }
-    int rc = now == loc ? 1 : PyDict_SetItem(locs, key, now);
-    Py_DECREF(now);
-    return rc;
-}
-
-/* Whether a location holds only reads: a key looked up while absent, never written (an
- * Access is a write, the delete of a deleted key). */
-int
-rw_only_lookups(PyObject *v)
-{
-    RW_Loc *loc = as_loc(v);
-    return loc != NULL && loc->w == NULL;
 }
 
 long long *
