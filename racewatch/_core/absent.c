@@ -151,8 +151,7 @@ trim(PyObject *t, Py_ssize_t keep)
         Py_DECREF(snap[2 * i]);
         Py_DECREF(snap[2 * i + 1]);
     }
-    RW_ADD(&rw_counters.forgotten_keys, unordered - lookups);
-    RW_ADD(&rw_counters.forgotten_lookups, lookups);
+    rw_count_forgotten(unordered, lookups);
     PyMem_Free(snap);
     PyMem_Free(minc);
     return rc;

@@ -351,15 +351,22 @@ int rw_saw_unset(RW_Shadow *sh, PyObject *name);
 
 /* -- a key's location (rules.c, absent.c) ------------------------------------------------- */
 
+/* A key whose hash and equality run no Python code and whose lifetime nobody can observe
+ * (no weak reference, no finalizer): a str or an int. */
+static inline int
+plain_key(PyObject *key)
+{
+    return PyUnicode_CheckExact(key) || PyLong_CheckExact(key);
+}
+
 #ifdef Py_GIL_DISABLED
 /* Free-threaded builds: whether ``key``'s location is looked up in ``locs`` without a lock
  * (loc_lookup) and, when it has none, put there without the shadow's lock (read_unseen): a
- * str or int key (no code of the program's runs in its hash or equality) of a dict, list
- * or set. */
+ * plain key of a dict, list or set. */
 static inline int
 unlocked_key(const RW_Shadow *sh, PyObject *key)
 {
-    return sh->kind_id <= RW_KIND_SET && (PyUnicode_CheckExact(key) || PyLong_CheckExact(key));
+    return sh->kind_id <= RW_KIND_SET && plain_key(key);
 }
 #endif
 
@@ -392,13 +399,6 @@ loc_lookup(RW_Shadow *sh, PyObject *locs, PyObject *key, Py_hash_t hash, PyObjec
 
 /* -- the thread's last read, for a write's pattern (rules.c) ------------------------------ */
 
-/* A key whose equality runs no Python code and whose lifetime nobody can observe (no weak
- * reference, no finalizer): kept by the thread's memory of its last read. */
-static inline int
-plain_key(PyObject *key)
-{
-    return PyUnicode_CheckExact(key) || PyLong_CheckExact(key);
-}
 
 /* Remember ``cur``, a read of ``key`` of ``sh`` just recorded: shadow.py's _remember_read. */
 static inline void
@@ -524,6 +524,15 @@ rw_only_lookups(PyObject *v)
 {
     RW_Loc *loc = as_loc(v);
     return loc != NULL && loc->w == NULL;
+}
+
+/* Count, in the summary, the locations a sweep or a trim let go that were still unordered
+ * (``unordered``), of which ``lookups`` held only lookups of absent keys. */
+static inline void
+rw_count_forgotten(Py_ssize_t unordered, Py_ssize_t lookups)
+{
+    RW_ADD(&rw_counters.forgotten_keys, unordered - lookups);
+    RW_ADD(&rw_counters.forgotten_lookups, lookups);
 }
 
 /* Whether the locations of keys that left the container are forgotten in time: for the

@@ -204,8 +204,7 @@ rw_sweep(RW_Shadow *sh, PyObject *d)
         }
     }
     if (rc == 0) {
-        RW_ADD(&rw_counters.forgotten_keys, w.unordered - w.lookups);
-        RW_ADD(&rw_counters.forgotten_lookups, w.lookups);
+        rw_count_forgotten(w.unordered, w.lookups);
         RW_STORE(&sh->sweep_at, PyDict_GET_SIZE(locs) + Py_MAX(2 * size, RW_SWEEP_STEP));
         rw_late_free_swept(PyDict_GET_SIZE(locs));
     }
