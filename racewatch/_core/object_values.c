@@ -87,34 +87,6 @@ keys_entries(PyDictKeysObject *keys)
     size_t width = size <= 0xff ? 1 : size <= 0xffff ? 2 : size <= 0xffffffff ? 4 : 8;
     return (rw_dict_entry *)&keys->dk_indices[(size_t)size * width];
 }
-
-/* Whether ``type``'s shared keys (which the object's split dict has) still say what was
- * remembered of ``name``: that it is at ``index``, or (-1) nowhere.  3.10 replaces a
- * class's shared keys when an instance's dict takes its names in another order while no
- * other instance shares them (_PyObjectDict_SetItem), with no new version tag, and the new
- * keys may be where old ones were, as the allocator gives back a block just freed (the
- * suite of cachetools read the wrong attribute so), even with as many entries: so it is
- * checked again, the place by its key, the absence by a look through the entries (a
- * method's: the object may hide it with a value of its own).  Keys compare as the dict
- * compares them: the same string, or an equal one of the same hash. */
-static inline int
-keys_still(PyTypeObject *type, Py_ssize_t index, PyObject *name)
-{
-    PyDictKeysObject *keys = ((PyHeapTypeObject *)type)->ht_cached_keys;
-    rw_dict_entry *entries = keys_entries(keys);
-    if (index >= 0) {
-        return index < keys->dk_nentries && entries[index].me_key == name;
-    }
-    Py_hash_t hash = PyObject_Hash(name);   /* (a str's, computed once) */
-    for (Py_ssize_t i = 0; i < keys->dk_nentries; i++) {
-        PyObject *key = entries[i].me_key;
-        if (key == name || (key != NULL && entries[i].me_hash == hash
-                            && PyUnicode_Compare(key, name) == 0)) {
-            return 0;
-        }
-    }
-    return 1;
-}
 #endif
 
 /* (type, name) pairs remembered: sets of two, so that two pairs a loop reads (an attribute
@@ -171,7 +143,8 @@ values_of(PyObject *obj, PyTypeObject *type, Py_ssize_t index)
 #endif
 }
 
-/* Where ``name`` (an exact str) is in ``keys`` (a class's shared keys), or -1; it compares
+/* Where ``name`` (an exact str) is in ``keys`` (a class's shared keys), or -1: the same
+ * string, else an equal one (of the same hash, which a str computes once); it compares
  * exact strs only, which cannot fail. */
 static Py_ssize_t
 index_in(PyDictKeysObject *keys, PyObject *name)
@@ -193,14 +166,36 @@ index_in(PyDictKeysObject *keys, PyObject *name)
             return i;
         }
     }
+    Py_hash_t hash = PyObject_Hash(name);
     for (Py_ssize_t i = 0; i < keys->dk_nentries; i++) {
         PyObject *key = entries[i].me_key;
-        if (key != NULL && PyUnicode_CheckExact(key) && PyUnicode_Compare(key, name) == 0) {
+        if (key != NULL && PyUnicode_CheckExact(key) && PyObject_Hash(key) == hash
+                && PyUnicode_Compare(key, name) == 0) {
             return i;
         }
     }
     return -1;
 }
+
+#if !RW_PY311
+/* Whether ``type``'s shared keys (which the object's split dict has) still say what was
+ * remembered of ``name``: that it is at ``index``, or (-1) nowhere.  3.10 replaces a
+ * class's shared keys when an instance's dict takes its names in another order while no
+ * other instance shares them (_PyObjectDict_SetItem), with no new version tag, and the new
+ * keys may be where old ones were, as the allocator gives back a block just freed (the
+ * suite of cachetools read the wrong attribute so), even with as many entries: so it is
+ * checked again, the place by its key, the absence as remember() found it (a method's: the
+ * object may hide it with a value of its own). */
+static inline int
+keys_still(PyTypeObject *type, Py_ssize_t index, PyObject *name)
+{
+    PyDictKeysObject *keys = ((PyHeapTypeObject *)type)->ht_cached_keys;
+    if (index >= 0) {
+        return index < keys->dk_nentries && keys_entries(keys)[index].me_key == name;
+    }
+    return index_in(keys, name) < 0;
+}
+#endif
 
 /* Find out, and remember in ``e`` (the way of ``set`` that holds the pair, out of date;
  * NULL: the one whose turn it is), what ``name`` is for ``type``: the entry, or NULL when
@@ -284,12 +279,7 @@ entry_of(PyTypeObject *type, PyObject *name)
 static inline PyDictValues *
 replaceable(const rw_values_entry *e, PyObject *obj)
 {
-#if !RW_PY311
-    /* 3.10: a change to a dict gives it a new version (PEP 509), from a counter of the
-     * interpreter's own that no extension can reach: writes take the generic way */
-    (void)e, (void)obj;
-    return NULL;
-#endif
+#if RW_PY311
     if (!e->plain || e->index < 0) {
         return NULL;
     }
@@ -301,6 +291,12 @@ replaceable(const rw_values_entry *e, PyObject *obj)
     }
 #endif
     return values != NULL && values->values[e->index] != NULL ? values : NULL;
+#else
+    /* 3.10: a change to a dict gives it a new version (PEP 509), from a counter of the
+     * interpreter's own that no extension can reach: writes take the generic way */
+    (void)e, (void)obj;
+    return NULL;
+#endif
 }
 
 /* What ``e`` (up to date, for the type of ``obj``) finds on ``obj``: the plain value of
